@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"putokaz/internal/chat"
+	"putokaz/internal/content"
+	"putokaz/internal/conversation"
+	"putokaz/internal/store"
+)
+
+// chatCmd runs the engine in the terminal on the in-memory store.
+func chatCmd(ctx context.Context, env Env, args []string) int {
+	fs := newFlags("chat", env)
+	lang := fs.String("lang", "", "start in this language (en, sr-Cyrl, sr-Latn, ar, fa) instead of the picker")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c, diags := loadContent(contentSource(fs.Arg(0)))
+	if c == nil {
+		for _, d := range diags.Errors() {
+			fmt.Fprintln(env.Stderr, d)
+		}
+		fmt.Fprintln(env.Stderr, "putokaz chat: the content has errors; run `putokaz check` for details")
+		return 1
+	}
+	if *lang != "" {
+		if _, ok := c.Language(*lang); !ok {
+			fmt.Fprintf(env.Stderr, "putokaz chat: unknown language %q\n", *lang)
+			return 2
+		}
+	}
+	mem, err := store.NewMemory(24*time.Hour, time.Now)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz chat:", err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	conv := conversation.New(mem, newEngine(), content.NewHolder(c), nil, log)
+	opt := chat.Options{Lang: *lang}
+	if env.Interactive {
+		fmt.Fprintln(env.Stdout, "Putokaz chat — type a number to press a button, /command, @LAT,LON to share a location, Ctrl-D to quit.")
+		opt.Prompt = "> "
+	}
+	if err := chat.Run(ctx, env.Stdin, env.Stdout, conv, opt); err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz chat:", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,39 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"putokaz/internal/content"
+)
+
+// check validates a content tree and prints every problem as file:line:col.
+func check(_ context.Context, env Env, args []string) int {
+	fs := newFlags("check", env)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	src := contentSource(fs.Arg(0))
+	c, diags := loadContent(src)
+	errs, warns := 0, 0
+	for _, d := range diags {
+		fmt.Fprintln(env.Stdout, d)
+		if d.Severity == content.Error {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	if c == nil {
+		fmt.Fprintf(env.Stdout, "%d errors, %d warnings in %s and %s: fix the errors; the bot keeps the last good content until then.\n",
+			errs, warns, src.FlowsDir, src.LocalesDir)
+		return 1
+	}
+	steps := 0
+	for _, f := range c.Flows {
+		steps += len(f.Steps)
+	}
+	fmt.Fprintf(env.Stdout, "content OK: %d flows, %d steps, %d languages, %d warnings (%s, %s)\n",
+		len(c.Flows), steps, len(c.Languages), warns, src.FlowsDir, src.LocalesDir)
+	return 0
+}

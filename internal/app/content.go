@@ -1,0 +1,58 @@
+package app
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"time"
+
+	"putokaz/internal/content"
+	"putokaz/internal/engine"
+)
+
+// contentSource picks the content: a folder if given, the flows/ and
+// locales/ of the current folder if both exist (an editor in a checkout),
+// otherwise the content built into the binary.
+func contentSource(dir string) content.Source {
+	if dir != "" {
+		return content.Dir(dir)
+	}
+	if isDir("flows") && isDir("locales") && hasYAML("flows") {
+		return content.Dir(".")
+	}
+	return content.Embedded()
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func hasYAML(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	return len(m) > 0
+}
+
+// loadContent loads and fully checks content: the loader's checks plus the
+// engine's (what Telegram would reject once rendered).
+func loadContent(src content.Source) (*content.Content, content.Diags) {
+	c, diags := content.Load(src)
+	if c != nil {
+		diags = append(diags, engine.Check(c)...)
+		diags.Sort()
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
+	return c, diags
+}
+
+// newEngine is the production engine: real clock, crypto randomness.
+func newEngine() *engine.Engine {
+	return engine.New(time.Now, func() uint64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+		return binary.LittleEndian.Uint64(b[:])
+	})
+}

@@ -1,0 +1,38 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"putokaz/internal/config"
+)
+
+// serve runs the bot. Without a Telegram token it explains how to get one
+// and how to try the content locally.
+func serve(ctx context.Context, env Env, args []string) int {
+	fs := newFlags("serve", env)
+	cfgPath := fs.String("config", "", "configuration file (default: config.yaml if present)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath, env.Getenv)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+	if cfg.Telegram.Token == "" {
+		fmt.Fprint(env.Stderr, `putokaz: no Telegram token.
+
+To run the bot on Telegram, create a bot with @BotFather and start it with
+  TELEGRAM_TOKEN=123456:ABC... putokaz serve
+
+To try the conversations right now, in this terminal:
+  putokaz chat            (or: go run . chat)
+  putokaz chat --lang fa
+`)
+		return 1
+	}
+	_ = ctx
+	fmt.Fprintln(env.Stderr, "putokaz: the Telegram transport is not wired yet")
+	return 1
+}

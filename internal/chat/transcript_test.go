@@ -1,0 +1,99 @@
+package chat_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"putokaz/internal/chat"
+	"putokaz/internal/content"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
+	"putokaz/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts (then read every diff)")
+
+// TestTranscripts replays testdata/transcripts/*.in through the terminal
+// chat on the default content and compares with the .golden file beside it.
+// The first line of an .in file may be "# lang: fa" (chat --lang).
+func TestTranscripts(t *testing.T) {
+	c, diags := content.Load(content.Embedded())
+	if c == nil {
+		t.Fatalf("default content: %v", diags)
+	}
+	files, _ := filepath.Glob("testdata/transcripts/*.in")
+	if len(files) == 0 {
+		t.Fatal("no transcripts")
+	}
+	for _, in := range files {
+		name := strings.TrimSuffix(filepath.Base(in), ".in")
+		t.Run(name, func(t *testing.T) {
+			input, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opt := chat.Options{Echo: true, User: "test:" + name}
+			if first, _, _ := strings.Cut(string(input), "\n"); strings.HasPrefix(first, "# lang: ") {
+				opt.Lang = strings.TrimSpace(strings.TrimPrefix(first, "# lang: "))
+				input = input[len(first)+1:]
+			}
+			var out bytes.Buffer
+			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, newConversation(t, c), opt); err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(in, ".in") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./internal/chat -update, then read the new file)", err)
+			}
+			if got := out.String(); got != string(want) {
+				t.Errorf("transcript %s changed (go test ./internal/chat -update to accept, then read the diff):\n%s", name, diff(string(want), got))
+			}
+		})
+	}
+}
+
+func newConversation(t *testing.T, c *content.Content) *conversation.Service {
+	mem, err := store.NewMemory(time.Hour, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	e := engine.New(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) },
+		func() uint64 { n += 104729; return n })
+	return conversation.New(mem, e, content.NewHolder(c), nil, nil)
+}
+
+// diff shows the first lines where two transcripts differ.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 12; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			b.WriteString(fmt.Sprintf("line %d:\n", i+1) + "  - " + wl + "\n  + " + gl + "\n")
+			shown++
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,191 @@
+// Package config reads config.yaml and lets the environment override every
+// key (secrets never need to be in the file).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of putokaz. The env tag names the environment
+// variable that overrides a key; doc is its one-line description.
+type Config struct {
+	ContentDir string   `yaml:"content_dir" env:"CONTENT_DIR" doc:"folder with flows/ and locales/; empty: the content built into the binary"`
+	ListenAddr string   `yaml:"listen_addr" env:"LISTEN_ADDR" doc:"HTTP address for the webhook, playground, health and metrics"`
+	LogLevel   string   `yaml:"log_level" env:"LOG_LEVEL" doc:"debug, info, warn or error"`
+	SessionTTL Duration `yaml:"session_ttl" env:"SESSION_TTL" doc:"how long a conversation is kept after the person's last message"`
+	Redis      Redis    `yaml:"redis"`
+	Telegram   Telegram `yaml:"telegram"`
+}
+
+// Redis settings.
+type Redis struct {
+	URL       string `yaml:"url" env:"REDIS_URL" doc:"redis://, rediss://, redis://h1,h2 (cluster) or redis+sentinel://h1,h2/master; empty: in-memory store (state lost on restart)"`
+	KeyPrefix string `yaml:"key_prefix" env:"REDIS_KEY_PREFIX" doc:"prefix of every key, so several bots can share one Redis"`
+}
+
+// Telegram settings.
+type Telegram struct {
+	Token         string  `yaml:"token" env:"TELEGRAM_TOKEN" doc:"bot token from @BotFather; empty: the local playground"`
+	APIURL        string  `yaml:"api_url" env:"TELEGRAM_API_URL" doc:"Bot API base URL"`
+	WebhookURL    string  `yaml:"webhook_url" env:"TELEGRAM_WEBHOOK_URL" doc:"public HTTPS URL of the webhook; empty: long polling"`
+	WebhookSecret string  `yaml:"webhook_secret" env:"TELEGRAM_WEBHOOK_SECRET" doc:"secret Telegram sends with every webhook call (1-256 of A-Z a-z 0-9 _ -); required with webhook_url"`
+	StaffGroups   []int64 `yaml:"staff_groups" env:"TELEGRAM_STAFF_GROUPS" doc:"IDs of staff supergroups (comma-separated in the environment)"`
+}
+
+// Default is the configuration without a file or environment.
+func Default() Config {
+	return Config{
+		ListenAddr: ":8080",
+		LogLevel:   "info",
+		SessionTTL: Duration(30 * 24 * time.Hour),
+		Redis:      Redis{KeyPrefix: "putokaz:"},
+		Telegram:   Telegram{APIURL: "https://api.telegram.org"},
+	}
+}
+
+// Load reads the file at path (a missing default file is fine), then applies
+// the environment.
+func Load(path string, getenv func(string) string) (Config, error) {
+	cfg := Default()
+	explicit := path != ""
+	if path == "" {
+		path = "config.yaml"
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(strings.NewReader(string(data)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+			return cfg, fmt.Errorf("read config %s: %w", path, err)
+		}
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+	default:
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	if time.Duration(c.SessionTTL) <= 0 {
+		return fmt.Errorf("config: session_ttl must be positive")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	return nil
+}
+
+// Setting describes one key, for the configuration reference.
+type Setting struct {
+	Key, Env, Doc, Default string
+}
+
+// Settings lists every key with its variable, description and default.
+func Settings() []Setting {
+	var out []Setting
+	walk(reflect.ValueOf(Default()), "", func(key string, f reflect.StructField, v reflect.Value) {
+		out = append(out, Setting{Key: key, Env: f.Tag.Get("env"), Doc: f.Tag.Get("doc"), Default: format(v)})
+	})
+	return out
+}
+
+func walk(v reflect.Value, prefix string, fn func(string, reflect.StructField, reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key := prefix + f.Tag.Get("yaml")
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Duration(0)) {
+			walk(v.Field(i), key+".", fn)
+			continue
+		}
+		fn(key, f, v.Field(i))
+	}
+}
+
+func format(v reflect.Value) string {
+	switch x := v.Interface().(type) {
+	case Duration:
+		return time.Duration(x).String()
+	case []int64:
+		s := make([]string, len(x))
+		for i, n := range x {
+			s[i] = strconv.FormatInt(n, 10)
+		}
+		return strings.Join(s, ",")
+	}
+	return fmt.Sprint(v.Interface())
+}
+
+func applyEnv(v reflect.Value, getenv func(string) string) error {
+	var firstErr error
+	walk(v, "", func(key string, f reflect.StructField, fv reflect.Value) {
+		name := f.Tag.Get("env")
+		val := getenv(name)
+		if name == "" || val == "" || firstErr != nil {
+			return
+		}
+		if err := set(fv, val); err != nil {
+			firstErr = fmt.Errorf("config: %s=%q: %w", name, val, err)
+		}
+	})
+	return firstErr
+}
+
+func set(v reflect.Value, s string) error {
+	switch v.Addr().Interface().(type) {
+	case *Duration:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(Duration(d)))
+	case *string:
+		v.SetString(s)
+	case *[]int64:
+		var ids []int64
+		for _, p := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 64)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, n)
+		}
+		v.Set(reflect.ValueOf(ids))
+	default:
+		return fmt.Errorf("unsupported type %s", v.Type())
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as "720h" or "30m" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML reads "90m", "720h", ...
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	x, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (examples: 30m, 720h)", n.Line, n.Value)
+	}
+	*d = Duration(x)
+	return nil
+}
+
+// MarshalYAML writes the duration as text.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

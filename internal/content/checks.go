@@ -1,0 +1,539 @@
+package content
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template/parse"
+	"unicode"
+
+	xplural "golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
+
+	"putokaz/internal/textnorm"
+)
+
+// System texts: messages the engine itself shows, which every content tree
+// must provide in every language.
+const (
+	TextLanguagePrompt  = "common.language.prompt"
+	TextLanguageChosen  = "common.language.chosen"
+	TextMenuButton      = "common.btn.menu"
+	TextStale           = "common.stale"
+	TextUnknownText     = "common.unknown_text"
+	TextUnknownCommand  = "common.unknown_command"
+	TextMedia           = "common.media"
+	TextHelp            = "common.help"
+	TextLocationButton  = "common.location.button"
+	TextLocationUnknown = "common.location.unexpected"
+	TextContentChanged  = "common.content_changed"
+	TextReset           = "common.reset"
+	TextDeleteConfirm   = "common.delete.confirm"
+	TextDeleteYes       = "common.delete.yes"
+	TextDeleteNo        = "common.delete.no"
+	TextDeleteDone      = "common.delete.done"
+	TextDeleteKept      = "common.delete.kept"
+	TextStartButton     = "common.btn.start"
+	TextInvalidText     = "common.invalid.text"
+	TextInvalidNumber   = "common.invalid.number"
+	TextInvalidPhone    = "common.invalid.phone"
+	TextInvalidChoice   = "common.invalid.choice"
+	TextError           = "common.error"
+	TextHandoffLeave    = "common.handoff.leave"
+	TextHandoffLeft     = "common.handoff.left"
+)
+
+// SystemTexts lists every system text, for the checker.
+var SystemTexts = []string{
+	TextLanguagePrompt, TextLanguageChosen, TextMenuButton, TextStale, TextUnknownText,
+	TextUnknownCommand, TextMedia, TextHelp, TextLocationButton, TextLocationUnknown,
+	TextContentChanged, TextReset, TextDeleteConfirm, TextDeleteYes, TextDeleteNo, TextDeleteDone,
+	TextDeleteKept, TextStartButton, TextInvalidText, TextInvalidNumber, TextInvalidPhone,
+	TextInvalidChoice, TextError, TextHandoffLeave, TextHandoffLeft,
+}
+
+// BuiltinVars are variables the engine fills in itself.
+var BuiltinVars = []string{"code", "service", "Count"}
+
+// MaxButtons is Telegram's practical limit of buttons under one message.
+const MaxButtons = 100
+
+// MaxTextLen is Telegram's limit of a message text, in UTF-16 code units.
+const MaxTextLen = 4096
+
+// maxAnswerLen bounds what a variable can add to a rendered text.
+const MaxAnswerLen = 300
+
+type checker struct {
+	c     *Content
+	fl    *flowLoader
+	diags *Diags
+	vars  map[string]bool
+}
+
+func (ck *checker) run() {
+	for _, id := range SystemTexts {
+		ck.fl.useID(id, Pos{File: builtIn, Line: 1, Col: 1}, false)
+	}
+	ck.vars = map[string]bool{}
+	for _, v := range BuiltinVars {
+		ck.vars[v] = true
+	}
+	for _, f := range ck.c.Flows {
+		for _, s := range f.Steps {
+			if s.Save != "" {
+				ck.vars[s.Save] = true
+			}
+		}
+	}
+	ck.flows()
+	ck.steps()
+	ck.reachability()
+	ck.cycles()
+	ck.textsExist()
+	ck.textsWellFormed()
+	ck.keywords()
+}
+
+func (ck *checker) flows() {
+	c := ck.c
+	if c.Flows[HomeFlow] == nil {
+		ck.diags.errorf(Pos{File: "flows", Line: 1, Col: 1}, "there is no flow %q: it is the main menu that /menu leads to", HomeFlow)
+	}
+	var emergency []*Flow
+	for _, name := range c.FlowOrder {
+		if f := c.Flows[name]; f.Emergency {
+			emergency = append(emergency, f)
+		}
+	}
+	switch len(emergency) {
+	case 0:
+		ck.diags.errorf(Pos{File: "flows", Line: 1, Col: 1}, "no flow is marked \"emergency: true\"; emergency words must open one from anywhere")
+	case 1:
+		c.Emergency = emergency[0].Name
+		if emergency[0].Keywords == "" {
+			ck.diags.errorf(emergency[0].Pos, "the emergency flow needs keywords (help, police, pomoć, ...) so people can reach it by typing")
+		}
+	default:
+		ck.diags.errorf(emergency[1].Pos, "only one flow can be the emergency flow; %q is one already", emergency[0].Name)
+	}
+}
+
+func (ck *checker) steps() {
+	for _, name := range ck.c.FlowOrder {
+		f := ck.c.Flows[name]
+		for _, sn := range f.Order {
+			s := f.Steps[sn]
+			where := fmt.Sprintf("step %q", s.Name)
+			n := len(s.Buttons) + len(s.Choices)
+			if n > MaxButtons {
+				ck.diags.errorf(s.Pos, "%s has %d buttons; Telegram shows at most %d", where, n, MaxButtons)
+			}
+			switch s.Kind {
+			case KindMessage:
+				if len(s.Buttons) == 0 && s.Next == nil {
+					ck.diags.errorf(s.Pos, "%s is a dead end: add buttons (at least back or menu) or \"next:\"", where)
+				}
+				if len(s.Buttons) > 0 && s.Next != nil {
+					ck.diags.errorf(s.Pos, "%s has both buttons and \"next:\"; with buttons the person chooses where to go — remove next", where)
+				}
+			case KindQuestion, KindLocation:
+				if len(s.Buttons) == 0 {
+					ck.diags.errorf(s.Pos, "%s waits for an answer but has no button to go back; add a cancel, back or menu button", where)
+				}
+				if s.Next == nil {
+					ck.diags.errorf(s.Pos, "%s needs \"next:\" — where to go after the answer", where)
+				}
+			case KindReferral, KindHandoff:
+				if s.Service == "" {
+					ck.diags.errorf(s.Pos, "%s needs the name of a service", where)
+				}
+			}
+			if s.Count != "" && !ck.vars[s.Count] {
+				ck.diags.errorf(s.Pos, "%s counts with variable %q, but no step saves it", where, s.Count)
+			}
+			for _, b := range s.Buttons {
+				for _, l := range ck.c.Languages {
+					if t, ok := ck.c.Texts.byLang[l.Tag][b.Label]; ok && textnorm.UTF16Len(t.Forms["other"]) > 40 {
+						ck.diags.warnf(t.Pos, "button text %q is %d characters in %s; it may be cut on a small phone (keep it under 40)",
+							b.Label, textnorm.UTF16Len(t.Forms["other"]), l.Tag)
+					}
+				}
+			}
+		}
+	}
+}
+
+// successors are the steps a step can lead to.
+func successors(s *Step) []*Ref {
+	var out []*Ref
+	for _, b := range s.Buttons {
+		if b.Go != nil {
+			out = append(out, b.Go)
+		}
+	}
+	return append(out, s.Next, s.Go)
+}
+
+func (ck *checker) reachability() {
+	c := ck.c
+	reached := map[Ref]bool{}
+	linked := map[string]bool{HomeFlow: true}
+	var queue []Ref
+	visit := func(r Ref) {
+		if !reached[r] && c.Step(r) != nil {
+			reached[r] = true
+			queue = append(queue, r)
+		}
+	}
+	for _, name := range c.FlowOrder {
+		visit(c.Flows[name].StartRef()) // every flow can be opened by keyword or /start
+	}
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		for _, n := range successors(c.Step(r)) {
+			if n != nil {
+				if n.Flow != r.Flow {
+					linked[n.Flow] = true
+				}
+				visit(*n)
+			}
+		}
+	}
+	for _, name := range c.FlowOrder {
+		f := c.Flows[name]
+		for _, sn := range f.Order {
+			if !reached[Ref{Flow: name, Step: sn}] {
+				ck.diags.errorf(f.Steps[sn].Pos, "step %q can never be reached: no button, next or go leads to it", sn)
+			}
+		}
+		if !linked[name] && f.Keywords == "" && !f.Emergency {
+			ck.diags.warnf(f.Pos, "flow %q has no keywords and no button leads to it; only a /start link can open it", name)
+		}
+	}
+}
+
+// cycles finds loops of steps that continue on their own (go, next without
+// buttons): the engine would spin without ever waiting for the person.
+func (ck *checker) cycles() {
+	c := ck.c
+	auto := func(s *Step) *Ref {
+		switch s.Kind {
+		case KindJump:
+			return s.Go
+		case KindMessage, KindReferral:
+			if len(s.Buttons) == 0 {
+				return s.Next
+			}
+		}
+		return nil
+	}
+	state := map[Ref]int{} // 1 visiting, 2 done
+	var walk func(r Ref) bool
+	walk = func(r Ref) bool {
+		switch state[r] {
+		case 1:
+			return true
+		case 2:
+			return false
+		}
+		state[r] = 1
+		s := c.Step(r)
+		if s != nil {
+			if n := auto(s); n != nil && walk(*n) {
+				if state[r] == 1 {
+					ck.diags.errorf(s.Pos, "step %q is part of a loop of steps that never wait for the person (go/next); add buttons somewhere in the loop", r.Step)
+				}
+				state[r] = 2
+				return true
+			}
+		}
+		state[r] = 2
+		return false
+	}
+	for _, name := range c.FlowOrder {
+		for _, sn := range c.Flows[name].Order {
+			walk(Ref{Flow: name, Step: sn})
+		}
+	}
+}
+
+func (ck *checker) textsExist() {
+	c := ck.c
+	ids := make([]string, 0, len(ck.fl.ids))
+	for id := range ck.fl.ids {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		use := ck.fl.ids[id][0]
+		where := use.Pos.String()
+		if use.Pos.File == builtIn {
+			where = "the bot itself"
+		}
+		var missing []Language
+		for _, l := range c.Languages {
+			if !c.Texts.Has(l.Tag, id) {
+				missing = append(missing, l)
+			}
+		}
+		if len(missing) == len(c.Languages) {
+			p := use.Pos
+			if p.File == builtIn {
+				p = Pos{File: ck.localeFile(c.Languages[0]), Line: 1, Col: 1}
+			}
+			ck.diags.errorf(p, "there is no text %q in any language; add it to every locales/active.*.yaml file (used by %s)", id, where)
+			continue
+		}
+		for _, l := range missing {
+			if !c.Texts.files[l.Tag] {
+				continue // the missing file is reported once, not per text
+			}
+			ck.diags.errorf(Pos{File: ck.localeFile(l), Line: 1, Col: 1}, "text %q is missing in %s (used by %s)", id, l.Tag, where)
+		}
+	}
+	for _, l := range c.Languages {
+		for _, id := range c.Texts.IDs(l.Tag) {
+			if _, used := ck.fl.ids[id]; !used {
+				if t := c.Texts.byLang[l.Tag][id]; !t.Generated {
+					ck.diags.warnf(t.Pos, "text %q is not used by any flow", id)
+				}
+			}
+		}
+	}
+}
+
+const builtIn = "(built in)"
+
+func (ck *checker) localeFile(l Language) string {
+	return path.Join(ck.c.Texts.dir, "active."+l.Tag+".yaml")
+}
+
+// keywordIDs are texts holding keyword lists; they are typed, not shown.
+func (ck *checker) keywordIDs() map[string]bool {
+	out := map[string]bool{}
+	for id, uses := range ck.fl.ids {
+		for _, u := range uses {
+			if u.Keywords {
+				out[id] = true
+			}
+		}
+	}
+	return out
+}
+
+var longDigits = regexp.MustCompile(`\+?[0-9][0-9 ()\-]+[0-9]`)
+
+func (ck *checker) textsWellFormed() {
+	c := ck.c
+	kw := ck.keywordIDs()
+	for _, l := range c.Languages {
+		need := pluralForms(l.Tag)
+		for _, id := range c.Texts.IDs(l.Tag) {
+			t := c.Texts.byLang[l.Tag][id]
+			if len(t.Forms) > 1 || t.Forms["other"] == "" {
+				var lack []string
+				for _, f := range need {
+					if t.Forms[f] == "" {
+						lack = append(lack, f)
+					}
+				}
+				if len(lack) > 0 {
+					ck.diags.errorf(t.Pos, "text %q counts things, and %s needs the plural forms %s; add: %s",
+						id, l.Tag, strings.Join(need, ", "), strings.Join(lack, ", "))
+				}
+			}
+			for _, form := range pluralKeys {
+				src, ok := t.Forms[form]
+				if !ok {
+					continue
+				}
+				ck.template(t, src)
+				if n := textnorm.UTF16Len(src) + strings.Count(src, "{{")*MaxAnswerLen; n > MaxTextLen {
+					ck.diags.errorf(t.Pos, "text %q in %s can be %d characters long; Telegram allows %d — split it into two texts", id, l.Tag, n, MaxTextLen)
+				}
+				if l.RTL && !kw[id] {
+					if !textnorm.StartsWithArabicLetter(src) {
+						ck.diags.errorf(t.Pos, "text %q in %s must start with an Arabic-script letter, or the phone shows it left-to-right; move numbers, links and emoji after the first word", id, l.Tag)
+					}
+					if loc := longDigits.FindStringIndex(stripIsolated(src)); loc != nil {
+						ck.diags.warnf(t.Pos, "text %q in %s has a number or code that is not wrapped in direction marks (U+2066 … U+2069); it may read in the wrong order", id, l.Tag)
+					}
+				}
+			}
+			if l.Tag != DefaultLanguage && !t.Generated && !kw[id] {
+				if en, ok := c.Texts.byLang[DefaultLanguage][id]; ok && en.Forms["other"] == t.Forms["other"] && hasLetters(en.Forms["other"]) {
+					ck.diags.warnf(t.Pos, "text %q in %s is the same as in English; is it translated?", id, l.Tag)
+				}
+			}
+		}
+	}
+}
+
+// stripIsolated removes text between isolate marks, which is already safe.
+func stripIsolated(s string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case '\u2066', '\u2067', '\u2068':
+			depth++
+		case '\u2069':
+			if depth > 0 {
+				depth--
+			}
+		default:
+			if depth == 0 {
+				b.WriteRune(r)
+			}
+		}
+	}
+	return b.String()
+}
+
+func hasLetters(s string) bool {
+	letters := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			letters++
+		}
+	}
+	return letters > 3
+}
+
+// template checks a text's {{...}} parts: valid syntax and known variables.
+func (ck *checker) template(t *text, src string) {
+	if !strings.Contains(src, "{{") {
+		return
+	}
+	trees, err := parse.Parse("t", src, "{{", "}}", map[string]any{})
+	if err != nil {
+		ck.diags.errorf(t.Pos, "text %q in %s has a broken {{...}} part: %v", t.ID, t.Lang, strings.TrimPrefix(err.Error(), "template: t:"))
+		return
+	}
+	for _, tree := range trees {
+		walkFields(tree.Root, func(name string) {
+			if !ck.vars[name] {
+				known := make([]string, 0, len(ck.vars))
+				for v := range ck.vars {
+					known = append(known, v)
+				}
+				slices.Sort(known)
+				ck.diags.errorf(t.Pos, "text %q in %s uses {{.%s}}, but no step saves %q (variables: %s)", t.ID, t.Lang, name, name, strings.Join(known, ", "))
+			}
+		})
+	}
+}
+
+func walkFields(n parse.Node, fn func(string)) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkFields(c, fn)
+		}
+	case *parse.ActionNode:
+		walkFields(n.Pipe, fn)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Cmds {
+			walkFields(c, fn)
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			walkFields(a, fn)
+		}
+	case *parse.FieldNode:
+		fn(n.Ident[0])
+	case *parse.IfNode:
+		walkFields(n.Pipe, fn)
+		walkFields(n.List, fn)
+		walkFields(n.ElseList, fn)
+	case *parse.RangeNode:
+		walkFields(n.Pipe, fn)
+		walkFields(n.List, fn)
+		walkFields(n.ElseList, fn)
+	case *parse.WithNode:
+		walkFields(n.Pipe, fn)
+		walkFields(n.List, fn)
+		walkFields(n.ElseList, fn)
+	}
+}
+
+// pluralForms lists the CLDR plural forms a language uses for whole numbers
+// (the counts we pass are whole), asking x/text's CLDR tables.
+func pluralForms(tag string) []string {
+	t, err := language.Parse(tag)
+	if err != nil {
+		return []string{"other"}
+	}
+	names := map[xplural.Form]string{xplural.Zero: "zero", xplural.One: "one", xplural.Two: "two",
+		xplural.Few: "few", xplural.Many: "many", xplural.Other: "other"}
+	seen := map[string]bool{}
+	for i := 0; i <= 1000; i++ {
+		seen[names[xplural.Cardinal.MatchPlural(t, i, 0, 0, 0, 0)]] = true
+	}
+	var out []string
+	for _, k := range pluralKeys {
+		if seen[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keywords folds every flow's keywords and reports a word claimed by two flows.
+func (ck *checker) keywords() {
+	c := ck.c
+	type claim struct {
+		flow, lang string
+		pos        Pos
+	}
+	claimed := map[string]claim{}
+	for _, name := range c.FlowOrder {
+		f := c.Flows[name]
+		if f.Keywords == "" {
+			continue
+		}
+		for _, l := range c.Languages {
+			t, ok := c.Texts.byLang[l.Tag][f.Keywords]
+			if !ok {
+				continue
+			}
+			for _, w := range SplitKeywords(t.Forms["other"]) {
+				folded := textnorm.Fold(w)
+				if folded == "" {
+					continue
+				}
+				if prev, ok := claimed[folded]; ok {
+					if prev.flow != name {
+						ck.diags.errorf(t.Pos, "keyword %q (%s) is claimed by flow %q and by flow %q (%s, %s); a word can open only one flow",
+							w, l.Tag, name, prev.flow, prev.lang, prev.pos)
+					}
+					continue
+				}
+				claimed[folded] = claim{flow: name, lang: l.Tag, pos: t.Pos}
+				c.Keywords = append(c.Keywords, Keyword{Folded: folded, Flow: name, Lang: l.Tag})
+			}
+		}
+	}
+	// Longer phrases first, so "go home" wins over "home".
+	slices.SortStableFunc(c.Keywords, func(a, b Keyword) int { return len(b.Folded) - len(a.Folded) })
+	c.indexKeywords()
+}
+
+// SplitKeywords splits a keywords text at commas and line breaks.
+func SplitKeywords(s string) []string {
+	words := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '،' || r == ';' })
+	for i, w := range words {
+		words[i] = strings.TrimSpace(w)
+	}
+	return words
+}

@@ -1,0 +1,411 @@
+package content
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+var (
+	flowFields   = []string{"flow", "title", "keywords", "emergency", "start", "steps"}
+	stepFields   = []string{"say", "count", "buttons", "ask", "expect", "choices", "invalid", "save", "location", "next", "go", "end", "referral", "handoff"}
+	buttonFields = []string{"label", "go", "url", "action"}
+	choiceFields = []string{"label", "value"}
+)
+
+// pending references are resolved once every flow is loaded.
+type pendingRef struct {
+	raw  string
+	ref  **Ref
+	node Pos
+}
+
+type flowLoader struct {
+	refs []pendingRef
+	// ids records where each message ID is used, for missing-text reports.
+	ids map[string][]idUse
+}
+
+type idUse struct {
+	Pos Pos
+	// Keywords marks IDs that hold keyword lists (not shown to people).
+	Keywords bool
+}
+
+func (fl *flowLoader) useID(id string, p Pos, keywords bool) {
+	fl.ids[id] = append(fl.ids[id], idUse{Pos: p, Keywords: keywords})
+}
+
+// loadFlows reads every *.yaml file of the flows folder.
+func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string]*Flow {
+	files, err := fs.Glob(fsys, "*.yaml")
+	if err != nil || len(files) == 0 {
+		diags.errorf(Pos{File: dir, Line: 1, Col: 1}, "no flow files (*.yaml) found in %s", dir)
+		return nil
+	}
+	flows := map[string]*Flow{}
+	for _, file := range files {
+		r := &fileReader{name: path.Join(dir, file), diags: diags}
+		_, root := r.readYAML(fsys, file)
+		if root == nil {
+			continue
+		}
+		f := fl.loadFlow(r, root)
+		if f == nil {
+			continue
+		}
+		if other, dup := flows[f.Name]; dup {
+			r.errorf(nil, "flow %q is already defined in %s; flow names must be unique", f.Name, other.File)
+			continue
+		}
+		if want := strings.TrimSuffix(file, ".yaml"); want != f.Name && strings.ReplaceAll(want, "-", "_") != f.Name {
+			diags.warnf(f.Pos, "flow %q is in file %s; name the file %s.yaml so editors find it", f.Name, file, f.Name)
+		}
+		flows[f.Name] = f
+	}
+	return flows
+}
+
+func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
+	fields, keys := r.fields(root, "a flow file", flowFields...)
+	if fields == nil {
+		return nil
+	}
+	f := &Flow{File: r.name, Steps: map[string]*Step{}, Pos: r.pos(root)}
+	name, ok := r.str(fields["flow"], "flow")
+	if !ok {
+		r.errorf(root, "a flow file must start with \"flow: <name>\"")
+		return nil
+	}
+	if !nameRe.MatchString(name) {
+		r.errorf(fields["flow"], "flow name %q should use only small letters a–z, digits and _ (like voluntary_return)", name)
+		return nil
+	}
+	f.Name = name
+	f.Pos = r.pos(keys["flow"])
+	if n := fields["title"]; n != nil {
+		if f.Title, ok = r.str(n, "title"); ok {
+			fl.useID(f.Title, r.pos(n), false)
+		}
+	}
+	if n := fields["keywords"]; n != nil {
+		if f.Keywords, ok = r.str(n, "keywords"); ok {
+			fl.useID(f.Keywords, r.pos(n), true)
+		}
+	}
+	if n := fields["emergency"]; n != nil {
+		f.Emergency = r.boolean(n, "emergency")
+	}
+	stepsNode := fields["steps"]
+	if stepsNode == nil {
+		r.errorf(root, "flow %q has no steps", name)
+		return nil
+	}
+	if stepsNode.Kind != yaml.MappingNode {
+		r.errorf(stepsNode, "steps should be a group of named steps, not %s", describe(stepsNode))
+		return nil
+	}
+	for i := 0; i+1 < len(stepsNode.Content); i += 2 {
+		k, v := stepsNode.Content[i], stepsNode.Content[i+1]
+		if !nameRe.MatchString(k.Value) {
+			r.errorf(k, "step name %q should use only small letters a–z, digits and _", k.Value)
+			continue
+		}
+		if _, dup := f.Steps[k.Value]; dup {
+			r.errorf(k, "step %q is defined twice in this flow", k.Value)
+			continue
+		}
+		s := fl.loadStep(r, f.Name, k, v)
+		if s != nil {
+			f.Steps[s.Name] = s
+			f.Order = append(f.Order, s.Name)
+		}
+	}
+	if len(f.Order) == 0 {
+		r.errorf(stepsNode, "flow %q has no steps", name)
+		return nil
+	}
+	f.Start = f.Order[0]
+	if n := fields["start"]; n != nil {
+		if s, ok := r.str(n, "start"); ok {
+			if f.Steps[s] == nil {
+				r.errorf(n, "start step %q does not exist in flow %q (steps: %s)", s, name, strings.Join(f.Order, ", "))
+			} else {
+				f.Start = s
+			}
+		}
+	}
+	return f
+}
+
+func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Step {
+	what := fmt.Sprintf("step %q", k.Value)
+	fields, _ := r.fields(n, what, stepFields...)
+	if fields == nil {
+		return nil
+	}
+	s := &Step{Name: k.Value, Pos: r.pos(k)}
+	// The kind follows from the one field that says what the step does.
+	kinds := map[string]Kind{"ask": KindQuestion, "location": KindLocation, "go": KindJump, "end": KindEnd, "referral": KindReferral, "handoff": KindHandoff}
+	var found []string
+	for _, f := range []string{"ask", "location", "go", "end", "referral", "handoff"} {
+		if fields[f] != nil {
+			found = append(found, f)
+		}
+	}
+	switch len(found) {
+	case 0:
+		s.Kind = KindMessage
+		if fields["say"] == nil {
+			r.errorf(k, "%s does nothing: give it \"say\", \"ask\", \"location\", \"go\", \"referral\" or \"handoff\"", what)
+			return nil
+		}
+	case 1:
+		s.Kind = kinds[found[0]]
+	default:
+		r.errorf(k, "%s has both %q and %q; a step does one thing — split it into two steps", what, found[0], found[1])
+		return nil
+	}
+	if sn := fields["say"]; sn != nil {
+		switch sn.Kind {
+		case yaml.ScalarNode:
+			s.Say = []string{sn.Value}
+			fl.useID(sn.Value, r.pos(sn), false)
+		case yaml.SequenceNode:
+			for _, m := range sn.Content {
+				if id, ok := r.str(m, "each item of say"); ok {
+					s.Say = append(s.Say, id)
+					fl.useID(id, r.pos(m), false)
+				}
+			}
+		default:
+			r.errorf(sn, "say should be a text name or a list of them")
+		}
+	}
+	str := func(field string) string {
+		v, _ := r.str(fields[field], field)
+		return v
+	}
+	s.Count = str("count")
+	s.Save = str("save")
+	if s.Save != "" && !nameRe.MatchString(s.Save) {
+		r.errorf(fields["save"], "variable name %q should use only small letters a–z, digits and _", s.Save)
+	}
+	if id := str("invalid"); id != "" {
+		s.Invalid = id
+		fl.useID(id, r.pos(fields["invalid"]), false)
+	}
+	switch s.Kind {
+	case KindQuestion:
+		s.Ask = str("ask")
+		fl.useID(s.Ask, r.pos(fields["ask"]), false)
+		s.Expect = ExpectText
+		if e := str("expect"); e != "" {
+			s.Expect = Expect(e)
+			if !slices.Contains([]Expect{ExpectText, ExpectNumber, ExpectPhone, ExpectChoice}, s.Expect) {
+				r.errorf(fields["expect"], "expect should be text, number, phone or choice, not %q", e)
+			}
+		}
+		if s.Save == "" {
+			r.errorf(k, "question %q needs \"save: <variable>\" to keep the answer", s.Name)
+		}
+		fl.loadChoices(r, s, fields["choices"])
+	case KindLocation:
+		s.Ask = str("location")
+		fl.useID(s.Ask, r.pos(fields["location"]), false)
+		if s.Save == "" {
+			r.errorf(k, "location step %q needs \"save: <variable>\" to keep the location", s.Name)
+		}
+	case KindJump:
+		fl.ref(str("go"), &s.Go, r.pos(fields["go"]), flow)
+	case KindEnd:
+		if !r.boolean(fields["end"], "end") {
+			r.errorf(fields["end"], "write \"end: true\", or remove the line")
+		}
+	case KindReferral:
+		s.Service = str("referral")
+	case KindHandoff:
+		s.Service = str("handoff")
+	}
+	for _, only := range []struct {
+		field string
+		kinds []Kind
+	}{
+		{"expect", []Kind{KindQuestion}},
+		{"choices", []Kind{KindQuestion}},
+		{"invalid", []Kind{KindQuestion}},
+		{"save", []Kind{KindQuestion, KindLocation}},
+		{"buttons", []Kind{KindMessage, KindQuestion, KindLocation, KindHandoff}},
+		{"say", []Kind{KindMessage, KindEnd, KindReferral, KindHandoff}},
+		{"next", []Kind{KindMessage, KindQuestion, KindLocation, KindReferral}},
+	} {
+		if fields[only.field] != nil && !slices.Contains(only.kinds, s.Kind) {
+			r.errorf(fields[only.field], "%q does not belong in a %s step", only.field, s.Kind)
+		}
+	}
+	if n := fields["next"]; n != nil {
+		fl.ref(str("next"), &s.Next, r.pos(n), flow)
+	}
+	if bn := fields["buttons"]; bn != nil {
+		fl.loadButtons(r, s, bn, flow)
+	}
+	return s
+}
+
+func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
+	if s.Expect != ExpectChoice {
+		return
+	}
+	if n == nil || n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+		r.errorf(firstNonNil(n, nil), "question %q expects a choice: list the answers under \"choices:\"", s.Name)
+		return
+	}
+	seen := map[string]bool{}
+	for _, c := range n.Content {
+		f, _ := r.fields(c, "a choice", choiceFields...)
+		if f == nil {
+			continue
+		}
+		ch := Choice{Pos: r.pos(c)}
+		ch.Label, _ = r.str(f["label"], "label")
+		ch.Value, _ = r.str(f["value"], "value")
+		if ch.Label == "" || ch.Value == "" {
+			r.errorf(c, "a choice needs a label (text name) and a value (what is saved)")
+			continue
+		}
+		if seen[ch.Value] {
+			r.errorf(f["value"], "value %q is used by two choices", ch.Value)
+		}
+		seen[ch.Value] = true
+		fl.useID(ch.Label, r.pos(f["label"]), false)
+		s.Choices = append(s.Choices, ch)
+	}
+}
+
+func firstNonNil(ns ...*yaml.Node) *yaml.Node {
+	for _, n := range ns {
+		if n != nil {
+			return n
+		}
+	}
+	return nil
+}
+
+func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow string) {
+	if n.Kind != yaml.SequenceNode {
+		r.errorf(n, "buttons should be a list (lines starting with \"- \")")
+		return
+	}
+	for _, bn := range n.Content {
+		f, _ := r.fields(bn, "a button", buttonFields...)
+		if f == nil {
+			continue
+		}
+		b := Button{Pos: r.pos(bn)}
+		b.Label, _ = r.str(f["label"], "label")
+		if b.Label == "" {
+			r.errorf(bn, "a button needs a label (a text name)")
+			continue
+		}
+		fl.useID(b.Label, r.pos(f["label"]), false)
+		set := 0
+		if g := f["go"]; g != nil {
+			set++
+			v, _ := r.str(g, "go")
+			fl.ref(v, &b.Go, r.pos(g), flow)
+		}
+		if u := f["url"]; u != nil {
+			set++
+			b.URL, _ = r.str(u, "url")
+			if !strings.HasPrefix(b.URL, "https://") && !strings.HasPrefix(b.URL, "tel:") {
+				r.errorf(u, "a link must start with https:// (got %q)", b.URL)
+			}
+		}
+		if a := f["action"]; a != nil {
+			set++
+			v, _ := r.str(a, "action")
+			b.Action = Action(v)
+			if !slices.Contains(Actions, b.Action) {
+				r.errorf(a, "unknown action %q (actions: menu, language, help, delete)", v)
+			}
+		}
+		if set != 1 {
+			r.errorf(bn, "a button needs exactly one of go, url or action")
+			continue
+		}
+		s.Buttons = append(s.Buttons, b)
+	}
+}
+
+func (fl *flowLoader) ref(raw string, dst **Ref, p Pos, flow string) {
+	if raw == "" {
+		return
+	}
+	fl.refs = append(fl.refs, pendingRef{raw: raw, ref: dst, node: p})
+	// Resolved later; keep the unresolved flow-relative form for now.
+	r := parseRef(raw, flow)
+	*dst = &r
+}
+
+// resolve checks every step reference now that all flows are known. A bare
+// name is a step of the same flow or, failing that, another flow's start.
+func (fl *flowLoader) resolve(flows map[string]*Flow, diags *Diags) {
+	for _, pr := range fl.refs {
+		r := *pr.ref
+		if strings.Contains(pr.raw, "/") {
+			f := flows[r.Flow]
+			if f == nil {
+				diags.errorf(pr.node, "%q: there is no flow %q%s", pr.raw, r.Flow, suggest(r.Flow, flowNames(flows)))
+				*pr.ref = nil
+				continue
+			}
+			if r.Step == "" {
+				r.Step = f.Start
+			} else if f.Steps[r.Step] == nil {
+				diags.errorf(pr.node, "%q: flow %q has no step %q%s", pr.raw, r.Flow, r.Step, suggest(r.Step, f.Order))
+				*pr.ref = nil
+			}
+			continue
+		}
+		f := flows[r.Flow]
+		if f != nil && f.Steps[r.Step] != nil {
+			if other := flows[r.Step]; other != nil && other != f {
+				diags.warnf(pr.node, "%q is both a step here and a flow; this goes to the step — write %q for the flow", pr.raw, pr.raw+"/")
+			}
+			continue
+		}
+		if other := flows[r.Step]; other != nil {
+			r.Flow, r.Step = other.Name, other.Start
+			continue
+		}
+		var steps []string
+		if f != nil {
+			steps = f.Order
+		}
+		diags.errorf(pr.node, "%q is neither a step of this flow nor a flow%s", pr.raw, suggest(r.Step, append(slices.Clone(steps), flowNames(flows)...)))
+		*pr.ref = nil
+	}
+}
+
+func flowNames(flows map[string]*Flow) []string {
+	names := make([]string, 0, len(flows))
+	for n := range flows {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func suggest(s string, names []string) string {
+	if c := closest(s, names); c != "" {
+		return fmt.Sprintf(" — did you mean %q?", c)
+	}
+	return ""
+}

@@ -1,0 +1,69 @@
+package content
+
+import "strings"
+
+// maxScanWords bounds how much of a long message is searched for keywords.
+const maxScanWords = 200
+
+// keywordIndex maps folded keywords to their flow, built once per load.
+type keywordIndex struct {
+	all       map[string]Keyword
+	emergency map[string]Keyword
+	maxWords  int
+}
+
+func (c *Content) indexKeywords() {
+	c.kw = keywordIndex{all: map[string]Keyword{}, emergency: map[string]Keyword{}}
+	for _, k := range c.Keywords {
+		c.kw.all[k.Folded] = k
+		if k.Flow == c.Emergency {
+			c.kw.emergency[k.Folded] = k
+		}
+		c.kw.maxWords = max(c.kw.maxWords, strings.Count(k.Folded, " ")+1)
+	}
+}
+
+// MatchKeyword finds the flow a folded text asks for: the longest keyword
+// phrase found as whole words anywhere in it.
+func (c *Content) MatchKeyword(folded string) (Keyword, bool) {
+	return c.kw.match(c.kw.all, folded)
+}
+
+// MatchEmergency finds an emergency word. With exact set (the person is
+// answering a question), only a message that is nothing but the word counts,
+// so an answer that merely contains it is not taken away.
+func (c *Content) MatchEmergency(folded string, exact bool) (Keyword, bool) {
+	if exact {
+		k, ok := c.kw.emergency[folded]
+		return k, ok
+	}
+	return c.kw.match(c.kw.emergency, folded)
+}
+
+func (ix *keywordIndex) match(m map[string]Keyword, folded string) (Keyword, bool) {
+	if folded == "" || len(m) == 0 {
+		return Keyword{}, false
+	}
+	if k, ok := m[folded]; ok {
+		return k, true
+	}
+	// Word boundaries of the folded text (single spaces between words).
+	var starts, ends [maxScanWords]int
+	n := 0
+	start := 0
+	for i := 0; i <= len(folded) && n < maxScanWords; i++ {
+		if i == len(folded) || folded[i] == ' ' {
+			starts[n], ends[n] = start, i
+			n++
+			start = i + 1
+		}
+	}
+	for size := min(ix.maxWords, n); size >= 1; size-- {
+		for i := 0; i+size <= n; i++ {
+			if k, ok := m[folded[starts[i]:ends[i+size-1]]]; ok {
+				return k, true
+			}
+		}
+	}
+	return Keyword{}, false
+}

@@ -1,0 +1,125 @@
+// Package conversation runs the engine for one person at a time: it loads the
+// session, asks the engine, applies the effects and saves the session. Every
+// transport (Telegram, terminal chat, web playground) goes through it.
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+
+	"putokaz/internal/content"
+	"putokaz/internal/engine"
+)
+
+// Sessions stores one opaque blob per person.
+type Sessions interface {
+	Load(ctx context.Context, user string) ([]byte, error)
+	Save(ctx context.Context, user string, blob []byte) error
+	Delete(ctx context.Context, user string) error
+}
+
+// EffectHandler carries out effects that reach beyond the conversation
+// (referrals, handoff to staff, relaying messages). It must be idempotent for
+// a given (user, effect): a failed input may be handled again.
+type EffectHandler interface {
+	Apply(ctx context.Context, user string, lang string, fx engine.Effect) error
+}
+
+// ContentSource gives the content in use (it may change on reload).
+type ContentSource interface {
+	Content() *content.Content
+}
+
+// ErrNoHandler is returned when content needs an effect nobody handles:
+// the person must not be told a referral exists when none was stored.
+var ErrNoHandler = errors.New("no handler for this effect")
+
+// Service is the conversation core shared by all transports.
+type Service struct {
+	sessions Sessions
+	engine   *engine.Engine
+	content  ContentSource
+	effects  EffectHandler
+	log      *slog.Logger
+	// Observe, if set, is told the engine's notice for every input (metrics).
+	Observe func(notice string)
+
+	// locks serialise the inputs of one person within this process; across
+	// processes the Telegram transport holds a per-chat lease.
+	locks [64]sync.Mutex
+	seed  maphash.Seed
+}
+
+// New builds the conversation core. effects may be nil: effects that need
+// a handler then fail the input.
+func New(s Sessions, e *engine.Engine, c ContentSource, effects EffectHandler, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{sessions: s, engine: e, content: c, effects: effects, log: log, seed: maphash.MakeSeed()}
+}
+
+// Handle processes one input of one person and returns what to send. On an
+// error nothing was saved, so handling the same input again is safe.
+func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+	mu := &s.locks[maphash.String(s.seed, user)%uint64(len(s.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+
+	c := s.content.Content()
+	blob, err := s.sessions.Load(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("handle input: %w", err)
+	}
+	var res engine.Result
+	if blob == nil {
+		res = s.engine.Handle(c, nil, in)
+	} else if sess, derr := engine.DecodeSession(blob); derr != nil {
+		s.log.Warn("session unreadable, starting over", "err", derr)
+		res = s.engine.Recover(c, in)
+	} else {
+		res = s.engine.Handle(c, sess, in)
+	}
+	lang := content.DefaultLanguage
+	if res.Session != nil && res.Session.Lang != "" {
+		lang = res.Session.Lang
+	}
+	// Effects first: a referral must be stored before the person is told.
+	for _, fx := range res.Effects {
+		if err := s.apply(ctx, user, lang, fx); err != nil {
+			return nil, fmt.Errorf("handle input: apply %s: %w", fx.Kind, err)
+		}
+	}
+	if res.Session == nil {
+		if err := s.sessions.Delete(ctx, user); err != nil {
+			return nil, fmt.Errorf("handle input: erase: %w", err)
+		}
+	} else {
+		out, err := engine.EncodeSession(res.Session)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.sessions.Save(ctx, user, out); err != nil {
+			return nil, fmt.Errorf("handle input: %w", err)
+		}
+	}
+	if s.Observe != nil {
+		s.Observe(res.Notice)
+	}
+	return res.Messages, nil
+}
+
+func (s *Service) apply(ctx context.Context, user, lang string, fx engine.Effect) error {
+	if s.effects != nil {
+		return s.effects.Apply(ctx, user, lang, fx)
+	}
+	switch fx.Kind {
+	case engine.EffectSetLanguage, engine.EffectErase, engine.EffectEmergency, engine.EffectHandoffEnd:
+		return nil // the session already records these; nobody else needs to know
+	}
+	return fmt.Errorf("%s: %w", fx.Kind, ErrNoHandler)
+}

@@ -1,0 +1,682 @@
+package engine
+
+import (
+	"fmt"
+	"html"
+	"strconv"
+	"strings"
+	"time"
+
+	"putokaz/internal/content"
+	"putokaz/internal/textnorm"
+)
+
+// SessionVersion is the current encoding of Session; older blobs are reset.
+const SessionVersion = 1
+
+// maxHops bounds steps run for one input; the checker rejects loops, this
+// guards against content it has not seen.
+const maxHops = 32
+
+// Engine runs conversations. Its clock and randomness are injected so that
+// transcripts are reproducible.
+type Engine struct {
+	Now func() time.Time
+	// Rand returns random bits (for referral codes).
+	Rand func() uint64
+}
+
+// New returns an engine with the given clock and random source.
+func New(now func() time.Time, rnd func() uint64) *Engine {
+	return &Engine{Now: now, Rand: rnd}
+}
+
+// Commands the engine understands, in every language.
+var Commands = []string{"start", "menu", "language", "help", "delete"}
+
+// turn is the work of one input.
+type turn struct {
+	e      *Engine
+	c      *content.Content
+	s      *Session
+	in     Input
+	out    []Message
+	fx     []Effect
+	notice string
+	erased bool
+}
+
+// Handle processes one input. s is the person's session (nil for a new
+// person); it is updated in place and returned in the result.
+func (e *Engine) Handle(c *content.Content, s *Session, in Input) Result {
+	if s == nil {
+		s = &Session{V: SessionVersion}
+	}
+	t := &turn{e: e, c: c, s: s, in: in}
+	if s.Lang != "" {
+		if _, ok := c.Language(s.Lang); !ok {
+			s.Lang = "" // a language removed from the content: ask again
+		}
+	}
+	t.handle()
+	s.Seen = e.Now().UTC()
+	res := Result{Messages: t.out, Effects: t.fx, Session: s, Notice: t.notice}
+	if t.erased {
+		res.Session = nil
+	}
+	return res
+}
+
+// Recover starts over for a person whose stored session could not be read
+// (corrupt or from an incompatible version): a notice, then normal handling.
+func (e *Engine) Recover(c *content.Content, in Input) Result {
+	res := e.Handle(c, nil, in)
+	reset := Message{Text: e.render(c, content.DefaultLanguage, content.TextReset, nil, nil), Lang: content.DefaultLanguage}
+	if res.Session != nil && res.Session.Lang != "" {
+		reset.Lang = res.Session.Lang
+		reset.Text = e.render(c, reset.Lang, content.TextReset, nil, nil)
+	}
+	res.Messages = append([]Message{reset}, res.Messages...)
+	res.Notice = "reset"
+	return res
+}
+
+func (t *turn) handle() {
+	in, s := t.in, t.s
+	if in.Kind == InButton {
+		if tag, ok := strings.CutPrefix(in.Data, "L:"); ok {
+			t.chooseLanguage(tag)
+			return
+		}
+		if in.Data == restartData {
+			t.in = Input{Kind: InCommand, Command: "start", LangHint: in.LangHint}
+			t.command()
+			return
+		}
+	}
+	if in.Kind == InCommand {
+		t.command()
+		return
+	}
+	if in.Kind == InText {
+		st := t.current()
+		if kw, ok := t.c.MatchEmergency(textnorm.Fold(in.Text), st != nil && st.Kind == content.KindQuestion && s.Handoff == ""); ok {
+			t.emergency(kw)
+			return
+		}
+	}
+	if s.Lang == "" {
+		t.picker("")
+		return
+	}
+	if s.Pending == pendingDelete {
+		s.Pending = ""
+	}
+	if s.Handoff != "" && in.Kind != InButton {
+		t.fx = append(t.fx, Effect{Kind: EffectRelay, Service: s.Handoff, Input: &t.in})
+		t.notice = "relayed"
+		return
+	}
+	switch in.Kind {
+	case InButton:
+		t.button()
+	case InText:
+		t.typed()
+	case InLocation:
+		t.location()
+	case InContact:
+		t.contact()
+	default:
+		t.notice = "media"
+		t.say(content.TextMedia)
+		t.reshow()
+	}
+}
+
+const (
+	pendingDelete = "delete"
+	pendingStart  = "start:"
+	restartData   = "R"
+)
+
+// current is the step the person stands on, nil if none or gone.
+func (t *turn) current() *content.Step {
+	if t.s.Flow == "" {
+		return nil
+	}
+	return t.c.Step(content.Ref{Flow: t.s.Flow, Step: t.s.Step})
+}
+
+func (t *turn) command() {
+	s := t.s
+	switch t.in.Command {
+	case "start":
+		payload := t.in.Arg
+		if payload != "" && t.c.Flows[payload] == nil {
+			payload = "" // an unknown deep link still starts normally
+		}
+		if s.Lang == "" {
+			if payload != "" {
+				s.Pending = pendingStart + payload
+			}
+			t.picker("")
+			return
+		}
+		t.endHandoff(false)
+		if payload != "" {
+			t.enter(t.c.Flows[payload].StartRef())
+			return
+		}
+		t.enter(t.c.Home())
+	case "language":
+		t.picker(s.Lang)
+	case "menu":
+		if s.Lang == "" {
+			t.picker("")
+			return
+		}
+		t.endHandoff(true)
+		t.enter(t.c.Home())
+	case "help":
+		if s.Lang == "" {
+			t.picker("")
+			return
+		}
+		t.say(content.TextHelp)
+		t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
+	case "delete":
+		t.ensureLang()
+		s.Pending = pendingDelete
+		t.say(content.TextDeleteConfirm)
+		t.keyboard([]button{{content.TextDeleteYes, "del:yes"}, {content.TextDeleteNo, "del:no"}})
+	default:
+		t.notice = "unknown_command"
+		if s.Lang == "" {
+			t.picker("")
+			return
+		}
+		t.say(content.TextUnknownCommand)
+		t.reshow()
+	}
+}
+
+// ensureLang gives a person without a language the default one for system
+// texts (for /delete before any choice).
+func (t *turn) ensureLang() {
+	if t.s.Lang == "" {
+		t.s.Lang = t.guess()
+		if t.s.Lang == "" {
+			t.s.Lang = content.DefaultLanguage
+		}
+	}
+}
+
+func (t *turn) guess() string {
+	return MatchLanguage(t.c.Languages, t.in.LangHint)
+}
+
+// picker shows the language picker: the prompt in every language and a
+// button per language with its native name, the best guess first.
+func (t *turn) picker(current string) {
+	first := current
+	if first == "" {
+		first = t.guess()
+	}
+	langs := orderLanguages(t.c.Languages, first)
+	var lines []string
+	for _, l := range langs {
+		lines = append(lines, t.e.render(t.c, l.Tag, content.TextLanguagePrompt, nil, nil))
+	}
+	m := Message{Text: strings.Join(lines, "\n"), Lang: langs[0].Tag}
+	for _, l := range langs {
+		m.Buttons = append(m.Buttons, Button{Label: l.Name, Data: "L:" + l.Tag})
+	}
+	t.out = append(t.out, m)
+	t.notice = "language_picker"
+}
+
+func (t *turn) chooseLanguage(tag string) {
+	if _, ok := t.c.Language(tag); !ok {
+		t.notice = "stale_button"
+		t.picker(t.s.Lang)
+		return
+	}
+	t.s.Lang = tag
+	t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: tag})
+	t.say(content.TextLanguageChosen)
+	if flow, ok := strings.CutPrefix(t.s.Pending, pendingStart); ok {
+		t.s.Pending = ""
+		if f := t.c.Flows[flow]; f != nil {
+			t.enter(f.StartRef())
+			return
+		}
+	}
+	t.s.Pending = ""
+	if t.s.Handoff != "" || t.current() != nil {
+		t.reshow() // changing language mid-flow keeps the place
+		return
+	}
+	t.enter(t.c.Home())
+}
+
+func (t *turn) emergency(kw content.Keyword) {
+	if t.s.Lang == "" {
+		// The person has not chosen a language yet: answer in the language
+		// of the word they typed, and keep that choice.
+		t.s.Lang = kw.Lang
+		t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: kw.Lang})
+	}
+	t.notice = "emergency"
+	if t.s.Handoff != "" {
+		t.fx = append(t.fx, Effect{Kind: EffectEmergency, Service: t.s.Handoff},
+			Effect{Kind: EffectRelay, Service: t.s.Handoff, Input: &t.in})
+	} else {
+		t.fx = append(t.fx, Effect{Kind: EffectEmergency})
+	}
+	t.s.Pending = ""
+	t.enter(t.c.Flows[t.c.Emergency].StartRef())
+}
+
+func (t *turn) endHandoff(say bool) {
+	if t.s.Handoff == "" {
+		return
+	}
+	t.fx = append(t.fx, Effect{Kind: EffectHandoffEnd, Service: t.s.Handoff})
+	t.s.Handoff = ""
+	if say {
+		t.say(content.TextHandoffLeft)
+	}
+}
+
+// button handles a press. Its data names the keyboard it belongs to; a press
+// on any keyboard but the last one shown is stale.
+func (t *turn) button() {
+	s := t.s
+	menu, idx, ok := parseData(t.in.Data)
+	if !ok || menu != s.Menu || idx >= len(s.Targets) {
+		t.notice = "stale_button"
+		t.say(content.TextStale)
+		t.reshow()
+		return
+	}
+	target := s.Targets[idx]
+	kind, arg, _ := strings.Cut(target, ":")
+	if s.Pending == pendingDelete && kind != "del" {
+		s.Pending = ""
+	}
+	if kind != "choice" && kind != "del" {
+		t.endHandoff(true)
+	}
+	switch kind {
+	case "go":
+		flow, step, _ := strings.Cut(arg, "/")
+		r := content.Ref{Flow: flow, Step: step}
+		if t.c.Step(r) == nil {
+			t.notice = "content_changed"
+			t.say(content.TextContentChanged)
+			t.enter(t.c.Home())
+			return
+		}
+		t.enter(r)
+	case "act":
+		t.action(content.Action(arg))
+	case "choice":
+		st := t.current()
+		if st == nil || st.Kind != content.KindQuestion {
+			t.notice = "stale_button"
+			t.say(content.TextStale)
+			t.reshow()
+			return
+		}
+		t.answer(st, arg)
+	case "del":
+		s.Pending = ""
+		if arg == "yes" {
+			t.say(content.TextDeleteDone)
+			t.out[len(t.out)-1].Buttons = []Button{{Label: t.text(content.TextStartButton), Data: restartData}}
+			t.fx = append(t.fx, Effect{Kind: EffectErase})
+			if s.Handoff != "" {
+				t.fx = append(t.fx, Effect{Kind: EffectHandoffEnd, Service: s.Handoff})
+			}
+			t.erased = true
+			t.notice = "erased"
+			return
+		}
+		t.say(content.TextDeleteKept)
+		t.reshow()
+	case "leave":
+		t.enter(t.c.Home())
+	default:
+		t.notice = "stale_button"
+		t.say(content.TextStale)
+		t.reshow()
+	}
+}
+
+func (t *turn) action(a content.Action) {
+	switch a {
+	case content.ActionMenu:
+		t.enter(t.c.Home())
+	case content.ActionLanguage:
+		t.picker(t.s.Lang)
+	case content.ActionHelp:
+		t.in = Input{Kind: InCommand, Command: "help"}
+		t.command()
+	case content.ActionDelete:
+		t.in = Input{Kind: InCommand, Command: "delete"}
+		t.command()
+	default:
+		t.enter(t.c.Home())
+	}
+}
+
+// text handles typed words: an answer to a question, or a keyword.
+func (t *turn) typed() {
+	st := t.current()
+	if st != nil && st.Kind == content.KindQuestion {
+		t.answer(st, t.in.Text)
+		return
+	}
+	if kw, ok := t.c.MatchKeyword(textnorm.Fold(t.in.Text)); ok {
+		t.notice = "keyword"
+		t.enter(t.c.Flows[kw.Flow].StartRef())
+		return
+	}
+	t.notice = "unknown_text"
+	t.say(content.TextUnknownText)
+	t.enter(t.c.Home())
+}
+
+func (t *turn) location() {
+	st := t.current()
+	if st == nil || st.Kind != content.KindLocation {
+		t.notice = "unexpected_location"
+		t.say(content.TextLocationUnknown)
+		t.reshow()
+		return
+	}
+	t.setVar(st.Save, strconv.FormatFloat(t.in.Lat, 'f', 5, 64)+","+strconv.FormatFloat(t.in.Lon, 'f', 5, 64))
+	t.enter(*st.Next)
+}
+
+func (t *turn) contact() {
+	st := t.current()
+	if st != nil && st.Kind == content.KindQuestion && st.Expect == content.ExpectPhone {
+		t.answer(st, t.in.Text)
+		return
+	}
+	t.notice = "media"
+	t.say(content.TextMedia)
+	t.reshow()
+}
+
+// answer validates an answer to a question and moves on, or asks again.
+func (t *turn) answer(st *content.Step, raw string) {
+	v, ok := validate(st, raw, func(id string) string { return t.text(id) })
+	if !ok {
+		t.notice = "invalid_answer"
+		id := st.Invalid
+		if id == "" {
+			id = map[content.Expect]string{content.ExpectNumber: content.TextInvalidNumber,
+				content.ExpectPhone: content.TextInvalidPhone, content.ExpectChoice: content.TextInvalidChoice}[st.Expect]
+			if id == "" {
+				id = content.TextInvalidText
+			}
+		}
+		t.say(id)
+		t.ask(st)
+		return
+	}
+	t.setVar(st.Save, v)
+	t.enter(*st.Next)
+}
+
+func (t *turn) setVar(name, v string) {
+	if t.s.Vars == nil {
+		t.s.Vars = map[string]string{}
+	}
+	t.s.Vars[name] = v
+}
+
+// reshow shows the current step again (after a notice), or the menu.
+func (t *turn) reshow() {
+	if t.s.Handoff != "" {
+		t.keyboard([]button{{content.TextHandoffLeave, "leave:"}})
+		return
+	}
+	st := t.current()
+	if st == nil {
+		if t.s.Flow != "" {
+			t.notice = "content_changed"
+			t.say(content.TextContentChanged)
+		}
+		t.enter(t.c.Home())
+		return
+	}
+	switch st.Kind {
+	case content.KindQuestion, content.KindLocation:
+		t.ask(st)
+	default:
+		t.enter(content.Ref{Flow: t.s.Flow, Step: t.s.Step})
+	}
+}
+
+// enter runs steps from r until one waits for the person.
+func (t *turn) enter(r content.Ref) {
+	for hops := 0; ; hops++ {
+		st := t.c.Step(r)
+		if st == nil || hops >= maxHops {
+			t.notice = "content_changed"
+			t.say(content.TextContentChanged)
+			r = t.c.Home()
+			st = t.c.Step(r)
+			if hops >= maxHops+1 || st == nil {
+				return
+			}
+		}
+		t.s.Flow, t.s.Step = r.Flow, r.Step
+		count := t.count(st)
+		switch st.Kind {
+		case content.KindMessage:
+			t.sayAll(st.Say, count)
+			if len(st.Buttons) > 0 || st.Next == nil {
+				t.stepKeyboard(st)
+				return
+			}
+			r = *st.Next
+		case content.KindQuestion, content.KindLocation:
+			t.ask(st)
+			return
+		case content.KindJump:
+			r = *st.Go
+		case content.KindEnd:
+			t.sayAll(st.Say, count)
+			t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
+			return
+		case content.KindReferral:
+			code := t.e.code()
+			t.setVar("code", code)
+			t.setVar("service", st.Service)
+			t.fx = append(t.fx, Effect{Kind: EffectReferral, Service: st.Service, Code: code, Vars: cloneVars(t.s.Vars)})
+			t.sayAll(st.Say, count)
+			if st.Next == nil {
+				t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
+				return
+			}
+			r = *st.Next
+		case content.KindHandoff:
+			t.s.Handoff = st.Service
+			t.fx = append(t.fx, Effect{Kind: EffectHandoff, Service: st.Service})
+			t.sayAll(st.Say, count)
+			t.keyboard([]button{{content.TextHandoffLeave, "leave:"}})
+			return
+		}
+	}
+}
+
+func cloneVars(v map[string]string) map[string]string {
+	out := make(map[string]string, len(v))
+	for k, x := range v {
+		out[k] = x
+	}
+	return out
+}
+
+// ask shows a question (or location request) with its buttons.
+func (t *turn) ask(st *content.Step) {
+	t.say(st.Ask)
+	if st.Kind == content.KindLocation {
+		m := &t.out[len(t.out)-1]
+		m.RequestLocation = true
+		m.LocationLabel = t.text(content.TextLocationButton)
+	}
+	bs := make([]button, 0, len(st.Choices)+len(st.Buttons))
+	for _, ch := range st.Choices {
+		bs = append(bs, button{ch.Label, "choice:" + ch.Value})
+	}
+	t.keyboardWith(bs, st)
+}
+
+func (t *turn) stepKeyboard(st *content.Step) {
+	if len(st.Buttons) == 0 {
+		// The checker rejects dead ends; never leave a person stuck anyway.
+		t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
+		return
+	}
+	t.keyboardWith(nil, st)
+}
+
+type button struct {
+	label  string // message ID
+	target string
+}
+
+func (t *turn) keyboardWith(bs []button, st *content.Step) {
+	var urls []Button
+	for _, b := range st.Buttons {
+		switch {
+		case b.Go != nil:
+			bs = append(bs, button{b.Label, "go:" + b.Go.Flow + "/" + b.Go.Step})
+		case b.Action != "":
+			bs = append(bs, button{b.Label, "act:" + string(b.Action)})
+		case b.URL != "":
+			urls = append(urls, Button{Label: t.text(b.Label), URL: b.URL})
+		}
+	}
+	t.keyboard(bs)
+	if len(urls) > 0 {
+		m := &t.out[len(t.out)-1]
+		m.Buttons = append(m.Buttons, urls...)
+	}
+}
+
+// keyboard attaches buttons to the last message and remembers their
+// targets under a new keyboard number.
+func (t *turn) keyboard(bs []button) {
+	if len(t.out) == 0 {
+		t.out = append(t.out, Message{Lang: t.s.Lang})
+	}
+	s := t.s
+	s.Menu++
+	s.Targets = s.Targets[:0]
+	m := &t.out[len(t.out)-1]
+	m.Buttons = make([]Button, 0, len(bs))
+	for i, b := range bs {
+		s.Targets = append(s.Targets, b.target)
+		m.Buttons = append(m.Buttons, Button{Label: t.text(b.label), Data: buttonData(s.Menu, i)})
+	}
+}
+
+// buttonData is a button's callback data: the keyboard number and the
+// button's index, never the target itself, so forged data cannot jump to a
+// step the person was not offered.
+func buttonData(menu uint32, idx int) string {
+	return "m" + strconv.FormatUint(uint64(menu), 36) + "." + strconv.Itoa(idx)
+}
+
+func parseData(d string) (uint32, int, bool) {
+	rest, ok := strings.CutPrefix(d, "m")
+	if !ok {
+		return 0, 0, false
+	}
+	m, i, ok := strings.Cut(rest, ".")
+	if !ok {
+		return 0, 0, false
+	}
+	menu, err := strconv.ParseUint(m, 36, 32)
+	if err != nil {
+		return 0, 0, false
+	}
+	idx, err := strconv.Atoi(i)
+	if err != nil || idx < 0 {
+		return 0, 0, false
+	}
+	return uint32(menu), idx, true
+}
+
+func (t *turn) count(st *content.Step) any {
+	if st.Count == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(t.s.Vars[st.Count])
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+func (t *turn) sayAll(ids []string, count any) {
+	for _, id := range ids {
+		t.out = append(t.out, Message{Text: t.e.render(t.c, t.s.Lang, id, t.s.Vars, count), Lang: t.s.Lang})
+	}
+}
+
+func (t *turn) say(id string) {
+	t.out = append(t.out, Message{Text: t.text(id), Lang: t.s.Lang})
+}
+
+func (t *turn) text(id string) string {
+	return t.e.render(t.c, t.s.Lang, id, t.s.Vars, nil)
+}
+
+// render localizes a text. Variables come from the person, so they are
+// escaped for Telegram's HTML; a text that cannot be rendered falls back to
+// the generic error text rather than showing template debris.
+func (e *Engine) render(c *content.Content, lang, id string, vars map[string]string, count any) string {
+	if s, ok := c.Texts.Plain(lang, id); ok {
+		return s
+	}
+	var data map[string]string
+	if len(vars) > 0 {
+		data = make(map[string]string, len(vars)+1)
+		for k, v := range vars {
+			data[k] = html.EscapeString(v)
+		}
+	}
+	if count != nil {
+		if data == nil {
+			data = map[string]string{}
+		}
+		data["Count"] = fmt.Sprint(count)
+	}
+	s, err := c.Texts.Render(lang, id, data, count)
+	if err != nil {
+		if s, err = c.Texts.Render(lang, content.TextError, nil, nil); err != nil {
+			return "…"
+		}
+	}
+	return s
+}
+
+// codeAlphabet leaves out 0/O and 1/I so a code can be read aloud and typed.
+const codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+func (e *Engine) code() string {
+	r := e.Rand()
+	b := []byte("PK-????")
+	for i := 3; i < len(b); i++ {
+		b[i] = codeAlphabet[r%uint64(len(codeAlphabet))]
+		r /= uint64(len(codeAlphabet))
+	}
+	return string(b)
+}

@@ -1,0 +1,134 @@
+// Package engine is the conversation engine: given content, a session and one
+// input event it returns the messages to show and the effects to apply. It is
+// pure: no Telegram, no Redis, no clock or randomness of its own.
+package engine
+
+import "time"
+
+// InputKind says what the person did.
+type InputKind int
+
+const (
+	// InText is a typed message.
+	InText InputKind = iota
+	// InButton is a press of an inline button; Data holds its callback data.
+	InButton
+	// InCommand is a /command; Command holds its lower-case name without the
+	// slash (and without @BotName), Arg the rest of the line (a /start payload).
+	InCommand
+	// InLocation is a shared location (Lat, Lon).
+	InLocation
+	// InContact is a shared contact; Text holds the phone number.
+	InContact
+	// InMedia is anything else a person can send: photo, voice, sticker,
+	// document. Media names the kind ("photo", "sticker", ...).
+	InMedia
+)
+
+// Input is one event from the person.
+type Input struct {
+	Kind    InputKind
+	Text    string
+	Data    string
+	Command string
+	Arg     string
+	Lat     float64
+	Lon     float64
+	Media   string
+	// LangHint is the client's interface language (Telegram's language_code):
+	// only a hint for ordering the language picker, never a choice.
+	LangHint string
+}
+
+// Button is one button under a message. Exactly one of Data and URL is set.
+type Button struct {
+	Label string
+	// Data is the callback data sent back when the button is pressed; the
+	// engine keeps it short (well under Telegram's 64 bytes).
+	Data string
+	URL  string
+}
+
+// Message is one message to show, already localized.
+type Message struct {
+	// Text is trusted content in Telegram's HTML subset (<b>, <i>, <a href>),
+	// with anything that came from the person already escaped.
+	Text string
+	// Lang is the language tag the text is written in.
+	Lang    string
+	Buttons []Button
+	// RequestLocation asks the client to offer a "share location" control
+	// labelled LocationLabel (a reply keyboard on Telegram).
+	RequestLocation bool
+	LocationLabel   string
+}
+
+// Waits reports whether the message expects an answer (it carries buttons or
+// asks for a location).
+func (m Message) Waits() bool { return len(m.Buttons) > 0 || m.RequestLocation }
+
+// EffectKind names something the caller must do besides showing messages.
+type EffectKind string
+
+const (
+	// EffectSetLanguage: the person chose a language (Lang).
+	EffectSetLanguage EffectKind = "set_language"
+	// EffectErase: erase everything stored about the person. The session in
+	// the result is nil.
+	EffectErase EffectKind = "erase"
+	// EffectReferral: create a referral (Service, Code, Vars). Callers must
+	// store it durably before showing the messages, which already quote Code.
+	EffectReferral EffectKind = "referral"
+	// EffectHandoff: connect the person to staff of Service.
+	EffectHandoff EffectKind = "handoff"
+	// EffectHandoffEnd: the person left the conversation with staff.
+	EffectHandoffEnd EffectKind = "handoff_end"
+	// EffectRelay: pass the input on to staff unchanged (during a handoff).
+	EffectRelay EffectKind = "relay"
+	// EffectEmergency: the person typed an emergency word (staff in a
+	// handoff should see an alert).
+	EffectEmergency EffectKind = "emergency"
+)
+
+// Effect is an instruction to the caller.
+type Effect struct {
+	Kind    EffectKind
+	Lang    string
+	Service string
+	Code    string
+	Vars    map[string]string
+	Input   *Input
+}
+
+// Result is what one input produced.
+type Result struct {
+	Messages []Message
+	Effects  []Effect
+	// Session is the state to save; nil when the person's data must be erased.
+	Session *Session
+	// Notice is a machine-readable label of what happened ("stale_button",
+	// "unknown_text", "reset"), for metrics and logs; never message text.
+	Notice string
+}
+
+// Session is everything the engine remembers about one person between inputs.
+type Session struct {
+	// V is the encoding version; a blob of another version is reset.
+	V    int    `json:"v"`
+	Lang string `json:"lang,omitempty"`
+	Flow string `json:"flow,omitempty"`
+	Step string `json:"step,omitempty"`
+	// Vars holds answers saved by questions, by variable name.
+	Vars map[string]string `json:"vars,omitempty"`
+	// Menu numbers the keyboard last shown; a button carries it so that a
+	// press on an older keyboard is recognised as stale.
+	Menu uint32 `json:"menu,omitempty"`
+	// Targets are what the buttons of the current keyboard do, by index.
+	Targets []string `json:"targets,omitempty"`
+	// Pending is a question the engine itself asked (confirm /delete, or a
+	// flow to open once a language is chosen).
+	Pending string `json:"pending,omitempty"`
+	// Handoff names the service whose staff the person is talking to.
+	Handoff string    `json:"handoff,omitempty"`
+	Seen    time.Time `json:"seen,omitzero"`
+}

@@ -1,0 +1,140 @@
+// Package keys is the one place where Redis key names of the project are
+// built. No other package concatenates key strings: it asks Keys for them, so
+// the naming rules below are enforced in one file and a /delete can find
+// everything.
+//
+// Rules for every key added here:
+//
+//  1. A key that belongs to one person has the form
+//
+//     <prefix>u:{<user>}:<kind>[:<more>]
+//
+//     built with Keys.user. The braces are a Redis Cluster hash tag: Redis
+//     hashes only the text between the first "{" and the next "}", so all keys
+//     of one person live in the same slot. That is what makes multi-key
+//     commands and Lua scripts across one person's keys legal in a cluster,
+//     and it lets UserPattern (used by /delete) find all of them.
+//
+//  2. Every key that holds personal data must be written with a TTL (SET ...
+//     EX, or EXPIRE in the same script/transaction). Nothing about a person may
+//     live forever just because they stopped writing.
+//
+//  3. Keys that belong to nobody in particular (global counters, locks) use
+//     <prefix><kind>:<id> and contain no braces, so they do not accidentally
+//     form a hash tag.
+//
+// User IDs are opaque strings such as "tg:12345". Because "{" and "}" inside a
+// user ID would end or restart the hash tag, the user ID is escaped before it
+// goes into a key: "%" becomes "%25", "{" becomes "%7B" and "}" becomes "%7D".
+// The escaping is injective, so two different users never share a key, and the
+// escaped form never contains a brace. The empty user ID (a caller bug; the
+// stores reject it) is written as "%", which no non-empty ID can produce, so
+// that even then the hash tag is not "{}" (an empty tag is ignored by Redis).
+// Braces in the prefix are escaped the same way so the first "{" of every
+// personal key is always the one that opens the user tag.
+package keys
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Keys builds key names under one prefix (e.g. "putokaz:"; tests use a unique
+// prefix per test). The zero value is usable and means an empty prefix.
+type Keys struct{ prefix string }
+
+// New returns Keys for prefix. An empty prefix is allowed. Braces in prefix
+// are escaped (see the package comment), so Prefix may differ from the
+// argument in that case only.
+func New(prefix string) Keys {
+	return Keys{prefix: escape(prefix)}
+}
+
+// Prefix returns the (escaped) prefix every key starts with.
+func (k Keys) Prefix() string { return k.prefix }
+
+// Session is the person's conversation state as an opaque blob.
+// Personal data: written with a TTL.
+func (k Keys) Session(user string) string { return k.user(user, "session") }
+
+// UserPattern is a SCAN MATCH pattern for every key of one person (all keys
+// built with Keys.user). Glob metacharacters in the prefix and the user ID are
+// escaped, so a user ID such as "tg:*" matches only its own keys.
+func (k Keys) UserPattern(user string) string {
+	return escapeGlob(k.prefix+"u:{"+escapeUser(user)+"}:") + "*"
+}
+
+// PrefixPattern is a SCAN MATCH pattern for every key under the prefix
+// (test cleanup, maintenance scripts).
+func (k Keys) PrefixPattern() string { return escapeGlob(k.prefix) + "*" }
+
+// user builds a key that belongs to one person; kind names what it holds
+// ("session", "lease", ...). Every per-person method must go through here.
+func (k Keys) user(user, kind string) string {
+	return k.prefix + "u:{" + escapeUser(user) + "}:" + kind
+}
+
+// escapeUser escapes a user ID for use inside the hash tag.
+func escapeUser(user string) string {
+	if user == "" {
+		return "%"
+	}
+	return escape(user)
+}
+
+var braceEscaper = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D")
+
+// escape percent-encodes "%", "{" and "}" so the result contains no braces
+// and distinct inputs stay distinct.
+func escape(s string) string {
+	if !strings.ContainsAny(s, "%{}") {
+		return s // fast path: the usual "tg:12345" allocates nothing
+	}
+	return braceEscaper.Replace(s)
+}
+
+// escapeGlob escapes the characters that are special in Redis glob patterns
+// (stringmatchlen): * ? [ ] and the backslash itself.
+func escapeGlob(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Telegram transport (package bot). A "chat" is the opaque ID "tg:<chat id>";
+// for a private chat it equals the person's user ID, so these keys share the
+// person's hash tag (one Lua script may touch them together with the
+// session) and /delete finds them through UserPattern. Staff groups use
+// their negative chat ID the same way.
+
+// ChatLease is the short per-chat lease (a random fencing token, SET NX PX)
+// that keeps two updates of one chat from being handled at once, across
+// replicas. Written with a TTL (milliseconds to seconds).
+func (k Keys) ChatLease(chat string) string { return k.user(chat, "tg:lease") }
+
+// ChatKeyboard flags that a reply keyboard (a location request) is showing
+// in the chat, so the next reply removes it. Written with a TTL.
+func (k Keys) ChatKeyboard(chat string) string { return k.user(chat, "tg:kbd") }
+
+// ChatInactive flags a chat whose person blocked the bot: nothing is sent
+// until they write again. Written with a TTL.
+func (k Keys) ChatInactive(chat string) string { return k.user(chat, "tg:inactive") }
+
+// ChatUpdate is the hash that deduplicates one Telegram update of the chat:
+// field done (handled), n (attempts, for poison detection) and out (replies
+// not yet sent when an attempt failed). Written with a TTL (about 48 h).
+func (k Keys) ChatUpdate(chat string, updateID int64) string {
+	return k.user(chat, "tg:upd:"+strconv.FormatInt(updateID, 10))
+}
