@@ -31,6 +31,7 @@ func commands() []command {
 		{"serve", "", "run the bot (Telegram with TELEGRAM_TOKEN, else the local playground)", serve},
 		{"check", "[DIR]", "check flows and texts; print every problem as file:line:col", check},
 		{"chat", "[--lang TAG] [DIR]", "talk to the bot in this terminal (in-memory store)", chatCmd},
+		{"translate", "[export LANG | import FILE]", "translation coverage; files with only what a language lacks", translateCmd},
 		{"config", "", "print every configuration key, its environment variable and default", configRef},
 	}
 }

@@ -39,10 +39,13 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conv := conversation.New(mem, newEngine(), content.NewHolder(c), nil, log)
+	staff := chat.NewLocalStaff(env.Stdout)
+	conv := conversation.New(mem, newEngine(), content.NewHolder(c), staff, log)
+	conv.Statuses = staff
 	opt := chat.Options{Lang: *lang}
 	if env.Interactive {
-		fmt.Fprintln(env.Stdout, "Putokaz chat — type a number to press a button, /command, @LAT,LON to share a location, Ctrl-D to quit.")
+		fmt.Fprintln(env.Stdout, "Putokaz chat — type a number to press a button, /command, @LAT,LON to share a location,")
+		fmt.Fprintln(env.Stdout, "!photo to send a photo, !claim / !close to act as staff in a handoff; Ctrl-D to quit.")
 		opt.Prompt = "> "
 	}
 	if err := chat.Run(ctx, env.Stdin, env.Stdout, conv, opt); err != nil {

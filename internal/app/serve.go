@@ -7,8 +7,8 @@ import (
 	"putokaz/internal/config"
 )
 
-// serve runs the bot. Without a Telegram token it explains how to get one
-// and how to try the content locally.
+// serve runs the bot on Telegram. Without a Telegram token it runs the local
+// web playground instead (playground.go).
 func serve(ctx context.Context, env Env, args []string) int {
 	fs := newFlags("serve", env)
 	cfgPath := fs.String("config", "", "configuration file (default: config.yaml if present)")
@@ -32,7 +32,5 @@ To try the conversations right now, in this terminal:
 `)
 		return 1
 	}
-	_ = ctx
-	fmt.Fprintln(env.Stderr, "putokaz: the Telegram transport is not wired yet")
-	return 1
+	return serveTelegram(ctx, env, cfg)
 }

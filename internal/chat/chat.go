@@ -34,7 +34,9 @@ type Options struct {
 
 // Run reads input lines until EOF: a number presses that button of the last
 // message with buttons, "/word" is a command, "@LAT,LON" shares a location,
-// anything else is typed text.
+// "!photo" (sticker, voice, document, edited, ...) sends that kind of
+// message, "!claim" and "!close" are what staff do in a handoff, anything
+// else is typed text.
 func Run(ctx context.Context, r io.Reader, w io.Writer, conv Conversation, opt Options) error {
 	if opt.User == "" {
 		opt.User = "chat:local"
@@ -57,8 +59,8 @@ func Run(ctx context.Context, r io.Reader, w io.Writer, conv Conversation, opt O
 			break
 		}
 		line := strings.TrimRight(sc.Text(), "\r")
-		if strings.TrimSpace(line) == "" {
-			continue
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "# ") {
+			continue // blank lines and "# comments" (as in transcript files)
 		}
 		if opt.Echo {
 			fmt.Fprintf(w, "> %s\n", line)
@@ -117,13 +119,20 @@ func (c *session) parse(line string) (engine.Input, string) {
 	if media, ok := strings.CutPrefix(t, "!"); ok && isMediaKind(media) {
 		return engine.Input{Kind: engine.InMedia, Media: media}, ""
 	}
+	// What staff do, so an editor can walk a whole handoff alone.
+	switch t {
+	case "!claim":
+		return engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed}, ""
+	case "!close":
+		return engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClosed}, ""
+	}
 	return engine.Input{Kind: engine.InText, Text: line}, ""
 }
 
 // isMediaKind lets a transcript send "!sticker", "!photo", ... as Telegram would.
 func isMediaKind(s string) bool {
 	switch s {
-	case "photo", "sticker", "voice", "document", "video", "audio", "animation", "video_note":
+	case "photo", "sticker", "voice", "document", "video", "audio", "animation", "video_note", "edited":
 		return true
 	}
 	return false

@@ -45,7 +45,7 @@ func TestTranscripts(t *testing.T) {
 				input = input[len(first)+1:]
 			}
 			var out bytes.Buffer
-			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, newConversation(t, c), opt); err != nil {
+			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, newConversation(t, c, &out), opt); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(in, ".in") + ".golden"
@@ -66,7 +66,7 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content) *conversation.Service {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer) *conversation.Service {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,10 @@ func newConversation(t *testing.T, c *content.Content) *conversation.Service {
 	var n uint64
 	e := engine.New(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) },
 		func() uint64 { n += 104729; return n })
-	return conversation.New(mem, e, content.NewHolder(c), nil, nil)
+	staff := chat.NewLocalStaff(out)
+	conv := conversation.New(mem, e, content.NewHolder(c), staff, nil)
+	conv.Statuses = staff
+	return conv
 }
 
 // diff shows the first lines where two transcripts differ.

@@ -21,6 +21,7 @@ const (
 	TextLanguagePrompt  = "common.language.prompt"
 	TextLanguageChosen  = "common.language.chosen"
 	TextMenuButton      = "common.btn.menu"
+	TextBackButton      = "common.btn.back"
 	TextStale           = "common.stale"
 	TextUnknownText     = "common.unknown_text"
 	TextUnknownCommand  = "common.unknown_command"
@@ -43,19 +44,58 @@ const (
 	TextError           = "common.error"
 	TextHandoffLeave    = "common.handoff.leave"
 	TextHandoffLeft     = "common.handoff.left"
+	TextHandoffClaimed  = "common.handoff.claimed"
+	TextHandoffClosed   = "common.handoff.closed"
+	TextHandoffOpen     = "common.handoff.open"
+	TextHandoffLater    = "common.handoff.later"
+	TextFeedbackYes     = "common.feedback.yes"
+	TextFeedbackNo      = "common.feedback.no"
+	TextFeedbackThanks  = "common.feedback.thanks"
+	TextReferralYes     = "common.referral.yes"
+	TextReferralNo      = "common.referral.no"
+	TextReferralSkip    = "common.referral.skip"
+	TextReferralCancel  = "common.referral.cancel"
+	TextReferralDropped = "common.referral.cancelled"
+	TextReferralSent    = "common.referral.sent"
+	TextReferralOpen    = "common.referral.open"
+	TextReferralLater   = "common.referral.later"
+	TextStatusAsk       = "common.status.ask"
+	TextStatusReceived  = "common.status.received"
+	TextStatusClaimed   = "common.status.claimed"
+	TextStatusClosed    = "common.status.closed"
+	TextStatusUnknown   = "common.status.unknown"
+	TextStatusButton    = "common.status.button"
+	TextNearestNone     = "common.nearest.none"
+	TextEdited          = "common.edited"
 )
+
+// CommandTexts describe each command in Telegram's command menu.
+var CommandTexts = []string{"common.command.start", "common.command.menu", "common.command.language",
+	"common.command.help", "common.command.status", "common.command.delete"}
+
+// Weekdays are the texts naming days, for "staff answer from Monday 09:00".
+var Weekdays = [7]string{"common.weekday.sun", "common.weekday.mon", "common.weekday.tue", "common.weekday.wed",
+	"common.weekday.thu", "common.weekday.fri", "common.weekday.sat"}
 
 // SystemTexts lists every system text, for the checker.
 var SystemTexts = []string{
-	TextLanguagePrompt, TextLanguageChosen, TextMenuButton, TextStale, TextUnknownText,
+	TextLanguagePrompt, TextLanguageChosen, TextMenuButton, TextBackButton, TextStale, TextUnknownText,
 	TextUnknownCommand, TextMedia, TextHelp, TextLocationButton, TextLocationUnknown,
 	TextContentChanged, TextReset, TextDeleteConfirm, TextDeleteYes, TextDeleteNo, TextDeleteDone,
 	TextDeleteKept, TextStartButton, TextInvalidText, TextInvalidNumber, TextInvalidPhone,
-	TextInvalidChoice, TextError, TextHandoffLeave, TextHandoffLeft,
+	TextInvalidChoice, TextError, TextHandoffLeave, TextHandoffLeft, TextHandoffClaimed, TextHandoffClosed,
+	TextHandoffOpen, TextHandoffLater, TextFeedbackYes, TextFeedbackNo, TextFeedbackThanks,
+	TextReferralYes, TextReferralNo, TextReferralSkip, TextReferralCancel, TextReferralDropped, TextReferralSent,
+	TextReferralOpen, TextReferralLater, TextStatusAsk, TextStatusReceived, TextStatusClaimed, TextStatusClosed,
+	TextStatusUnknown, TextStatusButton, TextNearestNone, TextEdited,
+	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5],
+	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }
 
 // BuiltinVars are variables the engine fills in itself.
-var BuiltinVars = []string{"code", "service", "Count"}
+// code and service describe a referral; opens is when staff next work;
+// name, address, distance and map describe a place in a nearest list.
+var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map"}
 
 // MaxButtons is Telegram's practical limit of buttons under one message.
 const MaxButtons = 100
@@ -147,8 +187,24 @@ func (ck *checker) steps() {
 					ck.diags.errorf(s.Pos, "%s needs \"next:\" — where to go after the answer", where)
 				}
 			case KindReferral, KindHandoff:
-				if s.Service == "" {
+				switch {
+				case s.Service == "":
 					ck.diags.errorf(s.Pos, "%s needs the name of a service", where)
+				case ck.c.Directory.Services[s.Service] == nil:
+					ck.diags.errorf(s.Pos, "%s names service %q, which is not in %s%s", where, s.Service, DirectoryFile,
+						suggest(s.Service, serviceNames(ck.c.Directory)))
+				}
+			case KindNearest:
+				if len(s.Buttons) == 0 {
+					ck.diags.errorf(s.Pos, "%s waits for the person but has no button; add back or menu", where)
+				}
+				if s.From != "" && !ck.vars[s.From] {
+					ck.diags.errorf(s.Pos, "%s reads the location from %q, but no step saves it", where, s.From)
+				}
+				for _, k := range s.Nearest {
+					if !ck.placeKinds()[k] {
+						ck.diags.errorf(s.Pos, "%s lists places of kind %q, but no place in %s has it", where, k, DirectoryFile)
+					}
 				}
 			}
 			if s.Count != "" && !ck.vars[s.Count] {
@@ -164,6 +220,25 @@ func (ck *checker) steps() {
 			}
 		}
 	}
+}
+
+func serviceNames(d *Directory) []string {
+	var out []string
+	for id := range d.Services {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (ck *checker) placeKinds() map[string]bool {
+	kinds := map[string]bool{}
+	for _, p := range ck.c.Directory.Places {
+		for _, k := range p.Kinds {
+			kinds[k] = true
+		}
+	}
+	return kinds
 }
 
 // successors are the steps a step can lead to.
@@ -281,6 +356,9 @@ func (ck *checker) textsExist() {
 			}
 		}
 		if len(missing) == len(c.Languages) {
+			if c.Texts.broken {
+				continue // an unreadable locale file is reported once, not per text
+			}
 			p := use.Pos
 			if p.File == builtIn {
 				p = Pos{File: ck.localeFile(c.Languages[0]), Line: 1, Col: 1}
@@ -292,7 +370,8 @@ func (ck *checker) textsExist() {
 			if !c.Texts.files[l.Tag] {
 				continue // the missing file is reported once, not per text
 			}
-			ck.diags.errorf(Pos{File: ck.localeFile(l), Line: 1, Col: 1}, "text %q is missing in %s (used by %s)", id, l.Tag, where)
+			*ck.diags = append(*ck.diags, Diag{Pos: Pos{File: ck.localeFile(l), Line: 1, Col: 1}, Severity: Error, missingText: true,
+				Msg: fmt.Sprintf("text %q is missing in %s (used by %s)", id, l.Tag, where)})
 		}
 	}
 	for _, l := range c.Languages {
@@ -363,6 +442,9 @@ func (ck *checker) textsWellFormed() {
 						ck.diags.warnf(t.Pos, "text %q in %s has a number or code that is not wrapped in direction marks (U+2066 … U+2069); it may read in the wrong order", id, l.Tag)
 					}
 				}
+			}
+			if t.Hash != "" && l.Tag != DefaultLanguage && t.Hash != c.Texts.SourceHash(id) {
+				ck.diags.warnf(t.Pos, "text %q in %s was translated from an older English text; update it (putokaz translate export %s)", id, l.Tag, l.Tag)
 			}
 			if l.Tag != DefaultLanguage && !t.Generated && !kw[id] {
 				if en, ok := c.Texts.byLang[DefaultLanguage][id]; ok && en.Forms["other"] == t.Forms["other"] && hasLetters(en.Forms["other"]) {

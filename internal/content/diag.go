@@ -22,6 +22,9 @@ type Diag struct {
 	Pos      Pos
 	Severity Severity
 	Msg      string
+	// missingText marks "text missing in a language" errors, which the
+	// translators' tools tolerate.
+	missingText bool
 }
 
 // String formats the problem as "file:line:col: sentence" (warnings say so).

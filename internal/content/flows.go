@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,7 +16,7 @@ var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 var (
 	flowFields   = []string{"flow", "title", "keywords", "emergency", "start", "steps"}
-	stepFields   = []string{"say", "count", "buttons", "ask", "expect", "choices", "invalid", "save", "location", "next", "go", "end", "referral", "handoff"}
+	stepFields   = []string{"say", "count", "buttons", "ask", "expect", "choices", "invalid", "save", "location", "next", "go", "end", "referral", "handoff", "nearest", "from", "item", "limit"}
 	buttonFields = []string{"label", "go", "url", "action"}
 	choiceFields = []string{"label", "value"}
 )
@@ -52,6 +53,9 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 	}
 	flows := map[string]*Flow{}
 	for _, file := range files {
+		if file == DirectoryFile {
+			continue
+		}
 		r := &fileReader{name: path.Join(dir, file), diags: diags}
 		_, root := r.readYAML(fsys, file)
 		if root == nil {
@@ -153,9 +157,9 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 	}
 	s := &Step{Name: k.Value, Pos: r.pos(k)}
 	// The kind follows from the one field that says what the step does.
-	kinds := map[string]Kind{"ask": KindQuestion, "location": KindLocation, "go": KindJump, "end": KindEnd, "referral": KindReferral, "handoff": KindHandoff}
+	kinds := map[string]Kind{"ask": KindQuestion, "location": KindLocation, "go": KindJump, "end": KindEnd, "referral": KindReferral, "handoff": KindHandoff, "nearest": KindNearest}
 	var found []string
-	for _, f := range []string{"ask", "location", "go", "end", "referral", "handoff"} {
+	for _, f := range []string{"ask", "location", "go", "end", "referral", "handoff", "nearest"} {
 		if fields[f] != nil {
 			found = append(found, f)
 		}
@@ -164,7 +168,7 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 	case 0:
 		s.Kind = KindMessage
 		if fields["say"] == nil {
-			r.errorf(k, "%s does nothing: give it \"say\", \"ask\", \"location\", \"go\", \"referral\" or \"handoff\"", what)
+			r.errorf(k, "%s does nothing: give it \"say\", \"ask\", \"location\", \"go\", \"nearest\", \"referral\" or \"handoff\"", what)
 			return nil
 		}
 	case 1:
@@ -233,6 +237,8 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 		s.Service = str("referral")
 	case KindHandoff:
 		s.Service = str("handoff")
+	case KindNearest:
+		fl.loadNearest(r, s, fields)
 	}
 	for _, only := range []struct {
 		field string
@@ -242,9 +248,12 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 		{"choices", []Kind{KindQuestion}},
 		{"invalid", []Kind{KindQuestion}},
 		{"save", []Kind{KindQuestion, KindLocation}},
-		{"buttons", []Kind{KindMessage, KindQuestion, KindLocation, KindHandoff}},
-		{"say", []Kind{KindMessage, KindEnd, KindReferral, KindHandoff}},
+		{"buttons", []Kind{KindMessage, KindQuestion, KindLocation, KindHandoff, KindNearest}},
+		{"say", []Kind{KindMessage, KindEnd, KindReferral, KindHandoff, KindNearest}},
 		{"next", []Kind{KindMessage, KindQuestion, KindLocation, KindReferral}},
+		{"from", []Kind{KindNearest}},
+		{"item", []Kind{KindNearest}},
+		{"limit", []Kind{KindNearest}},
 	} {
 		if fields[only.field] != nil && !slices.Contains(only.kinds, s.Kind) {
 			r.errorf(fields[only.field], "%q does not belong in a %s step", only.field, s.Kind)
@@ -257,6 +266,41 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 		fl.loadButtons(r, s, bn, flow)
 	}
 	return s
+}
+
+func (fl *flowLoader) loadNearest(r *fileReader, s *Step, fields map[string]*yaml.Node) {
+	n := fields["nearest"]
+	switch n.Kind {
+	case yaml.ScalarNode:
+		s.Nearest = []string{n.Value}
+	case yaml.SequenceNode:
+		for _, k := range n.Content {
+			if v, ok := r.str(k, "a place kind"); ok {
+				s.Nearest = append(s.Nearest, v)
+			}
+		}
+	default:
+		r.errorf(n, "nearest should name a kind of place, like asylum_centre, or a list of them")
+	}
+	s.From, _ = r.str(fields["from"], "from")
+	if s.From == "" {
+		r.errorf(n, "step %q needs \"from: <variable>\": the location a location step saved", s.Name)
+	}
+	s.Item, _ = r.str(fields["item"], "item")
+	if s.Item == "" {
+		r.errorf(n, "step %q needs \"item: <text name>\": how one place is shown (name, address, distance, map)", s.Name)
+	} else {
+		fl.useID(s.Item, r.pos(fields["item"]), false)
+	}
+	s.Limit = 3
+	if ln := fields["limit"]; ln != nil {
+		v, _ := r.str(ln, "limit")
+		if x, err := strconv.Atoi(v); err != nil || x < 1 || x > 10 {
+			r.errorf(ln, "limit should be a number from 1 to 10")
+		} else {
+			s.Limit = x
+		}
+	}
 }
 
 func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
@@ -324,8 +368,10 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 		if u := f["url"]; u != nil {
 			set++
 			b.URL, _ = r.str(u, "url")
-			if !strings.HasPrefix(b.URL, "https://") && !strings.HasPrefix(b.URL, "tel:") {
-				r.errorf(u, "a link must start with https:// (got %q)", b.URL)
+			// Telegram refuses the whole message if one button has another
+			// scheme (tel: included): phone numbers go in the text instead.
+			if !strings.HasPrefix(b.URL, "https://") && !strings.HasPrefix(b.URL, "tg://") {
+				r.errorf(u, "a link must start with https:// (got %q); Telegram does not open tel: links on buttons — write the number in the text, where phones make it tappable", b.URL)
 			}
 		}
 		if a := f["action"]; a != nil {

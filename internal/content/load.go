@@ -44,6 +44,20 @@ func Load(src Source) (*Content, Diags) {
 	return c, diags
 }
 
+// LoadLenient loads content even when texts are missing or outdated in some
+// languages (for the translators' tools); other errors still stop it.
+func LoadLenient(src Source) (*Content, Diags) {
+	var diags Diags
+	c := load(src, &diags)
+	diags.Sort()
+	for _, d := range diags {
+		if d.Severity == Error && !d.missingText {
+			return nil, diags
+		}
+	}
+	return c, diags
+}
+
 func load(src Source, diags *Diags) *Content {
 	langs := loadLanguages(src.Locales, src.LocalesDir, diags)
 	if len(langs) == 0 {
@@ -55,8 +69,9 @@ func load(src Source, diags *Diags) *Content {
 	if flows == nil {
 		return nil
 	}
+	dir := fl.loadDirectory(src.Flows, src.FlowsDir, diags)
 	fl.resolve(flows, diags)
-	c := &Content{Flows: flows, Languages: langs, Texts: texts}
+	c := &Content{Flows: flows, Languages: langs, Texts: texts, Directory: dir}
 	for name := range flows {
 		c.FlowOrder = append(c.FlowOrder, name)
 	}

@@ -19,6 +19,7 @@ const (
 	KindEnd      Kind = "end"      // say something and offer the way home
 	KindReferral Kind = "referral" // refer the person to a service (see referral/)
 	KindHandoff  Kind = "handoff"  // connect the person to staff of a service
+	KindNearest  Kind = "nearest"  // list the places nearest to a shared location
 )
 
 // Expect is how a question's answer is validated.
@@ -95,6 +96,12 @@ type Step struct {
 	Next    *Ref
 	Go      *Ref   // a jump's target
 	Service string // referral or handoff service
+	// Nearest lists places of these kinds nearest to the location saved in
+	// From, each rendered with the Item text, at most Limit of them.
+	Nearest []string
+	From    string
+	Item    string
+	Limit   int
 	Pos     Pos
 }
 
@@ -136,6 +143,7 @@ type Content struct {
 	FlowOrder []string
 	Languages []Language
 	Texts     *Texts
+	Directory *Directory
 	// Emergency is the flow opened by emergency words from any state.
 	Emergency string
 	// Keywords maps a folded keyword to its flow.

@@ -1,8 +1,12 @@
 package content
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"path"
@@ -33,6 +37,10 @@ type text struct {
 	Pos   Pos
 	// Generated is set when the text was transliterated from another language.
 	Generated bool
+	// Hash is the go-i18n hash of the source text this translation was made
+	// from ("sha1-..."), when the translator workflow recorded it.
+	Hash        string
+	Description string
 	// plain is the final text when there is nothing to fill in at run time.
 	plain    string
 	isPlain  bool
@@ -46,8 +54,10 @@ type Texts struct {
 	byLang     map[string]map[string]*text
 	langs      []string
 	dir        string
-	// files records which languages have a file of their own.
+	// files records which languages have a readable file of their own.
 	files map[string]bool
+	// broken is set when a locale file could not be read at all.
+	broken bool
 	// Missing counts renders that fell back to the default language.
 	Missing atomic.Int64
 }
@@ -75,6 +85,53 @@ func (t *Texts) Source(lang, id string) (map[string]string, Pos, bool) {
 	}
 	return x.Forms, x.Pos, true
 }
+
+// Version identifies the wording of a text in a language (a short hash of
+// its source), so a recorded consent names exactly the text the person saw.
+func (t *Texts) Version(lang, id string) string {
+	x, ok := t.byLang[lang][id]
+	if !ok {
+		return ""
+	}
+	h := sha256.New()
+	for _, k := range pluralKeys {
+		fmt.Fprintf(h, "%s\x00%s\x00", k, x.Forms[k])
+	}
+	return lang + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// SourceHash is go-i18n's hash of a text's source (the default language):
+// a translation recording another hash was made from an older source.
+func (t *Texts) SourceHash(id string) string {
+	x, ok := t.byLang[DefaultLanguage][id]
+	if !ok {
+		return ""
+	}
+	h := sha1.New()
+	_, _ = io.WriteString(h, x.Description)
+	_, _ = io.WriteString(h, x.Forms["other"])
+	return fmt.Sprintf("sha1-%x", h.Sum(nil))
+}
+
+// Translation describes one language's text for the translator workflow.
+type Translation struct {
+	Forms     map[string]string
+	Hash      string
+	Generated bool
+	Pos       Pos
+}
+
+// Translation returns a language's text of a message.
+func (t *Texts) Translation(lang, id string) (Translation, bool) {
+	x, ok := t.byLang[lang][id]
+	if !ok {
+		return Translation{}, false
+	}
+	return Translation{Forms: x.Forms, Hash: x.Hash, Generated: x.Generated, Pos: x.Pos}, true
+}
+
+// PluralForms lists the CLDR plural forms a language needs.
+func PluralForms(lang string) []string { return pluralForms(lang) }
 
 // Plain returns a text that has nothing to fill in, without allocating.
 func (t *Texts) Plain(lang, id string) (string, bool) {
@@ -214,6 +271,8 @@ func loadTexts(fsys fs.FS, dir string, langs []Language, diags *Diags) *Texts {
 		r := &fileReader{name: path.Join(dir, file), diags: diags}
 		data, root := r.readYAML(fsys, file)
 		if root == nil {
+			t.broken = true
+			t.files[l.Tag] = false // its texts are not "missing": the file is unreadable
 			continue
 		}
 		before := len(*diags)
@@ -325,13 +384,24 @@ func (r *fileReader) walkMessages(n *yaml.Node, prefix, lang string, out map[str
 				continue
 			}
 			out[id] = &text{ID: id, Lang: lang, Forms: map[string]string{"other": v.Value}, Pos: r.pos(v)}
+		case v.Kind == yaml.MappingNode && isMessageNode(v) && mixesNames(v):
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				if fk := v.Content[j]; isReservedKey(fk.Value) {
+					r.errorf(fk, "%q cannot be a text name next to others: go-i18n reads it as a plural form or field, which makes the whole group %q one text; rename it", fk.Value, id)
+				}
+			}
 		case v.Kind == yaml.MappingNode && isMessageNode(v):
 			x := &text{ID: id, Lang: lang, Forms: map[string]string{}, Pos: r.pos(k)}
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				fk, fv := v.Content[j], v.Content[j+1]
 				key := strings.ToLower(fk.Value)
 				if !contains(pluralKeys, key) {
-					if key == "description" || key == "hash" {
+					switch key {
+					case "hash":
+						x.Hash = fv.Value
+						continue
+					case "description":
+						x.Description = fv.Value
 						continue
 					}
 					r.errorf(fk, "text %q mixes plural forms with %q; use only zero, one, two, few, many, other (and description, hash)", id, fk.Value)
@@ -358,6 +428,16 @@ func isReservedKey(k string) bool {
 		return true
 	}
 	return contains(pluralKeys, strings.ToLower(k))
+}
+
+// mixesNames reports a group that has both reserved keys and ordinary names.
+func mixesNames(n *yaml.Node) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if !isReservedKey(n.Content[i].Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // isMessageNode mirrors go-i18n: a group with any reserved key holding text is one message.

@@ -34,6 +34,16 @@ type ContentSource interface {
 	Content() *content.Content
 }
 
+// StatusLookup tells the state of a person's own referral ("" when the code
+// is unknown or belongs to someone else).
+type StatusLookup interface {
+	ReferralStatus(ctx context.Context, user, code string) (string, error)
+}
+
+// ErrCodeTaken is returned by an EffectHandler when a new referral's code is
+// already in use; the input is then handled again with a fresh code.
+var ErrCodeTaken = errors.New("referral code already taken")
+
 // ErrNoHandler is returned when content needs an effect nobody handles:
 // the person must not be told a referral exists when none was stored.
 var ErrNoHandler = errors.New("no handler for this effect")
@@ -47,6 +57,8 @@ type Service struct {
 	log      *slog.Logger
 	// Observe, if set, is told the engine's notice for every input (metrics).
 	Observe func(notice string)
+	// Statuses answers /status; nil means every code is unknown.
+	Statuses StatusLookup
 
 	// locks serialise the inputs of one person within this process; across
 	// processes the Telegram transport holds a per-chat lease.
@@ -76,22 +88,13 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 		return nil, fmt.Errorf("handle input: %w", err)
 	}
 	var res engine.Result
-	if blob == nil {
-		res = s.engine.Handle(c, nil, in)
-	} else if sess, derr := engine.DecodeSession(blob); derr != nil {
-		s.log.Warn("session unreadable, starting over", "err", derr)
-		res = s.engine.Recover(c, in)
-	} else {
-		res = s.engine.Handle(c, sess, in)
-	}
-	lang := content.DefaultLanguage
-	if res.Session != nil && res.Session.Lang != "" {
-		lang = res.Session.Lang
-	}
-	// Effects first: a referral must be stored before the person is told.
-	for _, fx := range res.Effects {
-		if err := s.apply(ctx, user, lang, fx); err != nil {
-			return nil, fmt.Errorf("handle input: apply %s: %w", fx.Kind, err)
+	for attempt := 0; ; attempt++ {
+		res, err = s.run(ctx, c, user, blob, in, attempt > 0)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrCodeTaken) || attempt == 3 {
+			return nil, err
 		}
 	}
 	if res.Session == nil {
@@ -111,6 +114,48 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 		s.Observe(res.Notice)
 	}
 	return res.Messages, nil
+}
+
+// run decodes the session, asks the engine and applies the effects. Effects
+// come first: a referral must be stored before the person is told its code.
+// newCode asks for a fresh referral code after ErrCodeTaken.
+func (s *Service) run(ctx context.Context, c *content.Content, user string, blob []byte, in engine.Input, newCode bool) (engine.Result, error) {
+	var sess *engine.Session
+	if blob != nil {
+		var derr error
+		if sess, derr = engine.DecodeSession(blob); derr != nil {
+			s.log.Warn("session unreadable, starting over", "err", derr)
+			sess = nil
+			in.Status = ""
+			res := s.engine.Recover(c, in)
+			return res, s.applyAll(ctx, user, res)
+		}
+	}
+	if newCode && sess != nil && sess.Ref != nil {
+		sess.Ref.Code = ""
+	}
+	if code, ok := engine.StatusQuery(sess, in); ok && s.Statuses != nil {
+		st, err := s.Statuses.ReferralStatus(ctx, user, code)
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("handle input: status: %w", err)
+		}
+		in.Status = st
+	}
+	res := s.engine.Handle(c, sess, in)
+	return res, s.applyAll(ctx, user, res)
+}
+
+func (s *Service) applyAll(ctx context.Context, user string, res engine.Result) error {
+	lang := content.DefaultLanguage
+	if res.Session != nil && res.Session.Lang != "" {
+		lang = res.Session.Lang
+	}
+	for _, fx := range res.Effects {
+		if err := s.apply(ctx, user, lang, fx); err != nil {
+			return fmt.Errorf("handle input: apply %s: %w", fx.Kind, err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) apply(ctx context.Context, user, lang string, fx engine.Effect) error {

@@ -32,7 +32,7 @@ func New(now func() time.Time, rnd func() uint64) *Engine {
 }
 
 // Commands the engine understands, in every language.
-var Commands = []string{"start", "menu", "language", "help", "delete"}
+var Commands = []string{"start", "menu", "language", "help", "status", "delete"}
 
 // turn is the work of one input.
 type turn struct {
@@ -98,6 +98,18 @@ func (t *turn) handle() {
 		t.command()
 		return
 	}
+	if in.Kind == InEvent {
+		if s.Lang == "" {
+			s.Lang = content.DefaultLanguage
+		}
+		t.event()
+		return
+	}
+	if in.Kind == InButton && in.Data == statusData {
+		t.ensureLang()
+		t.status()
+		return
+	}
 	if in.Kind == InText {
 		st := t.current()
 		if kw, ok := t.c.MatchEmergency(textnorm.Fold(in.Text), st != nil && st.Kind == content.KindQuestion && s.Handoff == ""); ok {
@@ -126,6 +138,16 @@ func (t *turn) handle() {
 		t.location()
 	case InContact:
 		t.contact()
+	case InMedia:
+		if in.Media == "edited" {
+			t.notice = "edited"
+			t.say(content.TextEdited)
+			t.reshow()
+			return
+		}
+		t.notice = "media"
+		t.say(content.TextMedia)
+		t.reshow()
 	default:
 		t.notice = "media"
 		t.say(content.TextMedia)
@@ -184,6 +206,9 @@ func (t *turn) command() {
 		}
 		t.say(content.TextHelp)
 		t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
+	case "status":
+		t.ensureLang()
+		t.status()
 	case "delete":
 		t.ensureLang()
 		s.Pending = pendingDelete
@@ -304,7 +329,7 @@ func (t *turn) button() {
 	if s.Pending == pendingDelete && kind != "del" {
 		s.Pending = ""
 	}
-	if kind != "choice" && kind != "del" {
+	if kind == "go" || kind == "act" || kind == "leave" {
 		t.endHandoff(true)
 	}
 	switch kind {
@@ -321,6 +346,10 @@ func (t *turn) button() {
 	case "act":
 		t.action(content.Action(arg))
 	case "choice":
+		if s.Ref != nil {
+			t.referralAnswer(arg)
+			return
+		}
 		st := t.current()
 		if st == nil || st.Kind != content.KindQuestion {
 			t.notice = "stale_button"
@@ -346,6 +375,13 @@ func (t *turn) button() {
 		t.reshow()
 	case "leave":
 		t.enter(t.c.Home())
+	case "ref":
+		t.referralButton(arg)
+	case "fb":
+		t.feedback(arg)
+	case "status":
+		t.in.Data = statusData
+		t.status()
 	default:
 		t.notice = "stale_button"
 		t.say(content.TextStale)
@@ -372,6 +408,10 @@ func (t *turn) action(a content.Action) {
 
 // text handles typed words: an answer to a question, or a keyword.
 func (t *turn) typed() {
+	if t.s.Ref != nil {
+		t.referralAnswer(t.in.Text)
+		return
+	}
 	st := t.current()
 	if st != nil && st.Kind == content.KindQuestion {
 		t.answer(st, t.in.Text)
@@ -444,6 +484,10 @@ func (t *turn) reshow() {
 		t.keyboard([]button{{content.TextHandoffLeave, "leave:"}})
 		return
 	}
+	if t.s.Ref != nil {
+		t.showReferral()
+		return
+	}
 	st := t.current()
 	if st == nil {
 		if t.s.Flow != "" {
@@ -456,6 +500,9 @@ func (t *turn) reshow() {
 	switch st.Kind {
 	case content.KindQuestion, content.KindLocation:
 		t.ask(st)
+	case content.KindReferral, content.KindHandoff:
+		// Showing these again would start a referral or handoff anew.
+		t.enter(t.c.Home())
 	default:
 		t.enter(content.Ref{Flow: t.s.Flow, Step: t.s.Step})
 	}
@@ -475,6 +522,7 @@ func (t *turn) enter(r content.Ref) {
 			}
 		}
 		t.s.Flow, t.s.Step = r.Flow, r.Step
+		t.s.Ref = nil // moving on abandons a referral that was not sent
 		count := t.count(st)
 		switch st.Kind {
 		case content.KindMessage:
@@ -494,32 +542,23 @@ func (t *turn) enter(r content.Ref) {
 			t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
 			return
 		case content.KindReferral:
-			code := t.e.code()
-			t.setVar("code", code)
-			t.setVar("service", st.Service)
-			t.fx = append(t.fx, Effect{Kind: EffectReferral, Service: st.Service, Code: code, Vars: cloneVars(t.s.Vars)})
 			t.sayAll(st.Say, count)
-			if st.Next == nil {
-				t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
-				return
-			}
-			r = *st.Next
+			t.startReferral(st)
+			return
 		case content.KindHandoff:
 			t.s.Handoff = st.Service
-			t.fx = append(t.fx, Effect{Kind: EffectHandoff, Service: st.Service})
+			t.fx = append(t.fx, Effect{Kind: EffectHandoff, Service: st.Service, Lang: t.s.Lang})
 			t.sayAll(st.Say, count)
-			t.keyboard([]button{{content.TextHandoffLeave, "leave:"}})
+			if svc := t.c.Directory.Services[st.Service]; svc != nil {
+				t.availability(svc, content.TextHandoffOpen, content.TextHandoffLater)
+			}
+			t.keyboardWith([]button{{content.TextHandoffLeave, "leave:"}}, st)
+			return
+		case content.KindNearest:
+			t.nearest(st)
 			return
 		}
 	}
-}
-
-func cloneVars(v map[string]string) map[string]string {
-	out := make(map[string]string, len(v))
-	for k, x := range v {
-		out[k] = x
-	}
-	return out
 }
 
 // ask shows a question (or location request) with its buttons.
@@ -629,6 +668,19 @@ func (t *turn) sayAll(ids []string, count any) {
 	for _, id := range ids {
 		t.out = append(t.out, Message{Text: t.e.render(t.c, t.s.Lang, id, t.s.Vars, count), Lang: t.s.Lang})
 	}
+}
+
+// sayWith renders a text with extra values (content, not person input,
+// but escaped all the same).
+func (t *turn) sayWith(id string, extra map[string]string) {
+	vars := make(map[string]string, len(t.s.Vars)+len(extra))
+	for k, v := range t.s.Vars {
+		vars[k] = v
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	t.out = append(t.out, Message{Text: t.e.render(t.c, t.s.Lang, id, vars, nil), Lang: t.s.Lang})
 }
 
 func (t *turn) say(id string) {

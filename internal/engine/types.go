@@ -23,6 +23,22 @@ const (
 	// InMedia is anything else a person can send: photo, voice, sticker,
 	// document. Media names the kind ("photo", "sticker", ...).
 	InMedia
+	// InEvent is something that happened outside the chat that the person
+	// must be told about (Event: "handoff_claimed", "handoff_closed").
+	InEvent
+)
+
+// Events the engine understands.
+const (
+	EventHandoffClaimed = "handoff_claimed"
+	EventHandoffClosed  = "handoff_closed"
+)
+
+// Referral states a status lookup can report.
+const (
+	StatusReceived = "received"
+	StatusClaimed  = "claimed"
+	StatusClosed   = "closed"
 )
 
 // Input is one event from the person.
@@ -35,6 +51,10 @@ type Input struct {
 	Lat     float64
 	Lon     float64
 	Media   string
+	Event   string
+	// Status is filled in by the caller for "/status CODE": the state of the
+	// person's own referral with that code, or "" if there is none.
+	Status string
 	// LangHint is the client's interface language (Telegram's language_code):
 	// only a hint for ordering the language picker, never a choice.
 	LangHint string
@@ -88,6 +108,8 @@ const (
 	// EffectEmergency: the person typed an emergency word (staff in a
 	// handoff should see an alert).
 	EffectEmergency EffectKind = "emergency"
+	// EffectFeedback: the person answered "was this helpful?" (Value yes/no).
+	EffectFeedback EffectKind = "feedback"
 )
 
 // Effect is an instruction to the caller.
@@ -96,8 +118,14 @@ type Effect struct {
 	Lang    string
 	Service string
 	Code    string
-	Vars    map[string]string
-	Input   *Input
+	// Vars are a referral's answers, by name: only what the service asks.
+	Vars  map[string]string
+	Input *Input
+	// ConsentAt and ConsentVersion record the person's consent to a referral:
+	// when, and which wording (Texts.Version) they agreed to.
+	ConsentAt      time.Time
+	ConsentVersion string
+	Value          string
 }
 
 // Result is what one input produced.
@@ -129,6 +157,23 @@ type Session struct {
 	// flow to open once a language is chosen).
 	Pending string `json:"pending,omitempty"`
 	// Handoff names the service whose staff the person is talking to.
-	Handoff string    `json:"handoff,omitempty"`
-	Seen    time.Time `json:"seen,omitzero"`
+	Handoff string `json:"handoff,omitempty"`
+	// Ref is a referral being prepared: nothing leaves the session until the
+	// person has consented and answered.
+	Ref  *Referral `json:"ref,omitempty"`
+	Seen time.Time `json:"seen,omitzero"`
+}
+
+// Referral is the state of a referral being prepared.
+type Referral struct {
+	Service string `json:"service"`
+	// Question is the index of the question being asked; -1 while asking
+	// for consent.
+	Question       int               `json:"q"`
+	Answers        map[string]string `json:"answers,omitempty"`
+	ConsentAt      time.Time         `json:"consent_at,omitzero"`
+	ConsentVersion string            `json:"consent_version,omitempty"`
+	// Code is drawn at consent, so that handling the last answer again
+	// (after a crash) creates the same referral, not a second one.
+	Code string `json:"code,omitempty"`
 }

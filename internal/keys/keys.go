@@ -138,3 +138,91 @@ func (k Keys) ChatInactive(chat string) string { return k.user(chat, "tg:inactiv
 func (k Keys) ChatUpdate(chat string, updateID int64) string {
 	return k.user(chat, "tg:upd:"+strconv.FormatInt(updateID, 10))
 }
+
+// Referral records and their delivery to staff (package referral).
+//
+// A case is not one person's key: it is shared by the person and the staff of
+// a queue, and its record, its history, the person's index of cases and the
+// outbox entry that delivers it must change in ONE Lua script (a referral is
+// stored together with its delivery or not at all, and /delete rewrites a
+// record and enqueues "the person withdrew" atomically). In Redis Cluster all
+// keys of one script must live in one slot, so every referral key carries the
+// same hash tag "{ref}":
+//
+//	<prefix>{ref}:<kind>:<id>
+//
+// The price is that all referral traffic lands on one slot (one master).
+// Referrals and staff messages are a few per minute, not thousands per second,
+// so that is acceptable; sessions and the Telegram bookkeeping — the hot path —
+// stay spread over the cluster by their per-person tags. A tag per queue would
+// split the load but not the person's index, which spans queues.
+//
+// The person-scoped referral keys (Person, Live) therefore do not match
+// UserPattern: /delete reaches them through the referral package, which erases
+// the person's cases and then these two keys. Every key here that holds
+// personal data (Case, History, Payload, Person, Live) is written with a TTL
+// by the referral scripts; the mapping keys (Topic, Message, Once) hold only
+// codes and get a TTL too. Streams (Stream, Dead) hold only codes and event
+// names — the personal part of an event lives in Payload — and have no TTL:
+// expiring a queue would drop undelivered referrals.
+//
+// The builder is a separate type so that its func(string) string methods are
+// not mistaken for per-person keys (see keys_test.go).
+
+// Referral returns the builder of referral keys.
+func (k Keys) Referral() ReferralKeys { return ReferralKeys{prefix: k.prefix + "{ref}:"} }
+
+// ReferralKeys builds the keys of package referral; all share the hash tag
+// "{ref}". IDs in them are escaped like user IDs, so they contain no braces.
+type ReferralKeys struct{ prefix string }
+
+// Case is the hash holding one case (referral or handoff) by its code.
+func (r ReferralKeys) Case(code string) string { return r.prefix + "case:" + escape(code) }
+
+// History is the list of who did what when on a case.
+func (r ReferralKeys) History(code string) string { return r.prefix + "hist:" + escape(code) }
+
+// Payload is the hash of a case's pending outbox payloads (texts the person
+// sent, message IDs to copy), by stream entry.
+func (r ReferralKeys) Payload(code string) string { return r.prefix + "payload:" + escape(code) }
+
+// Person is the set of codes of one person's cases (for /delete).
+func (r ReferralKeys) Person(user string) string { return r.prefix + "person:" + escapeUser(user) }
+
+// Live is the code of the person's open handoff (the chat with staff their
+// messages are relayed to).
+func (r ReferralKeys) Live(user string) string { return r.prefix + "live:" + escapeUser(user) }
+
+// Topic maps a staff group's forum topic to the code of its case.
+func (r ReferralKeys) Topic(group int64, thread int) string {
+	return r.prefix + "topic:" + strconv.FormatInt(group, 10) + ":" + strconv.Itoa(thread)
+}
+
+// Message maps a message the bot posted in a staff group to the code of its
+// case (for queues without a topic per case, where staff reply to it).
+func (r ReferralKeys) Message(group int64, msgID int) string {
+	return r.prefix + "msg:" + strconv.FormatInt(group, 10) + ":" + strconv.Itoa(msgID)
+}
+
+// Once marks an effect on a case as done (an input handled twice after a
+// crash relays its message once).
+func (r ReferralKeys) Once(code, token string) string {
+	return r.prefix + "once:" + escape(code) + ":" + escape(token)
+}
+
+// Stream is an outbox stream ("tg:<group>" for a staff group, "hook:<service>"
+// for a webhook).
+func (r ReferralKeys) Stream(name string) string { return r.prefix + "outbox:" + escape(name) }
+
+// Dead is the dead-letter stream of an outbox stream.
+func (r ReferralKeys) Dead(name string) string { return r.prefix + "dead:" + escape(name) }
+
+// Attempts counts failed deliveries of an outbox stream's entries.
+func (r ReferralKeys) Attempts(name string) string { return r.prefix + "attempts:" + escape(name) }
+
+// Lease is held by the one worker that delivers an outbox stream, so that
+// entries go out in order and one group's rate limit is shared by replicas.
+func (r ReferralKeys) Lease(name string) string { return r.prefix + "lease:" + escape(name) }
+
+// Pattern matches every referral key (maintenance, tests).
+func (r ReferralKeys) Pattern() string { return escapeGlob(r.prefix) + "*" }

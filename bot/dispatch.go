@@ -1,0 +1,613 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"putokaz/internal/engine"
+)
+
+// Conversation is what the transport needs from the conversation core.
+type Conversation interface {
+	// Handle processes one input of one person and returns what to send.
+	// user is an opaque stable ID: use "tg:" + decimal Telegram user ID.
+	Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
+}
+
+// StaffHandler handles updates from configured staff groups (messages,
+// edits, callback queries, membership changes); the referral package
+// implements it and sends through Server.Sender. It runs under the group's
+// lease like any update. An error makes the update fail and be re-delivered
+// (at most Limits.UpdateAttempts times), so it must be idempotent per
+// update_id. Callback queries are answered by the transport after it returns
+// (without text); a handler that wants to show a text answers the query
+// itself, and the transport's later answer is then a harmless no-op.
+type StaffHandler interface {
+	HandleStaff(ctx context.Context, u *models.Update) error
+}
+
+var (
+	// ErrBusy: the chat's lease was not free within Limits.LeaseWait (another
+	// update of the chat is being handled, maybe on another replica). The
+	// webhook answers 503 so Telegram delivers the update again later.
+	ErrBusy = errors.New("chat busy: another update of it is being handled")
+	// ErrShuttingDown: the process is draining and takes no new updates.
+	ErrShuttingDown = errors.New("shutting down: not taking new updates")
+)
+
+// Lease identifies the per-chat lease under which an update is handled:
+// Key is the Redis key (it shares the person's hash tag), Token the fencing
+// token stored in it while the lease is ours. A store can make a write
+// conditional on GET Key == Token in the same Lua script, so that a handler
+// whose lease expired cannot overwrite newer state.
+type Lease struct {
+	Key   string
+	Token string
+}
+
+type updateCtxKey struct{}
+type leaseCtxKey struct{}
+
+// UpdateFromContext returns the Telegram update being handled (for example
+// to copy a person's message to staff with copyMessage).
+func UpdateFromContext(ctx context.Context) (*models.Update, bool) {
+	u, ok := ctx.Value(updateCtxKey{}).(*models.Update)
+	return u, ok
+}
+
+// LeaseFromContext returns the lease of the chat whose update is being
+// handled (only with Redis).
+func LeaseFromContext(ctx context.Context) (Lease, bool) {
+	l, ok := ctx.Value(leaseCtxKey{}).(Lease)
+	return l, ok
+}
+
+// Dispatcher processes updates: the single path shared by the webhook and
+// long polling. For each update it deduplicates update_id, serialises the
+// chat (an in-process lock, then the Redis lease across replicas), calls the
+// Conversation (or the StaffHandler) with panics recovered, sends the replies
+// through the Sender, and only then marks the update done.
+type Dispatcher struct {
+	conv        Conversation
+	staff       atomic.Pointer[StaffHandler]
+	sender      *Sender
+	state       updateState
+	inactive    Inactive
+	leaseKey    func(chat string) string // nil without Redis
+	staffGroups map[int64]bool
+	username    atomic.Pointer[string]
+	lim         Limits
+	m           *metrics
+	log         *slog.Logger
+	hash        func(int64) string
+	errorText   func(lang string) string
+	locks       chatLocks
+
+	drainMu  sync.Mutex
+	draining bool
+	inflight sync.WaitGroup
+	hard     context.Context // cancelled when the drain deadline passes
+	hardStop context.CancelFunc
+}
+
+func (d *Dispatcher) botUsername() string {
+	if p := d.username.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+func (d *Dispatcher) staffHandler() StaffHandler {
+	if p := d.staff.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Process handles one update and returns nil once it is handled (or safely
+// dropped: a duplicate, an ignored type, a poison update). An error means
+// the update must be delivered again: ErrBusy, ErrShuttingDown, or a failure
+// of the conversation, Redis or the Bot API. Callback queries are answered
+// through the Sender.
+func (d *Dispatcher) Process(ctx context.Context, u *models.Update) error {
+	_, err := d.process(ctx, u, false)
+	return err
+}
+
+// process is Process; with deferAnswer the callback query to answer (if any)
+// is returned instead of answered, for the webhook response body. It is
+// returned only when the update is finished, so the at-least-once guarantee
+// holds whatever happens to the response.
+func (d *Dispatcher) process(ctx context.Context, u *models.Update, deferAnswer bool) (answer string, err error) {
+	start := time.Now()
+	typ := "unknown"
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug outside the recovered handler (classification,
+			// rendering): log it and drop the update rather than have
+			// Telegram re-send it forever.
+			d.m.panics.Inc()
+			d.m.updates.WithLabelValues(typ, "panic").Inc()
+			d.log.Error("panic while processing update; dropped", "update_id", u.ID, "type", typ,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			answer, err = "", nil
+		}
+	}()
+	in := classify(u, d.staffGroups, d.botUsername())
+	typ = in.typ
+	outcome, answer, err := d.handle(ctx, u, in, deferAnswer)
+	d.m.updates.WithLabelValues(in.typ, outcome).Inc()
+	d.m.handleSeconds.WithLabelValues(in.typ).Observe(time.Since(start).Seconds())
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.Debug("update", "update_id", u.ID, "type", in.typ, "chat", d.hash(in.chatID), "outcome", outcome,
+			"ms", time.Since(start).Milliseconds())
+	}
+	return answer, err
+}
+
+// handle returns the outcome label, the callback to answer in the webhook
+// response, and the error that requires re-delivery.
+func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, deferAnswer bool) (outcome, answer string, err error) {
+	if in.act == actStaff && d.staffHandler() == nil {
+		in.act, in.ignoreWhy = actIgnore, "ignored"
+	}
+	if in.act == actIgnore {
+		return in.ignoreWhy, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+	}
+	if !d.enter() {
+		return "shutting_down", "", ErrShuttingDown
+	}
+	defer d.leave()
+	if !deferAnswer && in.callbackID != "" && in.act == actConversation {
+		// Stop the client's spinner at once. Staff callbacks are answered
+		// after the StaffHandler, which may answer them itself with a text.
+		d.answerCallback(ctx, in.callbackID, false)
+		in.callbackID = ""
+	}
+
+	chat := chatKey(in.chatID)
+	wctx, cancelWait := context.WithTimeout(ctx, d.lim.LeaseWait)
+	defer cancelWait()
+	lockStart := time.Now()
+	unlock, waited, err := d.locks.lock(wctx, chat)
+	if waited {
+		d.m.leaseWaits.Inc()
+		d.m.leaseWaitSeconds.Observe(time.Since(lockStart).Seconds())
+	}
+	if err != nil {
+		return "busy", "", fmt.Errorf("update %d: %w", u.ID, ErrBusy)
+	}
+	defer unlock()
+
+	token := newToken()
+	reactivate := in.act == actConversation || in.act == actUnblocked
+	br, err := d.begin(wctx, chat, u.ID, token, reactivate)
+	switch {
+	case errors.Is(err, ErrBusy):
+		return "busy", "", fmt.Errorf("update %d: %w", u.ID, err)
+	case err != nil:
+		d.m.redisErrors.WithLabelValues("begin").Inc()
+		d.log.Error("could not begin update", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
+		return "error", "", fmt.Errorf("update %d: %w", u.ID, err)
+	case br.status == beginDone:
+		d.m.dedupeHits.Inc()
+		// The first delivery's webhook answer (if any) may have been lost
+		// with its response: answer the callback again; a second answer
+		// is harmless.
+		return "duplicate", d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+	}
+
+	// From here on the lease is ours: the handling is detached from the
+	// request (a dropped connection must not abort sending half a reply),
+	// bounded by HandleTimeout and by the drain deadline.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.lim.HandleTimeout)
+	defer cancel()
+	stopHard := context.AfterFunc(d.hard, cancel)
+	defer stopHard()
+	hctx = context.WithValue(hctx, updateCtxKey{}, u)
+	if d.leaseKey != nil {
+		hctx = context.WithValue(hctx, leaseCtxKey{}, Lease{Key: d.leaseKey(chat), Token: token})
+	}
+	if reactivate {
+		hctx = withActiveChat(hctx, in.chatID)
+	}
+	stopRenew := d.keepLease(chat, token, in.chatID, cancel)
+	finished := false
+	finish := func(f finishArgs) error {
+		finished = true
+		stopRenew()
+		return d.finish(ctx, chat, u.ID, token, in.chatID, f)
+	}
+	defer func() {
+		if !finished {
+			// Only a panic in our own code gets here: release the chat and
+			// drop the update (re-running it would panic again).
+			_ = finish(finishArgs{done: true})
+		}
+	}()
+
+	if br.attempt > d.lim.UpdateAttempts {
+		d.m.poison.Inc()
+		d.log.Error("poison update dropped after repeated failures", "update_id", u.ID, "type", in.typ,
+			"chat", d.hash(in.chatID), "attempts", br.attempt-1)
+		if in.act == actConversation {
+			ops, _ := render(in.chatID, 0, []engine.Message{d.politeError(in)}, false)
+			if _, _, err := d.sender.runOps(hctx, ops, d.log); err != nil {
+				d.log.Warn("could not send the error notice for a poison update", "chat", d.hash(in.chatID), "err", err)
+			}
+		}
+		if err := finish(finishArgs{done: true}); err != nil {
+			return "error", "", err
+		}
+		return "poison", d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+	}
+
+	outcome = "handled"
+	var ops []op
+	switch {
+	case br.outbox != nil:
+		// A previous attempt got the replies but could not send them all:
+		// send the rest instead of asking the conversation again.
+		if err := json.Unmarshal(br.outbox, &ops); err != nil {
+			d.log.Error("unreadable stored replies; dropped", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
+			ops = nil
+		}
+	case in.act == actBlocked:
+		if err := d.inactive.SetInactive(hctx, in.chatID); err != nil {
+			d.m.redisErrors.WithLabelValues("inactive_set").Inc()
+			_ = finish(finishArgs{})
+			return "error", "", fmt.Errorf("update %d: %w", u.ID, err)
+		}
+		d.m.inactiveMarked.Inc()
+	case in.act == actUnblocked:
+		// begin cleared the inactive mark.
+	case in.act == actStaff:
+		if perr := d.safeStaff(hctx, u); errors.Is(perr, errPanicked) {
+			outcome = "panic"
+		} else if perr != nil {
+			d.log.Warn("staff handler failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
+				"attempt", br.attempt, "err", perr)
+			_ = finish(finishArgs{})
+			return "error", "", fmt.Errorf("update %d: staff handler: %w", u.ID, perr)
+		}
+	case in.act == actConversation:
+		msgs, herr := d.safeHandle(hctx, userKey(in.userID), in.input)
+		switch {
+		case errors.Is(herr, errPanicked):
+			outcome = "panic"
+			ops, _ = render(in.chatID, 0, []engine.Message{d.politeError(in)}, br.keyboard)
+		case herr != nil:
+			d.log.Warn("conversation failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
+				"attempt", br.attempt, "err", herr)
+			_ = finish(finishArgs{})
+			return "error", "", fmt.Errorf("update %d: conversation: %w", u.ID, herr)
+		default:
+			var dropped int
+			ops, dropped = render(in.chatID, 0, msgs, br.keyboard)
+			if dropped > 0 {
+				d.m.droppedButtons.Add(float64(dropped))
+				d.log.Error("buttons left out: Telegram would reject them (callback data over 64 bytes, bad URL or empty label)",
+					"update_id", u.ID, "count", dropped)
+			}
+		}
+	}
+
+	n, kbd, serr := d.sender.runOps(hctx, ops, d.log)
+	if serr != nil && !errors.Is(serr, ErrInactive) && !errors.Is(serr, tgbot.ErrorForbidden) {
+		// Keep what is left for the next delivery of this update.
+		var outbox []byte
+		if rest := ops[n:]; len(rest) > 0 {
+			outbox, _ = json.Marshal(rest)
+		}
+		d.log.Warn("could not send all replies; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
+			"sent", n, "left", len(ops)-n, "err", serr)
+		if err := finish(finishArgs{outbox: outbox, kbd: kbd}); err != nil {
+			d.log.Error("could not store unsent replies", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
+		}
+		return "error", "", fmt.Errorf("update %d: send replies: %w", u.ID, serr)
+	}
+	// A person who blocked the bot gets nothing more; the update is done.
+	if err := finish(finishArgs{done: true, kbd: kbd}); err != nil {
+		return "error", "", err
+	}
+	return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+}
+
+// begin takes the chat's lease for the update, waiting with backoff while
+// another handler holds it, up to the deadline of ctx.
+func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error) {
+	var waitStart time.Time
+	delay := 5 * time.Millisecond
+	for {
+		br, err := d.state.begin(ctx, chat, updateID, token, reactivate)
+		if err != nil {
+			if ctx.Err() != nil {
+				return br, ErrBusy
+			}
+			return br, err
+		}
+		if br.status != beginBusy {
+			if !waitStart.IsZero() {
+				d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
+			}
+			return br, nil
+		}
+		if waitStart.IsZero() {
+			waitStart = time.Now()
+			d.m.leaseWaits.Inc()
+		}
+		if err := sleep(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
+			d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
+			return br, ErrBusy
+		}
+		delay = min(delay*2, 250*time.Millisecond)
+	}
+}
+
+// finish records the end of an attempt, retrying a few times: a lost
+// "done" means the update is handled again on re-delivery.
+func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, token string, chatID int64, f finishArgs) error {
+	var err error
+	for i := range 3 {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		var ls leaseState
+		ls, err = d.state.finish(fctx, chat, updateID, token, f)
+		cancel()
+		if err == nil {
+			if ls == leaseTaken {
+				d.m.leaseLost.Inc()
+				d.log.Warn("chat lease expired and was taken by another handler before the update finished",
+					"update_id", updateID, "chat", d.hash(chatID))
+			}
+			return nil
+		}
+		d.m.redisErrors.WithLabelValues("finish").Inc()
+		_ = sleep(context.Background(), time.Duration(50<<i)*time.Millisecond)
+	}
+	d.log.Error("could not record the end of an update", "update_id", updateID, "chat", d.hash(chatID), "done", f.done, "err", err)
+	return fmt.Errorf("update %d: %w", updateID, err)
+}
+
+// keepLease renews the lease every third of its TTL until stopped. If the
+// lease is lost (taken by another handler after it expired, or not renewed
+// for a whole TTL) it calls lost, which cancels the handling.
+func (d *Dispatcher) keepLease(chat, token string, chatID int64, lost func()) (stop func()) {
+	every := d.lim.LeaseTTL / 3
+	var mu sync.Mutex
+	stopped := false
+	lastOK := time.Now()
+	var t *time.Timer
+	tick := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		ok, err := d.state.renew(ctx, chat, token)
+		cancel()
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		switch {
+		case err == nil && ok:
+			lastOK = time.Now()
+		case err == nil && !ok, time.Since(lastOK) >= d.lim.LeaseTTL:
+			// Counted in putokaz_bot_lease_lost_total by finish.
+			d.log.Error("chat lease lost while handling; stopping this attempt", "chat", d.hash(chatID), "err", err)
+			lost()
+			return
+		default:
+			d.m.redisErrors.WithLabelValues("renew").Inc()
+		}
+		t.Reset(every)
+	}
+	mu.Lock()
+	t = time.AfterFunc(every, tick)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
+	}
+}
+
+// errPanicked is returned by safeHandle and safeStaff for a recovered panic.
+var errPanicked = errors.New("panic recovered")
+
+// safeHandle calls the conversation with panics recovered.
+func (d *Dispatcher) safeHandle(ctx context.Context, user string, in engine.Input) (msgs []engine.Message, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msgs, err = nil, errPanicked
+			d.m.panics.Inc()
+			d.log.Error("panic in conversation", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	return d.conv.Handle(ctx, user, in)
+}
+
+// safeStaff calls the staff handler with panics recovered.
+func (d *Dispatcher) safeStaff(ctx context.Context, u *models.Update) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errPanicked
+			d.m.panics.Inc()
+			d.log.Error("panic in staff handler", "update_id", u.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	return d.staffHandler().HandleStaff(ctx, u)
+}
+
+// answerCallback answers a callback query now (through the Sender), or
+// returns its ID for the webhook response when deferred.
+func (d *Dispatcher) answerCallback(ctx context.Context, id string, deferred bool) string {
+	if id == "" {
+		return ""
+	}
+	if deferred {
+		return id
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := d.sender.Call(actx, "answerCallbackQuery", 0, callbackAnswer{CallbackQueryID: id}, nil); err != nil {
+		// Too old or already answered (a re-delivery): nothing to do.
+		d.log.Debug("answerCallbackQuery failed", "err", err)
+	}
+	return ""
+}
+
+type callbackAnswer struct {
+	Method          string `json:"method,omitempty"` // set only in a webhook response
+	CallbackQueryID string `json:"callback_query_id"`
+}
+
+// politeError is the generic reply after a failure we cannot fix by retrying.
+func (d *Dispatcher) politeError(in inbound) engine.Message {
+	lang := in.input.LangHint
+	return engine.Message{Text: d.errorText(lang), Lang: lang}
+}
+
+func (d *Dispatcher) enter() bool {
+	d.drainMu.Lock()
+	defer d.drainMu.Unlock()
+	if d.draining {
+		return false
+	}
+	d.inflight.Add(1)
+	d.m.inflight.Inc()
+	return true
+}
+
+func (d *Dispatcher) leave() {
+	d.m.inflight.Dec()
+	d.inflight.Done()
+}
+
+// Shutdown stops taking new updates (they get ErrShuttingDown) and waits for
+// those in flight until ctx ends. Then it cancels them — their unsent replies
+// are kept for the re-delivery — and waits briefly for them to let go.
+func (d *Dispatcher) Shutdown(ctx context.Context) error {
+	d.drainMu.Lock()
+	d.draining = true
+	d.drainMu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		d.inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	d.hardStop()
+	select {
+	case <-done:
+		return fmt.Errorf("drain deadline passed; in-flight updates were cancelled and will be re-delivered: %w", ctx.Err())
+	case <-time.After(5 * time.Second):
+		return errors.New("drain deadline passed and in-flight updates did not stop")
+	}
+}
+
+func newToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// chatLocks is an in-process lock per chat: updates of one chat that reach
+// the same process queue here instead of polling the Redis lease.
+type chatLocks struct {
+	mu sync.Mutex
+	m  map[string]*chatLock
+}
+
+type chatLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+func (l *chatLocks) lock(ctx context.Context, key string) (unlock func(), waited bool, err error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*chatLock{}
+	}
+	c := l.m[key]
+	if c == nil {
+		c = &chatLock{ch: make(chan struct{}, 1)}
+		l.m[key] = c
+	}
+	c.refs++
+	l.mu.Unlock()
+	unlock = func() { <-c.ch; l.put(key, c) }
+	select {
+	case c.ch <- struct{}{}:
+		return unlock, false, nil
+	default:
+	}
+	select {
+	case c.ch <- struct{}{}:
+		return unlock, true, nil
+	case <-ctx.Done():
+		l.put(key, c)
+		return nil, true, ctx.Err()
+	}
+}
+
+func (l *chatLocks) put(key string, c *chatLock) {
+	l.mu.Lock()
+	c.refs--
+	if c.refs == 0 {
+		delete(l.m, key)
+	}
+	l.mu.Unlock()
+}
+
+func (l *chatLocks) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}
+
+// defaultErrorTexts are the generic apology after a failure, by the
+// language of the person's Telegram app (a hint; the transport does not know
+// the language chosen in the bot). Right-to-left texts start with an
+// Arabic-script letter and isolate the Latin command.
+var defaultErrorTexts = map[string]string{
+	"en":      "Sorry, something went wrong on our side. Please try again in a moment, or send /menu.",
+	"sr":      "Извините, дошло је до грешке код нас. Покушајте поново за тренутак или пошаљите /menu.",
+	"sr-Latn": "Izvinite, došlo je do greške kod nas. Pokušajte ponovo za trenutak ili pošaljite /menu.",
+	"ar":      "عذرًا، حدث خطأ من جهتنا. يُرجى المحاولة مرة أخرى بعد قليل، أو أرسل \u2066/menu\u2069.",
+	"fa":      "متأسفیم، در سمت ما خطایی رخ داد. لطفاً کمی بعد دوباره تلاش کنید یا \u2066/menu\u2069 را بفرستید.",
+}
+
+// defaultErrorText picks the apology for a Telegram language_code.
+func defaultErrorText(lang string) string {
+	base, _, _ := strings.Cut(strings.ToLower(lang), "-")
+	switch base {
+	case "sr":
+		if strings.Contains(strings.ToLower(lang), "latn") {
+			return defaultErrorTexts["sr-Latn"]
+		}
+		return defaultErrorTexts["sr"]
+	case "hr", "bs", "sh", "cnr", "me":
+		return defaultErrorTexts["sr-Latn"]
+	case "ar":
+		return defaultErrorTexts["ar"]
+	case "fa", "prs":
+		return defaultErrorTexts["fa"]
+	}
+	return defaultErrorTexts["en"]
+}

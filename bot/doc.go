@@ -1,0 +1,36 @@
+// Package bot is the Telegram transport: it puts the conversation on Telegram
+// with at-least-once delivery and an exactly-once effect, per-chat order across
+// replicas, rate-limited sending, and the operational endpoints.
+//
+// It uses go-telegram/bot for its models (models.Update, ...) and error values,
+// but none of its runtime: the library's webhook handler and poller confirm
+// updates before handling them, run handlers unordered without recover, have
+// no rate limiting or retries, and match commands by bytes instead of UTF-16
+// units. Instead:
+//
+//   - webhook.go — our own http.Handler: constant-time secret check (401),
+//     body limit, and 200 only after the update is handled (or safely
+//     dropped); 503/500 make Telegram re-send.
+//   - poll.go — our own getUpdates loop that confirms an offset only after
+//     the updates below it are handled.
+//   - dispatch.go — the one path both share (Dispatcher.Process): dedupe on
+//     update_id, per-chat serialisation (an in-process lock, then a Redis
+//     lease with a fencing token, renewed while handling), recover, poison
+//     updates dropped after Limits.UpdateAttempts, unsent replies kept for the
+//     re-delivery instead of asking the conversation twice.
+//   - state.go — the two Lua scripts (begin, finish) that are the only Redis
+//     round trips of an update; a memory version for running without Redis.
+//   - sender.go, limiter.go, api.go — the one outbound path: per-chat and
+//     global rate limits, 429 retry_after honoured, 5xx/network retries with
+//     backoff, 403 marks the chat inactive (inactive.go); a small JSON client
+//     whose errors match the library's.
+//   - input.go, command.go, render.go — update → engine.Input, UTF-16-correct
+//     command parsing, engine.Message → sendMessage with our own keyboard JSON.
+//   - server.go — Server: New, Run/Serve with graceful drain, /healthz,
+//     /readyz, /metrics, setMyCommands, setWebhook / deleteWebhook.
+//
+// Logs never contain message text, names, phone numbers or locations; chat IDs
+// appear only as an HMAC pseudonym (Config.LogSalt).
+//
+// Package botapitest is a fake Bot API server for tests and the load tool.
+package bot

@@ -1,0 +1,108 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics of the transport. Label values come from small fixed sets (update
+// types, outcomes, Bot API method names used in code), never from user input.
+type metrics struct {
+	updates          *prometheus.CounterVec   // type, outcome
+	handleSeconds    *prometheus.HistogramVec // type
+	apiCalls         *prometheus.CounterVec   // method, result
+	apiSeconds       *prometheus.HistogramVec // method
+	redisErrors      *prometheus.CounterVec   // op
+	dedupeHits       prometheus.Counter
+	leaseWaits       prometheus.Counter
+	leaseWaitSeconds prometheus.Histogram
+	leaseLost        prometheus.Counter
+	panics           prometheus.Counter
+	poison           prometheus.Counter
+	webhookRejected  *prometheus.CounterVec // reason
+	droppedButtons   prometheus.Counter
+	inactiveMarked   prometheus.Counter
+	inflight         prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_bot_updates_total",
+			Help: "Telegram updates by type and outcome (handled, duplicate, ignored, unsupported, busy, error, poison, panic, shutting_down).",
+		}, []string{"type", "outcome"}),
+		handleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "putokaz_bot_update_handling_seconds",
+			Help:    "Time from receiving an update to finishing it (including Bot API calls).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"type"}),
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_telegram_api_calls_total",
+			Help: "Bot API call attempts by method and result (ok, retry_after, server_error, network_error, forbidden, bad_request, other_error, canceled), plus gave_up and skipped_inactive per call.",
+		}, []string{"method", "result"}),
+		apiSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "putokaz_telegram_api_call_seconds",
+			Help:    "Duration of one Bot API HTTP attempt.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"method"}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_bot_redis_errors_total",
+			Help: "Redis errors of the transport by operation.",
+		}, []string{"op"}),
+		dedupeHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_dedupe_hits_total",
+			Help: "Updates Telegram delivered again after they were handled (not handled twice).",
+		}),
+		leaseWaits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_lease_waits_total",
+			Help: "Times an update had to wait for its chat's lease (another update of the chat was being handled).",
+		}),
+		leaseWaitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "putokaz_bot_lease_wait_seconds",
+			Help:    "Time spent waiting for a chat's lease, when there was a wait.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		leaseLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_lease_lost_total",
+			Help: "Times a chat lease expired or was taken while its update was handled.",
+		}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_panics_total",
+			Help: "Panics recovered while handling an update.",
+		}),
+		poison: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_poison_updates_total",
+			Help: "Updates dropped after failing too many times.",
+		}),
+		webhookRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_bot_webhook_rejected_total",
+			Help: "Webhook requests not processed, by reason (unauthorized, bad_json, too_large, method).",
+		}, []string{"reason"}),
+		droppedButtons: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_dropped_buttons_total",
+			Help: "Buttons not sent because Telegram would reject them (callback data over 64 bytes, bad URL, empty label).",
+		}),
+		inactiveMarked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_inactive_marked_total",
+			Help: "Chats marked inactive because the person blocked the bot.",
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "putokaz_bot_updates_in_flight",
+			Help: "Updates being handled now.",
+		}),
+	}
+	var errs []error
+	for _, c := range []prometheus.Collector{m.updates, m.handleSeconds, m.apiCalls, m.apiSeconds, m.redisErrors,
+		m.dedupeHits, m.leaseWaits, m.leaseWaitSeconds, m.leaseLost, m.panics, m.poison, m.webhookRejected,
+		m.droppedButtons, m.inactiveMarked, m.inflight} {
+		if err := reg.Register(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("register bot metrics: %w", errors.Join(errs...))
+	}
+	return m, nil
+}

@@ -1,0 +1,274 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"golang.org/x/time/rate"
+
+	"putokaz/internal/engine"
+)
+
+// ErrInactive is returned for a send to a chat whose person blocked the bot:
+// nothing was sent. They become active again when they write.
+var ErrInactive = errors.New("chat is inactive: the person blocked the bot")
+
+// Sender is the one outbound path for every Bot API call of the process
+// (replies, callback answers, staff messages, setup calls). It
+//   - waits for the per-chat limiter (private ~1/s, groups ~20/min) and the
+//     global one (~30/s) before every call addressed to a chat;
+//   - honours 429 retry_after by waiting and retrying, however often, until
+//     the context ends: a rate-limited message is late, never dropped;
+//   - retries 5xx and network errors with exponential backoff and full
+//     jitter, at most APIAttempts attempts;
+//   - on 403 to a private chat marks it inactive and sends nothing more to it
+//     until the person writes again;
+//   - counts every attempt in putokaz_telegram_api_calls_total.
+//
+// Safe for concurrent use.
+type Sender struct {
+	api      *apiClient
+	chats    *chatLimiters
+	global   *rate.Limiter
+	inactive Inactive
+	m        *metrics
+	log      *slog.Logger
+	hash     func(int64) string
+	lim      Limits
+}
+
+func newSender(api *apiClient, lim Limits, inactive Inactive, m *metrics, log *slog.Logger, hash func(int64) string) *Sender {
+	return &Sender{
+		api:      api,
+		chats:    newChatLimiters(lim),
+		global:   rate.NewLimiter(rate.Limit(lim.GlobalPerSecond), lim.GlobalBurst),
+		inactive: inactive,
+		m:        m,
+		log:      log,
+		hash:     hash,
+		lim:      lim,
+	}
+}
+
+// activeChatKey marks a context in which a chat is known to be active (its
+// person just wrote), so sends skip the inactive lookup.
+type activeChatKey struct{}
+
+func withActiveChat(ctx context.Context, chatID int64) context.Context {
+	return context.WithValue(ctx, activeChatKey{}, chatID)
+}
+
+// Call performs the Bot API method with params (a JSON-encodable struct or
+// map) and decodes the result into result (may be nil). chatID is the chat the
+// call sends to, for rate limiting and blocked-bot handling; use 0 for calls
+// that send no message (getMe, answerCallbackQuery, setWebhook, ...).
+//
+// Errors: *APIError (errors.As) for API answers, which also match the
+// go-telegram/bot values (errors.As(err, &*bot.TooManyRequestsError),
+// errors.Is(err, bot.ErrorForbidden)); *NetError for transport failures;
+// ErrInactive; the context's error.
+func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, result any) error {
+	if chatID > 0 && ctx.Value(activeChatKey{}) != chatID {
+		inactive, err := s.inactive.IsInactive(ctx, chatID)
+		if err != nil {
+			// Fail open: trying to send is better than silently dropping.
+			s.m.redisErrors.WithLabelValues("inactive_check").Inc()
+			s.log.Warn("inactive check failed; sending anyway", "chat", s.hash(chatID), "err", err)
+		} else if inactive {
+			s.m.apiCalls.WithLabelValues(method, resInactive).Inc()
+			return ErrInactive
+		}
+	}
+	failures := 0
+	for {
+		if chatID != 0 {
+			if err := s.chats.wait(ctx, chatID); err != nil {
+				return fmt.Errorf("telegram %s: wait for chat rate limit: %w", method, err)
+			}
+			if err := s.global.Wait(ctx); err != nil {
+				return fmt.Errorf("telegram %s: wait for global rate limit: %w", method, err)
+			}
+		}
+		err := s.attempt(ctx, method, params, result)
+		res := callResult(ctx, err)
+		s.m.apiCalls.WithLabelValues(method, res).Inc()
+		switch res {
+		case resOK:
+			return nil
+		case resCanceled:
+			return fmt.Errorf("telegram %s: %w", method, context.Cause(ctx))
+		case resRetryAfter:
+			var ae *APIError
+			errors.As(err, &ae)
+			wait := time.Duration(max(ae.RetryAfter, 1)) * time.Second
+			s.log.Warn("telegram rate limit: waiting retry_after", "method", method, "chat", s.hash(chatID),
+				"retry_after_s", wait.Seconds())
+			if chatID != 0 {
+				s.chats.block(chatID, time.Now().Add(wait))
+				continue // wait() sleeps until the block ends
+			}
+			if serr := sleep(ctx, wait); serr != nil {
+				return fmt.Errorf("telegram %s: %w (while waiting retry_after after: %w)", method, serr, ae)
+			}
+		case resServerError, resNetworkError:
+			failures++
+			if failures >= s.lim.APIAttempts {
+				s.m.apiCalls.WithLabelValues(method, resGaveUp).Inc()
+				return fmt.Errorf("telegram %s: gave up after %d attempts: %w", method, failures, err)
+			}
+			if serr := sleep(ctx, s.backoff(failures)); serr != nil {
+				return fmt.Errorf("telegram %s: %w (while backing off after: %w)", method, serr, err)
+			}
+		case resForbidden:
+			if chatID > 0 {
+				s.m.inactiveMarked.Inc()
+				if ierr := s.inactive.SetInactive(context.WithoutCancel(ctx), chatID); ierr != nil {
+					s.m.redisErrors.WithLabelValues("inactive_set").Inc()
+					s.log.Error("could not mark chat inactive", "chat", s.hash(chatID), "err", ierr)
+				}
+				s.log.Info("person blocked the bot; chat marked inactive", "chat", s.hash(chatID))
+			}
+			return err
+		default:
+			return err
+		}
+	}
+}
+
+// attempt is one HTTP request, bounded by CallTimeout (getUpdates also by
+// its long-poll timeout), timed in putokaz_telegram_api_call_seconds.
+func (s *Sender) attempt(ctx context.Context, method string, params, result any) error {
+	timeout := s.lim.CallTimeout
+	if method == "getUpdates" {
+		timeout += s.lim.PollTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	err := s.api.call(actx, method, params, result)
+	s.m.apiSeconds.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	return err
+}
+
+// callOnce is a single attempt without limiter or retries (readiness probes).
+func (s *Sender) callOnce(ctx context.Context, method string, params, result any) error {
+	err := s.attempt(ctx, method, params, result)
+	s.m.apiCalls.WithLabelValues(method, callResult(ctx, err)).Inc()
+	return err
+}
+
+// backoff is the pause after the n-th failure: full jitter over an
+// exponentially growing window, capped at BackoffMax.
+func (s *Sender) backoff(n int) time.Duration {
+	window := s.lim.BackoffBase << min(n-1, 20)
+	if window > s.lim.BackoffMax || window <= 0 {
+		window = s.lim.BackoffMax
+	}
+	return time.Duration(rand.Int64N(int64(window)) + 1)
+}
+
+// Send shows engine messages in a chat, one after another, rendered as
+// replies are (see render.go): for staff groups (threadID is the forum topic,
+// 0 for none) and for messages to a person outside an update (staff replies
+// relayed during a handoff). It returns ErrInactive if the person blocked
+// the bot.
+func (s *Sender) Send(ctx context.Context, chatID int64, threadID int, msgs ...engine.Message) error {
+	ops, dropped := render(chatID, threadID, msgs, false)
+	if dropped > 0 {
+		s.m.droppedButtons.Add(float64(dropped))
+	}
+	_, _, err := s.runOps(ctx, ops, s.log)
+	return err
+}
+
+// runOps performs the calls of a reply in order. It returns how many
+// completed (ops[n:] are left to do; their message IDs for edits are filled
+// in), the reply-keyboard effect of the completed ones, and the error that
+// stopped it. A message Telegram refuses (400) is not retried forever: an
+// HTML parse error is retried once as plain text; otherwise it is skipped and
+// logged so the rest of the reply still arrives.
+func (s *Sender) runOps(ctx context.Context, ops []op, log *slog.Logger) (n int, kbd kbdEffect, err error) {
+	for i := range ops {
+		o := &ops[i]
+		var res json.RawMessage
+		err := s.Call(ctx, o.Method, o.Params.ChatID, &o.Params, &res)
+		if err != nil && errors.Is(err, tgbot.ErrorBadRequest) {
+			err = s.recoverBadRequest(ctx, o, &res, err)
+			if err != nil && errors.Is(err, tgbot.ErrorBadRequest) {
+				log.Error("Telegram refused a reply; skipped", "method", o.Method, "chat", s.hash(o.Params.ChatID), "err", err)
+				err = nil
+				res = nil
+			}
+		}
+		if err != nil {
+			return i, kbd, err
+		}
+		if o.Kbd != kbdNone {
+			kbd = o.Kbd
+		}
+		if i+1 < len(ops) && ops[i+1].EditPrev {
+			ops[i+1].Params.MessageID = messageID(res)
+		}
+	}
+	return len(ops), kbd, nil
+}
+
+// recoverBadRequest tries the one sensible alternative for a refused call.
+func (s *Sender) recoverBadRequest(ctx context.Context, o *op, res *json.RawMessage, err error) error {
+	var ae *APIError
+	errors.As(err, &ae)
+	switch {
+	case o.Method == "editMessageReplyMarkup":
+		// The buttons could not be attached by an edit: send the text
+		// again with them rather than leave the person without buttons.
+		p := outParams{ChatID: o.Params.ChatID, MessageThreadID: o.Params.MessageThreadID, Text: o.Fallback,
+			ParseMode: "HTML", LinkPreviewOptions: noPreview, ReplyMarkup: o.Params.ReplyMarkup}
+		if p.Text == "" {
+			p.Text = emptyTextStub
+		}
+		return s.Call(ctx, "sendMessage", p.ChatID, &p, res)
+	case o.Method == "sendMessage" && o.Params.ParseMode == "HTML" && ae != nil &&
+		strings.Contains(strings.ToLower(ae.Description), "parse entities"):
+		// Broken HTML in content: better plain text than nothing.
+		p := o.Params
+		p.ParseMode = ""
+		p.Text = plainText(p.Text)
+		s.log.Error("reply had invalid HTML; sent as plain text", "chat", s.hash(p.ChatID), "err", err)
+		return s.Call(ctx, "sendMessage", p.ChatID, &p, res)
+	}
+	return err
+}
+
+// messageID extracts message_id from a Message result (0 if none).
+func messageID(res json.RawMessage) int {
+	var m struct {
+		MessageID int `json:"message_id"`
+	}
+	_ = json.Unmarshal(res, &m)
+	return m.MessageID
+}
+
+// plainText strips tags and decodes the basic entities of Telegram HTML.
+func plainText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		n, v := htmlToken(s[i:])
+		switch {
+		case v == 0 && n > 1: // a tag
+		case n > 1 && s[i] == '&':
+			b.WriteString(html.UnescapeString(s[i : i+n]))
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}

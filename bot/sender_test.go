@@ -1,0 +1,329 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"putokaz/bot/botapitest"
+	"putokaz/internal/engine"
+)
+
+func newTestSender(t *testing.T, apiURL, token string, lim Limits) (*Sender, *metrics) {
+	t.Helper()
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim = lim.withDefaults()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return newSender(newAPIClient(apiURL, token), lim, NewMemoryInactive(time.Hour), m, log, newHasher("x").chat), m
+}
+
+func sendText(ctx context.Context, s *Sender, chatID int64, text string) error {
+	return s.Call(ctx, "sendMessage", chatID, outParams{ChatID: chatID, Text: text}, nil)
+}
+
+func TestSenderErrorsMatchLibrary(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	ctx := t.Context()
+
+	api.Forbidden(1, -100) // a group: not marked inactive
+	err := sendText(ctx, s, -100, "x")
+	if !errors.Is(err, tgbot.ErrorForbidden) {
+		t.Errorf("403: %v", err)
+	}
+	if inactive, _ := s.inactive.IsInactive(ctx, -100); inactive {
+		t.Error("group marked inactive")
+	}
+	api.Fail(botapitest.Fault{Method: "sendMessage", Status: 400, Description: "Bad Request: chat not found"})
+	err = sendText(ctx, s, 5, "x")
+	var ae *APIError
+	if !errors.Is(err, tgbot.ErrorBadRequest) || !errors.As(err, &ae) || ae.Code != 400 || ae.Method != "sendMessage" {
+		t.Errorf("400: %v", err)
+	}
+	// 429 waited out inside Call; with a cancelled context the library's
+	// error type comes back.
+	api.TooManyRequests(1, 30, 0)
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	err = sendText(cctx, s, 0, "x") // chat 0: global wait path
+	var tmr *tgbot.TooManyRequestsError
+	if !errors.As(err, &tmr) || tmr.RetryAfter != 30 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("429 then deadline: %v", err)
+	}
+	// Unauthorized.
+	bad, _ := newTestSender(t, api.URL(), "1:wrong", testLimits())
+	if err := bad.Call(ctx, "getMe", 0, nil, nil); !errors.Is(err, tgbot.ErrorUnauthorized) {
+		t.Errorf("401: %v", err)
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Error("token in error")
+	}
+}
+
+func TestSenderNetworkErrorsGiveUpWithoutToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: connection refused
+	s, m := newTestSender(t, "http://"+addr, "123:SECRET-TOKEN", testLimits())
+	err = sendText(t.Context(), s, 1, "x")
+	var ne *NetError
+	if !errors.As(err, &ne) {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "SECRET-TOKEN") {
+		t.Errorf("token leaked in %q", err)
+	}
+	if got := collectorValue(m.apiCalls.WithLabelValues("sendMessage", resNetworkError)); got != 5 {
+		t.Errorf("network_error attempts = %v, want 5", got)
+	}
+	if got := collectorValue(m.apiCalls.WithLabelValues("sendMessage", resGaveUp)); got != 1 {
+		t.Errorf("gave_up = %v", got)
+	}
+}
+
+func TestSenderHangTimesOutAndRetries(t *testing.T) {
+	api := botapitest.New(t)
+	lim := testLimits()
+	lim.CallTimeout = 100 * time.Millisecond
+	s, m := newTestSender(t, api.URL(), api.Token(), lim)
+	api.Hang(1, 0)
+	if err := sendText(t.Context(), s, 3, "x"); err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if got := collectorValue(m.apiCalls.WithLabelValues("sendMessage", resNetworkError)); got != 1 {
+		t.Errorf("network_error = %v", got)
+	}
+	if len(api.Delivered("sendMessage")) != 1 {
+		t.Error("not delivered")
+	}
+}
+
+func TestSenderContextCancelStopsRetries(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	api.TooManyRequests(100, 5, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	start := time.Now()
+	err := sendText(ctx, s, 4, "x")
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
+		t.Errorf("err = %v after %v", err, time.Since(start))
+	}
+}
+
+// A 429 for one chat holds back every sender to that chat, not others.
+func TestSender429BlocksTheChat(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	api.TooManyRequests(1, 1, 11)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = sendText(t.Context(), s, 11, "first") })
+	time.Sleep(100 * time.Millisecond) // the first got its 429 by now
+	wg.Go(func() { _ = sendText(t.Context(), s, 11, "second") })
+	wg.Go(func() { _ = sendText(t.Context(), s, 12, "other chat") })
+	wg.Wait()
+	var other, second time.Time
+	var first429 time.Time
+	for _, c := range api.CallsTo("sendMessage") {
+		switch {
+		case c.Status == 429:
+			first429 = c.Time
+		case c.Str("text") == "other chat":
+			other = c.Time
+		case c.Str("text") == "second":
+			second = c.Time
+		}
+	}
+	if other.Sub(first429) > 500*time.Millisecond {
+		t.Errorf("other chat waited %v", other.Sub(first429))
+	}
+	if second.Sub(first429) < 900*time.Millisecond {
+		t.Errorf("second message to the rate-limited chat went after %v, want ≥ 1s", second.Sub(first429))
+	}
+}
+
+func TestSenderPerChatRateLimit(t *testing.T) {
+	api := botapitest.New(t)
+	lim := testLimits()
+	lim.PrivatePerSecond, lim.PrivateBurst = 10, 2
+	lim.GroupPerMinute, lim.GroupBurst = 600, 1 // 10/s
+	s, _ := newTestSender(t, api.URL(), api.Token(), lim)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() { _ = sendText(t.Context(), s, 21, "x") })
+	}
+	wg.Go(func() { _ = sendText(t.Context(), s, 22, "other") })
+	wg.Wait()
+	// 6 messages at 10/s with burst 2: the last leaves after ≥ 0.4 s.
+	if el := time.Since(start); el < 350*time.Millisecond {
+		t.Errorf("6 messages to one chat took %v", el)
+	}
+	for _, c := range api.ByChat(22) {
+		if c.Time.Sub(start) > 200*time.Millisecond {
+			t.Errorf("another chat was delayed by %v", c.Time.Sub(start))
+		}
+	}
+	// Groups: 3 messages at 10/s burst 1 take ≥ 0.2 s.
+	start = time.Now()
+	for range 3 {
+		_ = sendText(t.Context(), s, -500, "g")
+	}
+	if el := time.Since(start); el < 180*time.Millisecond {
+		t.Errorf("group messages took %v", el)
+	}
+}
+
+func TestSenderGlobalRateLimit(t *testing.T) {
+	api := botapitest.New(t)
+	lim := testLimits()
+	lim.GlobalPerSecond, lim.GlobalBurst = 20, 1
+	s, _ := newTestSender(t, api.URL(), api.Token(), lim)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Go(func() { _ = sendText(t.Context(), s, int64(100+i), "x") })
+	}
+	wg.Wait()
+	if el := time.Since(start); el < 180*time.Millisecond {
+		t.Errorf("5 messages to 5 chats at 20/s took %v", el)
+	}
+	// Calls to no chat (answerCallbackQuery, getMe) are not limited.
+	start = time.Now()
+	for range 5 {
+		_ = s.Call(t.Context(), "getMe", 0, nil, nil)
+	}
+	if el := time.Since(start); el > 150*time.Millisecond {
+		t.Errorf("unlimited calls took %v", el)
+	}
+}
+
+func TestLimiterEviction(t *testing.T) {
+	c := newChatLimiters(Limits{PrivatePerSecond: 1, PrivateBurst: 3, GroupPerMinute: 20, GroupBurst: 3})
+	for i := range 1000 {
+		if err := c.wait(t.Context(), int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.size() != 1000 {
+		t.Fatalf("size = %d", c.size())
+	}
+	// Pretend time passed: every entry is idle beyond the refill time.
+	c.mu.Lock()
+	for _, e := range c.m {
+		e.last = time.Now().Add(-2 * c.idle)
+	}
+	c.lastSweep = time.Now().Add(-2 * c.idle)
+	c.mu.Unlock()
+	if err := c.wait(t.Context(), 5000); err != nil {
+		t.Fatal(err)
+	}
+	if c.size() != 1 {
+		t.Errorf("after sweep size = %d, want 1", c.size())
+	}
+}
+
+func TestRunOpsFallbacks(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx := t.Context()
+
+	// The edit that attaches inline buttons is refused: the text is sent
+	// again with them.
+	ops, _ := render(31, 0, []engine.Message{{Text: "Menu", Buttons: []engine.Button{{Label: "Home", Data: "h"}}}}, true)
+	api.Fail(botapitest.Fault{Method: "editMessageReplyMarkup", Status: 400, Description: "Bad Request: message can't be edited"})
+	n, kbd, err := s.runOps(ctx, ops, log)
+	if err != nil || n != 2 || kbd != kbdRemoved {
+		t.Fatalf("runOps = %d %v %v", n, kbd, err)
+	}
+	sent := api.Delivered("sendMessage")
+	if len(sent) != 2 || sent[1].Str("text") != "Menu" || !strings.Contains(string(sent[1].Params["reply_markup"]), "inline_keyboard") {
+		t.Errorf("fallback = %+v", sent)
+	}
+	edits := api.CallsTo("editMessageReplyMarkup")
+	if len(edits) != 1 || edits[0].Int("message_id") == 0 {
+		t.Errorf("edit = %+v", edits)
+	}
+
+	// The edit works: it targets the message just sent.
+	api.Reset()
+	ops, _ = render(31, 0, []engine.Message{{Text: "Menu", Buttons: []engine.Button{{Label: "Home", Data: "h"}}}}, true)
+	if _, _, err := s.runOps(ctx, ops, log); err != nil {
+		t.Fatal(err)
+	}
+	sent = api.Delivered("sendMessage")
+	edits = api.Delivered("editMessageReplyMarkup")
+	var first struct {
+		MessageID int64 `json:"message_id"`
+	}
+	_ = json.Unmarshal(sent[0].Result, &first)
+	if len(edits) != 1 || edits[0].Int("message_id") != first.MessageID || edits[0].Has("text") {
+		t.Errorf("edit %+v of message %d", edits, first.MessageID)
+	}
+
+	// Broken HTML: sent again as plain text.
+	api.Reset()
+	api.Fail(botapitest.Fault{Method: "sendMessage", Status: 400, Description: "Bad Request: can't parse entities: unclosed tag"})
+	ops, _ = render(31, 0, []engine.Message{{Text: "<b>A &amp; B"}}, false)
+	if n, _, err := s.runOps(ctx, ops, log); err != nil || n != 1 {
+		t.Fatalf("runOps = %d %v", n, err)
+	}
+	sent = api.Delivered("sendMessage")
+	if len(sent) != 1 || sent[0].Str("text") != "A & B" || sent[0].Has("parse_mode") {
+		t.Errorf("plain fallback = %+v", sent)
+	}
+
+	// Another 400 skips that message; the rest still go out.
+	api.Reset()
+	api.Fail(botapitest.Fault{Method: "sendMessage", Status: 400, Description: "Bad Request: something"})
+	ops, _ = render(31, 0, []engine.Message{{Text: "one"}, {Text: "two"}}, false)
+	if n, _, err := s.runOps(ctx, ops, log); err != nil || n != 2 {
+		t.Fatalf("runOps = %d %v", n, err)
+	}
+	if sent := api.Delivered("sendMessage"); len(sent) != 1 || sent[0].Str("text") != "two" {
+		t.Errorf("sent %+v", sent)
+	}
+
+	// A 5xx that outlasts the retries stops the run: ops[n:] are left.
+	api.Reset()
+	ops, _ = render(31, 0, []engine.Message{{Text: "one"}, {Text: "two"}}, false)
+	api.Fail(botapitest.Fault{Method: "sendMessage", Status: 502, Times: 5, ChatID: 31})
+	n, _, err = s.runOps(ctx, ops, log)
+	if err == nil || n != 0 {
+		t.Errorf("runOps = %d, %v", n, err)
+	}
+}
+
+func TestSenderSendToInactive(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	_ = s.inactive.SetInactive(t.Context(), 41)
+	if err := s.Send(t.Context(), 41, 0, engine.Message{Text: "x"}); !errors.Is(err, ErrInactive) {
+		t.Errorf("err = %v", err)
+	}
+	// Within the handling of their own update the check is skipped.
+	ctx := withActiveChat(t.Context(), 41)
+	if err := s.Send(ctx, 41, 0, engine.Message{Text: "x"}); err != nil {
+		t.Errorf("err = %v", err)
+	}
+	if got := len(api.Delivered("sendMessage")); got != 1 {
+		t.Errorf("delivered %d", got)
+	}
+}

@@ -1,0 +1,351 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"putokaz/internal/keys"
+)
+
+// updateState is the per-chat bookkeeping that makes delivery at-least-once
+// with an exactly-once effect, and serialises one chat's updates across
+// replicas. Each update costs two round trips: begin and finish.
+//
+// begin, atomically:
+//   - if the update is already done → beginDone (a re-delivery: skip it);
+//   - if another handler holds the chat's lease → beginBusy (wait and retry);
+//   - else take the lease (a random token, with a TTL), count the attempt,
+//     optionally clear the chat's "inactive" mark, and return the attempt
+//     number, whether a reply keyboard is showing, and replies left unsent by
+//     a failed earlier attempt.
+//
+// finish, atomically: mark the update done (or store the unsent replies),
+// record the reply keyboard state, and release the lease if the token still
+// matches (compare-and-delete: a handler whose lease expired must not release
+// someone else's).
+type updateState interface {
+	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error)
+	finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error)
+	renew(ctx context.Context, chat, token string) (bool, error)
+}
+
+// leaseState is what finish found: the lease still ours (and released),
+// gone (expired unclaimed, or erased by /delete: harmless), or taken by
+// another handler after ours expired.
+type leaseState int
+
+const (
+	leaseHeld leaseState = iota
+	leaseGone
+	leaseTaken
+)
+
+type beginStatus int
+
+const (
+	beginAcquired beginStatus = iota
+	beginDone
+	beginBusy
+)
+
+type beginResult struct {
+	status   beginStatus
+	attempt  int           // 1 for the first attempt (acquired only)
+	keyboard bool          // a reply keyboard is showing (acquired only)
+	outbox   []byte        // unsent replies of a failed attempt (acquired only)
+	busyFor  time.Duration // remaining lease time of the holder (busy only)
+}
+
+type finishArgs struct {
+	done   bool
+	outbox []byte // when !done: replies still to send on the next attempt
+	kbd    kbdEffect
+}
+
+// The scripts touch only keys of one chat, which share a hash tag: legal in
+// Redis Cluster.
+var (
+	// KEYS: update hash, lease, keyboard flag, inactive flag
+	// ARGV: token, lease ms, update TTL ms, reactivate (1/0)
+	beginScript = redis.NewScript(`
+local st = redis.call('HMGET', KEYS[1], 'done', 'out')
+if st[1] then
+  return {1}
+end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {2, redis.call('PTTL', KEYS[2])}
+end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if n == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[4])
+end
+return {0, n, redis.call('EXISTS', KEYS[3]), st[2] or ''}
+`)
+
+	// KEYS: update hash, lease, keyboard flag
+	// ARGV: token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms
+	// The update's TTL was set by its first attempt; it is set again here
+	// only in case the hash was erased meanwhile (/delete).
+	finishScript = redis.NewScript(`
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'done', '1')
+  redis.call('HDEL', KEYS[1], 'out')
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+elseif ARGV[3] ~= '' then
+  redis.call('HSET', KEYS[1], 'out', ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+if ARGV[5] == 'set' then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
+elseif ARGV[5] == 'del' then
+  redis.call('DEL', KEYS[3])
+end
+local cur = redis.call('GET', KEYS[2])
+if cur == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+if not cur then
+  return 2
+end
+return 0
+`)
+
+	// KEYS: lease; ARGV: token, lease ms
+	// A lease that is gone (expired while nobody took it, or erased with the
+	// person's keys by /delete) is taken again: we are still its only holder.
+	renewScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+`)
+)
+
+type redisState struct {
+	rdb      redis.UniversalClient
+	k        keys.Keys
+	leaseTTL time.Duration
+	dedupe   time.Duration
+	kbdTTL   time.Duration
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+func (s *redisState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error) {
+	re := "0"
+	if reactivate {
+		re = "1"
+	}
+	v, err := beginScript.Run(ctx, s.rdb,
+		[]string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)},
+		token, ms(s.leaseTTL), ms(s.dedupe), re).Slice()
+	if err != nil {
+		return beginResult{}, fmt.Errorf("begin update: %w", err)
+	}
+	code, _ := v[0].(int64)
+	switch code {
+	case 1:
+		return beginResult{status: beginDone}, nil
+	case 2:
+		pttl, _ := v[1].(int64)
+		return beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}, nil
+	}
+	if len(v) < 4 {
+		return beginResult{}, fmt.Errorf("begin update: unexpected reply %v", v)
+	}
+	n, _ := v[1].(int64)
+	kbd, _ := v[2].(int64)
+	out, _ := v[3].(string)
+	r := beginResult{status: beginAcquired, attempt: int(n), keyboard: kbd == 1}
+	if out != "" {
+		r.outbox = []byte(out)
+	}
+	return r, nil
+}
+
+func (s *redisState) finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error) {
+	done := "0"
+	if f.done {
+		done = "1"
+	}
+	kop := ""
+	switch f.kbd {
+	case kbdShown:
+		kop = "set"
+	case kbdRemoved:
+		kop = "del"
+	}
+	n, err := finishScript.Run(ctx, s.rdb,
+		[]string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)},
+		token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL)).Int()
+	if err != nil {
+		return leaseTaken, fmt.Errorf("finish update: %w", err)
+	}
+	switch n {
+	case 1:
+		return leaseHeld, nil
+	case 2:
+		return leaseGone, nil
+	}
+	return leaseTaken, nil
+}
+
+func (s *redisState) renew(ctx context.Context, chat, token string) (bool, error) {
+	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, token, ms(s.leaseTTL)).Int()
+	if err != nil {
+		return false, fmt.Errorf("renew lease: %w", err)
+	}
+	return n == 1, nil
+}
+
+// memoryState is updateState in process memory (no Redis): same semantics
+// within one process; everything is lost on restart.
+type memoryState struct {
+	leaseTTL, dedupe, kbdTTL time.Duration
+	inactive                 Inactive
+
+	mu        sync.Mutex
+	leases    map[string]memLease
+	updates   map[memUpdateKey]*memUpdate
+	keyboards map[string]time.Time // chat → expiry
+	lastSweep time.Time
+}
+
+type memLease struct {
+	token   string
+	expires time.Time
+}
+
+type memUpdateKey struct {
+	chat string
+	id   int64
+}
+
+type memUpdate struct {
+	done    bool
+	n       int
+	out     []byte
+	expires time.Time
+}
+
+func newMemoryState(l Limits, inactive Inactive) *memoryState {
+	return &memoryState{
+		leaseTTL: l.LeaseTTL, dedupe: l.DedupeTTL, kbdTTL: l.KeyboardTTL, inactive: inactive,
+		leases: map[string]memLease{}, updates: map[memUpdateKey]*memUpdate{}, keyboards: map[string]time.Time{},
+	}
+}
+
+func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error) {
+	now := time.Now()
+	s.mu.Lock()
+	s.sweepLocked(now)
+	k := memUpdateKey{chat, updateID}
+	u := s.updates[k]
+	if u != nil && u.done {
+		s.mu.Unlock()
+		return beginResult{status: beginDone}, nil
+	}
+	if l, ok := s.leases[chat]; ok && now.Before(l.expires) {
+		s.mu.Unlock()
+		return beginResult{status: beginBusy, busyFor: l.expires.Sub(now)}, nil
+	}
+	s.leases[chat] = memLease{token, now.Add(s.leaseTTL)}
+	if u == nil {
+		u = &memUpdate{}
+		s.updates[k] = u
+	}
+	u.n++
+	u.expires = now.Add(s.dedupe)
+	exp, kbd := s.keyboards[chat]
+	r := beginResult{status: beginAcquired, attempt: u.n, keyboard: kbd && now.Before(exp), outbox: u.out}
+	s.mu.Unlock()
+	if reactivate {
+		if id, err := strconv.ParseInt(chat[len("tg:"):], 10, 64); err == nil {
+			_ = s.inactive.SetActive(ctx, id)
+		}
+	}
+	return r, nil
+}
+
+func (s *memoryState) finish(_ context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memUpdateKey{chat, updateID}
+	u := s.updates[k]
+	if u == nil {
+		u = &memUpdate{}
+		s.updates[k] = u
+	}
+	if f.done {
+		u.done, u.n, u.out = true, 0, nil
+		u.expires = now.Add(s.dedupe)
+	} else if f.outbox != nil {
+		u.out = f.outbox
+		u.expires = now.Add(s.dedupe)
+	}
+	switch f.kbd {
+	case kbdShown:
+		s.keyboards[chat] = now.Add(s.kbdTTL)
+	case kbdRemoved:
+		delete(s.keyboards, chat)
+	}
+	l, ok := s.leases[chat]
+	switch {
+	case !ok || now.After(l.expires):
+		delete(s.leases, chat) // expired: nobody holds it
+		return leaseGone, nil
+	case l.token == token:
+		delete(s.leases, chat)
+		return leaseHeld, nil
+	}
+	return leaseTaken, nil
+}
+
+func (s *memoryState) renew(_ context.Context, chat, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if l, ok := s.leases[chat]; ok && l.token != token && now.Before(l.expires) {
+		return false, nil // taken by another handler
+	}
+	s.leases[chat] = memLease{token, now.Add(s.leaseTTL)}
+	return true, nil
+}
+
+// sweepLocked drops expired entries about once a minute.
+func (s *memoryState) sweepLocked(now time.Time) {
+	if now.Sub(s.lastSweep) < time.Minute {
+		return
+	}
+	s.lastSweep = now
+	for k, u := range s.updates {
+		if now.After(u.expires) {
+			delete(s.updates, k)
+		}
+	}
+	for k, l := range s.leases {
+		if now.After(l.expires) {
+			delete(s.leases, k)
+		}
+	}
+	for k, exp := range s.keyboards {
+		if now.After(exp) {
+			delete(s.keyboards, k)
+		}
+	}
+}

@@ -1,0 +1,253 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"putokaz/internal/engine"
+	"putokaz/internal/keys"
+	"putokaz/internal/redistest"
+)
+
+func stateImpls(t *testing.T) map[string]updateState {
+	lim := testLimits().withDefaults()
+	lim.LeaseTTL = 300 * time.Millisecond
+	rdb, k := redistest.New(t)
+	cluster := redistest.StartClusterServer(t)
+	return map[string]updateState{
+		"memory": newMemoryState(lim, NewMemoryInactive(time.Hour)),
+		"redis":  &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+		// A cluster rejects scripts whose keys span slots (CROSSSLOT): this
+		// proves all keys of one chat share a hash tag.
+		"redis cluster": &redisState{rdb: cluster.Client(), k: keys.New("t:"), leaseTTL: lim.LeaseTTL,
+			dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+	}
+}
+
+func TestUpdateState(t *testing.T) {
+	for name, st := range stateImpls(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			chat := "tg:77"
+			r, err := st.begin(ctx, chat, 1, "A", true)
+			if err != nil || r.status != beginAcquired || r.attempt != 1 || r.keyboard || r.outbox != nil {
+				t.Fatalf("first begin = %+v, %v", r, err)
+			}
+			// Another update of the chat: busy while A holds the lease.
+			r, err = st.begin(ctx, chat, 2, "B", true)
+			if err != nil || r.status != beginBusy || r.busyFor <= 0 {
+				t.Fatalf("concurrent begin = %+v, %v", r, err)
+			}
+			// Another chat is independent.
+			if r, _ := st.begin(ctx, "tg:78", 1, "C", true); r.status != beginAcquired {
+				t.Fatalf("other chat = %+v", r)
+			}
+			// Renew only with the right token.
+			if ok, err := st.renew(ctx, chat, "B"); ok || err != nil {
+				t.Errorf("renew with wrong token = %v %v", ok, err)
+			}
+			if ok, err := st.renew(ctx, chat, "A"); !ok || err != nil {
+				t.Errorf("renew = %v %v", ok, err)
+			}
+			// A fails and leaves replies; the lease is released.
+			ls, err := st.finish(ctx, chat, 1, "A", finishArgs{outbox: []byte(`[1]`), kbd: kbdShown})
+			if ls != leaseHeld || err != nil {
+				t.Fatalf("finish = %v %v", ls, err)
+			}
+			r, _ = st.begin(ctx, chat, 1, "A2", true)
+			if r.status != beginAcquired || r.attempt != 2 || !r.keyboard || string(r.outbox) != `[1]` {
+				t.Fatalf("second attempt = %+v", r)
+			}
+			// A stale holder cannot release the new lease.
+			if ls, _ := st.finish(ctx, chat, 1, "A", finishArgs{}); ls != leaseTaken {
+				t.Errorf("finish with a stale token = %v, want taken", ls)
+			}
+			if r, _ := st.begin(ctx, chat, 2, "B", true); r.status != beginBusy {
+				t.Errorf("lease was released by a stale token: %+v", r)
+			}
+			if ls, _ := st.finish(ctx, chat, 1, "A2", finishArgs{done: true, kbd: kbdRemoved}); ls != leaseHeld {
+				t.Errorf("finish = %v, want held", ls)
+			}
+			// Done: every later delivery is a duplicate, even while the
+			// lease is taken by another update.
+			if r, _ := st.begin(ctx, chat, 2, "B", true); r.status != beginAcquired || r.keyboard {
+				t.Errorf("begin after done = %+v", r)
+			}
+			if r, _ := st.begin(ctx, chat, 1, "X", true); r.status != beginDone {
+				t.Errorf("re-delivery = %+v", r)
+			}
+			// An expired lease can be taken over.
+			time.Sleep(350 * time.Millisecond)
+			if r, _ := st.begin(ctx, chat, 3, "D", true); r.status != beginAcquired {
+				t.Errorf("after expiry = %+v", r)
+			}
+			if ok, _ := st.renew(ctx, chat, "B"); ok {
+				t.Error("expired holder renewed a lease another handler took")
+			}
+			// A lease that disappeared (erased by /delete) is taken again
+			// by its holder, and finish reports it gone, not taken.
+			if ls, _ := st.finish(ctx, chat, 3, "D", finishArgs{done: true}); ls != leaseHeld {
+				t.Errorf("finish D = %v", ls)
+			}
+			if ok, _ := st.renew(ctx, chat, "E"); !ok {
+				t.Error("renew of a vanished lease failed")
+			}
+			if r, _ := st.begin(ctx, chat, 4, "F", true); r.status != beginBusy {
+				t.Errorf("renewed lease not held: %+v", r)
+			}
+			time.Sleep(350 * time.Millisecond)
+			if ls, _ := st.finish(ctx, chat, 5, "E", finishArgs{}); ls != leaseGone {
+				t.Errorf("finish after expiry = %v, want gone", ls)
+			}
+		})
+	}
+}
+
+func TestRedisStateKeysHaveTTL(t *testing.T) {
+	rdb, k := redistest.New(t)
+	lim := testLimits().withDefaults()
+	st := &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL}
+	ctx := t.Context()
+	if _, err := st.begin(ctx, "tg:5", 9, "T", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.finish(ctx, "tg:5", 9, "T", finishArgs{done: true, kbd: kbdShown}); err != nil {
+		t.Fatal(err)
+	}
+	inactive := NewRedisInactive(rdb, k, time.Hour)
+	_ = inactive.SetInactive(ctx, 5)
+	ks, err := rdb.Keys(ctx, k.Prefix()+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ks) != 3 {
+		t.Errorf("keys = %v, want update, keyboard, inactive", ks)
+	}
+	for _, key := range ks {
+		if !strings.HasPrefix(key, k.Prefix()+"u:{tg:5}:") {
+			t.Errorf("key %q is not under the chat's hash tag", key)
+		}
+		if ttl := rdb.PTTL(ctx, key).Val(); ttl <= 0 {
+			t.Errorf("key %q has no TTL (%v)", key, ttl)
+		}
+	}
+	if ok, _ := inactive.IsInactive(ctx, 5); !ok {
+		t.Error("not inactive")
+	}
+	_ = inactive.SetActive(ctx, 5)
+	if ok, _ := inactive.IsInactive(ctx, 5); ok {
+		t.Error("still inactive")
+	}
+}
+
+// TestRedisRoundTripsPerUpdate pins the hot path: one script to begin and
+// one to finish an update, nothing else.
+func TestRedisRoundTripsPerUpdate(t *testing.T) {
+	rdb, k := redistest.New(t)
+	h := &redistest.CountingHook{}
+	rdb.AddHook(h)
+	e := newEnv(t, envOpts{rdb: rdb, keys: &k})
+	if code, _ := e.post(textUpdate(1, 900, "warm up")); code != 200 { // loads the scripts
+		t.Fatalf("status %d", code)
+	}
+	h.Reset()
+	if code, _ := e.post(textUpdate(2, 900, "hello")); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if h.Count() != 2 {
+		t.Errorf("Redis round trips per update = %d (%v), want 2", h.Count(), h.Commands())
+	}
+	h.Reset()
+	if code, _ := e.post(callbackUpdate(3, 900, "b:1")); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if h.Count() != 2 {
+		t.Errorf("Redis round trips per callback = %d (%v), want 2", h.Count(), h.Commands())
+	}
+	h.Reset()
+	if code, _ := e.post(textUpdate(2, 900, "hello")); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if h.Count() != 1 {
+		t.Errorf("Redis round trips per duplicate = %d (%v), want 1", h.Count(), h.Commands())
+	}
+}
+
+// TestRedisDown: while Redis is unreachable updates are answered 500 (never
+// 200: they must not be lost); once it is back, Telegram's re-delivery is
+// handled.
+func TestRedisDown(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rdb := srv.Client()
+	k := keys.New("down:")
+	conv := &echoConv{}
+	e := newEnv(t, envOpts{conv: conv, rdb: rdb, keys: &k})
+	srv.Stop()
+	code, _ := e.post(textUpdate(1, 901, "hello"))
+	if code == http.StatusOK {
+		t.Fatal("answered 200 while Redis is down")
+	}
+	if n := len(conv.Calls()); n != 0 {
+		t.Errorf("conversation ran without the lease")
+	}
+	if got := e.counter(e.srv.m.redisErrors.WithLabelValues("begin")); got < 1 {
+		t.Errorf("redis errors = %v", got)
+	}
+	// Readiness reports it.
+	time.Sleep(60 * time.Millisecond)
+	resp, err := http.Get(e.http.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("readyz = %d while Redis is down", resp.StatusCode)
+	}
+	srv.Start()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		if code, _ = e.post(textUpdate(1, 901, "hello")); code == http.StatusOK {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != http.StatusOK || len(conv.Calls()) != 1 || len(e.api.Delivered("sendMessage")) != 1 {
+		t.Errorf("after Redis is back: %d, %d calls", code, len(conv.Calls()))
+	}
+}
+
+// TestEraseDuringHandling: /delete erases every key of the person (the
+// store's Delete scans keys.UserPattern), including the transport's lease and
+// dedupe record, while that very update is being handled. The update still
+// finishes cleanly, is not reported as a lost lease, and is not handled again.
+func TestEraseDuringHandling(t *testing.T) {
+	rdb, k := redistest.New(t)
+	conv := funcConv(func(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+		if in.Kind == engine.InCommand && in.Command == "delete" {
+			if _, err := redistest.DeleteMatching(ctx, rdb, k.UserPattern(user)); err != nil {
+				return nil, err
+			}
+		}
+		return reply("done"), nil
+	})
+	e := newEnv(t, envOpts{conv: conv, rdb: rdb, keys: &k})
+	if code, _ := e.post(commandUpdate(1, 950, "/delete", 0, 7)); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if got := e.counter(e.srv.m.leaseLost); got != 0 {
+		t.Errorf("lease lost = %v", got)
+	}
+	if code, _ := e.post(commandUpdate(1, 950, "/delete", 0, 7)); code != 200 {
+		t.Fatalf("re-delivery status %d", code)
+	}
+	if got := e.counter(e.srv.m.dedupeHits); got != 1 {
+		t.Errorf("re-delivery after erase was handled again (dedupe hits %v)", got)
+	}
+	if n := rdb.Exists(context.Background(), k.ChatLease(chatKey(950))).Val(); n != 0 {
+		t.Error("lease left behind")
+	}
+}

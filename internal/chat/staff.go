@@ -1,0 +1,98 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"putokaz/internal/engine"
+)
+
+// LocalStaff stands in for staff when there is no Telegram (the terminal
+// chat and its transcripts): it accepts referrals and handoffs, prints what
+// staff would receive, and answers /status for referrals made here.
+type LocalStaff struct {
+	w    io.Writer
+	mu   sync.Mutex
+	made map[string]bool // user + "/" + code
+}
+
+// NewLocalStaff prints staff-side events to w.
+func NewLocalStaff(w io.Writer) *LocalStaff {
+	return &LocalStaff{w: w, made: map[string]bool{}}
+}
+
+// Apply records an effect and shows it.
+func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effect) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	line := ""
+	switch fx.Kind {
+	case engine.EffectReferral:
+		l.made[user+"/"+fx.Code] = true
+		keys := make([]string, 0, len(fx.Vars))
+		for k := range fx.Vars {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var answers []string
+		for _, k := range keys {
+			answers = append(answers, k+"="+fx.Vars[k])
+		}
+		line = fmt.Sprintf("referral %s for %s (%s), consent %s: %s", fx.Code, fx.Service, lang, fx.ConsentVersion, strings.Join(answers, ", "))
+	case engine.EffectHandoff:
+		line = "the person asks to talk to " + fx.Service
+	case engine.EffectRelay:
+		line = "relayed: " + describe(fx.Input)
+	case engine.EffectEmergency:
+		if fx.Service == "" {
+			return nil
+		}
+		line = "EMERGENCY alert in the chat with " + fx.Service
+	case engine.EffectHandoffEnd:
+		line = "the person left the chat with " + fx.Service
+	case engine.EffectErase:
+		for k := range l.made {
+			if strings.HasPrefix(k, user+"/") {
+				delete(l.made, k)
+			}
+		}
+		line = "everything about the person was erased; staff are told they withdrew"
+	case engine.EffectFeedback:
+		line = "feedback for " + fx.Service + ": " + fx.Value
+	default:
+		return nil
+	}
+	fmt.Fprintf(l.w, "  ── staff: %s\n", line)
+	return nil
+}
+
+// ReferralStatus answers /status for referrals made in this chat.
+func (l *LocalStaff) ReferralStatus(_ context.Context, user, code string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.made[user+"/"+code] {
+		return engine.StatusReceived, nil
+	}
+	return "", nil
+}
+
+func describe(in *engine.Input) string {
+	if in == nil {
+		return "?"
+	}
+	switch in.Kind {
+	case engine.InText:
+		return fmt.Sprintf("%q", in.Text)
+	case engine.InLocation:
+		return "a location"
+	case engine.InContact:
+		return "a contact"
+	case engine.InMedia:
+		return "a " + in.Media
+	}
+	return "a message"
+}

@@ -1,0 +1,246 @@
+package conversation_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"putokaz/internal/content"
+	"putokaz/internal/contenttest"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
+	"putokaz/internal/redistest"
+	"putokaz/internal/store"
+)
+
+// recorder is an EffectHandler that records effects and can fail.
+type recorder struct {
+	mu    sync.Mutex
+	fx    []engine.Effect
+	fail  error
+	taken map[string]bool
+}
+
+func (r *recorder) Apply(_ context.Context, user, lang string, fx engine.Effect) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
+	if fx.Kind == engine.EffectReferral && r.taken[fx.Code] {
+		return conversation.ErrCodeTaken
+	}
+	r.fx = append(r.fx, fx)
+	return nil
+}
+
+type statuses map[string]string
+
+func (s statuses) ReferralStatus(_ context.Context, user, code string) (string, error) {
+	return s[user+"/"+code], nil
+}
+
+func newService(t *testing.T, sessions conversation.Sessions, fx conversation.EffectHandler) *conversation.Service {
+	t.Helper()
+	var n uint64
+	e := engine.New(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) },
+		func() uint64 { n += 7919; return n })
+	return conversation.New(sessions, e, content.NewHolder(contenttest.Load(t)), fx, nil)
+}
+
+func memory(t *testing.T) *store.Memory {
+	m, err := store.NewMemory(time.Hour, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func say(t *testing.T, s *conversation.Service, user string, in engine.Input) []engine.Message {
+	t.Helper()
+	msgs, err := s.Handle(context.Background(), user, in)
+	if err != nil {
+		t.Fatalf("%+v: %v", in, err)
+	}
+	return msgs
+}
+
+func button(t *testing.T, msgs []engine.Message, label string) engine.Input {
+	t.Helper()
+	for _, m := range msgs {
+		for _, b := range m.Buttons {
+			if strings.Contains(b.Label, label) {
+				return engine.Input{Kind: engine.InButton, Data: b.Data}
+			}
+		}
+	}
+	t.Fatalf("no button %q", label)
+	return engine.Input{}
+}
+
+// TestTwoRoundTripsPerInput counts the commands sent to a real Redis: one
+// GET and one SET per input, whatever the input.
+func TestTwoRoundTripsPerInput(t *testing.T) {
+	rdb, k := redistest.New(t)
+	hook := &redistest.CountingHook{}
+	rdb.AddHook(hook)
+	sessions, err := store.NewRedis(rdb, k, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, sessions, nil)
+	msgs := say(t, s, "tg:1", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	for _, in := range []engine.Input{
+		button(t, msgs, "Ask me"),
+		{Kind: engine.InText, Text: "Ana"},
+		{Kind: engine.InCommand, Command: "menu"},
+		{Kind: engine.InText, Text: "police"},
+		{Kind: engine.InMedia, Media: "sticker"},
+	} {
+		hook.Reset()
+		say(t, s, "tg:1", in)
+		if got := hook.Count(); got != 2 {
+			t.Errorf("%+v: %d round trips (%v), want 2", in, got, hook.Commands())
+		}
+	}
+}
+
+func TestEffectsBeforeSaveAndFailureSavesNothing(t *testing.T) {
+	mem := memory(t)
+	fx := &recorder{}
+	s := newService(t, mem, fx)
+	msgs := say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	msgs = say(t, s, "u", button(t, msgs, "Refer me"))
+	msgs = say(t, s, "u", button(t, msgs, "common.referral.yes"))
+	say(t, s, "u", engine.Input{Kind: engine.InText, Text: "Niš"})
+	before, _ := mem.Load(context.Background(), "u")
+
+	// The referral cannot be stored: the person is not told a code, and the
+	// session stays where it was, so the same answer can be sent again.
+	fx.fail = errors.New("redis down")
+	if _, err := s.Handle(context.Background(), "u", engine.Input{Kind: engine.InText, Text: "+381 60 1234567"}); err == nil {
+		t.Fatal("no error when the referral could not be stored")
+	}
+	after, _ := mem.Load(context.Background(), "u")
+	if string(before) != string(after) {
+		t.Fatal("session changed although the input failed")
+	}
+	fx.fail = nil
+	msgs = say(t, s, "u", engine.Input{Kind: engine.InText, Text: "+381 60 1234567"})
+	if len(fx.fx) != 2 || fx.fx[1].Kind != engine.EffectReferral || fx.fx[1].Vars["phone"] != "+381601234567" {
+		t.Fatalf("effects: %+v", fx.fx)
+	}
+	if !strings.Contains(msgs[0].Text, fx.fx[1].Code) {
+		t.Fatalf("the person was told another code: %q vs %s", msgs[0].Text, fx.fx[1].Code)
+	}
+}
+
+func TestReferralWithoutHandlerIsRefused(t *testing.T) {
+	s := newService(t, memory(t), nil)
+	msgs := say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	msgs = say(t, s, "u", button(t, msgs, "Refer me"))
+	msgs = say(t, s, "u", button(t, msgs, "common.referral.yes"))
+	say(t, s, "u", engine.Input{Kind: engine.InText, Text: "Niš"})
+	_, err := s.Handle(context.Background(), "u", engine.Input{Kind: engine.InText, Text: "+381601234567"})
+	if !errors.Is(err, conversation.ErrNoHandler) {
+		t.Fatalf("err = %v, want ErrNoHandler", err)
+	}
+}
+
+func TestTakenCodeIsReplaced(t *testing.T) {
+	fx := &recorder{taken: map[string]bool{}}
+	s := newService(t, memory(t), fx)
+	msgs := say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	msgs = say(t, s, "u", button(t, msgs, "Refer me"))
+	msgs = say(t, s, "u", button(t, msgs, "common.referral.yes"))
+	say(t, s, "u", engine.Input{Kind: engine.InText, Text: "Niš"})
+	// The code drawn at consent turns out to be someone else's.
+	fx.taken[codeAfter(t, s)] = true
+	msgs = say(t, s, "u", engine.Input{Kind: engine.InText, Text: "+381601234567"})
+	got := fx.fx[len(fx.fx)-1]
+	if got.Kind != engine.EffectReferral || fx.taken[got.Code] || !strings.Contains(msgs[0].Text, got.Code) {
+		t.Fatalf("effect %+v, message %q", got, msgs[0].Text)
+	}
+}
+
+// codeAfter reads the code drawn at consent from the stored session.
+func codeAfter(t *testing.T, s *conversation.Service) string {
+	t.Helper()
+	blob, err := s.SessionsForTest().Load(context.Background(), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := engine.DecodeSession(blob)
+	if err != nil || sess.Ref == nil || sess.Ref.Code == "" {
+		t.Fatalf("no code in session: %v", err)
+	}
+	return sess.Ref.Code
+}
+
+func TestEraseDeletesSession(t *testing.T) {
+	mem := memory(t)
+	s := newService(t, mem, nil)
+	say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	msgs := say(t, s, "u", engine.Input{Kind: engine.InCommand, Command: "delete"})
+	say(t, s, "u", button(t, msgs, "common.delete.yes"))
+	if blob, _ := mem.Load(context.Background(), "u"); blob != nil {
+		t.Fatal("session still stored after /delete")
+	}
+}
+
+func TestCorruptSessionStartsOver(t *testing.T) {
+	mem := memory(t)
+	if err := mem.Save(context.Background(), "u", []byte("\x00garbage")); err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, mem, nil)
+	msgs := say(t, s, "u", engine.Input{Kind: engine.InText, Text: "hello"})
+	if !strings.Contains(msgs[0].Text, "common.reset") {
+		t.Fatalf("no reset notice: %q", msgs[0].Text)
+	}
+	blob, _ := mem.Load(context.Background(), "u")
+	if _, err := engine.DecodeSession(blob); err != nil {
+		t.Fatalf("session not repaired: %v", err)
+	}
+}
+
+func TestStatusIsLookedUpForThePersonOnly(t *testing.T) {
+	s := newService(t, memory(t), nil)
+	s.Statuses = statuses{"alice/PK-7F3Q": engine.StatusClaimed}
+	say(t, s, "alice", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	say(t, s, "bob", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	if m := say(t, s, "alice", engine.Input{Kind: engine.InCommand, Command: "status", Arg: "pk-7f3q"}); !strings.Contains(m[0].Text, "common.status.claimed PK-7F3Q") {
+		t.Fatalf("alice: %q", m[0].Text)
+	}
+	if m := say(t, s, "bob", engine.Input{Kind: engine.InCommand, Command: "status", Arg: "PK-7F3Q"}); !strings.Contains(m[0].Text, "common.status.unknown") {
+		t.Fatalf("bob sees alice's referral: %q", m[0].Text)
+	}
+}
+
+// TestOneUserAtATime sends many inputs of one person concurrently: each
+// must see the state the previous one saved (the keyboard counter grows by
+// exactly one per input).
+func TestOneUserAtATime(t *testing.T) {
+	mem := memory(t)
+	s := newService(t, mem, nil)
+	say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Handle(context.Background(), "u", engine.Input{Kind: engine.InCommand, Command: "menu"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	blob, _ := mem.Load(context.Background(), "u")
+	sess, _ := engine.DecodeSession(blob)
+	if sess.Menu != 51 {
+		t.Fatalf("keyboard counter %d, want 51: inputs overlapped", sess.Menu)
+	}
+}

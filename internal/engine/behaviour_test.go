@@ -1,0 +1,366 @@
+package engine_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"putokaz/internal/content"
+	"putokaz/internal/engine"
+)
+
+func TestFirstContactShowsPickerWithGuessFirst(t *testing.T) {
+	cases := []struct{ hint, first string }{
+		{"fa", "fa"}, {"prs", "fa"}, {"fa-AF", "fa"}, {"en-US", "en"},
+		// No confident regional guesses: Kurdish, Uzbek, Pashto get the content's order.
+		{"ku", "en"}, {"uz", "en"}, {"ps", "en"}, {"", "en"},
+	}
+	for _, tc := range cases {
+		p := newPerson(t, "")
+		p.send(engine.Input{Kind: engine.InCommand, Command: "start", LangHint: tc.hint})
+		bs := p.buttons()
+		if len(bs) != 2 || bs[0].Data != "L:"+tc.first {
+			t.Errorf("hint %q: buttons %+v, want L:%s first", tc.hint, bs, tc.first)
+		}
+		if p.s.Lang != "" {
+			t.Errorf("hint %q: a hint must not choose the language", tc.hint)
+		}
+		if !strings.Contains(p.last[0].Text, "EN common.language.prompt") || !strings.Contains(p.last[0].Text, "متن common.language.prompt") {
+			t.Errorf("picker must ask in every language: %q", p.last[0].Text)
+		}
+	}
+}
+
+func TestMatchLanguageAliases(t *testing.T) {
+	c := loadDefault(t)
+	for hint, want := range map[string]string{"sr": "sr-Cyrl", "sr-RS": "sr-Cyrl", "hr": "sr-Latn", "bs": "sr-Latn",
+		"sh": "sr-Latn", "cnr": "sr-Latn", "prs": "fa", "fa-AF": "fa", "ar-EG": "ar", "ar": "ar", "en_GB": "en",
+		"ku": "", "ckb": "", "tr": "", "uz": "", "": ""} {
+		if got := engine.MatchLanguage(c.Languages, hint); got != want {
+			t.Errorf("MatchLanguage(%q) = %q, want %q", hint, got, want)
+		}
+	}
+}
+
+func TestLanguageChoiceIsStoredAndChangeable(t *testing.T) {
+	p := newPerson(t, "")
+	p.cmd("start")
+	res := p.send(engine.Input{Kind: engine.InButton, Data: "L:fa"})
+	if p.s.Lang != "fa" || res.Effects[0].Kind != engine.EffectSetLanguage {
+		t.Fatalf("language not stored: %+v", p.s)
+	}
+	p.press("بپرس")
+	p.says("اسم شما چیست؟")
+	p.cmd("language")
+	if p.last[0].Lang != "fa" || p.buttons()[0].Data != "L:fa" {
+		t.Fatalf("/language should list the current language first: %+v", p.buttons())
+	}
+	p.send(engine.Input{Kind: engine.InButton, Data: "L:en"})
+	p.says("What is your name?") // changing language mid-question keeps the place
+}
+
+func TestStartPayloadOpensFlowAfterLanguage(t *testing.T) {
+	p := newPerson(t, "")
+	p.send(engine.Input{Kind: engine.InCommand, Command: "start", Arg: "sos"})
+	p.send(engine.Input{Kind: engine.InButton, Data: "L:en"})
+	if p.s.Flow != "sos" {
+		t.Fatalf("flow = %q, want sos", p.s.Flow)
+	}
+	p.send(engine.Input{Kind: engine.InCommand, Command: "start", Arg: "no_such_flow"})
+	if p.s.Flow != content.HomeFlow {
+		t.Fatalf("unknown payload: flow = %q", p.s.Flow)
+	}
+}
+
+func TestStaleAndForgedButtons(t *testing.T) {
+	p := newPerson(t, "en")
+	old := p.buttons()[1].Data
+	p.press("Ask me")
+	for _, data := range []string{old, "m9999.0", "mzzz.1", "garbage", "", "m1.-1", "m1.99999999999999999999", "go:main/menu", "ref:yes", "S2"} {
+		before := p.s.Step
+		res := p.send(engine.Input{Kind: engine.InButton, Data: data})
+		if res.Session == nil || p.s.Step != before {
+			t.Errorf("data %q moved the person from %q to %q", data, before, p.s.Step)
+		}
+		if res.Notice != "stale_button" {
+			t.Errorf("data %q: notice %q, want stale_button", data, res.Notice)
+		}
+		if len(p.buttons()) == 0 {
+			t.Errorf("data %q: no buttons in the answer", data)
+		}
+	}
+}
+
+func TestQuestionAnswerIsEscaped(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Ask me")
+	p.text("")
+	if p.res.Notice != "invalid_answer" {
+		t.Fatalf("empty answer accepted")
+	}
+	p.text(strings.Repeat("x", 301))
+	if p.res.Notice != "invalid_answer" {
+		t.Fatalf("301-letter answer accepted")
+	}
+	p.text(`<b>Ana</b> & "co"`)
+	p.says("Hello, &lt;b&gt;Ana&lt;/b&gt; &amp; &#34;co&#34;.")
+	if p.s.Vars["name"] != `<b>Ana</b> & "co"` {
+		t.Fatalf("saved %q", p.s.Vars["name"])
+	}
+}
+
+func TestEmergencyWordsFromAnyState(t *testing.T) {
+	for _, word := range []string{"help", "POLICE!", "I need help now", "کمک", "كمك"} {
+		p := newPerson(t, "")
+		p.cmd("start")
+		p.text(word)
+		if p.s.Flow != "sos" || p.s.Lang == "" {
+			t.Errorf("%q before choosing a language: flow %q lang %q", word, p.s.Flow, p.s.Lang)
+		}
+	}
+	p := newPerson(t, "en")
+	p.press("Ask me")
+	p.text("my town is near the police station") // an answer that only contains the word stays an answer
+	if p.s.Flow == "sos" {
+		t.Fatal("an answer containing an emergency word was taken away")
+	}
+	p.press("common.btn.menu")
+	p.press("Ask me")
+	p.text("police")
+	if p.s.Flow != "sos" {
+		t.Fatalf("the bare word during a question: flow %q", p.s.Flow)
+	}
+}
+
+func TestUnknownTextCommandMediaLocation(t *testing.T) {
+	p := newPerson(t, "fa")
+	for _, in := range []engine.Input{
+		{Kind: engine.InText, Text: "qwertyuiop"},
+		{Kind: engine.InCommand, Command: "frobnicate"},
+		{Kind: engine.InMedia, Media: "sticker"},
+		{Kind: engine.InLocation, Lat: 44.8, Lon: 20.4},
+		{Kind: engine.InContact, Text: "+381601234567"},
+	} {
+		res := p.send(in)
+		if res.Notice == "" || len(p.buttons()) == 0 {
+			t.Errorf("%+v: notice %q, buttons %d", in, res.Notice, len(p.buttons()))
+		}
+	}
+}
+
+func TestDeleteAsksThenErases(t *testing.T) {
+	p := newPerson(t, "en")
+	p.cmd("delete")
+	p.press("common.delete.no")
+	if p.s == nil || p.s.Lang != "en" {
+		t.Fatal("No erased the session")
+	}
+	p.cmd("delete")
+	res := p.press("common.delete.yes")
+	if res.Session != nil || !hasErase(res) {
+		t.Fatalf("Yes did not erase: %+v", res)
+	}
+	p.s = nil
+	p.press("common.btn.start")
+	if len(p.buttons()) != 2 {
+		t.Fatalf("restart should show the language picker, got %s", dump(p.last))
+	}
+}
+
+func TestSessionOnVanishedStepGoesHome(t *testing.T) {
+	p := newPerson(t, "en")
+	p.s.Flow, p.s.Step = "gone", "nowhere"
+	p.send(engine.Input{Kind: engine.InMedia, Media: "sticker"})
+	if p.s.Flow != content.HomeFlow || !strings.Contains(dump(p.last), "common.content_changed") {
+		t.Fatalf("vanished step: flow %q\n%s", p.s.Flow, dump(p.last))
+	}
+}
+
+func TestRecoverAfterUnreadableSession(t *testing.T) {
+	for _, blob := range []string{"{not json", `{"v":99}`, "\x00\x01"} {
+		if _, err := engine.DecodeSession([]byte(blob)); err == nil {
+			t.Errorf("%q decoded", blob)
+		}
+	}
+	res := newEngine().Recover(fixture(t), engine.Input{Kind: engine.InText, Text: "hi"})
+	if res.Notice != "reset" || len(res.Messages) < 2 || res.Session == nil {
+		t.Fatalf("recover: %+v", res)
+	}
+}
+
+func TestNearestListsActivePlacesByDistance(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Nearest")
+	if !p.last[len(p.last)-1].RequestLocation {
+		t.Fatal("no location request")
+	}
+	p.send(engine.Input{Kind: engine.InLocation, Lat: 44.81, Lon: 20.46}) // Belgrade
+	out := dump(p.last)
+	if !strings.Contains(out, "Alpha 1.1 km Street 1, Beograd https://www.openstreetmap.org/?mlat=44.80000&amp;mlon=20.46000") {
+		t.Errorf("nearest first:\n%s", out)
+	}
+	if !strings.Contains(out, "Gamma 156 km") || strings.Contains(out, "Beta") || strings.Contains(out, "Delta") {
+		t.Errorf("want Alpha, Gamma; not Beta (limit 2) nor Delta (closed, though nearest):\n%s", out)
+	}
+	// Farsi: Latin names and numbers are isolated inside the RTL text.
+	p = newPerson(t, "fa")
+	p.press("نزدیک")
+	p.send(engine.Input{Kind: engine.InLocation, Lat: 46.1, Lon: 19.66})
+	if !strings.Contains(dump(p.last), "مرکز \u2066Gamma\u2069 \u2066") {
+		t.Errorf("fa isolates:\n%s", dump(p.last))
+	}
+}
+
+func TestReferralConsentQuestionsCode(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Refer me")
+	p.says("May we send your town")
+	if len(p.res.Effects) != 0 {
+		t.Fatalf("effects before consent: %+v", p.res.Effects)
+	}
+	p.press("common.referral.yes")
+	p.says("Which town?")
+	p.text("Šid")
+	p.says("Your phone?")
+	p.text("not a phone")
+	if p.res.Notice != "invalid_answer" {
+		t.Fatal("invalid phone accepted")
+	}
+	res := p.press("common.referral.skip") // optional
+	var fx *engine.Effect
+	for i := range res.Effects {
+		if res.Effects[i].Kind == engine.EffectReferral {
+			fx = &res.Effects[i]
+		}
+	}
+	if fx == nil {
+		t.Fatalf("no referral effect: %+v", res.Effects)
+	}
+	if fx.Service != "svc" || fx.Vars["town"] != "Šid" || len(fx.Vars) != 1 || fx.ConsentAt.IsZero() ||
+		!strings.HasPrefix(fx.ConsentVersion, "en:") || !strings.HasPrefix(fx.Code, "PK-") || len(fx.Code) != 7 {
+		t.Fatalf("effect: %+v", fx)
+	}
+	p.says("common.referral.sent " + fx.Code + " Test service")
+	if p.s.Ref != nil || p.s.Vars["town"] != "" {
+		t.Fatalf("answers must not stay in the session: %+v", p.s)
+	}
+	// The status button asks about this code.
+	if code, ok := engine.StatusQuery(p.s, engine.Input{Kind: engine.InButton, Data: "S"}); !ok || code != fx.Code {
+		t.Fatalf("status query: %q %v", code, ok)
+	}
+}
+
+func TestReferralCodeIsStableAcrossRetries(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Refer me")
+	p.press("common.referral.yes")
+	p.text("Niš")
+	before := *p.s
+	before.Ref = &engine.Referral{}
+	*before.Ref = *p.s.Ref
+	a := p.e.Handle(p.c, &before, engine.Input{Kind: engine.InText, Text: "+381 60 1234567"})
+	again := *p.s
+	b := p.e.Handle(p.c, &again, engine.Input{Kind: engine.InText, Text: "+381 60 1234567"})
+	if a.Effects[0].Code != b.Effects[0].Code {
+		t.Fatalf("retry created another code: %s vs %s", a.Effects[0].Code, b.Effects[0].Code)
+	}
+}
+
+func TestReferralDeclinedOrAbandonedStoresNothing(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Refer me")
+	res := p.press("common.referral.no")
+	if len(res.Effects) != 0 || p.s.Ref != nil {
+		t.Fatalf("declined: %+v %+v", res.Effects, p.s.Ref)
+	}
+	p.says("Call the test service yourself")
+	p.cmd("menu")
+	p.press("Refer me")
+	p.press("common.referral.yes")
+	p.text("Niš")
+	p.cmd("menu") // walking away drops the answers
+	if p.s.Ref != nil {
+		t.Fatal("abandoned referral kept in the session")
+	}
+	p.press("Refer me")
+	p.press("common.referral.yes")
+	p.press("common.referral.cancel")
+	if p.s.Ref != nil || p.s.Flow != content.HomeFlow {
+		t.Fatal("cancel did not drop the referral")
+	}
+}
+
+func TestStatus(t *testing.T) {
+	p := newPerson(t, "en")
+	p.cmd("status")
+	p.says("common.status.ask")
+	for status, want := range map[string]string{engine.StatusReceived: "common.status.received PK-7F3Q",
+		engine.StatusClaimed: "common.status.claimed PK-7F3Q", "": "common.status.unknown"} {
+		p.send(engine.Input{Kind: engine.InCommand, Command: "status", Arg: "pk 7f3q", Status: status})
+		p.says(want)
+	}
+	for in, want := range map[string]string{"PK-7F3Q": "PK-7F3Q", "7f3q": "PK-7F3Q", "pk7fo1": "", "PK-7F3QX": "", "": ""} {
+		if got := engine.NormalizeCode(in); got != want {
+			t.Errorf("NormalizeCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHandoffRelaysAndResumes(t *testing.T) {
+	p := newPerson(t, "en")
+	res := p.press("Talk")
+	if len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectHandoff || p.s.Handoff != "svc" {
+		t.Fatalf("handoff: %+v", res.Effects)
+	}
+	// Whatever the person sends goes to staff; the engine stays silent.
+	for _, in := range []engine.Input{{Kind: engine.InText, Text: "hello"}, {Kind: engine.InMedia, Media: "photo"}, {Kind: engine.InLocation, Lat: 1, Lon: 2}} {
+		res = p.e.Handle(p.c, p.s, in)
+		if len(res.Messages) != 0 || len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectRelay {
+			t.Fatalf("%+v during handoff: %+v", in, res)
+		}
+	}
+	// An emergency word still gets the numbers at once, and staff an alert.
+	res = p.text("police")
+	if p.s.Flow != "sos" || p.s.Handoff != "svc" || len(res.Effects) != 2 || res.Effects[0].Kind != engine.EffectEmergency {
+		t.Fatalf("emergency in handoff: %+v, session %+v", res.Effects, p.s)
+	}
+	p.send(engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed})
+	p.says("common.handoff.claimed")
+	p.send(engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClosed})
+	if p.s.Handoff != "" {
+		t.Fatal("still in handoff after staff closed")
+	}
+	res = p.press("common.feedback.yes")
+	if len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectFeedback || res.Effects[0].Value != "yes" || res.Effects[0].Service != "svc" {
+		t.Fatalf("feedback: %+v", res.Effects)
+	}
+	// Leaving by /menu ends the handoff.
+	p.press("Talk")
+	res = p.cmd("menu")
+	if p.s.Handoff != "" || res.Effects[0].Kind != engine.EffectHandoffEnd {
+		t.Fatalf("menu during handoff: %+v", res.Effects)
+	}
+}
+
+func TestWorkingHours(t *testing.T) {
+	c := fixture(t)
+	svc := c.Directory.Services["svc"]
+	belgrade := svc.Hours.Location
+	for _, tc := range []struct {
+		at   time.Time
+		open bool
+		next string
+	}{
+		{time.Date(2026, 11, 26, 10, 0, 0, 0, belgrade), true, "Thu 10:00"},  // Thursday
+		{time.Date(2026, 11, 26, 18, 0, 0, 0, belgrade), false, "Fri 09:00"}, // after hours
+		{time.Date(2026, 11, 28, 12, 0, 0, 0, belgrade), false, "Mon 09:00"}, // Saturday
+		{time.Date(2026, 11, 30, 8, 59, 0, 0, belgrade), false, "Mon 09:00"},
+	} {
+		if got := svc.Hours.Open(tc.at); got != tc.open {
+			t.Errorf("%v: open %v", tc.at, got)
+		}
+		if got := svc.Hours.NextOpen(tc.at).In(belgrade).Format("Mon 15:04"); got != tc.next {
+			t.Errorf("%v: next %s, want %s", tc.at, got, tc.next)
+		}
+	}
+}
