@@ -41,5 +41,14 @@ go test -run='^$' -fuzz='^FuzzLoad$' -fuzztime="$FUZZTIME" ./internal/content/
 go test -run='^$' -fuzz='^FuzzInput$' -fuzztime="$FUZZTIME" ./internal/engine/
 go test -run='^$' -fuzz='^FuzzFold$' -fuzztime="$FUZZTIME" ./internal/textnorm/
 
+# Chromium: the playground's browser test (internal/playground) drives
+# Debian's headless chromium and fails, never skips, without it. The emoji
+# font only makes its screenshots readable.
+if ! command -v chromium >/dev/null; then
+  step "installing chromium (the playground's browser test needs it)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null
+fi
+
 step "go test -race"
 go test -race -count=1 ./...

@@ -21,16 +21,7 @@ func serve(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	if cfg.Telegram.Token == "" {
-		fmt.Fprint(env.Stderr, `putokaz: no Telegram token.
-
-To run the bot on Telegram, create a bot with @BotFather and start it with
-  TELEGRAM_TOKEN=123456:ABC... putokaz serve
-
-To try the conversations right now, in this terminal:
-  putokaz chat            (or: go run . chat)
-  putokaz chat --lang fa
-`)
-		return 1
+		return servePlayground(ctx, env, cfg)
 	}
 	return serveTelegram(ctx, env, cfg)
 }

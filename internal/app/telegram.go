@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,13 +19,16 @@ import (
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/store"
+	"putokaz/referral"
 )
 
 // serveTelegram runs the bot on Telegram: webhook mode when a webhook URL is
 // configured, long polling otherwise.
 func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	log := newLogger(env, cfg)
-	c, diags := loadContent(contentSource(cfg.ContentDir))
+	src := contentSource(cfg.ContentDir)
+	load := func() (*content.Content, content.Diags) { return loadContent(src) }
+	c, diags := load()
 	if c == nil {
 		for _, d := range diags.Errors() {
 			log.Error("content problem", "at", d.Pos.String(), "problem", d.Msg)
@@ -33,6 +37,14 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		return 1
 	}
 	holder := content.NewHolder(c)
+	// Editors' changes to a content folder go live without a restart; a
+	// broken edit is logged and the last good content keeps serving.
+	_, stopWatch, err := watchContent(ctx, contentFolder(cfg.ContentDir), holder, load, diags, log)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+	defer stopWatch()
 	rdb, sessions, err := openSessions(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -41,13 +53,21 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	if rdb != nil {
 		defer rdb.Close()
 	}
-	conv := conversation.New(sessions, newEngine(), holder, nil, log)
+	k := keys.New(cfg.Redis.KeyPrefix)
+	rcfg := referralConfig(cfg)
 	staff := map[int64]bool{}
 	for _, id := range cfg.Telegram.StaffGroups {
 		staff[id] = true
 	}
+	for _, id := range rcfg.Groups() {
+		staff[id] = true // a queue's group is a staff group
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// The transport needs the conversation, the conversation needs the
+	// referral service as its effect handler, and the service sends through
+	// the transport: the transport gets the conversation through a holder.
+	convRef := &lateConversation{}
 	srv, err := bot.New(bot.Config{
 		Token:         cfg.Telegram.Token,
 		APIURL:        cfg.Telegram.APIURL,
@@ -55,19 +75,111 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		WebhookSecret: cfg.Telegram.WebhookSecret,
 		ListenAddr:    cfg.ListenAddr,
 		StaffGroups:   staff,
-	}, conv, rdb, keys.New(cfg.Redis.KeyPrefix), reg, log)
+	}, convRef, rdb, k, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
 	}
+	refs, err := newReferrals(rcfg, rdb, k, holder, srv, reg, log)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+	if rs, ok := sessions.(*store.Redis); ok {
+		// Saves are conditional on the per-chat lease the transport holds, so
+		// a handler that stalled past its lease cannot overwrite newer state.
+		rs.Fence = func(ctx context.Context) (string, string, bool) {
+			l, ok := bot.LeaseFromContext(ctx)
+			return l.Key, l.Token, ok
+		}
+	}
+	conv := conversation.New(sessions, newEngine(), holder, refs, log)
+	conv.Statuses = refs
+	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+	defer stopStats() // before rdb.Close (deferred earlier): writes the last counters
+	convRef.set(conv)
+	refs.SetConversation(conv)
+	srv.SetStaffHandler(referral.NewStaffHandler(refs, srv.Sender()))
 	srv.SetCommandTexts(commandTexts{holder})
+	var names []string
+	for name := range c.Directory.Services {
+		names = append(names, name)
+	}
+	if missing := rcfg.Unserved(names); len(missing) > 0 {
+		log.Error("services without a staff queue: referrals and handoffs to them are refused until referral.queues names them",
+			"services", missing)
+	}
+
+	// The outbox runs beside the transport and stops after it has drained,
+	// so that staff actions in flight can still queue their deliveries.
+	octx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
+	outboxDone := make(chan struct{})
+	go func() {
+		defer close(outboxDone)
+		_ = refs.Run(octx)
+	}()
+	defer func() {
+		stopOutbox()
+		<-outboxDone
+	}()
+
 	log.Info("serving Telegram", "mode", map[bool]string{true: "webhook", false: "polling"}[cfg.Telegram.WebhookURL != ""],
-		"listen", cfg.ListenAddr, "content", c.Version)
+		"listen", cfg.ListenAddr, "content", c.Version, "staff_queues", len(rcfg.Queues))
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("bot stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// referralConfig turns the referral section of the configuration into the
+// referral package's.
+func referralConfig(cfg config.Config) referral.Config {
+	r := cfg.Referral
+	out := referral.Config{Retention: time.Duration(r.Retention), KeepAfterDelete: r.KeepAfterDelete, Attempts: r.Attempts,
+		WebhookAttempts: r.WebhookAttempts, MinIdle: time.Duration(r.MinIdle), Queues: map[string]referral.Queue{}}
+	for name, q := range r.Queues {
+		out.Queues[name] = referral.Queue{Group: q.Group, Topic: q.Topic, Languages: q.Languages, WebhookURL: q.WebhookURL,
+			WebhookSecret: q.WebhookSecret}
+	}
+	return out
+}
+
+// newReferrals builds the referral service on Telegram: cases in Redis (in
+// memory without it, loudly), cards and relays through the transport.
+func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, holder *content.Holder, srv *bot.Server,
+	reg prometheus.Registerer, log *slog.Logger) (*referral.Service, error) {
+	var st referral.Store
+	var lock referral.PersonLock
+	if rdb != nil {
+		st = referral.NewRedisStore(rdb, k)
+		lock = referral.TelegramLock(rdb, k, 15*time.Second, 10*time.Second)
+	} else {
+		log.Warn("REDIS_URL is not set: referrals and their delivery to staff live in memory and are LOST on restart")
+		st = referral.NewMemoryStore()
+	}
+	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: referral.NewTelegramStaff(srv.Sender()),
+		Content: holder, Registry: reg, Log: log, Lock: lock})
+}
+
+// lateConversation lets the transport be built before the conversation it
+// calls (see serveTelegram).
+type lateConversation struct {
+	p atomic.Pointer[conversation.Service]
+}
+
+func (l *lateConversation) set(c *conversation.Service) { l.p.Store(c) }
+
+func (l *lateConversation) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+	c := l.p.Load()
+	if c == nil {
+		return nil, errors.New("conversation not ready")
+	}
+	return c.Handle(ctx, user, in)
 }
 
 // openSessions connects to Redis when configured, else uses memory (with a

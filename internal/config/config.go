@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,7 @@ type Config struct {
 	SessionTTL Duration `yaml:"session_ttl" env:"SESSION_TTL" doc:"how long a conversation is kept after the person's last message"`
 	Redis      Redis    `yaml:"redis"`
 	Telegram   Telegram `yaml:"telegram"`
+	Referral   Referral `yaml:"referral"`
 }
 
 // Redis settings.
@@ -42,6 +45,45 @@ type Telegram struct {
 	StaffGroups   []int64 `yaml:"staff_groups" env:"TELEGRAM_STAFF_GROUPS" doc:"IDs of staff supergroups (comma-separated in the environment)"`
 }
 
+// Referral settings: staff queues, retention and delivery of referrals
+// (package referral).
+type Referral struct {
+	Queues          Queues   `yaml:"queues" env:"REFERRAL_QUEUES" doc:"staff queue per service of flows/directory.yaml: {avr: {group: -100…, topic: 0, languages: [ar, fa], webhook_url: https://…}}; \"*\" serves services without their own; YAML or JSON in the environment"`
+	Retention       Duration `yaml:"retention" env:"REFERRAL_RETENTION" doc:"how long a case is kept after it is closed or withdrawn (open cases: this plus 30 days after their last activity)"`
+	KeepAfterDelete []string `yaml:"keep_after_delete" env:"REFERRAL_KEEP_AFTER_DELETE" doc:"what a case keeps after the person's /delete (comma-separated): code, service, created, status, kind, lang, consent_at, consent_version, claimed_at, claimed_by, closed_at, closed_by, history"`
+	Attempts        int      `yaml:"attempts" env:"REFERRAL_ATTEMPTS" doc:"failed deliveries of one message to staff before it goes to the dead-letter stream (with an error log and metric)"`
+	WebhookAttempts int      `yaml:"webhook_attempts" env:"REFERRAL_WEBHOOK_ATTEMPTS" doc:"failed deliveries of one webhook event before it goes to the dead-letter stream"`
+	MinIdle         Duration `yaml:"min_idle" env:"REFERRAL_MIN_IDLE" doc:"how long an undelivered message stays with a stopped replica before another takes it over"`
+}
+
+// Queues maps a service (or "*") to its staff queue.
+type Queues map[string]Queue
+
+// Queue is where one service's cases go.
+type Queue struct {
+	// Group is the staff supergroup's chat ID (negative, -100…).
+	Group int64 `yaml:"group"`
+	// Topic, if not 0, is one forum topic all the service's cases go to;
+	// 0 opens a topic per case.
+	Topic int `yaml:"topic"`
+	// Languages staff of the queue speak (marked on cards in other languages).
+	Languages []string `yaml:"languages"`
+	// WebhookURL receives every event of the service's cases, signed.
+	WebhookURL string `yaml:"webhook_url"`
+	// WebhookSecret signs them; only from the environment
+	// (WebhookSecretEnv), never from the file.
+	WebhookSecret string `yaml:"-"`
+}
+
+// WebhookSecretEnv is the environment variable with the webhook secret of a
+// service's queue: PUTOKAZ_WEBHOOK_SECRET_<SERVICE> ("*" is DEFAULT).
+func WebhookSecretEnv(service string) string {
+	if service == "*" {
+		service = "default"
+	}
+	return "PUTOKAZ_WEBHOOK_SECRET_" + strings.ToUpper(service)
+}
+
 // Default is the configuration without a file or environment.
 func Default() Config {
 	return Config{
@@ -50,6 +92,8 @@ func Default() Config {
 		SessionTTL: Duration(30 * 24 * time.Hour),
 		Redis:      Redis{KeyPrefix: "putokaz:"},
 		Telegram:   Telegram{APIURL: "https://api.telegram.org"},
+		Referral: Referral{Retention: Duration(2160 * time.Hour), KeepAfterDelete: []string{"code", "service", "created", "status"},
+			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute)},
 	}
 }
 
@@ -76,6 +120,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if err := applyEnv(reflect.ValueOf(&cfg).Elem(), getenv); err != nil {
 		return cfg, err
 	}
+	// Webhook secrets only ever come from the environment.
+	for name, q := range cfg.Referral.Queues {
+		q.WebhookSecret = getenv(WebhookSecretEnv(name))
+		cfg.Referral.Queues[name] = q
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -88,6 +137,15 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if time.Duration(c.Referral.Retention) <= 0 {
+		return fmt.Errorf("config: referral.retention must be positive")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Referral.Queues)) {
+		if q := c.Referral.Queues[name]; q.WebhookURL != "" && q.WebhookSecret == "" {
+			return fmt.Errorf("config: referral.queues.%s has a webhook_url but no secret: set %s in the environment",
+				name, WebhookSecretEnv(name))
+		}
 	}
 	return nil
 }
@@ -129,6 +187,13 @@ func format(v reflect.Value) string {
 			s[i] = strconv.FormatInt(n, 10)
 		}
 		return strings.Join(s, ",")
+	case []string:
+		return strings.Join(x, ",")
+	case Queues:
+		if len(x) == 0 {
+			return ""
+		}
+		return strings.Join(slices.Sorted(maps.Keys(x)), ",")
 	}
 	return fmt.Sprint(v.Interface())
 }
@@ -158,6 +223,29 @@ func set(v reflect.Value, s string) error {
 		v.Set(reflect.ValueOf(Duration(d)))
 	case *string:
 		v.SetString(s)
+	case *int:
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		v.SetInt(int64(n))
+	case *[]string:
+		var out []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+		v.Set(reflect.ValueOf(out))
+	case *Queues:
+		// YAML flow syntax (JSON is YAML too): {avr: {group: -1001}}.
+		var q Queues
+		dec := yaml.NewDecoder(strings.NewReader(s))
+		dec.KnownFields(true)
+		if err := dec.Decode(&q); err != nil {
+			return fmt.Errorf("queues: %w", err)
+		}
+		v.Set(reflect.ValueOf(q))
 	case *[]int64:
 		var ids []int64
 		for _, p := range strings.Split(s, ",") {

@@ -92,6 +92,11 @@ var SystemTexts = []string{
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }
 
+// StaffPrefix starts the names of texts staff read (case cards, buttons
+// in staff groups): the referral package uses them, not flows, and they may
+// exist in English only.
+const StaffPrefix = "staff."
+
 // BuiltinVars are variables the engine fills in itself.
 // code and service describe a referral; opens is when staff next work;
 // name, address, distance and map describe a place in a nearest list.
@@ -107,10 +112,11 @@ const MaxTextLen = 4096
 const MaxAnswerLen = 300
 
 type checker struct {
-	c     *Content
-	fl    *flowLoader
-	diags *Diags
-	vars  map[string]bool
+	flowsDir string
+	c        *Content
+	fl       *flowLoader
+	diags    *Diags
+	vars     map[string]bool
 }
 
 func (ck *checker) run() {
@@ -140,7 +146,7 @@ func (ck *checker) run() {
 func (ck *checker) flows() {
 	c := ck.c
 	if c.Flows[HomeFlow] == nil {
-		ck.diags.errorf(Pos{File: "flows", Line: 1, Col: 1}, "there is no flow %q: it is the main menu that /menu leads to", HomeFlow)
+		ck.diags.errorf(Pos{File: ck.flowsDir, Line: 1, Col: 1}, "there is no flow %q: it is the main menu that /menu leads to", HomeFlow)
 	}
 	var emergency []*Flow
 	for _, name := range c.FlowOrder {
@@ -150,7 +156,7 @@ func (ck *checker) flows() {
 	}
 	switch len(emergency) {
 	case 0:
-		ck.diags.errorf(Pos{File: "flows", Line: 1, Col: 1}, "no flow is marked \"emergency: true\"; emergency words must open one from anywhere")
+		ck.diags.errorf(Pos{File: ck.flowsDir, Line: 1, Col: 1}, "no flow is marked \"emergency: true\"; emergency words must open one from anywhere")
 	case 1:
 		c.Emergency = emergency[0].Name
 		if emergency[0].Keywords == "" {
@@ -376,7 +382,7 @@ func (ck *checker) textsExist() {
 	}
 	for _, l := range c.Languages {
 		for _, id := range c.Texts.IDs(l.Tag) {
-			if _, used := ck.fl.ids[id]; !used {
+			if _, used := ck.fl.ids[id]; !used && !strings.HasPrefix(id, StaffPrefix) {
 				if t := c.Texts.byLang[l.Tag][id]; !t.Generated {
 					ck.diags.warnf(t.Pos, "text %q is not used by any flow", id)
 				}

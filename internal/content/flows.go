@@ -53,8 +53,8 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 	}
 	flows := map[string]*Flow{}
 	for _, file := range files {
-		if file == DirectoryFile {
-			continue
+		if file == DirectoryFile || strings.HasPrefix(file, ".") || strings.HasPrefix(file, "#") {
+			continue // the directory, and editors' lock and backup files (.#main.yaml)
 		}
 		r := &fileReader{name: path.Join(dir, file), diags: diags}
 		_, root := r.readYAML(fsys, file)

@@ -76,7 +76,7 @@ func load(src Source, diags *Diags) *Content {
 		c.FlowOrder = append(c.FlowOrder, name)
 	}
 	sort.Strings(c.FlowOrder)
-	ck := &checker{c: c, fl: fl, diags: diags}
+	ck := &checker{c: c, fl: fl, diags: diags, flowsDir: src.FlowsDir}
 	ck.run()
 	c.Version = version(src)
 	return c

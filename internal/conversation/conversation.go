@@ -57,6 +57,10 @@ type Service struct {
 	log      *slog.Logger
 	// Observe, if set, is told the engine's notice for every input (metrics).
 	Observe func(notice string)
+	// OnResult, if set, is told where each handled input left the person
+	// (anonymous usage statistics). It is called with the person's lock held:
+	// it must be quick and must not block.
+	OnResult func(Outcome)
 	// Statuses answers /status; nil means every code is unknown.
 	Statuses StatusLookup
 
@@ -88,8 +92,9 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 		return nil, fmt.Errorf("handle input: %w", err)
 	}
 	var res engine.Result
+	var seen Outcome
 	for attempt := 0; ; attempt++ {
-		res, err = s.run(ctx, c, user, blob, in, attempt > 0)
+		res, err = s.run(ctx, c, user, blob, in, attempt > 0, &seen)
 		if err == nil {
 			break
 		}
@@ -113,13 +118,25 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 	if s.Observe != nil {
 		s.Observe(res.Notice)
 	}
+	if s.OnResult != nil {
+		seen.Input, seen.Notice = in.Kind, res.Notice
+		if res.Session != nil {
+			seen.To = content.Ref{Flow: res.Session.Flow, Step: res.Session.Step}
+			if res.Session.Lang != "" {
+				seen.Lang = res.Session.Lang
+			}
+		}
+		s.OnResult(seen)
+	}
 	return res.Messages, nil
 }
 
 // run decodes the session, asks the engine and applies the effects. Effects
 // come first: a referral must be stored before the person is told its code.
-// newCode asks for a fresh referral code after ErrCodeTaken.
-func (s *Service) run(ctx context.Context, c *content.Content, user string, blob []byte, in engine.Input, newCode bool) (engine.Result, error) {
+// newCode asks for a fresh referral code after ErrCodeTaken. seen gets the
+// person's place and language before the input (the engine changes the
+// session in place).
+func (s *Service) run(ctx context.Context, c *content.Content, user string, blob []byte, in engine.Input, newCode bool, seen *Outcome) (engine.Result, error) {
 	var sess *engine.Session
 	if blob != nil {
 		var derr error
@@ -130,6 +147,9 @@ func (s *Service) run(ctx context.Context, c *content.Content, user string, blob
 			res := s.engine.Recover(c, in)
 			return res, s.applyAll(ctx, user, res)
 		}
+	}
+	if sess != nil {
+		seen.From, seen.Lang = content.Ref{Flow: sess.Flow, Step: sess.Step}, sess.Lang
 	}
 	if newCode && sess != nil && sess.Ref != nil {
 		sess.Ref.Code = ""
@@ -167,4 +187,20 @@ func (s *Service) apply(ctx context.Context, user, lang string, fx engine.Effect
 		return nil // the session already records these; nobody else needs to know
 	}
 	return fmt.Errorf("%s: %w", fx.Kind, ErrNoHandler)
+}
+
+// Outcome describes one handled input for anonymous usage statistics: the
+// kind of input, the language, and where the person stood before and after.
+// It carries nothing that identifies the person or repeats what they wrote.
+type Outcome struct {
+	Input engine.InputKind
+	// Lang is the person's language after the input (before it, when the
+	// input erased their data); "" while none is chosen.
+	Lang string
+	// From is the step the person stood on before the input (zero for a new
+	// person or an unreadable session); To the step after it (zero when no
+	// flow has started or their data was erased).
+	From, To content.Ref
+	// Notice is the engine's label of what happened (engine.Result.Notice).
+	Notice string
 }

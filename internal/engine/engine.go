@@ -422,6 +422,14 @@ func (t *turn) typed() {
 		t.enter(t.c.Flows[kw.Flow].StartRef())
 		return
 	}
+	if st == nil && t.s.Flow != "" && t.s.Handoff == "" {
+		// The step the person stood on is gone (content changed): say so
+		// rather than "I did not understand".
+		t.notice = "content_changed"
+		t.say(content.TextContentChanged)
+		t.enter(t.c.Home())
+		return
+	}
 	t.notice = "unknown_text"
 	t.say(content.TextUnknownText)
 	t.enter(t.c.Home())

@@ -37,6 +37,7 @@ package keys
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Keys builds key names under one prefix (e.g. "putokaz:"; tests use a unique
@@ -226,3 +227,14 @@ func (r ReferralKeys) Lease(name string) string { return r.prefix + "lease:" + e
 
 // Pattern matches every referral key (maintenance, tests).
 func (r ReferralKeys) Pattern() string { return escapeGlob(r.prefix) + "*" }
+
+// Anonymous usage statistics (package stats).
+
+// StatsDay is the hash of one UTC day's usage counters, e.g.
+// "putokaz:stats:2026-11-26". Its fields are names from the content (flows,
+// steps, services, languages) and fixed words, never anything a person sent
+// or who they are, so it holds no personal data and belongs to nobody
+// (rule 3). It is written with a TTL (about 400 days) so old days age out.
+func (k Keys) StatsDay(day time.Time) string {
+	return k.prefix + "stats:" + day.UTC().Format(time.DateOnly)
+}

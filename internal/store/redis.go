@@ -21,7 +21,22 @@ type Redis struct {
 	rdb  redis.UniversalClient
 	keys keys.Keys
 	ttl  time.Duration
+	// Fence, when set, names the lease under which the caller handles this
+	// person (its Redis key and fencing token). Save then writes only while
+	// the lease still holds that token, so a handler that stalled past its
+	// lease cannot overwrite the state a newer handler saved.
+	Fence func(ctx context.Context) (key, token string, ok bool)
 }
+
+// ErrFenced is returned by Save when the caller's lease was lost.
+var ErrFenced = errors.New("lease lost: a newer handler owns this person")
+
+// fencedSet writes the session only while the lease holds our token; the
+// lease and session keys share the person's hash tag (one cluster slot).
+var fencedSet = redis.NewScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`)
 
 var _ Sessions = (*Redis)(nil)
 
@@ -61,6 +76,18 @@ func (r *Redis) Load(ctx context.Context, user string) ([]byte, error) {
 func (r *Redis) Save(ctx context.Context, user string, blob []byte) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("save session: %w", err)
+	}
+	if r.Fence != nil {
+		if key, token, ok := r.Fence(ctx); ok {
+			n, err := fencedSet.Run(ctx, r.rdb, []string{r.keys.Session(user), key}, blob, token, r.ttl.Milliseconds()).Int()
+			if err != nil {
+				return fmt.Errorf("save session: %w", err)
+			}
+			if n == 0 {
+				return fmt.Errorf("save session: %w", ErrFenced)
+			}
+			return nil
+		}
 	}
 	// go-redis writes blob to the socket buffer before Set returns, so the
 	// caller may reuse it afterwards.

@@ -32,7 +32,12 @@ type Coverage struct {
 
 // Status reports every language's coverage against the default language.
 func Status(c *content.Content) []Coverage {
-	src := c.Texts.IDs(content.DefaultLanguage)
+	var src []string
+	for _, id := range c.Texts.IDs(content.DefaultLanguage) {
+		if !strings.HasPrefix(id, content.StaffPrefix) { // staff texts may stay English
+			src = append(src, id)
+		}
+	}
 	var out []Coverage
 	for _, l := range c.Languages {
 		cv := Coverage{Lang: l.Tag, Total: len(src)}

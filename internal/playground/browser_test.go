@@ -1,0 +1,430 @@
+package playground_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"putokaz/internal/content"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
+	"putokaz/internal/graph"
+	"putokaz/internal/playground"
+	"putokaz/internal/store"
+)
+
+// chromiumPath is where Debian's chromium package puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// artifacts is where the screenshots go (git-ignored: testdata/artifacts/).
+const artifacts = "testdata/artifacts"
+
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return chromiumPath
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	// Never a silent skip: a browser test that does not run proves nothing.
+	t.Fatalf("chromium is not installed, so the playground cannot be tested in a browser.\n" +
+		"Install it with:  apt-get update && apt-get install -y chromium\n" +
+		"(scripts/test.sh does this when it is missing)")
+	return ""
+}
+
+// defaultContent is the content built into the binary: what `go run .`
+// from a fresh clone shows.
+func defaultContent(t *testing.T) *content.Content {
+	t.Helper()
+	c, diags := content.Load(content.Embedded())
+	if c != nil {
+		diags = append(diags, engine.Check(c)...)
+	}
+	if c == nil || diags.HasErrors() {
+		errs := diags.Errors()
+		if len(errs) > 5 {
+			errs = errs[:5]
+		}
+		t.Fatalf("the default content has %d errors (run `go run . check`); the first: %v", len(diags.Errors()), errs)
+	}
+	return c
+}
+
+// diagrams is what internal/app wires in: internal/graph.
+type diagrams struct{}
+
+func (diagrams) Mermaid(c *content.Content, flow, lang string) (string, error) {
+	return graph.Mermaid(c, flow, lang, content.Ref{})
+}
+
+func (diagrams) NodeID(c *content.Content, r content.Ref) string { return graph.NodeID(c, r) }
+
+// browser drives one tab of a headless Chromium.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+
+	mu      sync.Mutex
+	console []string // errors and exceptions the page reported
+}
+
+func newBrowser(t *testing.T, ctx context.Context) *browser {
+	t.Helper()
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(findChromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	bctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	b := &browser{t: t, ctx: bctx}
+	// Start the browser now, so that the console is read from the first page.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	msgs := chromedp.Console(bctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				b.mu.Lock()
+				b.console = append(b.console, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func eval[T any](b *browser, expr string) T {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+// act runs an action that sends an input and waits for the bot's answer.
+func (b *browser) act(what string, action ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	bots := eval[int](b, `document.querySelectorAll('.msg.in').length`)
+	errs := eval[int](b, `document.querySelectorAll('.msg.sys.error').length`)
+	b.do(what, action...)
+	cond := fmt.Sprintf(`(document.querySelectorAll('.msg.in').length > %d || document.querySelectorAll('.msg.sys.error').length > %d) && document.body.dataset.busy === '0'`, bots, errs)
+	b.do(what+": wait for the answer", chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second)))
+	if n := eval[int](b, `document.querySelectorAll('.msg.sys.error').length`); n > errs {
+		b.t.Fatalf("%s: the page shows an error: %s", what, eval[string](b, `[...document.querySelectorAll('.msg.sys.error')].pop().textContent`))
+	}
+}
+
+// press clicks the newest inline button with this label.
+func (b *browser) press(label string) {
+	b.t.Helper()
+	found := eval[bool](b, `((label) => {
+		for (const el of document.querySelectorAll('[data-pick]')) el.removeAttribute('data-pick');
+		const all = [...document.querySelectorAll('.kbd .kbtn')].filter((el) => el.textContent.trim() === label);
+		if (!all.length) return false;
+		all[all.length - 1].setAttribute('data-pick', '1');
+		return true;
+	})(`+jsString(label)+`)`)
+	if !found {
+		b.t.Fatalf("no button %q; buttons: %s", label, eval[string](b, `[...document.querySelectorAll('.kbd .kbtn')].map((e) => e.textContent).join(' | ')`))
+	}
+	b.act("press "+label, chromedp.Click(chromedp.CSS(`[data-pick="1"]`)))
+}
+
+func (b *browser) typeText(text string) {
+	b.t.Helper()
+	b.act("type "+text, chromedp.SendKeys(chromedp.ID("text"), text), chromedp.Click(chromedp.ID("send")))
+}
+
+// at is the step the flows panel highlights.
+func (b *browser) at() string {
+	return eval[string](b, `(document.querySelector('#flowlist li.current') || {dataset: {}}).dataset.at || ''`)
+}
+
+func (b *browser) lastBotText() string {
+	return eval[string](b, `[...document.querySelectorAll('.msg.in .bubble .text')].pop().textContent`)
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	// Clicks scroll the page; a screenshot shows the phone from its top.
+	eval[chromedp.Void](b, `window.scrollTo(0, 0)`)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifacts, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// noOverflow checks that nothing is wider than the viewport (a phone).
+func (b *browser) noOverflow(when string) {
+	b.t.Helper()
+	if w := eval[[]int](b, `[document.documentElement.scrollWidth, window.innerWidth]`); w[0] > w[1] {
+		b.t.Errorf("%s: the page is %dpx wide in a %dpx viewport", when, w[0], w[1])
+	}
+}
+
+// goStep is the step a button leads to, nil for actions and links.
+func goStep(c *content.Content, bt content.Button) *content.Step {
+	if bt.Go == nil {
+		return nil
+	}
+	return c.Step(*bt.Go)
+}
+
+func label(t *testing.T, c *content.Content, lang, id string) string {
+	t.Helper()
+	s, ok := c.Texts.Plain(lang, id)
+	if !ok {
+		t.Fatalf("no text %s in %s", id, lang)
+	}
+	return s
+}
+
+// TestBrowser walks the playground in headless Chromium on the default
+// content, as an editor would: English, a flow, a keyword, Farsi (checking
+// that the page reads right to left), and a location from the picker and
+// the map. Screenshots go to testdata/artifacts/.
+func TestBrowser(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := defaultContent(t)
+
+	// What the page needs from the content, by meaning rather than wording,
+	// so that editors can change the texts without breaking this test.
+	lang := func(tag string) string {
+		l, ok := c.Language(tag)
+		if !ok {
+			t.Fatalf("no language %s", tag)
+		}
+		return l.Name
+	}
+	avr := c.Flows["voluntary_return"]
+	shelter := c.Flows["shelter"]
+	if avr == nil || shelter == nil {
+		t.Fatal("the default content has no voluntary_return or shelter flow")
+	}
+	keyword := content.SplitKeywords(label(t, c, "en", shelter.Keywords))[0]
+	var locButton, locStep string
+	for _, bt := range shelter.Steps[shelter.Start].Buttons {
+		if st := goStep(c, bt); st != nil && st.Kind == content.KindLocation {
+			locButton, locStep = label(t, c, "en", bt.Label), bt.Go.String()
+		}
+	}
+	if locButton == "" {
+		t.Fatal("the shelter flow's first step has no button to a location request")
+	}
+
+	mem, err := store.NewMemory(time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracked := playground.TrackSessions(mem)
+	holder := content.NewHolder(c)
+	srvHandler, err := playground.New(playground.Options{
+		Conversation: conversation.New(tracked, engine.New(time.Now, func() uint64 { return 7 }), holder, nil, nil),
+		Content:      holder, Sessions: tracked, Graph: diagrams{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(srvHandler)
+	defer srv.Close()
+
+	b := newBrowser(t, ctx)
+	b.do("open the page",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("start")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll('#flowlist .flow').length > 0`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	if r := eval[[]float64](b, `[document.getElementById('start').getBoundingClientRect().bottom, innerHeight]`); r[0] > r[1] {
+		t.Errorf("START ends at %vpx, below the %vpx screen", r[0], r[1])
+	}
+	b.shot("start.png")
+	user := eval[string](b, `sessionStorage.getItem('putokaz.user')`)
+	if !strings.HasPrefix(user, "web:") {
+		t.Fatalf("user ID %q", user)
+	}
+
+	// English: the picker, a flow, a button, a keyword.
+	b.act("start", chromedp.Click(chromedp.ID("start")))
+	b.press(lang("en"))
+	if got := b.at(); got != c.Home().String() {
+		t.Fatalf("after choosing English, at %q, want %s", got, c.Home())
+	}
+	b.press(label(t, c, "en", avr.Title))
+	if got := b.at(); got != avr.StartRef().String() {
+		t.Fatalf("after %q, at %q", avr.Title, got)
+	}
+	// A button to another message (a question would take the keyword below
+	// as its answer).
+	var first string
+	for _, bt := range avr.Steps[avr.Start].Buttons {
+		if st := goStep(c, bt); st != nil && st.Kind == content.KindMessage && first == "" {
+			first = label(t, c, "en", bt.Label)
+		}
+	}
+	if first == "" {
+		t.Fatal("the voluntary_return flow's first step has no button to a message")
+	}
+	b.press(first)
+	if got := b.at(); got == avr.StartRef().String() || got == "" {
+		t.Errorf("pressing %q did not move on (at %q)", first, got)
+	}
+	b.typeText(keyword)
+	if got := b.at(); got != shelter.StartRef().String() {
+		t.Fatalf("typing %q: at %q, want %s", keyword, got, shelter.StartRef())
+	}
+	if dir := eval[string](b, `getComputedStyle([...document.querySelectorAll('.msg.in .bubble')].pop()).direction`); dir != "ltr" {
+		t.Errorf("an English bubble reads %s", dir)
+	}
+	b.noOverflow("English")
+	b.shot("en-flow.png")
+	// The diagram shows the current flow with the current step's node marked.
+	node := graph.NodeID(c, shelter.StartRef())
+	b.do("diagram", chromedp.Poll[chromedp.Void](`(document.querySelector('#graph span.current') || {}).textContent`, chromedp.WithPollingTimeout(5*time.Second)))
+	if got := eval[string](b, `document.querySelector('#graph span.current').textContent`); !strings.HasPrefix(strings.TrimSpace(got), node) {
+		t.Errorf("highlighted diagram line %q, want the node %s", got, node)
+	}
+	// Drawn by the vendored Mermaid, offline, with the same node marked.
+	b.do("drawn diagram", chromedp.Poll[chromedp.Void](`document.querySelector('#graph-svg svg .current')`, chromedp.WithPollingTimeout(10*time.Second)))
+	if got := eval[string](b, `document.querySelector('#graph-svg svg .current').id`); !strings.Contains(got, node) {
+		t.Errorf("highlighted diagram node %q, want %s", got, node)
+	}
+	b.do("desktop", chromedp.EmulateViewport(1280, 900))
+	b.shot("desktop-en.png")
+	b.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+
+	// A location from the town picker.
+	b.press(locButton)
+	if got := b.at(); got != locStep {
+		t.Fatalf("after %q: at %q, want %s", locButton, got, locStep)
+	}
+	b.do("open the location sheet", chromedp.WaitVisible(chromedp.ID("shareloc")), chromedp.Click(chromedp.ID("shareloc")),
+		chromedp.WaitVisible(chromedp.ID("locsheet")))
+	b.noOverflow("location sheet")
+	b.shot("location-sheet.png")
+	b.act("pick Belgrade", chromedp.Click(chromedp.CSS(`#towns button[data-town="Belgrade"]`)))
+	near := c.Step(content.Ref{Flow: shelter.Name, Step: strings.TrimPrefix(locStep, shelter.Name+"/")}).Next
+	if got := b.at(); near == nil || got != near.String() {
+		t.Fatalf("after sharing Belgrade: at %q, want %v (last message: %s)", got, near, b.lastBotText())
+	}
+	if !strings.Contains(b.lastBotText(), "km") {
+		t.Errorf("no distances in the answer to a location: %s", b.lastBotText())
+	}
+	if eval[bool](b, `!document.getElementById('replykbd').hidden`) {
+		t.Error("the share-location keyboard is still shown after the location was sent")
+	}
+	b.shot("location-result.png")
+
+	// A location from a click on the map (Kragujevac, 44.01 N 20.91 E).
+	b.typeText(keyword)
+	b.press(locButton)
+	b.do("open the sheet again", chromedp.Click(chromedp.ID("shareloc")), chromedp.WaitVisible(chromedp.ID("locsheet")))
+	xy := eval[[]float64](b, `(() => { const r = document.querySelector('#map svg').getBoundingClientRect();
+		return [r.left + (20.91 - 18.8) / 4.2 * r.width, r.top + (46.2 - 44.01) / 4.0 * r.height]; })()`)
+	b.act("click the map", chromedp.MouseClickXY(xy[0], xy[1]))
+	sent := eval[string](b, `[...document.querySelectorAll('.msg.out .text')].pop().textContent`)
+	var lat, lon float64
+	if _, err := fmt.Sscanf(sent[strings.LastIndex(sent, "📍")+len("📍"):], "%f, %f", &lat, &lon); err != nil || math.Abs(lat-44.01) > 0.05 || math.Abs(lon-20.91) > 0.05 {
+		t.Errorf("the map click sent %q, want about 44.01, 20.91 (%v)", sent, err)
+	}
+
+	// Farsi: switch language on the menu, then walk a flow; bubbles read
+	// right to left.
+	b.typeText("/menu")
+	b.act("choose Farsi", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById('lang');
+		s.value = 'fa'; s.dispatchEvent(new Event('change')); })()`))
+	dir := `getComputedStyle([...document.querySelectorAll('.msg.in .bubble')].pop()).direction`
+	if got := eval[string](b, dir); got != "rtl" {
+		t.Errorf("after choosing Farsi the last bubble reads %s: %s", got, b.lastBotText())
+	}
+	b.press(label(t, c, "fa", avr.Title))
+	if got := eval[string](b, dir); got != "rtl" {
+		t.Errorf("a Farsi bubble reads %s: %s", got, b.lastBotText())
+	}
+	if got := eval[string](b, `getComputedStyle([...document.querySelectorAll('.kbd .kbtn')].pop()).direction`); got != "rtl" {
+		t.Errorf("a Farsi button reads %s", got)
+	}
+	if got := b.at(); got != avr.StartRef().String() {
+		t.Errorf("Farsi %s: at %q", avr.Name, got)
+	}
+	b.noOverflow("Farsi")
+	b.shot("fa-flow.png")
+
+	// A sticker gets an answer, not silence.
+	b.act("send a sticker", chromedp.Click(chromedp.ID("sticker")))
+
+	// The renderer builds only whitelisted nodes from the bot's HTML.
+	rendered := eval[string](b, `window.putokazRender('<b>bold</b> <script>alert(1)</script><img src=x onerror=alert(1)> <a href="javascript:alert(1)">x</a> <a href="https://iom.int">iom</a> &lt;i&gt;')`)
+	for _, bad := range []string{"<script", "<img", "javascript:", "<i>"} {
+		if strings.Contains(rendered, bad) {
+			t.Errorf("rendered HTML contains %q: %s", bad, rendered)
+		}
+	}
+	if !strings.Contains(rendered, "<b>bold</b>") || !strings.Contains(rendered, `href="https://iom.int/"`) {
+		t.Errorf("rendered HTML lost formatting: %s", rendered)
+	}
+
+	// The whole page on a desktop, then reset: a new person, a fresh chat.
+	b.do("desktop", chromedp.EmulateViewport(1280, 900))
+	b.shot("desktop.png")
+	b.do("reset", chromedp.Click(chromedp.ID("reset")), chromedp.WaitVisible(chromedp.ID("start")))
+	if n := eval[int](b, `document.querySelectorAll('.msg').length`); n != 0 {
+		t.Errorf("after reset %d messages remain", n)
+	}
+	if u := eval[string](b, `sessionStorage.getItem('putokaz.user')`); u == user || !strings.HasPrefix(u, "web:") {
+		t.Errorf("after reset the user is %q (was %q)", u, user)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		t.Errorf("browser console: %s", m)
+	}
+}

@@ -1,0 +1,251 @@
+package referral
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	tgbot "github.com/go-telegram/bot"
+
+	"putokaz/internal/engine"
+)
+
+// deliverStaff delivers an entry of a staff group's stream. It reads the
+// case at delivery time: what /delete erased is never posted.
+func (s *Service) deliverStaff(ctx context.Context, e entry) error {
+	c, err := s.store.load(ctx, e.Code)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return errSkip // expired
+	}
+	switch e.Event {
+	case evOpen:
+		return s.openCase(ctx, c)
+	case evRelay:
+		return s.postRelay(ctx, c, e)
+	case evAlert:
+		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
+	case evLeft:
+		return s.postNotice(ctx, c, "notice", tNoticeLeft)
+	case evWithdrawn:
+		if c.Card == 0 {
+			return errSkip // staff never saw it: nothing to take back
+		}
+		if err := s.postNotice(ctx, c, "notice", tNoticeWithdrew); err != nil && !errors.Is(err, errSkip) {
+			return err
+		}
+		if c.Thread != 0 && !c.Shared {
+			if err := s.staff.CloseTopic(ctx, c.Group, c.Thread); err != nil {
+				s.log.Warn("could not close a withdrawn case's topic", "case", s.hash(c.Code), "err", err)
+			}
+		}
+		return nil
+	}
+	return errSkip // an event of a newer version: nothing we can do
+}
+
+// openCase creates the case's topic (once) and posts its card (once): both
+// IDs are recorded as soon as Telegram returns them, and a re-delivered entry
+// whose case has a card posts nothing.
+func (s *Service) openCase(ctx context.Context, c *Case) error {
+	if c.Card != 0 {
+		return errSkip // posted by an earlier delivery of this entry
+	}
+	if c.Status == StatusWithdrawn || c.User == "" {
+		return errSkip // withdrawn before staff saw it: nothing to post
+	}
+	q, _ := s.cfg.queue(c.Service)
+	if c.Thread == 0 && !c.Shared {
+		thread, shared := q.Topic, q.Topic != 0
+		if !shared {
+			t, err := s.staff.OpenTopic(ctx, c.Group, topicName(c))
+			switch {
+			case errors.Is(err, ErrNoTopics):
+				// Better in the main chat than nowhere; staff reply to the card.
+				s.log.Error("staff group cannot have a topic per case; posting in its main chat (make it a forum and "+
+					"let the bot manage topics)", "group", c.Group, "err", err)
+				shared = true
+			case err != nil:
+				return fmt.Errorf("open topic: %w", err)
+			default:
+				thread = t
+			}
+		}
+		if err := s.store.place(ctx, c.Code, placement{group: c.Group, setThread: true, thread: thread, shared: shared,
+			mapTopic: !shared, ttl: s.safetyTTL()}); err != nil {
+			return err
+		}
+		c.Thread, c.Shared = thread, shared
+	}
+	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: "card", Text: s.card(c, q),
+		Buttons: []engine.Button{{Label: s.text(tButtonClaim), Data: dataClaim + c.Code},
+			{Label: s.text(tButtonClose), Data: dataClose + c.Code}}})
+	if err != nil {
+		return fmt.Errorf("post card: %w", err)
+	}
+	p := placement{group: c.Group, card: msg, ttl: s.safetyTTL()}
+	if c.Shared {
+		p.msg = msg
+	}
+	if err := s.store.place(ctx, c.Code, p); err != nil {
+		// The card is posted but not recorded: a retry would post it again.
+		// Retry the write a few times before giving up.
+		for i := 0; i < 3 && err != nil; i++ {
+			_ = sleep(ctx, s.cfg.BackoffBase)
+			err = s.store.place(context.WithoutCancel(ctx), c.Code, p)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s.log.Info("case card posted", "case", s.hash(c.Code), "group", c.Group)
+	return nil
+}
+
+// postRelay shows staff what the person sent.
+func (s *Service) postRelay(ctx context.Context, c *Case, e entry) error {
+	if c.Status == StatusWithdrawn || c.Card == 0 {
+		return errSkip
+	}
+	raw, err := s.store.payload(ctx, c.Code, payloadField(staffStream(c.Group), e.ID))
+	if err != nil {
+		return err
+	}
+	if raw == "" {
+		return errSkip // erased or expired
+	}
+	var p relayPayload
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return errSkip
+	}
+	prefix := escHTML(s.text(tRelayPerson))
+	post := Post{Code: c.Code, Kind: "relay"}
+	switch p.Kind {
+	case "text", "edited":
+		if p.Kind == "edited" {
+			prefix += " " + escHTML(s.text(tRelayEdited))
+		}
+		text := prefix + " " + escHTML(p.Text)
+		// Telegram counts the text after parsing HTML: the prefix plus the
+		// person's text. Too long for one message: copy the original.
+		if utf16Len(s.text(tRelayPerson))+utf16Len(p.Text)+20 > 4096 {
+			if p.Copy != nil {
+				post.Copy = p.Copy
+			}
+			text = prefix + " " + escHTML(clip(p.Text, 3900))
+		}
+		post.Text = text
+	default:
+		post.Copy = p.Copy
+		post.Text = prefix + " " + escHTML(s.text(tRelayNotCopied)) + " " + escHTML(p.Kind)
+	}
+	msg, err := s.staff.Post(ctx, c.Group, c.Thread, post)
+	if err != nil {
+		return s.refused(c, "relay", fmt.Errorf("relay to staff: %w", err))
+	}
+	if c.Shared && msg != 0 {
+		if err := s.store.place(ctx, c.Code, placement{group: c.Group, msg: msg, ttl: s.safetyTTL()}); err != nil {
+			s.log.Warn("could not map a relayed message to its case", "case", s.hash(c.Code), "err", err)
+		}
+	}
+	return nil
+}
+
+// postNotice tells staff in the case's topic what happened.
+func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) error {
+	if c.Card == 0 {
+		return errSkip
+	}
+	if _, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
+		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)}); err != nil {
+		return s.refused(c, kind, fmt.Errorf("notice to staff: %w", err))
+	}
+	return nil
+}
+
+// refused turns Telegram refusing a relay or notice for good (400: the topic
+// was deleted, a message it cannot take) into a logged drop instead of
+// retrying it for an hour; a case card is never dropped this way (it goes
+// to the dead-letter stream, with an alert, after Config.Attempts).
+func (s *Service) refused(c *Case, what string, err error) error {
+	if errors.Is(err, tgbot.ErrorBadRequest) {
+		s.log.Error("Telegram refused a message to staff; dropped", "what", what, "case", s.hash(c.Code),
+			"group", c.Group, "reason", reasonOf(err))
+		return errSkip
+	}
+	return err
+}
+
+// sharedReply makes a notice in a shared topic answer the case's card, so
+// staff see which case it is about.
+func sharedReply(c *Case) int {
+	if c.Shared {
+		return c.Card
+	}
+	return 0
+}
+
+// deliverPerson shows the person what staff did (claimed, closed) through
+// their conversation, which resumes after a close. The conversation answers
+// an event once (it changes the session), so its messages are stored before
+// they are sent: a retry sends the same messages instead of asking again.
+func (s *Service) deliverPerson(ctx context.Context, e entry) error {
+	c, err := s.store.load(ctx, e.Code)
+	if err != nil {
+		return err
+	}
+	if c == nil || c.User == "" {
+		return errSkip // expired or withdrawn
+	}
+	field := payloadField(personStream, e.ID)
+	raw, err := s.store.payload(ctx, c.Code, field)
+	if err != nil {
+		return err
+	}
+	var msgs []engine.Message
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &msgs); err != nil {
+			return errSkip
+		}
+	} else {
+		p := s.conv.Load()
+		if p == nil {
+			return errors.New("no conversation to tell the person")
+		}
+		event := engine.EventHandoffClaimed
+		if e.Event == evClosed {
+			event = engine.EventHandoffClosed
+		}
+		unlock := func() {}
+		if s.lock != nil {
+			if unlock, err = s.lock(ctx, c.User); err != nil {
+				return fmt.Errorf("wait for the person's chat: %w", err)
+			}
+		}
+		msgs, err = (*p).Handle(ctx, c.User, engine.Input{Kind: engine.InEvent, Event: event})
+		unlock()
+		if err != nil {
+			return fmt.Errorf("tell the person: %w", err)
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		b, _ := json.Marshal(msgs)
+		if err := s.store.setPayload(ctx, c.Code, field, string(b)); err != nil {
+			s.log.Warn("could not keep the notice for a retry", "case", s.hash(c.Code), "err", err)
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := s.staff.Notify(ctx, c.User, msgs); err != nil {
+		if errors.Is(err, ErrBlocked) {
+			return errSkip
+		}
+		return fmt.Errorf("tell the person: %w", err)
+	}
+	return nil
+}

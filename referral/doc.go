@@ -1,0 +1,77 @@
+// Package referral turns the engine's referral and handoff effects into cases
+// that staff receive, and carries the conversation between a person and staff
+// both ways. It implements conversation.EffectHandler (Service.Apply) and
+// conversation.StatusLookup (Service.ReferralStatus), and bot.StaffHandler
+// for Telegram staff groups (StaffHandler).
+//
+// # Cases
+//
+// A case is a referral (consent, the service's answers) or a handoff (a live
+// chat with staff). Each has a code (PK-XXXX). Its record (Case) holds the
+// person's user ID, service, language, creation time, consent time and
+// version, answers, status (received → claimed → closed, or withdrawn after
+// /delete) and where staff see it (group, forum topic, card message); its
+// history lists who did what when (staff user IDs are stored there, never
+// logged). Every key holding personal data has a TTL: an open case lives
+// Retention+SafetyMargin after its last activity (refreshed on activity), a
+// closed or withdrawn one Retention after closing.
+//
+// # Nothing is lost: the outbox
+//
+// Everything that must reach staff (the case card, the person's messages,
+// emergency alerts, "the person left", "the person withdrew"), the person
+// (claimed/closed notices that resume the conversation) or a webhook is an
+// entry of a Redis stream, written by the SAME Lua script that changes the
+// record. So a referral the person is told about always has its delivery
+// queued: Apply returns before the person sees the code, and the script is
+// all-or-nothing. Streams:
+//
+//	tg:<group>      one per staff group: cards, relays, alerts, notices
+//	person          claimed/closed notices to people in a handoff
+//	hook:<service>  webhook events of one service
+//
+// Each stream is consumed by a consumer group; one worker at a time holds the
+// stream's lease (so entries go out in order, and one group's Telegram rate
+// limit is not multiplied by the number of replicas). A worker first takes
+// over entries a dead consumer left (XAUTOCLAIM after MinIdle; newer entries
+// wait until then, to keep the order), then its own failed entries, then new
+// ones. A failure is retried with backoff; after Attempts failures the entry
+// moves to the dead-letter stream, an error is logged and counted.
+//
+// Delivery is idempotent where Telegram allows it: the topic ID and the card
+// message ID are written to the record as soon as Telegram returns them, and
+// a re-delivered "open" entry whose record has a card posts nothing. (Telegram
+// has no idempotency key: a crash in the microseconds between Telegram's
+// answer and that write would post the card again.) Inputs handled twice
+// after a crash relay their message once (a per-update marker in the same
+// script). Stream entries hold only the code and the event name; the personal
+// part (a relayed text) lives in the case's Payload hash, which has a TTL and
+// is erased by /delete, and the outbox reads the record at delivery time — so
+// an erased referral's answers are never posted later.
+//
+// # Staff
+//
+// Staff is where cases are shown: TelegramStaff (forum topics in staff groups,
+// through bot.Sender) or Memory (the playground and tests). The staff actions
+// (Claim, Reply, Note, Close) are methods of Service, called by StaffHandler
+// for Telegram updates or by Memory programmatically.
+//
+// # Without Telegram (the playground)
+//
+//	mem := referral.NewMemory()
+//	svc, err := referral.New(referral.Options{Store: referral.NewMemoryStore(), Staff: mem,
+//		Content: holder, Config: referral.Config{Queues: map[string]referral.Queue{referral.AnyService: {}}}})
+//	mem.Bind(svc)
+//	conv := conversation.New(sessions, eng, holder, svc, log)
+//	conv.Statuses = svc
+//	svc.SetConversation(conv)
+//	go svc.Run(ctx)
+//
+// A staff pane shows mem.Topics() (case cards and what the person sent) and
+// calls mem.Claim, Reply, Note and Close; what reaches the person from staff
+// (replies, "a staff member is with you", "the chat ended") waits in
+// mem.TakePerson(user).
+//
+// Logs never contain message text, answers, names or user IDs; codes and
+// user IDs appear only as a salted hash.
+package referral

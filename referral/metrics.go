@@ -1,0 +1,61 @@
+package referral
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics of the referral service. Labels are services, event names, stream
+// names (staff group IDs, services) and action names: all bounded by the
+// configuration; never codes or user IDs.
+type metrics struct {
+	created      *prometheus.CounterVec // service, kind
+	delivered    *prometheus.CounterVec // stream, event
+	retried      *prometheus.CounterVec // stream, event
+	dead         *prometheus.CounterVec // stream, event
+	skipped      *prometheus.CounterVec // stream, event (nothing to deliver any more)
+	lag          *prometheus.GaugeVec   // stream: age of the entry being delivered
+	pending      *prometheus.GaugeVec   // stream: entries not yet delivered
+	staffActions *prometheus.CounterVec // action
+	refused      *prometheus.CounterVec // reason
+	feedback     *prometheus.CounterVec // service, value
+	withdrawn    prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		created: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referrals_created_total",
+			Help: "Cases stored, by service and kind (referral, handoff)."}, []string{"service", "kind"}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_delivered_total",
+			Help: "Outbox entries delivered, by stream and event."}, []string{"stream", "event"}),
+		retried: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_retried_total",
+			Help: "Failed outbox deliveries that will be retried, by stream and event."}, []string{"stream", "event"}),
+		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_dead_lettered_total",
+			Help: "Outbox entries moved to a dead-letter stream after too many failures (alert on this)."}, []string{"stream", "event"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_skipped_total",
+			Help: "Outbox entries with nothing left to deliver (case withdrawn, expired, or already posted)."}, []string{"stream", "event"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "putokaz_referral_outbox_lag_seconds",
+			Help: "Age of the outbox entry being delivered (0 when the stream is idle), by stream."}, []string{"stream"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "putokaz_referral_outbox_pending",
+			Help: "Outbox entries not yet delivered, by stream (sampled by the stream's worker)."}, []string{"stream"}),
+		staffActions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_staff_actions_total",
+			Help: "Staff actions carried out, by action (claimed, reply, note, closed)."}, []string{"action"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_staff_refused_total",
+			Help: "Staff updates refused, by reason."}, []string{"reason"}),
+		feedback: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_feedback_total",
+			Help: `Answers to "was this helpful?" after a chat with staff, by service and value.`}, []string{"service", "value"}),
+		withdrawn: prometheus.NewCounter(prometheus.CounterOpts{Name: "putokaz_referral_withdrawn_total",
+			Help: "Open cases withdrawn by the person (/delete)."}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.created, m.delivered, m.retried, m.dead, m.skipped, m.lag, m.pending,
+		m.staffActions, m.refused, m.feedback, m.withdrawn} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("referral metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,526 @@
+package referral
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"putokaz/bot"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
+)
+
+// Conversation is what the service needs from the conversation core: to show
+// the person what staff did (engine.InEvent), resuming their conversation.
+type Conversation interface {
+	Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
+}
+
+// PersonLock serialises an event for a person with their own updates, across
+// replicas (see TelegramLock). unlock must be called.
+type PersonLock func(ctx context.Context, user string) (unlock func(), err error)
+
+// Options configure a Service.
+type Options struct {
+	Config Config
+	// Store keeps cases and the outbox: NewRedisStore or NewMemoryStore.
+	Store Store
+	// Staff shows cases to staff: NewTelegramStaff or NewMemory.
+	Staff Staff
+	// Content gives staff texts, service names and time zones (may be nil:
+	// built-in English, UTC).
+	Content ContentSource
+	// Registry receives the metrics (nil: not exported).
+	Registry prometheus.Registerer
+	Log      *slog.Logger
+	// LogSalt keys the hash of codes and user IDs in logs (empty: random
+	// per process).
+	LogSalt string
+	// HTTPClient sends webhooks (nil: a client with Config.WebhookTimeout).
+	HTTPClient *http.Client
+	// Lock, if set, is held while the person's conversation shows a staff
+	// event (TelegramLock).
+	Lock PersonLock
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Service stores cases, delivers them through the outbox and carries out
+// staff actions. It implements conversation.EffectHandler and
+// conversation.StatusLookup.
+type Service struct {
+	cfg      Config
+	store    Store
+	staff    Staff
+	content  ContentSource
+	m        *metrics
+	log      *slog.Logger
+	salt     []byte
+	hc       *http.Client
+	lock     PersonLock
+	now      func() time.Time
+	conv     atomic.Pointer[Conversation]
+	consumer string
+	// Test hooks: called with the worker's context before an entry is
+	// delivered and before it is acknowledged (a test blocks in them and
+	// stops the worker to simulate a crash at that point).
+	beforeDeliver func(ctx context.Context, stream string, e entry)
+	beforeAck     func(ctx context.Context, stream string, e entry)
+}
+
+var (
+	_ conversation.EffectHandler = (*Service)(nil)
+	_ conversation.StatusLookup  = (*Service)(nil)
+)
+
+// ErrNoQueue: a referral or handoff to a service without a staff queue. The
+// input fails (the person is not told about a referral nobody receives).
+var ErrNoQueue = errors.New("no staff queue is configured for this service")
+
+// New builds the service. Call SetConversation before Run.
+func New(o Options) (*Service, error) {
+	cfg := o.Config.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("referral config: %w", err)
+	}
+	if o.Store == nil || o.Staff == nil {
+		return nil, errors.New("referral: a store and a staff side are required")
+	}
+	m, err := newMetrics(o.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, store: o.Store, staff: o.Staff, content: o.Content, m: m, log: o.Log, hc: o.HTTPClient,
+		lock: o.Lock, now: o.Now}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("component", "referral")
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: cfg.WebhookTimeout}
+	}
+	s.salt = []byte(o.LogSalt)
+	if len(s.salt) == 0 {
+		s.salt = []byte(randomToken())
+	}
+	host, _ := os.Hostname()
+	s.consumer = host + "-" + strconv.Itoa(os.Getpid()) + "-" + randomToken()[:8]
+	return s, nil
+}
+
+// SetConversation connects the conversation core (which in turn was built
+// with this service as its effect handler).
+func (s *Service) SetConversation(c Conversation) {
+	if c == nil {
+		s.conv.Store(nil)
+		return
+	}
+	s.conv.Store(&c)
+}
+
+func randomToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// hash is the pseudonym of a code or user ID in logs.
+func (s *Service) hash(id string) string {
+	h := hmac.New(sha256.New, s.salt)
+	h.Write([]byte(id))
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+func (s *Service) safetyTTL() time.Duration { return s.cfg.Retention + s.cfg.SafetyMargin }
+
+// ttlFor is the TTL activity gives a case: open ones live the safety TTL
+// from now; a closed one keeps Retention from its closing (0: unchanged).
+func (s *Service) ttlFor(c *Case) time.Duration {
+	if isOpen(c.Status) {
+		return s.safetyTTL()
+	}
+	return 0
+}
+
+// queueKey is the Queues key serving a service.
+func (s *Service) queueKey(service string) string {
+	if _, ok := s.cfg.Queues[service]; ok {
+		return service
+	}
+	return AnyService
+}
+
+func staffStream(group int64) string { return "tg:" + strconv.FormatInt(group, 10) }
+
+func (s *Service) streams(c *Case) streamNames {
+	return streamNames{staff: staffStream(c.Group), hook: "hook:" + s.queueKey(c.Service)}
+}
+
+func (s *Service) hasHook(service string) bool {
+	q, ok := s.cfg.queue(service)
+	return ok && q.WebhookURL != ""
+}
+
+// Apply implements conversation.EffectHandler. Every effect is idempotent
+// for a repeated input: a stored referral is not stored again, a relayed
+// message is not relayed again (per Telegram update), an ended handoff ends
+// once.
+func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect) error {
+	switch fx.Kind {
+	case engine.EffectReferral:
+		return s.createReferral(ctx, user, lang, fx)
+	case engine.EffectHandoff:
+		_, err := s.startHandoff(ctx, user, lang, fx.Service)
+		return err
+	case engine.EffectRelay:
+		return s.relay(ctx, user, lang, fx)
+	case engine.EffectEmergency:
+		if fx.Service == "" {
+			return nil // not talking to staff: the engine shows the numbers
+		}
+		return s.emergency(ctx, user)
+	case engine.EffectHandoffEnd:
+		return s.endHandoff(ctx, user)
+	case engine.EffectErase:
+		return s.Erase(ctx, user)
+	case engine.EffectFeedback:
+		if s.cfg.knows(fx.Service) && (fx.Value == "yes" || fx.Value == "no") {
+			s.m.feedback.WithLabelValues(fx.Service, fx.Value).Inc()
+		}
+		return nil
+	}
+	return nil // language changes and future effects need nothing from us
+}
+
+// knows reports whether service has a queue (a bounded metric label).
+func (c Config) knows(service string) bool {
+	_, ok := c.queue(service)
+	return ok
+}
+
+func (s *Service) createReferral(ctx context.Context, user, lang string, fx engine.Effect) error {
+	q, ok := s.cfg.queue(fx.Service)
+	if !ok {
+		return fmt.Errorf("referral to %q: %w", fx.Service, ErrNoQueue)
+	}
+	if !validCode(fx.Code) {
+		return fmt.Errorf("referral: malformed code %q", fx.Code)
+	}
+	if fx.Lang != "" {
+		lang = fx.Lang
+	}
+	now := s.now().UTC()
+	c := &Case{Code: fx.Code, Kind: KindReferral, User: user, Service: fx.Service, Lang: lang, Status: StatusReceived,
+		Created: now, ConsentAt: fx.ConsentAt, ConsentVersion: fx.ConsentVersion, Answers: fx.Vars, Group: q.Group}
+	created, err := s.store.create(ctx, c, Entry{At: now, Who: whoPerson, What: actCreated}, s.streams(c),
+		q.WebhookURL != "", s.safetyTTL())
+	if errors.Is(err, errTaken) {
+		return fmt.Errorf("referral: %w", conversation.ErrCodeTaken)
+	}
+	if err != nil {
+		return fmt.Errorf("referral: %w", err)
+	}
+	if created {
+		s.m.created.WithLabelValues(fx.Service, KindReferral).Inc()
+		s.log.Info("referral stored", "case", s.hash(c.Code), "service", fx.Service)
+	}
+	return nil
+}
+
+// startHandoff opens a handoff case unless the person has an open one for
+// the service already (the same input handled again). It returns the code.
+func (s *Service) startHandoff(ctx context.Context, user, lang, service string) (string, error) {
+	q, ok := s.cfg.queue(service)
+	if !ok {
+		return "", fmt.Errorf("handoff to %q: %w", service, ErrNoQueue)
+	}
+	if code, err := s.store.live(ctx, user); err != nil {
+		return "", fmt.Errorf("handoff: %w", err)
+	} else if code != "" {
+		c, err := s.store.load(ctx, code)
+		if err != nil {
+			return "", fmt.Errorf("handoff: %w", err)
+		}
+		if c != nil && isOpen(c.Status) && c.Service == service {
+			return code, nil
+		}
+		// A chat with another service is still open: the person left it.
+		if err := s.endHandoff(ctx, user); err != nil {
+			return "", err
+		}
+	}
+	now := s.now().UTC()
+	for range 8 {
+		c := &Case{Code: newCode(), Kind: KindHandoff, User: user, Service: service, Lang: lang, Status: StatusReceived,
+			Created: now, Group: q.Group}
+		created, err := s.store.create(ctx, c, Entry{At: now, Who: whoPerson, What: actCreated}, s.streams(c),
+			q.WebhookURL != "", s.safetyTTL())
+		if errors.Is(err, errTaken) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("handoff: %w", err)
+		}
+		if created {
+			s.m.created.WithLabelValues(service, KindHandoff).Inc()
+			s.log.Info("handoff stored", "case", s.hash(c.Code), "service", service)
+		}
+		return c.Code, nil
+	}
+	return "", errors.New("handoff: no free code after 8 attempts")
+}
+
+// relayPayload is the personal part of an evRelay event.
+type relayPayload struct {
+	// Kind: "text", "edited", or the media kind ("photo", "location", ...).
+	Kind string `json:"k"`
+	Text string `json:"t,omitempty"`
+	Copy *Copy  `json:"c,omitempty"`
+}
+
+// HookMessage is the personal part of a webhook "message" event.
+type HookMessage struct {
+	// Direction: "from_person" or "to_person".
+	Direction string `json:"direction"`
+	Kind      string `json:"kind"`
+	// Text is the text of a text message (not of media captions,
+	// locations or contacts).
+	Text string `json:"text,omitempty"`
+}
+
+func (h HookMessage) json() string {
+	b, _ := json.Marshal(h)
+	return string(b)
+}
+
+// source returns the person's message being handled (to copy it) and a
+// token unique to the Telegram update, if the input came from Telegram and
+// from this person's private chat.
+func source(ctx context.Context, user string) (*Copy, string) {
+	u, ok := bot.UpdateFromContext(ctx)
+	if !ok || u == nil {
+		return nil, ""
+	}
+	m := u.Message
+	if m == nil {
+		m = u.EditedMessage
+	}
+	if m == nil || m.Chat.Type != "private" || "tg:"+strconv.FormatInt(m.Chat.ID, 10) != user {
+		return nil, ""
+	}
+	return &Copy{FromChat: m.Chat.ID, MessageID: m.ID}, "u" + strconv.FormatInt(u.ID, 10)
+}
+
+func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect) error {
+	if fx.Input == nil {
+		return nil
+	}
+	code, err := s.store.live(ctx, user)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	if code == "" {
+		// The session says "talking to staff" but no case is open (it was
+		// closed while the person wrote, or the close notice did not reach
+		// them): open a new one rather than drop what they wrote.
+		if fx.Service == "" {
+			return nil
+		}
+		if code, err = s.startHandoff(ctx, user, lang, fx.Service); err != nil {
+			return fmt.Errorf("relay: %w", err)
+		}
+	}
+	c, err := s.store.load(ctx, code)
+	if err == nil && c == nil && fx.Service != "" {
+		// The case expired under a live handoff: open a new one.
+		if code, err = s.startHandoff(ctx, user, lang, fx.Service); err == nil {
+			c, err = s.store.load(ctx, code)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	if c == nil {
+		return nil
+	}
+	in := fx.Input
+	cp, token := source(ctx, user)
+	p := relayPayload{Kind: "text", Text: in.Text}
+	hm := HookMessage{Direction: "from_person", Kind: "text", Text: in.Text}
+	switch in.Kind {
+	case engine.InText:
+	case engine.InMedia:
+		if in.Media == "edited" {
+			p.Kind, hm.Kind = "edited", "edited"
+			break
+		}
+		p = relayPayload{Kind: in.Media, Text: in.Text, Copy: cp}
+		hm = HookMessage{Direction: "from_person", Kind: in.Media}
+	case engine.InLocation:
+		p = relayPayload{Kind: "location", Copy: cp}
+		hm = HookMessage{Direction: "from_person", Kind: "location"}
+	case engine.InContact:
+		p = relayPayload{Kind: "contact", Copy: cp}
+		hm = HookMessage{Direction: "from_person", Kind: "contact"}
+	default:
+		return nil // buttons and commands are the bot's, not for staff
+	}
+	if p.Kind == "text" || p.Kind == "edited" {
+		// A text too long for a prefixed message is copied instead.
+		p.Copy = cp
+	}
+	pb, _ := json.Marshal(p)
+	now := s.now().UTC()
+	// A closed case still takes the message: staff may have closed it
+	// while the person was writing (the close notice is on its way to
+	// them), and staff reading the closed topic beat the message being lost.
+	ch := change{from: relayable, user: user, group: c.Group, thread: c.Thread, ttl: s.ttlFor(c), streams: s.streams(c),
+		entry: &Entry{At: now, Who: whoPerson, What: actMessage}, event: evRelay, payload: string(pb),
+		once: tokenOr(token, "relay"), onceTTL: s.cfg.OnceTTL}
+	if s.hasHook(c.Service) {
+		ch.hook, ch.hookPayload = evMessage, hm.json()
+	}
+	if _, err := s.store.update(ctx, code, ch); err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	return nil
+}
+
+// tokenOr prefixes an update token with what it guards ("" stays "": no
+// deduplication outside Telegram).
+func tokenOr(token, what string) string {
+	if token == "" {
+		return ""
+	}
+	return what + ":" + token
+}
+
+func (s *Service) emergency(ctx context.Context, user string) error {
+	code, err := s.store.live(ctx, user)
+	if err != nil || code == "" {
+		return err
+	}
+	c, err := s.store.load(ctx, code)
+	if err != nil || c == nil {
+		return err
+	}
+	_, token := source(ctx, user)
+	_, err = s.store.update(ctx, code, change{from: relayable, user: user, group: c.Group, thread: c.Thread,
+		ttl: s.ttlFor(c), streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actAlert},
+		event: evAlert, once: tokenOr(token, "alert"), onceTTL: s.cfg.OnceTTL})
+	if err != nil {
+		return fmt.Errorf("emergency alert: %w", err)
+	}
+	s.log.Warn("emergency word during a chat with staff; staff alerted", "case", s.hash(code))
+	return nil
+}
+
+// endHandoff: the person left the chat. The case stays open for staff to
+// close; they are told the person left. Idempotent: the live handoff is
+// gone after the first time.
+func (s *Service) endHandoff(ctx context.Context, user string) error {
+	code, err := s.store.live(ctx, user)
+	if err != nil || code == "" {
+		return err
+	}
+	c, err := s.store.load(ctx, code)
+	if err != nil || c == nil {
+		return err
+	}
+	_, err = s.store.update(ctx, code, change{user: user, group: c.Group, thread: c.Thread, ttl: s.safetyTTL(),
+		streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actLeft}, event: evLeft,
+		endLive: true, from: open})
+	if err != nil {
+		return fmt.Errorf("end handoff: %w", err)
+	}
+	return nil
+}
+
+// Erase carries out /delete for the person's cases: each keeps only the
+// configured fields (Config.KeepAfterDelete), open ones become withdrawn and
+// their staff are told, and the person's index is removed. Idempotent.
+func (s *Service) Erase(ctx context.Context, user string) error {
+	codes, err := s.store.codes(ctx, user)
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	keepHistory := false
+	var keep []string
+	for _, k := range s.cfg.KeepAfterDelete {
+		if k == "history" {
+			keepHistory = true
+			continue
+		}
+		keep = append(keep, k)
+	}
+	for _, code := range codes {
+		c, err := s.store.load(ctx, code)
+		if err != nil {
+			return fmt.Errorf("erase: %w", err)
+		}
+		if c == nil {
+			continue // expired
+		}
+		wasOpen, err := s.store.erase(ctx, user, code, eraseArgs{keep: keep, keepHistory: keepHistory,
+			retention: s.cfg.Retention, entry: Entry{At: s.now().UTC(), Who: whoPerson, What: actWithdrawn},
+			streams: s.streams(c), hook: s.hasHook(c.Service)})
+		if err != nil {
+			return fmt.Errorf("erase: %w", err)
+		}
+		if wasOpen {
+			s.m.withdrawn.Inc()
+			s.log.Info("open case withdrawn by the person", "case", s.hash(code))
+		}
+	}
+	if err := s.store.forget(ctx, user); err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	return nil
+}
+
+// ReferralStatus implements conversation.StatusLookup: the status of the
+// person's own case, "" for anyone else's, an unknown code, or a withdrawn
+// case.
+func (s *Service) ReferralStatus(ctx context.Context, user, code string) (string, error) {
+	if !validCode(code) {
+		return "", nil
+	}
+	c, err := s.store.load(ctx, code)
+	if err != nil {
+		return "", fmt.Errorf("referral status: %w", err)
+	}
+	if c == nil || c.User == "" || c.User != user {
+		return "", nil
+	}
+	switch c.Status {
+	case StatusReceived, StatusClaimed, StatusClosed:
+		return c.Status, nil
+	}
+	return "", nil
+}
+
+// Case returns a case (nil if none). For staff tools and tests.
+func (s *Service) Case(ctx context.Context, code string) (*Case, error) {
+	return s.store.load(ctx, code)
+}
+
+// History returns a case's history. For staff tools and tests.
+func (s *Service) History(ctx context.Context, code string) ([]Entry, error) {
+	return s.store.history(ctx, code)
+}

@@ -1,0 +1,468 @@
+package referral
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+	"github.com/redis/go-redis/v9"
+
+	"putokaz/bot"
+	"putokaz/internal/engine"
+	"putokaz/internal/keys"
+)
+
+// TelegramStaff shows cases in Telegram staff groups (a forum topic per
+// case) through the transport's Sender, which rate-limits each group
+// (~20 messages a minute), waits out 429 retry_after and retries 5xx.
+type TelegramStaff struct {
+	s *bot.Sender
+}
+
+// NewTelegramStaff sends through s (bot.Server.Sender()).
+func NewTelegramStaff(s *bot.Sender) *TelegramStaff { return &TelegramStaff{s: s} }
+
+type inlineButton struct {
+	Text         string `json:"text"`
+	CallbackData string `json:"callback_data"`
+}
+
+type inlineKeyboard struct {
+	InlineKeyboard [][]inlineButton `json:"inline_keyboard"`
+}
+
+type replyParameters struct {
+	MessageID                int  `json:"message_id"`
+	AllowSendingWithoutReply bool `json:"allow_sending_without_reply"`
+}
+
+type linkPreview struct {
+	IsDisabled bool `json:"is_disabled"`
+}
+
+type sendParams struct {
+	ChatID             int64            `json:"chat_id"`
+	MessageThreadID    int              `json:"message_thread_id,omitempty"`
+	Text               string           `json:"text"`
+	ParseMode          string           `json:"parse_mode,omitempty"`
+	LinkPreviewOptions *linkPreview     `json:"link_preview_options,omitempty"`
+	ReplyMarkup        *inlineKeyboard  `json:"reply_markup,omitempty"`
+	ReplyParameters    *replyParameters `json:"reply_parameters,omitempty"`
+}
+
+type copyParams struct {
+	ChatID          int64            `json:"chat_id"`
+	MessageThreadID int              `json:"message_thread_id,omitempty"`
+	FromChatID      int64            `json:"from_chat_id"`
+	MessageID       int              `json:"message_id"`
+	ReplyParameters *replyParameters `json:"reply_parameters,omitempty"`
+}
+
+type messageID struct {
+	MessageID int `json:"message_id"`
+}
+
+// OpenTopic implements Staff with createForumTopic.
+func (t *TelegramStaff) OpenTopic(ctx context.Context, group int64, name string) (int, error) {
+	var res struct {
+		MessageThreadID int `json:"message_thread_id"`
+	}
+	err := t.s.Call(ctx, "createForumTopic", group, map[string]any{"chat_id": group, "name": name}, &res)
+	if errors.Is(err, tgbot.ErrorBadRequest) {
+		// "the chat is not a forum", "not enough rights to manage topics".
+		return 0, fmt.Errorf("%w: %w", ErrNoTopics, err)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if res.MessageThreadID == 0 {
+		return 0, errors.New("createForumTopic returned no topic")
+	}
+	return res.MessageThreadID, nil
+}
+
+// Post implements Staff with sendMessage or copyMessage. A message Telegram
+// refuses to copy (deleted by the person, a kind it cannot copy) is replaced
+// by p.Text.
+func (t *TelegramStaff) Post(ctx context.Context, group int64, thread int, p Post) (int, error) {
+	var reply *replyParameters
+	if p.ReplyTo != 0 {
+		reply = &replyParameters{MessageID: p.ReplyTo, AllowSendingWithoutReply: true}
+	}
+	var res messageID
+	if p.Copy != nil {
+		err := t.s.Call(ctx, "copyMessage", group, copyParams{ChatID: group, MessageThreadID: thread,
+			FromChatID: p.Copy.FromChat, MessageID: p.Copy.MessageID, ReplyParameters: reply}, &res)
+		if err == nil || !errors.Is(err, tgbot.ErrorBadRequest) || p.Text == "" {
+			return res.MessageID, err
+		}
+	}
+	sp := sendParams{ChatID: group, MessageThreadID: thread, Text: p.Text, ParseMode: "HTML",
+		LinkPreviewOptions: &linkPreview{IsDisabled: true}, ReplyParameters: reply}
+	if len(p.Buttons) > 0 {
+		row := make([]inlineButton, 0, len(p.Buttons))
+		for _, b := range p.Buttons {
+			row = append(row, inlineButton{Text: b.Label, CallbackData: b.Data})
+		}
+		sp.ReplyMarkup = &inlineKeyboard{InlineKeyboard: [][]inlineButton{row}}
+	}
+	if err := t.s.Call(ctx, "sendMessage", group, sp, &res); err != nil {
+		return 0, err
+	}
+	return res.MessageID, nil
+}
+
+// CloseTopic implements Staff with closeForumTopic.
+func (t *TelegramStaff) CloseTopic(ctx context.Context, group int64, thread int) error {
+	return t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
+}
+
+// personChat is the private chat of a Telegram user ID ("tg:<id>").
+func personChat(user string) (int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(user, "tg:"), 10, 64)
+	if err != nil || !strings.HasPrefix(user, "tg:") || id <= 0 {
+		return 0, fmt.Errorf("not a Telegram user")
+	}
+	return id, nil
+}
+
+func blocked(err error) error {
+	if errors.Is(err, bot.ErrInactive) || errors.Is(err, tgbot.ErrorForbidden) {
+		return fmt.Errorf("%w: %w", ErrBlocked, err)
+	}
+	return err
+}
+
+// ToPerson implements Staff: the staff member's message is copied, so the
+// person sees it from the bot, not from the staff member's account.
+func (t *TelegramStaff) ToPerson(ctx context.Context, user string, r Reply) error {
+	chat, err := personChat(user)
+	if err != nil {
+		return err
+	}
+	if r.Copy != nil {
+		return blocked(t.s.Call(ctx, "copyMessage", chat, copyParams{ChatID: chat, FromChatID: r.Copy.FromChat,
+			MessageID: r.Copy.MessageID}, nil))
+	}
+	return blocked(t.s.Call(ctx, "sendMessage", chat, sendParams{ChatID: chat, Text: escHTML(r.Text),
+		ParseMode: "HTML", LinkPreviewOptions: &linkPreview{IsDisabled: true}}, nil))
+}
+
+// Notify implements Staff through the transport's rendering of engine
+// messages.
+func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.Message) error {
+	chat, err := personChat(user)
+	if err != nil {
+		return err
+	}
+	return blocked(t.s.Send(ctx, chat, 0, msgs...))
+}
+
+// StaffHandler handles updates from staff groups (bot.StaffHandler):
+//
+//   - the card's buttons Claim ("c:CODE") and Close ("x:CODE");
+//   - in a case's topic (or, where cases share a topic, in reply to a case's
+//     message): /close, /claim, /note TEXT (internal, recorded in the case
+//     history), and anything else — text, photo, voice, document, … — is
+//     copied to the person;
+//   - everything else (staff talking among themselves in other topics) is
+//     left alone.
+//
+// A button or command for a case of another group, or on a message that is
+// not that case's card, is refused (with a short answer to staff) and
+// logged without personal data. Updates from groups that are not configured
+// never get here (the transport drops them).
+type StaffHandler struct {
+	svc    *Service
+	sender *bot.Sender
+	log    *slog.Logger
+}
+
+var _ bot.StaffHandler = (*StaffHandler)(nil)
+
+// NewStaffHandler handles staff updates for svc, answering through sender.
+func NewStaffHandler(svc *Service, sender *bot.Sender) *StaffHandler {
+	return &StaffHandler{svc: svc, sender: sender, log: svc.log.With("part", "staff")}
+}
+
+// HandleStaff implements bot.StaffHandler. An error makes the transport
+// retry the update; actions are idempotent (a claimed case is not claimed
+// twice), so a retry is safe.
+func (h *StaffHandler) HandleStaff(ctx context.Context, u *models.Update) error {
+	switch {
+	case u.CallbackQuery != nil:
+		return h.callback(ctx, u.CallbackQuery)
+	case u.Message != nil:
+		return h.message(ctx, u.ID, u.Message)
+	}
+	// Edits are not relayed (the person already has the first version);
+	// membership changes need nothing from us.
+	return nil
+}
+
+// anonymousAdmin is Telegram's stand-in user for an admin posting as the
+// group.
+const anonymousAdmin = 1087968824
+
+// staffID is how a staff member is recorded in a case history.
+func staffID(from *models.User, senderChat *models.Chat) string {
+	if senderChat != nil || from == nil || from.ID == anonymousAdmin {
+		if senderChat != nil {
+			return "chat:" + strconv.FormatInt(senderChat.ID, 10)
+		}
+		return "anonymous"
+	}
+	return "tg:" + strconv.FormatInt(from.ID, 10)
+}
+
+func (h *StaffHandler) refuse(reason string, group int64) {
+	h.svc.m.refused.WithLabelValues(reason).Inc()
+	h.log.Warn("staff update refused", "reason", reason, "group", group)
+}
+
+func (h *StaffHandler) answer(ctx context.Context, id, textID string) {
+	p := map[string]any{"callback_query_id": id, "text": h.svc.text(textID)}
+	if err := h.sender.Call(ctx, "answerCallbackQuery", 0, p, nil); err != nil {
+		h.log.Debug("answerCallbackQuery failed", "err", err)
+	}
+}
+
+func (h *StaffHandler) callback(ctx context.Context, q *models.CallbackQuery) error {
+	var group int64
+	var msgID int
+	switch {
+	case q.Message.Message != nil:
+		group, msgID = q.Message.Message.Chat.ID, q.Message.Message.ID
+	case q.Message.InaccessibleMessage != nil:
+		group, msgID = q.Message.InaccessibleMessage.Chat.ID, q.Message.InaccessibleMessage.MessageID
+	}
+	act, code, ok := strings.Cut(q.Data, ":")
+	code = engine.NormalizeCode(code)
+	if !ok || code == "" || (act+":" != dataClaim && act+":" != dataClose) {
+		h.refuse("unknown_button", group)
+		h.answer(ctx, q.ID, tAnswerOther)
+		return nil
+	}
+	c, err := h.svc.store.load(ctx, code)
+	if err != nil {
+		return err
+	}
+	switch {
+	case c == nil:
+		h.refuse("unknown_case", group)
+		h.answer(ctx, q.ID, tAnswerNotOpen)
+		return nil
+	case c.Group != group:
+		h.refuse("other_group", group)
+		h.answer(ctx, q.ID, tAnswerOther)
+		return nil
+	case c.Card == 0 || c.Card != msgID:
+		// Data that does not match the card it came with was made up.
+		h.refuse("not_the_card", group)
+		h.answer(ctx, q.ID, tAnswerOther)
+		return nil
+	}
+	by := staffID(&q.From, nil)
+	var out Outcome
+	action := actClaimed
+	if act+":" == dataClaim {
+		out, err = h.svc.Claim(ctx, code, by)
+	} else {
+		action = actClosed
+		out, err = h.svc.Close(ctx, code, by)
+	}
+	if err != nil {
+		return err
+	}
+	h.answer(ctx, q.ID, outcomeText(out, action))
+	return nil
+}
+
+// outcomeText is the answer to staff for what an action did.
+func outcomeText(o Outcome, action string) string {
+	switch o {
+	case Done:
+		if action == actClaimed {
+			return tAnswerClaimed
+		}
+		return tAnswerClosed
+	case AlreadyClaimed:
+		return tAnswerTaken
+	case Withdrawn:
+		return tAnswerWithdrawn
+	case Blocked:
+		return tAnswerBlocked
+	case NotOpen:
+		if action == actClosed {
+			return tAnswerClosed // closed already: what they wanted
+		}
+	}
+	return tAnswerNotOpen
+}
+
+// caseOf finds the case a staff message belongs to: its topic, or the case
+// message it replies to (shared topics).
+func (h *StaffHandler) caseOf(ctx context.Context, m *models.Message) (string, error) {
+	if m.IsTopicMessage && m.MessageThreadID != 0 {
+		code, err := h.svc.store.byTopic(ctx, m.Chat.ID, m.MessageThreadID)
+		if err != nil || code != "" {
+			return code, err
+		}
+	}
+	if m.ReplyToMessage != nil {
+		return h.svc.store.byMessage(ctx, m.Chat.ID, m.ReplyToMessage.ID)
+	}
+	return "", nil
+}
+
+// say answers a staff message in its own topic.
+func (h *StaffHandler) say(ctx context.Context, m *models.Message, textID string) {
+	p := sendParams{ChatID: m.Chat.ID, Text: escHTML(h.svc.text(textID)), ParseMode: "HTML",
+		ReplyParameters: &replyParameters{MessageID: m.ID, AllowSendingWithoutReply: true}}
+	if m.IsTopicMessage {
+		p.MessageThreadID = m.MessageThreadID
+	}
+	if err := h.sender.Call(ctx, "sendMessage", m.Chat.ID, p, nil); err != nil {
+		h.log.Warn("could not answer staff", "group", m.Chat.ID, "err", err)
+	}
+}
+
+// staffMedia names what a staff message holds ("" for service messages:
+// topic created, member joined, ...).
+func staffMedia(m *models.Message) string {
+	switch {
+	case m.Text != "":
+		return "text"
+	case len(m.Photo) > 0:
+		return "photo"
+	case m.Voice != nil:
+		return "voice"
+	case m.VideoNote != nil:
+		return "video_note"
+	case m.Video != nil:
+		return "video"
+	case m.Animation != nil:
+		return "animation"
+	case m.Audio != nil:
+		return "audio"
+	case m.Document != nil:
+		return "document"
+	case m.Sticker != nil:
+		return "sticker"
+	case m.Location != nil, m.Venue != nil:
+		return "location"
+	case m.Contact != nil:
+		return "contact"
+	}
+	return ""
+}
+
+func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Message) error {
+	if m.From != nil && m.From.IsBot && m.From.ID != anonymousAdmin {
+		return nil // other bots (and never ourselves: Telegram does not echo)
+	}
+	kind := staffMedia(m)
+	if kind == "" {
+		return nil
+	}
+	cmd, arg, isCmd := "", "", false
+	if kind == "text" {
+		cmd, arg, isCmd = bot.ParseCommand(m.Text, m.Entities, "")
+	}
+	code, err := h.caseOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	group := m.Chat.ID
+	if code == "" {
+		if isCmd && (cmd == "close" || cmd == "note" || cmd == "claim") {
+			h.refuse("not_a_case", group)
+			h.say(ctx, m, tAnswerNotCase)
+			return nil
+		}
+		// Staff talking among themselves outside a case: not for us.
+		if m.IsTopicMessage {
+			h.log.Debug("staff message outside a case; not relayed", "group", group)
+		}
+		return nil
+	}
+	c, err := h.svc.store.load(ctx, code)
+	if err != nil {
+		return err
+	}
+	if c == nil || c.Group != group {
+		h.refuse("other_group", group)
+		h.say(ctx, m, tAnswerNotCase)
+		return nil
+	}
+	by := staffID(m.From, m.SenderChat)
+	var out Outcome
+	switch {
+	case isCmd && cmd == "close":
+		if out, err = h.svc.Close(ctx, code, by); err == nil && out != Done {
+			h.say(ctx, m, outcomeText(out, actClosed))
+		}
+	case isCmd && cmd == "claim":
+		if out, err = h.svc.Claim(ctx, code, by); err == nil && out != Done {
+			h.say(ctx, m, outcomeText(out, actClaimed))
+		}
+	case isCmd && cmd == "note":
+		if out, err = h.svc.note(ctx, code, by, arg, "note:u"+strconv.FormatInt(updateID, 10)); err == nil && out != Done {
+			h.say(ctx, m, outcomeText(out, actNote))
+		}
+	case isCmd:
+		h.say(ctx, m, tAnswerCommand)
+	default:
+		r := Reply{Copy: &Copy{FromChat: group, MessageID: m.ID}}
+		if kind == "text" {
+			r.Text = m.Text
+		} else {
+			r.Media = kind
+		}
+		out, err = h.svc.Reply(ctx, code, by, r)
+		if err == nil && out != Done {
+			h.say(ctx, m, outcomeText(out, actReply))
+		}
+	}
+	return err
+}
+
+// TelegramLock returns a PersonLock over the Telegram transport's per-chat
+// lease (keys.ChatLease: SET NX PX with a random token, released by
+// compare-and-delete, as in bot/state.go). Holding it while the
+// conversation shows a staff event means the event and an update of the
+// person being handled on another replica never overwrite each other's
+// session. wait bounds how long to wait for the person's own update.
+func TelegramLock(rdb redis.UniversalClient, k keys.Keys, ttl, wait time.Duration) PersonLock {
+	return func(ctx context.Context, user string) (func(), error) {
+		key := k.ChatLease(user)
+		token := randomToken()
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		delay := 10 * time.Millisecond
+		for {
+			ok, err := rdb.SetNX(wctx, key, token, ttl).Result()
+			if err != nil {
+				return nil, fmt.Errorf("person lock: %w", err)
+			}
+			if ok {
+				break
+			}
+			if sleep(wctx, delay) != nil {
+				return nil, fmt.Errorf("person lock: the person's chat stayed busy for %v", wait)
+			}
+			delay = min(delay*2, 200*time.Millisecond)
+		}
+		return func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = unleaseScript.Run(uctx, rdb, []string{key}, token).Err()
+		}, nil
+	}
+}

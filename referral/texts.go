@@ -1,0 +1,224 @@
+package referral
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"putokaz/internal/content"
+)
+
+// Staff-facing texts. They live in the content (locales/active.en.yaml,
+// group "staff:") so that they can be reworded without a release and,
+// later, translated; staff read them in English for now. The English below
+// is the fallback when the content lacks a text (an older content folder, the
+// test fixture): a case card must never fail to render.
+//
+// They have no {{.variables}}: the card is composed here from labels, so
+// that nothing the person typed ever goes through a template.
+const (
+	tCardReferral    = "staff.card.referral"
+	tCardHandoff     = "staff.card.handoff"
+	tCardService     = "staff.card.service"
+	tCardLanguage    = "staff.card.language"
+	tCardLangOther   = "staff.card.language_other"
+	tCardReceived    = "staff.card.received"
+	tCardConsent     = "staff.card.consent"
+	tCardVersion     = "staff.card.consent_version"
+	tCardAnswers     = "staff.card.answers"
+	tCardNoAnswers   = "staff.card.no_answers"
+	tButtonClaim     = "staff.button.claim"
+	tButtonClose     = "staff.button.close"
+	tRelayPerson     = "staff.relay.person"
+	tRelayEdited     = "staff.relay.edited"
+	tRelayNotCopied  = "staff.relay.not_copied"
+	tNoticeEmergency = "staff.notice.emergency"
+	tNoticeLeft      = "staff.notice.left"
+	tNoticeWithdrew  = "staff.notice.withdrew"
+	tAnswerClaimed   = "staff.answer.claimed"
+	tAnswerTaken     = "staff.answer.already_claimed"
+	tAnswerClosed    = "staff.answer.closed"
+	tAnswerNotOpen   = "staff.answer.not_open"
+	tAnswerWithdrawn = "staff.answer.withdrawn"
+	tAnswerNotCase   = "staff.answer.not_case"
+	tAnswerOther     = "staff.answer.other_group"
+	tAnswerBlocked   = "staff.answer.blocked"
+	tAnswerCommand   = "staff.answer.unknown_command"
+)
+
+// defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
+// test).
+var defaultTexts = map[string]string{
+	tCardReferral:    "📋 Referral",
+	tCardHandoff:     "💬 A person wants to talk",
+	tCardService:     "Service",
+	tCardLanguage:    "Language",
+	tCardLangOther:   "not a language of this queue",
+	tCardReceived:    "Received",
+	tCardConsent:     "Consent given",
+	tCardVersion:     "consent text version",
+	tCardAnswers:     "Answers",
+	tCardNoAnswers:   "none",
+	tButtonClaim:     "✋ Claim",
+	tButtonClose:     "✅ Close",
+	tRelayPerson:     "👤",
+	tRelayEdited:     "(edited)",
+	tRelayNotCopied:  "The person sent something that cannot be shown here:",
+	tNoticeEmergency: "🚨 The person typed an emergency word and was shown the emergency numbers.",
+	tNoticeLeft:      "🚪 The person left the chat.",
+	tNoticeWithdrew:  "🗑 The person withdrew and erased their data (/delete). The case is closed; nothing more reaches them.",
+	tAnswerClaimed:   "Claimed: this case is yours.",
+	tAnswerTaken:     "This case was already claimed.",
+	tAnswerClosed:    "Case closed.",
+	tAnswerNotOpen:   "This case is closed; nothing was sent.",
+	tAnswerWithdrawn: "The person withdrew; nothing was sent.",
+	tAnswerNotCase:   "This is not an open case: write inside a case's topic (or reply to its card).",
+	tAnswerOther:     "This button does not belong to a case of this group.",
+	tAnswerBlocked:   "Not delivered: the person has blocked the bot.",
+	tAnswerCommand:   "Unknown command. In a case: /note text (internal, not sent), /close.",
+}
+
+// staffLang is the language of staff texts.
+const staffLang = content.DefaultLanguage
+
+// ContentSource gives the content in use (content.Holder).
+type ContentSource interface {
+	Content() *content.Content
+}
+
+// text renders a staff text from the content, else the fallback.
+func (s *Service) text(id string) string {
+	if s.content != nil {
+		if c := s.content.Content(); c != nil && c.Texts != nil && c.Texts.Has(staffLang, id) {
+			if t, err := c.Texts.Render(staffLang, id, nil, nil); err == nil && strings.TrimSpace(t) != "" {
+				return t
+			}
+		}
+	}
+	return defaultTexts[id]
+}
+
+// serviceName is the service's name in the staff language, for the card.
+func (s *Service) serviceName(id string) string {
+	if s.content == nil {
+		return ""
+	}
+	c := s.content.Content()
+	if c == nil || c.Directory == nil || c.Directory.Services[id] == nil {
+		return ""
+	}
+	name, err := c.Texts.Render(staffLang, c.Directory.Services[id].Name, nil, nil)
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
+// zone is where staff of a service work (its hours' time zone), else UTC.
+func (s *Service) zone(service string) *time.Location {
+	if s.content != nil {
+		if c := s.content.Content(); c != nil && c.Directory != nil {
+			if svc := c.Directory.Services[service]; svc != nil && svc.Hours.Location != nil {
+				return svc.Hours.Location
+			}
+		}
+	}
+	return time.UTC
+}
+
+func (s *Service) languageName(tag string) string {
+	if s.content == nil {
+		return ""
+	}
+	if c := s.content.Content(); c != nil {
+		if l, ok := c.Language(tag); ok {
+			return l.Name
+		}
+	}
+	return ""
+}
+
+// card renders a case card: code, service, language, time, consent time and
+// version, the answers — nothing else (no name, no Telegram account).
+func (s *Service) card(c *Case, q Queue) string {
+	esc := escHTML
+	var b strings.Builder
+	title := tCardReferral
+	if c.Kind == KindHandoff {
+		title = tCardHandoff
+	}
+	b.WriteString("<b>" + esc(s.text(title)) + " · " + esc(c.Code) + "</b>\n")
+	svc := esc(c.Service)
+	if n := s.serviceName(c.Service); n != "" {
+		svc += " (" + esc(n) + ")"
+	}
+	b.WriteString(esc(s.text(tCardService)) + ": " + svc + "\n")
+	lang := esc(c.Lang)
+	if n := s.languageName(c.Lang); n != "" {
+		lang += " (" + esc(n) + ")"
+	}
+	if len(q.Languages) > 0 && c.Lang != "" && !slices.Contains(q.Languages, c.Lang) {
+		lang += " ⚠ " + esc(s.text(tCardLangOther))
+	}
+	b.WriteString(esc(s.text(tCardLanguage)) + ": " + lang + "\n")
+	zone := s.zone(c.Service)
+	b.WriteString(esc(s.text(tCardReceived)) + ": " + c.Created.In(zone).Format("2006-01-02 15:04 MST") + "\n")
+	if c.Kind == KindReferral {
+		b.WriteString(esc(s.text(tCardConsent)) + ": " + c.ConsentAt.In(zone).Format("2006-01-02 15:04 MST") +
+			" (" + esc(s.text(tCardVersion)) + " " + esc(c.ConsentVersion) + ")\n")
+		b.WriteString("\n<b>" + esc(s.text(tCardAnswers)) + "</b>\n")
+		if len(c.Answers) == 0 {
+			b.WriteString(esc(s.text(tCardNoAnswers)) + "\n")
+		}
+		names := make([]string, 0, len(c.Answers))
+		for k := range c.Answers {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			b.WriteString("• " + esc(k) + ": " + esc(clip(c.Answers[k], 500)) + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// topicName is a case topic's name: code and service, within Telegram's
+// 128 characters.
+func topicName(c *Case) string { return clip(c.Code+" · "+c.Service, 128) }
+
+// clip shortens s to at most n characters.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// utf16Len counts UTF-16 code units, as Telegram counts message length.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// Callback data of the card's buttons: "c:PK-7F3Q" (claim), "x:PK-7F3Q"
+// (close) — 9 bytes, well under Telegram's 64.
+const (
+	dataClaim = "c:"
+	dataClose = "x:"
+)
+
+// escHTML escapes what Telegram's HTML parse mode needs escaped outside
+// tags: &, < and >. (escHTML also turns quotes into entities,
+// which staff would see in texts that were never HTML.)
+var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func escHTML(s string) string { return htmlEscaper.Replace(s) }
