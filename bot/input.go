@@ -123,7 +123,7 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 	case m.Contact != nil:
 		in.input.Kind, in.input.Text = engine.InContact, m.Contact.PhoneNumber
 	default:
-		media := mediaKind(m)
+		media := MediaKind(m)
 		if media == "" {
 			in.act, in.ignoreWhy = actIgnore, "ignored" // a service message: nobody wrote
 			return in
@@ -133,9 +133,10 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 	return in
 }
 
-// mediaKind names the content of a message that has no text, location or
-// contact; "" for service messages.
-func mediaKind(m *models.Message) string {
+// MediaKind names the content of a message that has no text, location or
+// contact ("photo", "voice", ...; "unsupported" for dice, polls and the
+// like); "" for service messages. The staff side uses it too.
+func MediaKind(m *models.Message) string {
 	switch {
 	case len(m.Photo) > 0:
 		return "photo"

@@ -339,26 +339,13 @@ func staffMedia(m *models.Message) string {
 	switch {
 	case m.Text != "":
 		return "text"
-	case len(m.Photo) > 0:
-		return "photo"
-	case m.Voice != nil:
-		return "voice"
-	case m.VideoNote != nil:
-		return "video_note"
-	case m.Video != nil:
-		return "video"
-	case m.Animation != nil:
-		return "animation"
-	case m.Audio != nil:
-		return "audio"
-	case m.Document != nil:
-		return "document"
-	case m.Sticker != nil:
-		return "sticker"
 	case m.Location != nil, m.Venue != nil:
 		return "location"
 	case m.Contact != nil:
 		return "contact"
+	}
+	if k := bot.MediaKind(m); k != "unsupported" {
+		return k
 	}
 	return ""
 }

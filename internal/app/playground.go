@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/config"
 	"putokaz/internal/content"
@@ -17,6 +20,7 @@ import (
 	"putokaz/internal/keys"
 	"putokaz/internal/playground"
 	"putokaz/internal/store"
+	"putokaz/referral"
 )
 
 // playgroundShutdown bounds how long in-flight requests may finish after
@@ -41,17 +45,35 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 	}
 	holder := content.NewHolder(c)
 
-	sessions, closeStore, err := playgroundStore(ctx, cfg, log)
+	sessions, rdb, closeStore, err := playgroundStore(ctx, cfg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
 	}
 	defer closeStore()
 	tracked := playground.TrackSessions(sessions)
-	conv := conversation.New(tracked, newEngine(), holder, nil, log)
+	// Referrals and handoffs work as on Telegram, with the staff side in the
+	// page: cases in the same store as sessions, delivered through the
+	// outbox to the in-memory staff that the staff pane shows.
+	locks := playground.NewLocks()
+	staff := referral.NewMemory()
+	refs, err := referral.New(referral.Options{Config: playgroundReferralConfig(cfg, c), Store: playgroundCases(rdb, cfg),
+		Staff: staff, Content: holder, Log: log, Lock: locks.Lock})
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+	staff.Bind(refs)
+	conv := conversation.New(tracked, newEngine(), holder, refs, log)
+	conv.Statuses = refs
+	refs.SetConversation(conv)
+	// The outbox runs beside the server and stops after it (see
+	// serveTelegram), so that staff actions in flight still get delivered.
+	defer startOutbox(ctx, refs)()
 
 	opt := playground.Options{Conversation: conv, Content: holder, Sessions: tracked, Log: log,
-		Source: "embedded", Graph: flowGraph{}}
+		Source: "embedded", Graph: flowGraph{}, Referrals: &playground.Referrals{Service: refs, Staff: staff},
+		Locks: locks}
 	r, stopWatch, err := watchContent(ctx, folder, holder, load, diags, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -150,28 +172,71 @@ func displayFolder(dir string) string {
 
 // playgroundStore is Redis when REDIS_URL is set, else memory (with a
 // warning: everything is lost on restart, which is fine for trying content
-// but surprising if someone mistakes the playground for the real bot).
-func playgroundStore(ctx context.Context, cfg config.Config, log *slog.Logger) (conversation.Sessions, func(), error) {
+// but surprising if someone mistakes the playground for the real bot). The
+// Redis client is returned too (nil for memory) for the referral cases.
+func playgroundStore(ctx context.Context, cfg config.Config, log *slog.Logger) (conversation.Sessions, redis.UniversalClient, func(), error) {
 	ttl := time.Duration(cfg.SessionTTL)
 	if cfg.Redis.URL == "" {
 		mem, err := store.NewMemory(ttl, time.Now)
 		if err != nil {
-			return nil, nil, fmt.Errorf("playground store: %w", err)
+			return nil, nil, nil, fmt.Errorf("playground store: %w", err)
 		}
 		log.Warn("IN-MEMORY STORE: conversations are lost when the playground stops; set REDIS_URL to keep them")
-		return mem, func() {}, nil
+		return mem, nil, func() {}, nil
 	}
 	rdb, err := store.Connect(ctx, cfg.Redis.URL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("playground store: %w", err) // Connect redacts the password
+		return nil, nil, nil, fmt.Errorf("playground store: %w", err) // Connect redacts the password
 	}
 	r, err := store.NewRedis(rdb, keys.New(cfg.Redis.KeyPrefix), ttl)
 	if err != nil {
 		_ = rdb.Close()
-		return nil, nil, fmt.Errorf("playground store: %w", err)
+		return nil, nil, nil, fmt.Errorf("playground store: %w", err)
 	}
 	log.Info("playground store: redis", "key_prefix", cfg.Redis.KeyPrefix)
-	return r, func() { _ = rdb.Close() }, nil
+	return r, rdb, func() { _ = rdb.Close() }, nil
+}
+
+// playgroundKeySuffix separates the playground's referral keys from a
+// Telegram deployment's sharing the same Redis and prefix: its outbox must
+// never consume the playground's streams (its "person" stream would try
+// to tell web:… people through Telegram).
+const playgroundKeySuffix = "playground:"
+
+// playgroundCases keeps referral cases beside the sessions: in Redis (under
+// their own prefix) when there is Redis, else in memory.
+func playgroundCases(rdb redis.UniversalClient, cfg config.Config) referral.Store {
+	if rdb == nil {
+		return referral.NewMemoryStore()
+	}
+	return referral.NewRedisStore(rdb, keys.New(cfg.Redis.KeyPrefix+playgroundKeySuffix))
+}
+
+// playgroundReferralConfig is the referral configuration of the playground:
+// the configured retention and limits, but a synthetic queue per service of
+// the content (and one for services a reload adds), so that no referral is
+// refused and nothing is posted to a real staff group or webhook. Queue
+// languages are the configured ones, so cards mark other languages as on
+// Telegram.
+func playgroundReferralConfig(cfg config.Config, c *content.Content) referral.Config {
+	rc := referralConfig(cfg)
+	configured := rc.Queues
+	langs := func(name string) []string {
+		if q, ok := configured[name]; ok {
+			return q.Languages
+		}
+		return configured[referral.AnyService].Languages
+	}
+	names := make([]string, 0, len(c.Directory.Services))
+	for name := range c.Directory.Services {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	rc.Queues = map[string]referral.Queue{referral.AnyService: {Group: -1000, Languages: langs(referral.AnyService)}}
+	for i, name := range names {
+		rc.Queues[name] = referral.Queue{Group: int64(-1001 - i), Languages: langs(name)}
+	}
+	return rc
 }
 
 // playgroundURL is the address to open in a browser: a wildcard listen

@@ -261,3 +261,71 @@ func TestPlaygroundURL(t *testing.T) {
 		}
 	}
 }
+
+// The served playground handles referrals with its staff pane: a referral
+// from the person's side is a case card; a staff reply reaches their inbox.
+func TestServePlaygroundReferrals(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dir := contenttest.Write(t, nil)
+	url, _, stop := startPlayground(t, map[string]string{"CONTENT_DIR": dir})
+	defer func() {
+		if code := stop(); code != 0 {
+			t.Errorf("exit code %d", code)
+		}
+	}()
+	const user = "web:00112233aabbccdd"
+	press := func(out map[string]any, label string) map[string]any {
+		t.Helper()
+		for _, m := range out["messages"].([]any) {
+			for _, b := range m.(map[string]any)["buttons"].([]any) {
+				if b := b.(map[string]any); b["label"] == label {
+					return input(t, url, `{"user":"`+user+`","kind":"button","data":"`+b["data"].(string)+`"}`)
+				}
+			}
+		}
+		t.Fatalf("no button %q in %v", label, out)
+		return nil
+	}
+	out := input(t, url, `{"user":"`+user+`","kind":"button","data":"L:en"}`)
+	out = press(out, "Talk")
+	if !strings.Contains(fmt.Sprint(out["messages"]), "Connecting you to staff") {
+		t.Fatalf("handoff: %v", out)
+	}
+	var code string
+	deadline := time.Now().Add(5 * time.Second)
+	for code == "" && time.Now().Before(deadline) {
+		res, err := http.Get(url + "api/staff")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v struct {
+			Cases []struct{ Code, Kind, Service string }
+		}
+		err = json.NewDecoder(res.Body).Decode(&v)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("GET /api/staff: %d %v", res.StatusCode, err)
+		}
+		if len(v.Cases) == 1 && v.Cases[0].Kind == "handoff" && v.Cases[0].Service == "svc" {
+			code = v.Cases[0].Code
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code == "" {
+		t.Fatal("no case card in the staff pane")
+	}
+	res, err := http.Post(url+"api/staff", "application/json", strings.NewReader(`{"code":"`+code+`","action":"reply","text":"hi from staff"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("reply: %v %v", res, err)
+	}
+	res.Body.Close()
+	res, err = http.Get(url + "api/inbox?user=" + user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var in struct{ Messages []struct{ Text string } }
+	if err := json.NewDecoder(res.Body).Decode(&in); err != nil || len(in.Messages) != 1 || in.Messages[0].Text != "hi from staff" {
+		t.Errorf("inbox: %+v %v", in, err)
+	}
+}

@@ -116,16 +116,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 
 	// The outbox runs beside the transport and stops after it has drained,
 	// so that staff actions in flight can still queue their deliveries.
-	octx, stopOutbox := context.WithCancel(context.WithoutCancel(ctx))
-	outboxDone := make(chan struct{})
-	go func() {
-		defer close(outboxDone)
-		_ = refs.Run(octx)
-	}()
-	defer func() {
-		stopOutbox()
-		<-outboxDone
-	}()
+	defer startOutbox(ctx, refs)()
 
 	log.Info("serving Telegram", "mode", map[bool]string{true: "webhook", false: "polling"}[cfg.Telegram.WebhookURL != ""],
 		"listen", cfg.ListenAddr, "content", c.Version, "staff_queues", len(rcfg.Queues))

@@ -428,3 +428,246 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("browser console: %s", m)
 	}
 }
+
+// pathTo is the labels (in lang) of the buttons that lead from a flow's
+// first step to its first step of kind, through messages only.
+func pathTo(t *testing.T, c *content.Content, flow string, kind content.Kind, lang string) []string {
+	t.Helper()
+	f := c.Flows[flow]
+	if f == nil {
+		t.Fatalf("no flow %s", flow)
+	}
+	type node struct {
+		ref  content.Ref
+		path []string
+	}
+	queue := []node{{ref: f.StartRef()}}
+	seen := map[string]bool{f.StartRef().String(): true}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		st := c.Step(n.ref)
+		if st == nil {
+			continue
+		}
+		if st.Kind == kind {
+			return n.path
+		}
+		if st.Kind != content.KindMessage {
+			continue
+		}
+		for _, bt := range st.Buttons {
+			if bt.Go == nil || seen[bt.Go.String()] {
+				continue
+			}
+			seen[bt.Go.String()] = true
+			queue = append(queue, node{ref: *bt.Go, path: append(append([]string{}, n.path...), label(t, c, lang, bt.Label))})
+		}
+	}
+	t.Fatalf("no way to a %s step in flow %s", kind, flow)
+	return nil
+}
+
+// waitJS polls a JavaScript condition.
+func (b *browser) waitJS(what, cond string) {
+	b.t.Helper()
+	b.do(what, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second)))
+}
+
+// shotOf saves a screenshot with the element in view.
+func (b *browser) shotOf(name, selector string) {
+	b.t.Helper()
+	eval[chromedp.Void](b, `window.scrollTo(0, 0); document.querySelector(`+jsString(selector)+`).scrollIntoView({block: 'start'})`)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifacts, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// staffClick clicks a button of a case card.
+func (b *browser) staffClick(code, button string) {
+	b.t.Helper()
+	b.do("staff: "+button+" "+code, chromedp.Click(chromedp.CSS(`.case[data-code="`+code+`"] button.`+button)))
+}
+
+// staffWrite sends a reply (or an internal note) from a case card.
+func (b *browser) staffWrite(code, text string, note bool) {
+	b.t.Helper()
+	card := `.case[data-code="` + code + `"]`
+	if got := eval[bool](b, `document.querySelector('`+card+` .notetoggle input').checked`); got != note {
+		b.do("toggle note", chromedp.Click(chromedp.CSS(card+` .notetoggle input`)))
+	}
+	b.do("staff writes", chromedp.SendKeys(chromedp.CSS(card+` textarea`), text), chromedp.Click(chromedp.CSS(card+` .sendreply`)))
+	kind := map[bool]string{true: "note", false: "reply"}[note]
+	b.waitJS("the "+kind+" in the topic", `[...document.querySelectorAll('`+card+` .smsg.kind-`+kind+` .stext')].some((e) => e.textContent === `+jsString(text)+`)`)
+}
+
+// TestBrowserStaff walks a referral and a handoff on the default content
+// with the staff pane: the person's side in the phone, staff's beside it.
+func TestBrowserStaff(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c := defaultContent(t)
+	srvHandler, _ := withReferrals(t, c, diagrams{})
+	srv := httptest.NewServer(srvHandler)
+	defer srv.Close()
+
+	en := func(id string) string { return label(t, c, "en", id) }
+	refStep := ""
+	var questions []content.Question
+	for _, name := range c.Flows["voluntary_return"].Order {
+		if st := c.Flows["voluntary_return"].Steps[name]; st.Kind == content.KindReferral {
+			refStep = name
+			questions = c.Directory.Services[st.Service].Questions
+			break
+		}
+	}
+	if refStep == "" {
+		t.Fatal("the voluntary_return flow has no referral step")
+	}
+
+	b := newBrowser(t, ctx)
+	b.do("open the page",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.ID("start")),
+	)
+	b.waitJS("the empty staff pane", `!document.getElementById('noCases').hidden`)
+	b.act("start", chromedp.Click(chromedp.ID("start")))
+	english, _ := c.Language("en")
+	b.press(english.Name)
+
+	// A referral in English: consent yes, the questions, the code.
+	b.typeText("/start voluntary_return")
+	for _, l := range pathTo(t, c, "voluntary_return", content.KindReferral, "en") {
+		b.press(l)
+	}
+	b.press(en(content.TextReferralYes))
+	want := map[string]string{}
+	for _, q := range questions {
+		switch {
+		case q.Expect == content.ExpectChoice:
+			b.press(en(q.Choices[0].Label))
+			want[q.Save] = q.Choices[0].Value
+		case q.Expect == content.ExpectPhone:
+			b.typeText("+381 64 123 4567")
+		case q.Expect == content.ExpectNumber:
+			b.typeText("3")
+		default:
+			answer := "Kragujevac " + q.Save
+			b.typeText(answer)
+			want[q.Save] = answer
+		}
+	}
+	// The code, then when staff answer (perhaps in a message of its own).
+	all := caseCodeRe.FindAllString(eval[string](b, `[...document.querySelectorAll('.msg.in .bubble .text')].slice(-3).map((e) => e.textContent).join('\n')`), -1)
+	if len(all) == 0 {
+		t.Fatalf("no case code in the last messages: %s", b.lastBotText())
+	}
+	code := all[len(all)-1]
+	card := `.case[data-code="` + code + `"]`
+
+	// The card in the staff pane, with the answers.
+	b.waitJS("the case card", `document.querySelector('`+card+`') !== null`)
+	fields := eval[string](b, `document.querySelector('`+card+` .fields').textContent`)
+	for name, value := range want {
+		if !strings.Contains(fields, name) || !strings.Contains(fields, value) {
+			t.Errorf("the card lacks %s = %s: %s", name, value, fields)
+		}
+	}
+	if eval[bool](b, `document.getElementById('noCases').hidden`) != true {
+		t.Error("the pane still says there are no cases")
+	}
+	b.typeText("/status " + code)
+	received := b.lastBotText()
+	b.staffClick(code, "claim")
+	b.waitJS("claimed", `document.querySelector('`+card+` .badge').textContent === 'claimed'`)
+	b.typeText("/status " + code)
+	if claimed := b.lastBotText(); claimed == received || !strings.Contains(claimed, code) {
+		t.Errorf("/status after the claim: %q (before: %q)", claimed, received)
+	}
+	reply := "We will call you tomorrow."
+	b.staffWrite(code, reply, false)
+	b.waitJS("the reply in the person's chat", `[...document.querySelectorAll('.msg.in .bubble .text')].some((e) => e.textContent === `+jsString(reply)+`)`)
+	b.noOverflow("referral with the staff pane")
+	b.shotOf("staff-referral-phone.png", card)
+	b.do("desktop", chromedp.EmulateViewport(1280, 900))
+	b.noOverflow("desktop referral")
+	b.shot("staff-referral-desktop.png")
+	b.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+
+	// A handoff: "talk to a person" from the about flow.
+	b.typeText("/start about")
+	path := pathTo(t, c, "about", content.KindHandoff, "en")
+	for _, l := range path {
+		b.press(l)
+	}
+	b.waitJS("the handoff card", `document.querySelector('.case[data-kind="handoff"]') !== null`)
+	live := eval[string](b, `document.querySelector('.case[data-kind="handoff"]').dataset.code`)
+	hcard := `.case[data-code="` + live + `"]`
+	if first := eval[string](b, `document.querySelector('#cases .case').dataset.code`); first != live {
+		t.Errorf("the newest case is not first: %s, want %s", first, live)
+	}
+	b.staffClick(live, "claim")
+	claimedText := en(content.TextHandoffClaimed)
+	b.waitJS("the claimed notice in the person's chat", `[...document.querySelectorAll('.msg.in .bubble .text')].some((e) => e.textContent.includes(`+jsString(firstWords(claimedText))+`))`)
+
+	msg := "I need help with my papers"
+	b.do("the person writes", chromedp.SendKeys(chromedp.ID("text"), msg), chromedp.Click(chromedp.ID("send")))
+	b.waitJS("the person's message in the topic", `[...document.querySelectorAll('`+hcard+` .smsg.kind-relay')].some((e) => e.textContent.includes(`+jsString(msg)+`))`)
+	fa := "سلام، ما اینجا هستیم"
+	b.staffWrite(live, fa, false)
+	b.waitJS("the staff reply in the person's chat", `[...document.querySelectorAll('.msg.in .bubble .text')].some((e) => e.textContent === `+jsString(fa)+`)`)
+	if dir := eval[string](b, `getComputedStyle([...document.querySelectorAll('.msg.in .bubble')].pop()).direction`); dir != "rtl" {
+		t.Errorf("a Farsi staff reply reads %s in the chat", dir)
+	}
+	if dir := eval[string](b, `getComputedStyle([...document.querySelectorAll('`+hcard+` .kind-reply .stext')].pop()).direction`); dir != "rtl" {
+		t.Errorf("a Farsi staff reply reads %s in the topic", dir)
+	}
+	note := "Called the legal-aid desk"
+	b.staffWrite(live, note, true)
+	time.Sleep(2500 * time.Millisecond) // one inbox poll
+	if eval[bool](b, `[...document.querySelectorAll('.msg .bubble')].some((e) => e.textContent.includes(`+jsString(note)+`))`) {
+		t.Error("an internal note reached the person")
+	}
+	b.noOverflow("handoff")
+	b.shotOf("staff-handoff-phone.png", hcard)
+	b.do("desktop", chromedp.EmulateViewport(1280, 900))
+	b.noOverflow("desktop handoff")
+	b.shot("staff-handoff-desktop.png")
+	b.do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
+
+	// Close: the person is told and asked whether it helped.
+	b.staffClick(live, "close")
+	b.waitJS("closed", `document.querySelector('`+hcard+` .badge').textContent === 'closed'`)
+	yes := en(content.TextFeedbackYes)
+	b.waitJS("was this helpful?", `[...document.querySelectorAll('.kbd .kbtn')].some((e) => e.textContent.trim() === `+jsString(yes)+`)`)
+	b.press(yes)
+	if eval[bool](b, `!document.querySelector('`+hcard+` .casereply').hidden`) {
+		t.Error("a closed case still offers a reply box")
+	}
+	b.do("desktop", chromedp.EmulateViewport(1280, 900))
+	b.shot("staff-closed-desktop.png")
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.console {
+		t.Errorf("browser console: %s", m)
+	}
+}
+
+// firstWords is the beginning of a text before any placeholder or markup.
+func firstWords(s string) string {
+	s = strings.SplitN(s, "{{", 2)[0]
+	s = strings.SplitN(s, "<", 2)[0]
+	if r := []rune(s); len(r) > 20 {
+		s = string(r[:20])
+	}
+	return strings.TrimSpace(s)
+}

@@ -3,7 +3,9 @@
 // talk to the bot as a migrant would, without a Telegram token. It uses the
 // same conversation core as Telegram and the terminal chat, and shows the
 // result of the last content reload, the flows with the person's current
-// step, and (later) a staff pane.
+// step, and a staff pane where an editor plays staff: referral and handoff
+// case cards as a Telegram staff group shows them, with Claim, reply, note
+// and Close.
 //
 // The page is plain HTML, CSS and JavaScript embedded in the binary: no
 // build step, nothing loaded from the network, so it works offline.
@@ -40,9 +42,9 @@
 // Errors are JSON {"error": "sentence"}: 400 for a malformed request (bad
 // JSON, unknown kind, bad user ID, missing text or data, coordinates out of
 // range), 413 for a body over 64 KB, 415 without the JSON content type,
-// 405 for another method, 501 when the content needs something the
-// playground does not do yet (a referral or a staff handoff), 500 when the
-// conversation failed (details in the server log).
+// 405 for another method, 501 when the content needs a referral or a staff
+// handoff and the playground runs without referrals (Options.Referrals),
+// 500 when the conversation failed (details in the server log).
 //
 // GET /api/status — the content in use and the last reload:
 //
@@ -59,6 +61,30 @@
 // GET /api/graph?flow=shelter&lang=en — one flow as Mermaid text (putokaz
 // graph) and each step's node ID: {flow, mermaid, nodes: {"shelter/where":
 // "shelter__where"}}; 404 for an unknown flow or without diagrams.
+//
+// GET /api/staff — the cases as staff see them, newest first ({"enabled":
+// false, "cases": []} without referrals): {"enabled": true, "cases":
+// [{code, kind: referral|handoff, service, serviceName, lang, langName,
+// status: received|claimed|closed|withdrawn, created, consentAt, consentVersion, answers: [{name, value}], claimedAt,
+// closedAt, topic, topicClosed, messages: [{kind, text, html, media, at}]}]}.
+// Message kinds: card (as posted), relay (what the person sent; media set
+// for a photo, voice, ...), alert (the person typed an emergency word),
+// notice (the bot: the person left, withdrew, ...), reply (staff to the
+// person), note (internal, never sent), claim and close (staff actions).
+// text is Telegram HTML when html is set, else plain text as staff typed it.
+//
+// POST /api/staff — one staff action, {"code": "PK-7F3Q", "action":
+// "claim"|"reply"|"note"|"close", "text": "..."} (text for reply and note,
+// at most 4096 characters; same body rules as /api/input). 200
+// {"outcome": "done"}; 409 {"outcome": "already_claimed"|"not_open"|
+// "withdrawn", "error": ...}; 404 for an unknown case or without
+// referrals; 400, 413, 415 as above.
+//
+// GET /api/inbox?user=web:... — what reached the person from staff since
+// the last call (replies; "a staff member is with you"; "the chat ended ·
+// was this helpful?"), as messages like /api/input's, and where the person
+// now stands: {"messages": [...], "at": "main/menu"}. The page polls it
+// every 2 s; each message is given once.
 package playground
 
 import (
@@ -72,7 +98,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
-	"mime"
 	"net/http"
 	"regexp"
 	"strings"
@@ -139,12 +164,20 @@ type Options struct {
 	Graph Grapher
 	// Log receives errors; it never gets message text or user IDs.
 	Log *slog.Logger
+	// Referrals, if set, handles referrals and handoffs: the staff pane
+	// (GET/POST /api/staff) and what staff send people (GET /api/inbox).
+	// Without it a referral step answers 501.
+	Referrals *Referrals
+	// Locks, if set, serialises each person's inputs with the staff events
+	// shown to them (the same Locks as referral.Options.Lock).
+	Locks *Locks
 }
 
 // Server serves the page and its API.
 type Server struct {
-	opt Options
-	mux *http.ServeMux
+	opt   Options
+	mux   *http.ServeMux
+	staff staffLog
 	// started stands for the time the content was loaded when there is no
 	// reloader to tell.
 	started time.Time
@@ -154,6 +187,9 @@ type Server struct {
 func New(opt Options) (*Server, error) {
 	if opt.Conversation == nil || opt.Content == nil || opt.Content.Content() == nil {
 		return nil, errors.New("playground: Conversation and Content are required")
+	}
+	if opt.Referrals != nil && (opt.Referrals.Service == nil || opt.Referrals.Staff == nil) {
+		return nil, errors.New("playground: Referrals needs both Service and Staff")
 	}
 	if opt.Log == nil {
 		opt.Log = slog.Default()
@@ -182,6 +218,8 @@ func New(opt Options) (*Server, error) {
 	s.mux.HandleFunc("/api/status", s.status)
 	s.mux.HandleFunc("/api/content", s.content)
 	s.mux.HandleFunc("/api/graph", s.graph)
+	s.mux.HandleFunc("/api/staff", s.staffAPI)
+	s.mux.HandleFunc("/api/inbox", s.inbox)
 	return s, nil
 }
 
@@ -255,21 +293,8 @@ func (s *Server) input(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
-	// Requiring JSON also makes a cross-site form post impossible: a page
-	// elsewhere cannot send this content type without a CORS preflight,
-	// which this server never approves.
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		writeError(w, http.StatusUnsupportedMediaType, "send the body as application/json")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request is larger than %d KB", MaxBody>>10))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "could not read the request")
+	body, ok := readJSONBody(w, r)
+	if !ok {
 		return
 	}
 	req, in, msg := parseInput(body)
@@ -278,6 +303,13 @@ func (s *Server) input(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	if s.opt.Locks != nil {
+		unlock, err := s.opt.Locks.Lock(r.Context(), req.User)
+		if err != nil {
+			return // the page went away while a staff event was shown
+		}
+		defer unlock()
+	}
 	msgs, err := s.opt.Conversation.Handle(r.Context(), req.User, in)
 	if err != nil {
 		if r.Context().Err() != nil {
@@ -310,13 +342,8 @@ func (s *Server) input(w http.ResponseWriter, r *http.Request) {
 // The returned sentence, if any, says what is wrong.
 func parseInput(body []byte) (InputRequest, engine.Input, string) {
 	var req InputRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, engine.Input{}, "the body is not a valid input: " + jsonProblem(err)
-	}
-	if dec.More() {
-		return req, engine.Input{}, "the body holds more than one JSON value"
+	if msg := decodeStrict(body, &req, "input"); msg != "" {
+		return req, engine.Input{}, msg
 	}
 	if !userRe.MatchString(req.User) {
 		return req, engine.Input{}, `"user" must look like "web:" followed by 8 to 32 lower-case hex digits`
@@ -361,6 +388,20 @@ func parseInput(body []byte) (InputRequest, engine.Input, string) {
 	default:
 		return req, engine.Input{}, fmt.Sprintf(`unknown "kind" %q: text, button, command, location or media`, req.Kind)
 	}
+}
+
+// decodeStrict decodes one JSON value without unknown fields into v; the
+// returned sentence, if any, says what is wrong (what names the request).
+func decodeStrict(body []byte, v any, what string) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return "the body is not a valid " + what + ": " + jsonProblem(err)
+	}
+	if dec.More() {
+		return "the body holds more than one JSON value"
+	}
+	return ""
 }
 
 // jsonProblem describes a decoding error without quoting the input.

@@ -696,6 +696,281 @@
     }
   }
 
+  // ---- what staff send the person -----------------------------------------
+
+  // takeInbox shows what reached the person from staff since the last poll
+  // (replies, "a staff member is with you", "the chat ended · was this
+  // helpful?"). It runs in the input queue, so it never lands in the middle
+  // of an answer.
+  async function takeInbox() {
+    const user = state.user;
+    let body;
+    try {
+      const res = await fetch('/api/inbox?user=' + encodeURIComponent(user));
+      if (!res.ok) return;
+      body = await res.json();
+    } catch (e) {
+      return;
+    }
+    if (user !== state.user || !body.messages || !body.messages.length) return;
+    const time = clock();
+    for (const m of body.messages) {
+      record({ who: 'bot', m, time });
+      if (m.lang) state.lang = m.lang;
+    }
+    state.at = body.at || '';
+    persist();
+    markFlows();
+  }
+
+  function pollInbox() {
+    if (!state.history.length) return;
+    queue = queue.then(takeInbox).catch(() => {});
+  }
+
+  // ---- the staff pane -------------------------------------------------------
+
+  // Each case is shown as a Telegram staff group shows it: a forum topic
+  // with the case card on top, then the person's relayed messages, staff's
+  // replies and internal notes, and the bot's notices. Cards are kept and
+  // updated in place, so that a reply being typed survives the polling.
+  const STATUS = {
+    received: 'new', claimed: 'claimed', closed: 'closed', withdrawn: 'withdrawn',
+  };
+  const staff = { cards: new Map(), enabled: true };
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) {
+      e.textContent = text;
+      e.dir = 'auto';
+    }
+    return e;
+  }
+
+  function when(iso) {
+    const d = new Date(iso);
+    if (isNaN(d)) return '';
+    return d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  }
+
+  function hm(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? '' : String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
+  }
+
+  async function pollStaff() {
+    if (!staff.enabled) return;
+    let body;
+    try {
+      const res = await fetch('/api/staff');
+      if (!res.ok) return;
+      body = await res.json();
+    } catch (e) {
+      return;
+    }
+    if (body.enabled === false) {
+      staff.enabled = false;
+      $('staff-hint').textContent = 'Referrals are not enabled in this playground: a referral or handoff step answers with an error.';
+      $('noCases').hidden = true;
+      return;
+    }
+    drawCases(body.cases || []);
+  }
+
+  function drawCases(cases) {
+    const list = $('cases');
+    const seen = new Set();
+    cases.forEach((c, i) => {
+      seen.add(c.code);
+      let card = staff.cards.get(c.code);
+      if (!card) {
+        card = newCard(c.code);
+        staff.cards.set(c.code, card);
+      }
+      const sig = JSON.stringify(c);
+      if (card.sig !== sig) {
+        card.sig = sig;
+        fillCard(card, c);
+      }
+      if (list.children[i] !== card.root) list.insertBefore(card.root, list.children[i] || null);
+    });
+    for (const [code, card] of staff.cards) {
+      if (!seen.has(code)) {
+        card.root.remove();
+        staff.cards.delete(code);
+      }
+    }
+    $('noCases').hidden = cases.length > 0;
+  }
+
+  function newCard(code) {
+    const root = el('article', 'case');
+    root.dataset.code = code;
+    const head = el('div', 'casehead');
+    const msgs = el('div', 'casemsgs');
+    msgs.setAttribute('aria-live', 'polite');
+    const err = el('div', 'caseerr');
+    err.hidden = true;
+    const form = el('form', 'casereply');
+    const text = el('textarea');
+    text.rows = 1;
+    text.dir = 'auto';
+    text.maxLength = 4096;
+    text.placeholder = 'Reply to the person…';
+    text.setAttribute('aria-label', 'Reply to the person of ' + code);
+    const noteLabel = el('label', 'notetoggle');
+    const note = el('input');
+    note.type = 'checkbox';
+    noteLabel.append(note, document.createTextNode(' note (internal)'));
+    noteLabel.title = 'An internal note stays with staff (/note on Telegram); the person never sees it';
+    const sendBtn = el('button', 'sendreply', 'Send');
+    sendBtn.type = 'submit';
+    note.addEventListener('change', () => {
+      form.classList.toggle('note', note.checked);
+      text.placeholder = note.checked ? 'Internal note (staff only)…' : 'Reply to the person…';
+      sendBtn.textContent = note.checked ? 'Add note' : 'Send';
+    });
+    form.append(text, noteLabel, sendBtn);
+    text.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter' && !ev.shiftKey) {
+        ev.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const value = text.value;
+      if (!value.trim()) return;
+      if (await staffAction(card, note.checked ? 'note' : 'reply', value)) text.value = '';
+    });
+    root.append(head, msgs, err, form);
+    const card = { root, head, msgs, err, form, text, sig: '' };
+    return card;
+  }
+
+  function field(dl, name, value) {
+    if (!value) return;
+    const row = el('div', 'field');
+    row.append(el('dt', '', name), el('dd', '', value));
+    dl.appendChild(row);
+  }
+
+  function fillCard(card, c) {
+    const open = c.status === 'received' || c.status === 'claimed';
+    card.root.dataset.status = c.status || 'expired';
+    card.root.dataset.kind = c.kind || '';
+
+    const top = el('div', 'caseline');
+    const icon = el('span', 'caseicon', c.kind === 'handoff' ? '💬' : '📋');
+    icon.setAttribute('aria-hidden', 'true');
+    const code = el('code', 'casecode', c.code);
+    const kind = el('span', 'casekind', c.kind === 'handoff' ? 'live chat' : 'referral');
+    const badge = el('span', 'badge ' + (c.status || 'expired'), STATUS[c.status] || 'expired');
+    top.append(icon, code, kind, badge);
+
+    const dl = el('dl', 'fields');
+    field(dl, 'Service', c.serviceName && c.serviceName !== c.service ? c.serviceName + ' (' + c.service + ')' : c.service);
+    field(dl, 'Language', c.langName ? c.langName + ' (' + c.lang + ')' : c.lang);
+    field(dl, 'Received', c.created ? when(c.created) : '');
+    field(dl, 'Consent', c.consentAt ? when(c.consentAt) + (c.consentVersion ? ' · version ' + c.consentVersion : '') : '');
+    for (const a of c.answers || []) field(dl, a.name, a.value);
+    if (c.claimedAt) field(dl, 'Claimed', when(c.claimedAt));
+    if (c.closedAt) field(dl, c.status === 'withdrawn' ? 'Withdrawn' : 'Closed', when(c.closedAt));
+
+    const actions = el('div', 'caseactions');
+    const claim = el('button', 'claim', 'Claim');
+    claim.type = 'button';
+    claim.disabled = c.status !== 'received';
+    claim.addEventListener('click', () => staffAction(card, 'claim', ''));
+    const close = el('button', 'close', 'Close');
+    close.type = 'button';
+    close.disabled = !open;
+    close.addEventListener('click', () => staffAction(card, 'close', ''));
+    actions.append(claim, close);
+
+    const parts = [top, dl];
+    const posted = (c.messages || []).find((m) => m.kind === 'card');
+    if (posted) {
+      const d = el('details', 'posted');
+      const s = el('summary', '', 'Card as posted in the group');
+      const t = el('div', 'postedtext');
+      t.dir = 'auto';
+      renderTelegramHTML(posted.text, t);
+      d.append(s, t);
+      parts.push(d);
+    }
+    parts.push(actions);
+    card.head.replaceChildren(...parts);
+
+    const stick = card.msgs.scrollTop + card.msgs.clientHeight >= card.msgs.scrollHeight - 8;
+    card.msgs.replaceChildren();
+    for (const m of c.messages || []) {
+      if (m.kind === 'card') continue;
+      card.msgs.appendChild(staffMessage(m));
+    }
+    card.msgs.hidden = !card.msgs.children.length;
+    if (stick) card.msgs.scrollTop = card.msgs.scrollHeight;
+
+    card.form.hidden = !open;
+  }
+
+  const LABELS = {
+    relay: 'Person', reply: 'You → person', note: '🔒 Internal note', alert: '🚨 Emergency',
+  };
+
+  function staffMessage(m) {
+    if (m.kind === 'claim' || m.kind === 'close' || m.kind === 'notice') {
+      const row = el('div', 'smsg sys kind-' + m.kind);
+      const span = el('span');
+      span.dir = 'auto';
+      if (m.kind === 'notice') renderTelegramHTML(m.text, span);
+      else span.textContent = m.kind === 'claim' ? 'You claimed the case' : 'You closed the case';
+      const t = el('span', 'stime', hm(m.at));
+      row.append(span, t);
+      return row;
+    }
+    const row = el('div', 'smsg kind-' + m.kind);
+    const b = el('div', 'sbubble');
+    b.dir = 'auto';
+    const who = el('div', 'swho', (m.media ? '📎 ' : '') + (LABELS[m.kind] || m.kind));
+    const text = el('div', 'stext');
+    text.dir = 'auto';
+    if (m.html) renderTelegramHTML(m.text, text);
+    else text.textContent = m.text;
+    const t = el('span', 'stime', hm(m.at));
+    b.append(who, text, t);
+    row.appendChild(b);
+    return row;
+  }
+
+  async function staffAction(card, action, text) {
+    card.err.hidden = true;
+    let res;
+    let body;
+    try {
+      res = await fetch('/api/staff', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ code: card.root.dataset.code, action, text }),
+      });
+      body = await res.json();
+    } catch (e) {
+      body = { error: 'The playground server does not answer.' };
+    }
+    const ok = res && res.ok;
+    if (!ok) {
+      card.err.textContent = (body && body.error) || 'Error ' + (res ? res.status : '');
+      card.err.dir = 'auto';
+      card.err.hidden = false;
+    }
+    await pollStaff();
+    // What the action sent the person shows up in their chat at once.
+    pollInbox();
+    return ok;
+  }
+
   // ---- reload banner ------------------------------------------------------
 
   function time(iso) {
@@ -812,6 +1087,9 @@
     document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape') closeSheet(); });
     poll();
     setInterval(poll, 3000);
+    pollStaff();
+    setInterval(pollStaff, 2000);
+    setInterval(pollInbox, 2000);
   }
 
   // For the browser test: what the renderer builds, without touching the chat.
