@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"putokaz/internal/content"
+	"putokaz/internal/translate"
 )
 
 // check validates a content tree and prints every problem as file:line:col.
@@ -35,5 +37,20 @@ func check(_ context.Context, env Env, args []string) int {
 	}
 	fmt.Fprintf(env.Stdout, "content OK: %d flows, %d steps, %d languages, %d warnings (%s, %s)\n",
 		len(c.Flows), steps, len(c.Languages), warns, src.FlowsDir, src.LocalesDir)
+	fmt.Fprintln(env.Stdout, coverageLine(c))
 	return 0
+}
+
+// coverageLine summarises each language's texts: present and current, of
+// all (transliterated ones count; "putokaz translate" has the details).
+func coverageLine(c *content.Content) string {
+	parts := []string{}
+	for _, cv := range translate.Status(c) {
+		p := fmt.Sprintf("%s %d%%", cv.Lang, cv.Percent())
+		if n := len(cv.Outdated); n > 0 {
+			p += fmt.Sprintf(" (%d outdated)", n)
+		}
+		parts = append(parts, p)
+	}
+	return "texts: " + strings.Join(parts, ", ")
 }
