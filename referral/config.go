@@ -180,12 +180,19 @@ func (c Config) services() []string {
 	return out
 }
 
+// Serves reports whether service has a queue (its own or "*"). Services
+// without one get no referrals or handoffs.
+func (c Config) Serves(service string) bool {
+	_, ok := c.queue(service)
+	return ok
+}
+
 // Unserved lists the services (of the content's directory) that have no
 // queue: referrals and handoffs to them are refused.
 func (c Config) Unserved(services []string) []string {
 	var out []string
 	for _, s := range services {
-		if _, ok := c.queue(s); !ok {
+		if !c.Serves(s) {
 			out = append(out, s)
 		}
 	}

@@ -87,7 +87,8 @@ var (
 )
 
 // ErrNoQueue: a referral or handoff to a service without a staff queue. The
-// input fails (the person is not told about a referral nobody receives).
+// input fails (the person is not told about a referral nobody receives); the
+// engine's Offline hook (Config.Serves) keeps people from getting this far.
 var ErrNoQueue = errors.New("no staff queue is configured for this service")
 
 // New builds the service. Call SetConversation before Run.
@@ -200,18 +201,12 @@ func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect
 	case engine.EffectErase:
 		return s.Erase(ctx, user)
 	case engine.EffectFeedback:
-		if s.cfg.knows(fx.Service) && (fx.Value == "yes" || fx.Value == "no") {
+		if s.cfg.Serves(fx.Service) && (fx.Value == "yes" || fx.Value == "no") {
 			s.m.feedback.WithLabelValues(fx.Service, fx.Value).Inc()
 		}
 		return nil
 	}
 	return nil // language changes and future effects need nothing from us
-}
-
-// knows reports whether service has a queue (a bounded metric label).
-func (c Config) knows(service string) bool {
-	_, ok := c.queue(service)
-	return ok
 }
 
 func (s *Service) createReferral(ctx context.Context, user, lang string, fx engine.Effect) error {

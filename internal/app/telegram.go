@@ -93,7 +93,9 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 			return l.Key, l.Token, ok
 		}
 	}
-	conv := conversation.New(sessions, newEngine(), holder, refs, log)
+	eng := newEngine()
+	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
+	conv := conversation.New(sessions, eng, holder, refs, log)
 	conv.Statuses = refs
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
 	if err != nil {
@@ -110,7 +112,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		names = append(names, name)
 	}
 	if missing := rcfg.Unserved(names); len(missing) > 0 {
-		log.Error("services without a staff queue: referrals and handoffs to them are refused until referral.queues names them",
+		log.Error("services without a staff queue: people who choose them get their public contacts instead of a referral or handoff until referral.queues names them",
 			"services", missing)
 	}
 

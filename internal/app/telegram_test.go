@@ -18,13 +18,22 @@ import (
 	"putokaz/internal/redistest"
 )
 
-// TestServeTelegramWiresReferrals runs `putokaz serve` against the fake Bot
-// API in webhook mode and walks a referral through the real webhook: the
-// conversation's effects reach the referral service, the outbox (started
-// with the server) posts the case card in the queue's group, a staff claim
-// from that group is handled, /status answers, and the whole thing stops
-// cleanly on shutdown.
-func TestServeTelegramWiresReferrals(t *testing.T) {
+// servedBot is `putokaz serve` in webhook mode against the fake Bot API,
+// with helpers that act as one person in a private chat.
+type servedBot struct {
+	t      *testing.T
+	api    *botapitest.Server
+	addr   string
+	errOut *lockedBuffer
+	exit   chan int
+	cancel context.CancelFunc
+	id     atomic.Int64
+}
+
+const servedChat = 4242
+
+func serveForTest(t *testing.T, extra map[string]string) *servedBot {
+	t.Helper()
 	api := botapitest.New(t)
 	_, k := redistest.New(t) // a unique key prefix, cleaned up after the test
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -33,22 +42,24 @@ func TestServeTelegramWiresReferrals(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	const group = -1009001
 	vars := map[string]string{
 		"TELEGRAM_TOKEN": api.Token(), "TELEGRAM_API_URL": api.URL(),
 		"TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram/hook", "TELEGRAM_WEBHOOK_SECRET": "wiring-secret",
 		"LISTEN_ADDR": addr, "REDIS_KEY_PREFIX": k.Prefix(), "CONTENT_DIR": contenttest.Write(t, nil),
-		"REFERRAL_QUEUES": fmt.Sprintf(`{svc: {group: %d}}`, group), "LOG_LEVEL": "debug",
+		"LOG_LEVEL": "debug", "REDIS_URL": redistestURL(),
 	}
-	vars["REDIS_URL"] = redistestURL()
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	env := Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: errOut, Getenv: func(k string) string { return vars[k] }}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	b := &servedBot{t: t, api: api, addr: addr, errOut: &lockedBuffer{}, exit: make(chan int, 1)}
+	b.id.Store(100)
+	env := Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: b.errOut, Getenv: func(k string) string { return vars[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
-	exit := make(chan int, 1)
+	b.cancel = cancel
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		exit <- Main(ctx, []string{"serve"}, env)
+		b.exit <- Main(ctx, []string{"serve"}, env)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -58,79 +69,106 @@ func TestServeTelegramWiresReferrals(t *testing.T) {
 		}
 	})
 	if _, err := api.WaitForMethod("setWebhook", 1, 10*time.Second); err != nil {
-		t.Fatalf("the bot did not start: %v\n%s", err, errOut.String())
+		t.Fatalf("the bot did not start: %v\n%s", err, b.errOut.String())
 	}
+	return b
+}
 
-	var id atomic.Int64
-	id.Store(100)
-	post := func(update string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/telegram/hook", strings.NewReader(update))
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "wiring-secret")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			t.Fatalf("webhook %d %s\n%s", resp.StatusCode, body, errOut.String())
-		}
+// post delivers an update; anything but 200 fails the test (Telegram would
+// deliver it again).
+func (b *servedBot) post(update string) {
+	b.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+b.addr+"/telegram/hook", strings.NewReader(update))
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "wiring-secret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
 	}
-	const chat = 4242
-	from := fmt.Sprintf(`"from":{"id":%d,"is_bot":false,"first_name":"A","language_code":"en"},"chat":{"id":%d,"type":"private"}`, chat, chat)
-	text := func(s string) {
-		n := id.Add(1)
-		ent := ""
-		if strings.HasPrefix(s, "/") {
-			name, _, _ := strings.Cut(s, " ")
-			ent = fmt.Sprintf(`,"entities":[{"offset":0,"length":%d,"type":"bot_command"}]`, len(name))
-		}
-		post(fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,%s,"date":1767225600,"text":%q%s}}`, n, n, from, s, ent))
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.t.Fatalf("webhook %d %s\n%s", resp.StatusCode, body, b.errOut.String())
 	}
-	tap := func(label string) {
-		t.Helper()
-		data := ""
-		for _, c := range api.ByChat(chat) {
-			var kb struct {
-				InlineKeyboard [][]struct {
-					Text string `json:"text"`
-					Data string `json:"callback_data"`
-				} `json:"inline_keyboard"`
-			}
-			if c.Decode("reply_markup", &kb) == nil {
-				for _, row := range kb.InlineKeyboard {
-					for _, b := range row {
-						if strings.Contains(b.Text, label) {
-							data = b.Data
-						}
+}
+
+const servedFrom = `"from":{"id":4242,"is_bot":false,"first_name":"A","language_code":"en"}`
+
+func (b *servedBot) text(s string) {
+	b.t.Helper()
+	n := b.id.Add(1)
+	ent := ""
+	if strings.HasPrefix(s, "/") {
+		name, _, _ := strings.Cut(s, " ")
+		ent = fmt.Sprintf(`,"entities":[{"offset":0,"length":%d,"type":"bot_command"}]`, len(name))
+	}
+	b.post(fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,%s,"chat":{"id":%d,"type":"private"},"date":1767225600,"text":%q%s}}`,
+		n, n, servedFrom, servedChat, s, ent))
+}
+
+// tap presses the newest button whose label contains label.
+func (b *servedBot) tap(label string) {
+	b.t.Helper()
+	data := ""
+	for _, c := range b.api.ByChat(servedChat) {
+		var kb struct {
+			InlineKeyboard [][]struct {
+				Text string `json:"text"`
+				Data string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+		}
+		if c.Decode("reply_markup", &kb) == nil {
+			for _, row := range kb.InlineKeyboard {
+				for _, btn := range row {
+					if strings.Contains(btn.Text, label) {
+						data = btn.Data
 					}
 				}
 			}
 		}
-		if data == "" {
-			t.Fatalf("no button %q", label)
-		}
-		n := id.Add(1)
-		post(fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":"q%d",%s,"message":{"message_id":1,"chat":{"id":%d,"type":"private"},"date":1767225600,"text":"x"},"chat_instance":"1","data":%q}}`,
-			n, n, strings.Replace(from, `,"chat":{"id":4242,"type":"private"}`, "", 1), chat, data))
 	}
-	text("/start")
-	tap("English")
-	tap("Refer me")
-	tap("common.referral.yes")
-	text("Novi Sad")
-	text("+381 60 1234567")
+	if data == "" {
+		b.t.Fatalf("no button %q", label)
+	}
+	n := b.id.Add(1)
+	b.post(fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":"q%d",%s,"message":{"message_id":1,"chat":{"id":%d,"type":"private"},"date":1767225600,"text":"x"},"chat_instance":"1","data":%q}}`,
+		n, n, servedFrom, servedChat, data))
+}
+
+// said reports whether the person was sent a text containing sub.
+func (b *servedBot) said(sub string) bool {
+	for _, c := range b.api.ByChat(servedChat) {
+		if strings.Contains(c.Str("text"), sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestServeTelegramWiresReferrals runs `putokaz serve` against the fake Bot
+// API in webhook mode and walks a referral through the real webhook: the
+// conversation's effects reach the referral service, the outbox (started
+// with the server) posts the case card in the queue's group, a staff claim
+// from that group is handled, /status answers, and the whole thing stops
+// cleanly on shutdown.
+func TestServeTelegramWiresReferrals(t *testing.T) {
+	const group = -1009001
+	b := serveForTest(t, map[string]string{"REFERRAL_QUEUES": fmt.Sprintf(`{svc: {group: %d}}`, group)})
+	b.text("/start")
+	b.tap("English")
+	b.tap("Refer me")
+	b.tap("common.referral.yes")
+	b.text("Novi Sad")
+	b.text("+381 60 1234567")
 	var code string
-	for _, c := range api.ByChat(chat) {
+	for _, c := range b.api.ByChat(servedChat) {
 		if s := c.Str("text"); strings.Contains(s, "common.referral.sent") {
 			code = strings.Fields(s)[2]
 		}
 	}
 	if !strings.HasPrefix(code, "PK-") {
-		t.Fatalf("no code told; stderr:\n%s", errOut.String())
+		t.Fatalf("no code told; stderr:\n%s", b.errOut.String())
 	}
-	calls, err := api.WaitUntil(func(cs []botapitest.Call) bool {
+	calls, err := b.api.WaitUntil(func(cs []botapitest.Call) bool {
 		for _, c := range cs {
 			if c.Method == "sendMessage" && c.ChatID == group && strings.Contains(c.Str("text"), code) {
 				return true
@@ -139,7 +177,7 @@ func TestServeTelegramWiresReferrals(t *testing.T) {
 		return false
 	}, 10*time.Second)
 	if err != nil {
-		t.Fatalf("no case card in the queue's group: %v\n%s", err, errOut.String())
+		t.Fatalf("no case card in the queue's group: %v\n%s", err, b.errOut.String())
 	}
 	cardID := 0
 	for _, c := range calls {
@@ -151,29 +189,44 @@ func TestServeTelegramWiresReferrals(t *testing.T) {
 			cardID = r.MessageID
 		}
 	}
-	n := id.Add(1)
-	post(fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":"s%d","from":{"id":77,"is_bot":false,"first_name":"S"},`+
+	n := b.id.Add(1)
+	b.post(fmt.Sprintf(`{"update_id":%d,"callback_query":{"id":"s%d","from":{"id":77,"is_bot":false,"first_name":"S"},`+
 		`"message":{"message_id":%d,"chat":{"id":%d,"type":"supergroup","is_forum":true},"date":1767225600,"text":"card"},`+
 		`"chat_instance":"2","data":"c:%s"}}`, n, n, cardID, group, code))
-	text("/status " + code)
-	found := false
-	for _, c := range api.ByChat(chat) {
-		found = found || strings.Contains(c.Str("text"), "common.status.claimed")
+	b.text("/status " + code)
+	if !b.said("common.status.claimed") {
+		t.Errorf("/status does not show the claim; stderr:\n%s", b.errOut.String())
 	}
-	if !found {
-		t.Errorf("/status does not show the claim; stderr:\n%s", errOut.String())
-	}
-	cancel()
+	b.cancel()
 	select {
-	case code := <-exit:
+	case code := <-b.exit:
 		if code != 0 {
-			t.Errorf("exit %d\n%s", code, errOut.String())
+			t.Errorf("exit %d\n%s", code, b.errOut.String())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("serve did not stop within 15s (the outbox must stop with the server)")
 	}
-	if strings.Contains(errOut.String(), "Novi Sad") {
+	if strings.Contains(b.errOut.String(), "Novi Sad") {
 		t.Error("logs contain an answer")
+	}
+}
+
+// TestServeWithoutQueuesGivesContacts: on a bot with no staff queue, a
+// person who asks for a referral or a person is told at once and given the
+// service's public contacts; the update is handled (200), not retried.
+func TestServeWithoutQueuesGivesContacts(t *testing.T) {
+	b := serveForTest(t, nil)
+	b.text("/start")
+	b.tap("English")
+	for _, button := range []string{"Refer me", "Talk"} {
+		b.text("/menu")
+		b.tap(button)
+		if !b.said("common.referral.offline Test service") || !b.said("Call the test service yourself") {
+			t.Fatalf("%s: no public contacts\n%s", button, b.errOut.String())
+		}
+	}
+	if strings.Contains(b.errOut.String(), "will be retried") {
+		t.Errorf("an update failed:\n%s", b.errOut.String())
 	}
 }
 

@@ -59,6 +59,7 @@ const (
 	TextReferralSent    = "common.referral.sent"
 	TextReferralOpen    = "common.referral.open"
 	TextReferralLater   = "common.referral.later"
+	TextServiceOffline  = "common.referral.offline"
 	TextStatusAsk       = "common.status.ask"
 	TextStatusReceived  = "common.status.received"
 	TextStatusClaimed   = "common.status.claimed"
@@ -86,7 +87,7 @@ var SystemTexts = []string{
 	TextInvalidChoice, TextError, TextHandoffLeave, TextHandoffLeft, TextHandoffClaimed, TextHandoffClosed,
 	TextHandoffOpen, TextHandoffLater, TextFeedbackYes, TextFeedbackNo, TextFeedbackThanks,
 	TextReferralYes, TextReferralNo, TextReferralSkip, TextReferralCancel, TextReferralDropped, TextReferralSent,
-	TextReferralOpen, TextReferralLater, TextStatusAsk, TextStatusReceived, TextStatusClaimed, TextStatusClosed,
+	TextReferralOpen, TextReferralLater, TextServiceOffline, TextStatusAsk, TextStatusReceived, TextStatusClaimed, TextStatusClosed,
 	TextStatusUnknown, TextStatusButton, TextNearestNone, TextEdited,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],

@@ -142,6 +142,7 @@ var vars = map[string]string{
 	content.TextReferralSent:   " {{.code}} {{.service}}",
 	content.TextReferralLater:  " {{.opens}}",
 	content.TextHandoffLater:   " {{.opens}}",
+	content.TextServiceOffline: " {{.service}}",
 	content.TextStatusReceived: " {{.code}}",
 	content.TextStatusClaimed:  " {{.code}}",
 	content.TextStatusClosed:   " {{.code}}",

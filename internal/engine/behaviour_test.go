@@ -290,6 +290,36 @@ func TestReferralDeclinedOrAbandonedStoresNothing(t *testing.T) {
 	}
 }
 
+// A service without a staff queue gets no referral or handoff: the person
+// is told at once and given its public contacts, and nothing is stored.
+func TestOfflineServiceGivesPublicContacts(t *testing.T) {
+	p := newPerson(t, "en")
+	offline := true
+	p.e.Offline = func(service string) bool { return offline && service == "svc" }
+	for _, button := range []string{"Refer me", "Talk"} {
+		p.cmd("menu")
+		res := p.press(button)
+		if len(res.Effects) != 0 || p.s.Ref != nil || p.s.Handoff != "" || res.Notice != "service_offline" {
+			t.Fatalf("%s: effects %+v, session %+v, notice %q", button, res.Effects, p.s, res.Notice)
+		}
+		p.says("common.referral.offline Test service")
+		p.says("Call the test service yourself")
+		p.press("common.btn.menu")
+	}
+	// The queue went away while the person was answering: still nothing sent.
+	offline = false
+	p.cmd("menu")
+	p.press("Refer me")
+	p.press("common.referral.yes")
+	p.text("Niš")
+	offline = true
+	res := p.press("common.referral.skip")
+	if len(res.Effects) != 0 || p.s.Ref != nil || res.Notice != "service_offline" {
+		t.Fatalf("submit to an offline service: effects %+v, notice %q", res.Effects, res.Notice)
+	}
+	p.says("Call the test service yourself")
+}
+
 func TestStatus(t *testing.T) {
 	p := newPerson(t, "en")
 	p.cmd("status")

@@ -24,7 +24,13 @@ type Engine struct {
 	Now func() time.Time
 	// Rand returns random bits (for referral codes).
 	Rand func() uint64
+	// Offline, if set, reports services that cannot receive referrals or
+	// handoffs (no staff queue is configured for them): people who reach
+	// one get its public contacts instead of a request nobody would read.
+	Offline func(service string) bool
 }
+
+func (e *Engine) offline(service string) bool { return e.Offline != nil && e.Offline(service) }
 
 // New returns an engine with the given clock and random source.
 func New(now func() time.Time, rnd func() uint64) *Engine {
@@ -549,11 +555,16 @@ func (t *turn) enter(r content.Ref) {
 			t.sayAll(st.Say, count)
 			t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
 			return
-		case content.KindReferral:
-			t.sayAll(st.Say, count)
-			t.startReferral(st)
-			return
-		case content.KindHandoff:
+		case content.KindReferral, content.KindHandoff:
+			if t.e.offline(st.Service) {
+				t.serviceOffline(st.Service)
+				return
+			}
+			if st.Kind == content.KindReferral {
+				t.sayAll(st.Say, count)
+				t.startReferral(st)
+				return
+			}
 			t.s.Handoff = st.Service
 			t.fx = append(t.fx, Effect{Kind: EffectHandoff, Service: st.Service, Lang: t.s.Lang})
 			t.sayAll(st.Say, count)

@@ -66,11 +66,7 @@ func (t *turn) referralButton(arg string) {
 		t.s.Ref = nil
 		t.notice = "referral_declined"
 		t.say(svc.Declined)
-		bs := []button{{content.TextMenuButton, "act:menu"}}
-		if f := t.c.Flows[t.s.Flow]; f != nil && f.Start != t.s.Step {
-			bs = append([]button{{content.TextBackButton, "go:" + f.Name + "/" + f.Start}}, bs...)
-		}
-		t.keyboard(bs)
+		t.contactsKeyboard()
 	case arg == "skip" && ref.Question >= 0 && t.c.Directory.Services[ref.Service].Questions[ref.Question].Optional:
 		t.nextQuestion()
 	case arg == "cancel":
@@ -111,6 +107,32 @@ func (t *turn) referralAnswer(raw string) {
 	t.nextQuestion()
 }
 
+// contactsKeyboard ends a referral that was not sent: back to the flow's
+// start (unless the person is there) or the menu.
+func (t *turn) contactsKeyboard() {
+	bs := []button{{content.TextMenuButton, "act:menu"}}
+	if f := t.c.Flows[t.s.Flow]; f != nil && f.Start != t.s.Step {
+		bs = append([]button{{content.TextBackButton, "go:" + f.Name + "/" + f.Start}}, bs...)
+	}
+	t.keyboard(bs)
+}
+
+// serviceOffline tells the person that service cannot be reached through
+// the bot now and gives its public contacts. Nothing is stored.
+func (t *turn) serviceOffline(service string) {
+	svc := t.c.Directory.Services[service]
+	t.s.Ref = nil
+	t.notice = "service_offline"
+	if svc == nil {
+		t.say(content.TextContentChanged)
+		t.enter(t.c.Home())
+		return
+	}
+	t.sayWith(content.TextServiceOffline, map[string]string{"service": t.text(svc.Name)})
+	t.say(svc.Declined)
+	t.contactsKeyboard()
+}
+
 func (t *turn) nextQuestion() {
 	ref := t.s.Ref
 	svc := t.c.Directory.Services[ref.Service]
@@ -125,6 +147,10 @@ func (t *turn) nextQuestion() {
 // submitReferral emits the referral; the caller stores it before these
 // messages (which quote its code) reach the person.
 func (t *turn) submitReferral(svc *content.Service) {
+	if t.e.offline(svc.ID) { // its queue went away while the person answered
+		t.serviceOffline(svc.ID)
+		return
+	}
 	ref := t.s.Ref
 	code := ref.Code
 	if code == "" { // cleared by the caller when the code was taken

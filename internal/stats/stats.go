@@ -83,18 +83,21 @@ const (
 	OutcomeClosed    = "closed"    // staff closed it
 	OutcomeFailed    = "failed"    // it could not be delivered (dead letter)
 	OutcomeWithdrawn = "withdrawn" // the person erased their data (/delete)
+	// OutcomeUnavailable: the service has no staff queue; the person got its
+	// public contacts instead.
+	OutcomeUnavailable = "unavailable"
 )
 
 // Outcomes lists every referral outcome, in the order of a case's life.
 var Outcomes = []string{OutcomeOffered, OutcomeDeclined, OutcomeCancelled, OutcomeSubmitted, OutcomeHandoff,
-	OutcomeDelivered, OutcomeClaimed, OutcomeClosed, OutcomeFailed, OutcomeWithdrawn}
+	OutcomeDelivered, OutcomeClaimed, OutcomeClosed, OutcomeFailed, OutcomeWithdrawn, OutcomeUnavailable}
 
 // Notices lists the engine's notice labels that are counted by name; any
 // other is counted as "other". A test keeps it in step with the engine.
 var Notices = []string{
 	"content_changed", "edited", "emergency", "erased", "event", "invalid_answer", "keyword",
 	"language_picker", "media", "referral_cancelled", "referral_declined", "referral_sent",
-	"relayed", "reset", "stale_button", "status", "unexpected_location", "unknown_command", "unknown_text",
+	"relayed", "reset", "service_offline", "stale_button", "status", "unexpected_location", "unknown_command", "unknown_text",
 }
 
 // InputKinds names the inputs counted, by engine kind.
@@ -285,6 +288,15 @@ func referralOutcome(c *content.Content, o conversation.Outcome) (service, outco
 		}
 		return svc, map[string]string{"referral_sent": OutcomeSubmitted, "referral_declined": OutcomeDeclined,
 			"referral_cancelled": OutcomeCancelled}[o.Notice]
+	}
+	if o.Notice == "service_offline" {
+		// Refused on arrival (To) or when the answers were complete (From).
+		for _, r := range []content.Ref{o.To, o.From} {
+			if st := c.Step(r); st != nil && (st.Kind == content.KindReferral || st.Kind == content.KindHandoff) {
+				return st.Service, OutcomeUnavailable
+			}
+		}
+		return Other, OutcomeUnavailable
 	}
 	if o.To == o.From || o.To.Step == "" {
 		return "", ""

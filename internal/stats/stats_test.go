@@ -68,6 +68,40 @@ func (c *chat) command(s string) {
 	c.send(engine.Input{Kind: engine.InCommand, Command: s})
 }
 
+// TestUnavailableService: a referral or handoff refused because the service
+// has no staff queue counts as "unavailable" for that service.
+func TestUnavailableService(t *testing.T) {
+	c := contenttest.Load(t)
+	reg := prometheus.NewRegistry()
+	st, err := stats.New(stats.Options{Content: content.NewHolder(c), Registerer: reg, Now: func() time.Time { return day }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := store.NewMemory(time.Hour, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(func() time.Time { return day }, func() uint64 { return 7919 })
+	eng.Offline = func(string) bool { return true }
+	conv := conversation.New(mem, eng, content.NewHolder(c), accept{}, nil)
+	conv.OnResult = st.Observe
+	di := &chat{t: t, conv: conv, user: "tg:4"}
+	di.command("start")
+	di.press("English")
+	di.press("Refer me")
+	di.press("EN common.btn.menu")
+	di.press("Talk")
+	if got := counter(t, reg, stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "unavailable"}); got != 2 {
+		t.Errorf("unavailable = %v, want 2", got)
+	}
+	if got := counter(t, reg, stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "offered"}); got != 0 {
+		t.Errorf("offered = %v, want 0: nothing was offered", got)
+	}
+	if got := counter(t, reg, stats.MetricNotices, map[string]string{"notice": "service_offline"}); got != 2 {
+		t.Errorf("notice service_offline = %v, want 2", got)
+	}
+}
+
 // counter reads one counter from the registry (0 when absent).
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
