@@ -46,6 +46,8 @@ var (
 	ErrBusy = errors.New("chat busy: another update of it is being handled")
 	// ErrShuttingDown: the process is draining and takes no new updates.
 	ErrShuttingDown = errors.New("shutting down: not taking new updates")
+
+	errLeaseLost = errors.New("chat lease lost before the session was saved")
 )
 
 // Lease identifies the per-chat lease under which an update is handled:
@@ -87,6 +89,7 @@ type Dispatcher struct {
 	state       updateState
 	inactive    Inactive
 	leaseKey    func(chat string) string // nil without Redis
+	sessionKey  func(user string) string // nil without Redis
 	staffGroups map[int64]bool
 	username    atomic.Pointer[string]
 	lim         Limits
@@ -194,7 +197,14 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 
 	token := newToken()
 	reactivate := in.act == actConversation || in.act == actUnblocked
-	br, err := d.begin(wctx, chat, u.ID, token, reactivate)
+	// The person's session travels with the lease (SessionTx). Only in a
+	// private chat: its lease and the session share a hash tag (one
+	// cluster slot) because chat and user are the same ID.
+	sessionKey := ""
+	if d.sessionKey != nil && in.act == actConversation && in.userID == in.chatID {
+		sessionKey = d.sessionKey(userKey(in.userID))
+	}
+	br, err := d.begin(wctx, chat, u.ID, token, reactivate, sessionKey)
 	switch {
 	case errors.Is(err, ErrBusy):
 		return "busy", "", fmt.Errorf("update %d: %w", u.ID, err)
@@ -223,6 +233,11 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	}
 	if reactivate {
 		hctx = withActiveChat(hctx, in.chatID)
+	}
+	var tx *SessionTx
+	if sessionKey != "" {
+		tx = &SessionTx{key: sessionKey, blob: br.session}
+		hctx = context.WithValue(hctx, sessionTxCtxKey{}, tx)
 	}
 	stopRenew := d.keepLease(chat, token, in.chatID, cancel)
 	finished := false
@@ -314,13 +329,13 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		}
 		d.log.Warn("could not send all replies; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
 			"sent", n, "left", len(ops)-n, "err", serr)
-		if err := finish(finishArgs{outbox: outbox, kbd: kbd}); err != nil {
+		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: tx}); err != nil {
 			d.log.Error("could not store unsent replies", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
 		}
 		return "error", "", fmt.Errorf("update %d: send replies: %w", u.ID, serr)
 	}
 	// A person who blocked the bot gets nothing more; the update is done.
-	if err := finish(finishArgs{done: true, kbd: kbd}); err != nil {
+	if err := finish(finishArgs{done: true, kbd: kbd, session: tx}); err != nil {
 		return "error", "", err
 	}
 	return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
@@ -328,11 +343,11 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 
 // begin takes the chat's lease for the update, waiting with backoff while
 // another handler holds it, up to the deadline of ctx.
-func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error) {
+func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error) {
 	var waitStart time.Time
 	delay := 5 * time.Millisecond
 	for {
-		br, err := d.state.begin(ctx, chat, updateID, token, reactivate)
+		br, err := d.state.begin(ctx, chat, updateID, token, reactivate, sessionKey)
 		if err != nil {
 			if ctx.Err() != nil {
 				return br, ErrBusy
@@ -367,10 +382,18 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 		ls, err = d.state.finish(fctx, chat, updateID, token, f)
 		cancel()
 		if err == nil {
-			if ls == leaseTaken {
+			switch ls {
+			case leaseTaken:
 				d.m.leaseLost.Inc()
 				d.log.Warn("chat lease expired and was taken by another handler before the update finished",
 					"update_id", updateID, "chat", d.hash(chatID))
+			case leaseLost:
+				// Nothing was recorded: the update runs again from the
+				// session it started from.
+				d.m.leaseLost.Inc()
+				d.log.Warn("chat lease lost before the session was saved; update will be retried",
+					"update_id", updateID, "chat", d.hash(chatID))
+				return fmt.Errorf("update %d: %w", updateID, errLeaseLost)
 			}
 			return nil
 		}

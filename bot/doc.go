@@ -19,7 +19,8 @@
 //     updates dropped after Limits.UpdateAttempts, unsent replies kept for the
 //     re-delivery instead of asking the conversation twice.
 //   - state.go — the two Lua scripts (begin, finish) that are the only Redis
-//     round trips of an update; a memory version for running without Redis.
+//     round trips of an update, reading and writing the person's session too
+//     (session.go: SessionTx); a memory version for running without Redis.
 //   - sender.go, limiter.go, api.go — the one outbound path: per-chat and
 //     global rate limits, 429 retry_after honoured, 5xx/network retries with
 //     backoff, 403 marks the chat inactive (inactive.go); a small JSON client

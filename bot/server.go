@@ -104,11 +104,11 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 
 	var inactive Inactive
 	var state updateState
-	var leaseKey func(string) string
+	var leaseKey, sessionKey func(string) string
 	if rdb != nil {
 		inactive = NewRedisInactive(rdb, k, cfg.Limits.InactiveTTL)
 		state = &redisState{rdb: rdb, k: k, leaseTTL: cfg.Limits.LeaseTTL, dedupe: cfg.Limits.DedupeTTL, kbdTTL: cfg.Limits.KeyboardTTL}
-		leaseKey = k.ChatLease
+		leaseKey, sessionKey = k.ChatLease, k.Session
 	} else {
 		log.Warn("no Redis configured: update deduplication, chat leases and blocked-user marks are kept in memory " +
 			"and LOST ON RESTART; run a single replica only")
@@ -118,7 +118,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 	s.sender = newSender(newAPIClient(cfg.APIURL, cfg.Token), cfg.Limits, inactive, m, log, s.hash.chat)
 	hard, hardStop := context.WithCancel(context.Background())
 	s.d = &Dispatcher{
-		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey,
+		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,
 		staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: m, log: log, hash: s.hash.chat,
 		errorText: s.errorText, hard: hard, hardStop: hardStop,
 	}

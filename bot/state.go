@@ -14,35 +14,40 @@ import (
 
 // updateState is the per-chat bookkeeping that makes delivery at-least-once
 // with an exactly-once effect, and serialises one chat's updates across
-// replicas. Each update costs two round trips: begin and finish.
+// replicas. Each update costs two round trips: begin and finish, which also
+// read and write the person's session (SessionTx).
 //
 // begin, atomically:
 //   - if the update is already done → beginDone (a re-delivery: skip it);
 //   - if another handler holds the chat's lease → beginBusy (wait and retry);
 //   - else take the lease (a random token, with a TTL), count the attempt,
 //     optionally clear the chat's "inactive" mark, and return the attempt
-//     number, whether a reply keyboard is showing, and replies left unsent by
-//     a failed earlier attempt.
+//     number, whether a reply keyboard is showing, replies left unsent by
+//     a failed earlier attempt, and the session (when asked for).
 //
-// finish, atomically: mark the update done (or store the unsent replies),
-// record the reply keyboard state, and release the lease if the token still
-// matches (compare-and-delete: a handler whose lease expired must not release
-// someone else's).
+// finish, atomically: if a session write is staged and the lease is no
+// longer ours, nothing (the update must run again: leaseLost); else write
+// the session, mark the update done (or store the unsent replies), record
+// the reply keyboard state, and release the lease if the token still
+// matches (compare-and-delete: a handler whose lease expired must not
+// release someone else's).
 type updateState interface {
-	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error)
+	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error)
 	finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error)
 	renew(ctx context.Context, chat, token string) (bool, error)
 }
 
 // leaseState is what finish found: the lease still ours (and released),
-// gone (expired unclaimed, or erased by /delete: harmless), or taken by
-// another handler after ours expired.
+// gone (expired unclaimed, or erased by /delete: harmless), taken by
+// another handler after ours expired, or not ours while a session write was
+// staged — then nothing was recorded and the update must run again.
 type leaseState int
 
 const (
 	leaseHeld leaseState = iota
 	leaseGone
 	leaseTaken
+	leaseLost
 )
 
 type beginStatus int
@@ -58,19 +63,21 @@ type beginResult struct {
 	attempt  int           // 1 for the first attempt (acquired only)
 	keyboard bool          // a reply keyboard is showing (acquired only)
 	outbox   []byte        // unsent replies of a failed attempt (acquired only)
+	session  []byte        // the stored session, nil if none (acquired, when asked for)
 	busyFor  time.Duration // remaining lease time of the holder (busy only)
 }
 
 type finishArgs struct {
-	done   bool
-	outbox []byte // when !done: replies still to send on the next attempt
-	kbd    kbdEffect
+	done    bool
+	outbox  []byte // when !done: replies still to send on the next attempt
+	kbd     kbdEffect
+	session *SessionTx // its staged write, if any, is part of finish
 }
 
 // The scripts touch only keys of one chat, which share a hash tag: legal in
 // Redis Cluster.
 var (
-	// KEYS: update hash, lease, keyboard flag, inactive flag
+	// KEYS: update hash, lease, keyboard flag, inactive flag[, session]
 	// ARGV: token, lease ms, update TTL ms, reactivate (1/0)
 	beginScript = redis.NewScript(`
 local st = redis.call('HMGET', KEYS[1], 'done', 'out')
@@ -87,14 +94,25 @@ end
 if ARGV[4] == '1' then
   redis.call('DEL', KEYS[4])
 end
-return {0, n, redis.call('EXISTS', KEYS[3]), st[2] or ''}
+local sess = false
+if KEYS[5] then
+  sess = redis.call('GET', KEYS[5])
+end
+return {0, n, redis.call('EXISTS', KEYS[3]), st[2] or '', sess}
 `)
 
-	// KEYS: update hash, lease, keyboard flag
-	// ARGV: token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms
+	// KEYS: update hash, lease, keyboard flag[, session]
+	// ARGV: token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms[, session, session TTL ms]
 	// The update's TTL was set by its first attempt; it is set again here
 	// only in case the hash was erased meanwhile (/delete).
 	finishScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[2])
+if KEYS[4] then
+  if cur ~= ARGV[1] then
+    return 3
+  end
+  redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+end
 if ARGV[2] == '1' then
   redis.call('HSET', KEYS[1], 'done', '1')
   redis.call('HDEL', KEYS[1], 'out')
@@ -108,7 +126,6 @@ if ARGV[5] == 'set' then
 elseif ARGV[5] == 'del' then
   redis.call('DEL', KEYS[3])
 end
-local cur = redis.call('GET', KEYS[2])
 if cur == ARGV[1] then
   redis.call('DEL', KEYS[2])
   return 1
@@ -145,14 +162,16 @@ type redisState struct {
 
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
-func (s *redisState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error) {
+func (s *redisState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error) {
 	re := "0"
 	if reactivate {
 		re = "1"
 	}
-	v, err := beginScript.Run(ctx, s.rdb,
-		[]string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)},
-		token, ms(s.leaseTTL), ms(s.dedupe), re).Slice()
+	ks := []string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)}
+	if sessionKey != "" {
+		ks = append(ks, sessionKey)
+	}
+	v, err := beginScript.Run(ctx, s.rdb, ks, token, ms(s.leaseTTL), ms(s.dedupe), re).Slice()
 	if err != nil {
 		return beginResult{}, fmt.Errorf("begin update: %w", err)
 	}
@@ -164,7 +183,7 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 		pttl, _ := v[1].(int64)
 		return beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}, nil
 	}
-	if len(v) < 4 {
+	if len(v) < 5 {
 		return beginResult{}, fmt.Errorf("begin update: unexpected reply %v", v)
 	}
 	n, _ := v[1].(int64)
@@ -173,6 +192,9 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 	r := beginResult{status: beginAcquired, attempt: int(n), keyboard: kbd == 1}
 	if out != "" {
 		r.outbox = []byte(out)
+	}
+	if sess, ok := v[4].(string); ok {
+		r.session = append(make([]byte, 0, len(sess)), sess...) // non-nil even when empty
 	}
 	return r, nil
 }
@@ -189,9 +211,13 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	case kbdRemoved:
 		kop = "del"
 	}
-	n, err := finishScript.Run(ctx, s.rdb,
-		[]string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)},
-		token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL)).Int()
+	ks := []string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
+	args := []any{token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL)}
+	if key, blob, ttl, ok := f.session.write(); ok {
+		ks = append(ks, key)
+		args = append(args, blob, ms(max(ttl, time.Millisecond)))
+	}
+	n, err := finishScript.Run(ctx, s.rdb, ks, args...).Int()
 	if err != nil {
 		return leaseTaken, fmt.Errorf("finish update: %w", err)
 	}
@@ -200,6 +226,8 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 		return leaseHeld, nil
 	case 2:
 		return leaseGone, nil
+	case 3:
+		return leaseLost, nil
 	}
 	return leaseTaken, nil
 }
@@ -249,7 +277,10 @@ func newMemoryState(l Limits, inactive Inactive) *memoryState {
 	}
 }
 
-func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool) (beginResult, error) {
+// Sessions without Redis live in the conversation's own memory store:
+// memoryState neither reads nor writes them (sessionKey and
+// finishArgs.session are unused).
+func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, _ string) (beginResult, error) {
 	now := time.Now()
 	s.mu.Lock()
 	s.sweepLocked(now)

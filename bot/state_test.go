@@ -32,17 +32,17 @@ func TestUpdateState(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			chat := "tg:77"
-			r, err := st.begin(ctx, chat, 1, "A", true)
+			r, err := st.begin(ctx, chat, 1, "A", true, "")
 			if err != nil || r.status != beginAcquired || r.attempt != 1 || r.keyboard || r.outbox != nil {
 				t.Fatalf("first begin = %+v, %v", r, err)
 			}
 			// Another update of the chat: busy while A holds the lease.
-			r, err = st.begin(ctx, chat, 2, "B", true)
+			r, err = st.begin(ctx, chat, 2, "B", true, "")
 			if err != nil || r.status != beginBusy || r.busyFor <= 0 {
 				t.Fatalf("concurrent begin = %+v, %v", r, err)
 			}
 			// Another chat is independent.
-			if r, _ := st.begin(ctx, "tg:78", 1, "C", true); r.status != beginAcquired {
+			if r, _ := st.begin(ctx, "tg:78", 1, "C", true, ""); r.status != beginAcquired {
 				t.Fatalf("other chat = %+v", r)
 			}
 			// Renew only with the right token.
@@ -57,7 +57,7 @@ func TestUpdateState(t *testing.T) {
 			if ls != leaseHeld || err != nil {
 				t.Fatalf("finish = %v %v", ls, err)
 			}
-			r, _ = st.begin(ctx, chat, 1, "A2", true)
+			r, _ = st.begin(ctx, chat, 1, "A2", true, "")
 			if r.status != beginAcquired || r.attempt != 2 || !r.keyboard || string(r.outbox) != `[1]` {
 				t.Fatalf("second attempt = %+v", r)
 			}
@@ -65,7 +65,7 @@ func TestUpdateState(t *testing.T) {
 			if ls, _ := st.finish(ctx, chat, 1, "A", finishArgs{}); ls != leaseTaken {
 				t.Errorf("finish with a stale token = %v, want taken", ls)
 			}
-			if r, _ := st.begin(ctx, chat, 2, "B", true); r.status != beginBusy {
+			if r, _ := st.begin(ctx, chat, 2, "B", true, ""); r.status != beginBusy {
 				t.Errorf("lease was released by a stale token: %+v", r)
 			}
 			if ls, _ := st.finish(ctx, chat, 1, "A2", finishArgs{done: true, kbd: kbdRemoved}); ls != leaseHeld {
@@ -73,15 +73,15 @@ func TestUpdateState(t *testing.T) {
 			}
 			// Done: every later delivery is a duplicate, even while the
 			// lease is taken by another update.
-			if r, _ := st.begin(ctx, chat, 2, "B", true); r.status != beginAcquired || r.keyboard {
+			if r, _ := st.begin(ctx, chat, 2, "B", true, ""); r.status != beginAcquired || r.keyboard {
 				t.Errorf("begin after done = %+v", r)
 			}
-			if r, _ := st.begin(ctx, chat, 1, "X", true); r.status != beginDone {
+			if r, _ := st.begin(ctx, chat, 1, "X", true, ""); r.status != beginDone {
 				t.Errorf("re-delivery = %+v", r)
 			}
 			// An expired lease can be taken over.
 			time.Sleep(350 * time.Millisecond)
-			if r, _ := st.begin(ctx, chat, 3, "D", true); r.status != beginAcquired {
+			if r, _ := st.begin(ctx, chat, 3, "D", true, ""); r.status != beginAcquired {
 				t.Errorf("after expiry = %+v", r)
 			}
 			if ok, _ := st.renew(ctx, chat, "B"); ok {
@@ -95,7 +95,7 @@ func TestUpdateState(t *testing.T) {
 			if ok, _ := st.renew(ctx, chat, "E"); !ok {
 				t.Error("renew of a vanished lease failed")
 			}
-			if r, _ := st.begin(ctx, chat, 4, "F", true); r.status != beginBusy {
+			if r, _ := st.begin(ctx, chat, 4, "F", true, ""); r.status != beginBusy {
 				t.Errorf("renewed lease not held: %+v", r)
 			}
 			time.Sleep(350 * time.Millisecond)
@@ -106,12 +106,72 @@ func TestUpdateState(t *testing.T) {
 	}
 }
 
+// The session travels with the lease: begin reads it, finish writes it with
+// the done mark — and writes nothing at all when the lease is no longer ours.
+func TestRedisStateCarriesTheSession(t *testing.T) {
+	lim := testLimits().withDefaults()
+	lim.LeaseTTL = 300 * time.Millisecond
+	rdb, k := redistest.New(t)
+	cluster := redistest.StartClusterServer(t)
+	ck := keys.New("t:")
+	for name, st := range map[string]*redisState{
+		"redis":         {rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+		"redis cluster": {rdb: cluster.Client(), k: ck, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			chat := "tg:91"
+			key := st.k.Session(chat)
+			r, err := st.begin(ctx, chat, 1, "A", true, key)
+			if err != nil || r.status != beginAcquired || r.session != nil {
+				t.Fatalf("begin without a session = %+v, %v", r, err)
+			}
+			tx := &SessionTx{key: key, blob: r.session}
+			tx.Stage([]byte("s1"), time.Hour)
+			if ls, err := st.finish(ctx, chat, 1, "A", finishArgs{done: true, session: tx}); ls != leaseHeld || err != nil {
+				t.Fatalf("finish = %v, %v", ls, err)
+			}
+			if ttl := st.rdb.PTTL(ctx, key).Val(); ttl <= 0 || ttl > time.Hour {
+				t.Errorf("session TTL = %v", ttl)
+			}
+			r, _ = st.begin(ctx, chat, 2, "B", true, key)
+			if string(r.session) != "s1" {
+				t.Fatalf("begin read %q, want s1", r.session)
+			}
+			// B stalls past its lease; C takes the chat. B's finish must
+			// neither write the session nor mark its update done.
+			time.Sleep(350 * time.Millisecond)
+			if r, _ := st.begin(ctx, chat, 3, "C", true, key); r.status != beginAcquired {
+				t.Fatalf("takeover = %+v", r)
+			}
+			stale := &SessionTx{key: key}
+			stale.Stage([]byte("stale"), time.Hour)
+			if ls, _ := st.finish(ctx, chat, 2, "B", finishArgs{done: true, session: stale}); ls != leaseLost {
+				t.Errorf("stale finish = %v, want lost", ls)
+			}
+			if got := st.rdb.Get(ctx, key).Val(); got != "s1" {
+				t.Errorf("a stale handler overwrote the session: %q", got)
+			}
+			// Nothing staged (the conversation failed): no write, even with a tx.
+			if ls, _ := st.finish(ctx, chat, 3, "C", finishArgs{session: &SessionTx{key: key}}); ls != leaseHeld {
+				t.Errorf("finish without a staged write = %v", ls)
+			}
+			if got := st.rdb.Get(ctx, key).Val(); got != "s1" {
+				t.Errorf("session = %q, want s1", got)
+			}
+			if r, _ := st.begin(ctx, chat, 2, "B2", true, key); r.status != beginAcquired || r.attempt != 2 {
+				t.Errorf("an update whose session was not saved must run again: %+v", r)
+			}
+		})
+	}
+}
+
 func TestRedisStateKeysHaveTTL(t *testing.T) {
 	rdb, k := redistest.New(t)
 	lim := testLimits().withDefaults()
 	st := &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL}
 	ctx := t.Context()
-	if _, err := st.begin(ctx, "tg:5", 9, "T", false); err != nil {
+	if _, err := st.begin(ctx, "tg:5", 9, "T", false, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.finish(ctx, "tg:5", 9, "T", finishArgs{done: true, kbd: kbdShown}); err != nil {

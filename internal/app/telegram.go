@@ -92,6 +92,14 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 			l, ok := bot.LeaseFromContext(ctx)
 			return l.Key, l.Token, ok
 		}
+		// A person's own updates read and write their session with the
+		// lease's round trips (bot.SessionTx): two per update in all.
+		rs.Tx = func(ctx context.Context, key string) (store.SessionTx, bool) {
+			if tx, ok := bot.SessionTxFromContext(ctx, key); ok {
+				return tx, true
+			}
+			return nil, false
+		}
 	}
 	eng := newEngine()
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }

@@ -46,3 +46,50 @@ func TestFencedSave(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// fakeTx stands in for bot.SessionTx.
+type fakeTx struct {
+	blob   []byte
+	staged bool
+	ttl    time.Duration
+}
+
+func (f *fakeTx) Load() []byte { return f.blob }
+func (f *fakeTx) Stage(b []byte, ttl time.Duration) {
+	f.blob, f.staged, f.ttl = append([]byte(nil), b...), true, ttl
+}
+func (f *fakeTx) Unstage() { f.blob, f.staged = nil, false }
+
+// With a transaction in the context, the person's session goes through it
+// (no round trip of its own); other people's sessions do not.
+func TestSessionTx(t *testing.T) {
+	rdb, k := redistest.New(t)
+	r, err := NewRedis(rdb, k, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := &fakeTx{blob: []byte("prefetched")}
+	r.Tx = func(ctx context.Context, key string) (SessionTx, bool) {
+		return tx, ctx.Value(fenceKey{}) != nil && key == k.Session("tg:1")
+	}
+	ctx := context.Background()
+	in := context.WithValue(ctx, fenceKey{}, "update")
+	if got, err := r.Load(in, "tg:1"); err != nil || string(got) != "prefetched" {
+		t.Fatalf("Load = %q, %v; want the transaction's session", got, err)
+	}
+	if err := r.Save(in, "tg:1", []byte("next")); err != nil || !tx.staged || string(tx.blob) != "next" || tx.ttl != time.Hour {
+		t.Fatalf("Save did not stage: %+v, %v", tx, err)
+	}
+	if n := rdb.Exists(ctx, k.Session("tg:1")).Val(); n != 0 {
+		t.Fatal("Save wrote directly instead of staging")
+	}
+	if err := r.Save(in, "tg:2", []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Load(ctx, "tg:2"); string(got) != "other" {
+		t.Fatalf("another person's session = %q, want a direct write", got)
+	}
+	if err := r.Delete(in, "tg:1"); err != nil || tx.staged {
+		t.Fatalf("Delete left the staged write: %+v, %v", tx, err)
+	}
+}

@@ -26,6 +26,26 @@ type Redis struct {
 	// the lease still holds that token, so a handler that stalled past its
 	// lease cannot overwrite the state a newer handler saved.
 	Fence func(ctx context.Context) (key, token string, ok bool)
+	// Tx, when set, finds the transport's transaction for the person's
+	// session key (bot.SessionTx): the session was read together with the
+	// chat's lease, and the transport writes it together with marking the
+	// update done, fenced by the lease. Load, Save and Delete then cost no
+	// round trip of their own (Delete still erases at once).
+	Tx func(ctx context.Context, key string) (SessionTx, bool)
+}
+
+// SessionTx is a session read and written by the caller's transaction.
+type SessionTx interface {
+	Load() []byte
+	Stage(blob []byte, ttl time.Duration)
+	Unstage()
+}
+
+func (r *Redis) tx(ctx context.Context, user string) (SessionTx, bool) {
+	if r.Tx == nil {
+		return nil, false
+	}
+	return r.Tx(ctx, r.keys.Session(user))
 }
 
 // ErrFenced is returned by Save when the caller's lease was lost.
@@ -57,6 +77,9 @@ func (r *Redis) Load(ctx context.Context, user string) ([]byte, error) {
 	if err := checkUser(user); err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
 	}
+	if tx, ok := r.tx(ctx, user); ok {
+		return tx.Load(), nil
+	}
 	// Result, not Bytes: Bytes aliases the reply string without copying, and
 	// the caller owns (and may modify) what we return.
 	s, err := r.rdb.Get(ctx, r.keys.Session(user)).Result()
@@ -76,6 +99,10 @@ func (r *Redis) Load(ctx context.Context, user string) ([]byte, error) {
 func (r *Redis) Save(ctx context.Context, user string, blob []byte) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("save session: %w", err)
+	}
+	if tx, ok := r.tx(ctx, user); ok {
+		tx.Stage(blob, r.ttl)
+		return nil
 	}
 	if r.Fence != nil {
 		if key, token, ok := r.Fence(ctx); ok {
@@ -105,6 +132,9 @@ func (r *Redis) Save(ctx context.Context, user string, blob []byte) error {
 func (r *Redis) Delete(ctx context.Context, user string) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("delete session: %w", err)
+	}
+	if tx, ok := r.tx(ctx, user); ok {
+		tx.Unstage()
 	}
 	// The session key explicitly first: it is the one that matters most and
 	// this does not depend on the pattern scan succeeding.
