@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		WebhookSecret: cfg.Telegram.WebhookSecret,
 		ListenAddr:    cfg.ListenAddr,
 		StaffGroups:   staff,
+		Limits:        rateLimits(cfg.Telegram.RateLimits),
 	}, convRef, rdb, k, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -241,4 +243,16 @@ func (ct commandTexts) ErrorText(code string) string {
 		return ""
 	}
 	return s
+}
+
+// rateLimits is the sender's limits for telegram.rate_limits: Telegram's
+// (the transport's defaults), or none — the sender then still waits out
+// every 429, so "off" costs throttled requests, never messages.
+func rateLimits(setting string) bot.Limits {
+	if setting != "off" {
+		return bot.Limits{}
+	}
+	inf := math.Inf(1)
+	return bot.Limits{PrivatePerSecond: inf, PrivateBurst: math.MaxInt32, GroupPerMinute: inf,
+		GroupBurst: math.MaxInt32, GlobalPerSecond: inf, GlobalBurst: math.MaxInt32}
 }

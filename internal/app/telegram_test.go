@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"putokaz/bot"
 	"putokaz/bot/botapitest"
 	"putokaz/internal/contenttest"
 	"putokaz/internal/redistest"
@@ -237,4 +239,13 @@ func redistestURL() string {
 		return u
 	}
 	return redistest.DefaultURL
+}
+
+func TestRateLimitsSetting(t *testing.T) {
+	if l := rateLimits("telegram"); l != (bot.Limits{}) {
+		t.Errorf("telegram: %+v, want the transport's defaults", l)
+	}
+	if l := rateLimits("off"); !math.IsInf(l.PrivatePerSecond, 1) || !math.IsInf(l.GlobalPerSecond, 1) || !math.IsInf(l.GroupPerMinute, 1) {
+		t.Errorf("off: %+v, want no limits", l)
+	}
 }

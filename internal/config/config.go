@@ -43,6 +43,7 @@ type Telegram struct {
 	WebhookURL    string  `yaml:"webhook_url" env:"TELEGRAM_WEBHOOK_URL" doc:"public HTTPS URL of the webhook; empty: long polling"`
 	WebhookSecret string  `yaml:"webhook_secret" env:"TELEGRAM_WEBHOOK_SECRET" doc:"secret Telegram sends with every webhook call (1-256 of A-Z a-z 0-9 _ -); required with webhook_url"`
 	StaffGroups   []int64 `yaml:"staff_groups" env:"TELEGRAM_STAFF_GROUPS" doc:"IDs of staff supergroups (comma-separated in the environment)"`
+	RateLimits    string  `yaml:"rate_limits" env:"TELEGRAM_RATE_LIMITS" doc:"telegram: send at most about 1 message/s per chat, 20/min per group, 30/s overall; off: no limits of our own (429 answers are still waited out) — for load tests and test servers"`
 }
 
 // Referral settings: staff queues, retention and delivery of referrals
@@ -91,7 +92,7 @@ func Default() Config {
 		LogLevel:   "info",
 		SessionTTL: Duration(30 * 24 * time.Hour),
 		Redis:      Redis{KeyPrefix: "putokaz:"},
-		Telegram:   Telegram{APIURL: "https://api.telegram.org"},
+		Telegram:   Telegram{APIURL: "https://api.telegram.org", RateLimits: "telegram"},
 		Referral: Referral{Retention: Duration(2160 * time.Hour), KeepAfterDelete: []string{"code", "service", "created", "status"},
 			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute)},
 	}
@@ -137,6 +138,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("config: log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.Telegram.RateLimits != "telegram" && c.Telegram.RateLimits != "off" {
+		return fmt.Errorf("config: telegram.rate_limits must be telegram or off, not %q", c.Telegram.RateLimits)
 	}
 	if time.Duration(c.Referral.Retention) <= 0 {
 		return fmt.Errorf("config: referral.retention must be positive")

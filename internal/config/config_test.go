@@ -41,6 +41,7 @@ func TestBadConfigIsExplained(t *testing.T) {
 		"bad duration": {"session_ttl: forever\n", "", "not a duration"},
 		"bad env":      {"", "SESSION_TTL=soon", "SESSION_TTL"},
 		"bad level":    {"log_level: loud\n", "", "log_level"},
+		"bad limits":   {"", "TELEGRAM_RATE_LIMITS=fast", "telegram.rate_limits"},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
 		if err := os.WriteFile(path, []byte(tc.file), 0o644); err != nil {

@@ -1,0 +1,174 @@
+package loadtest_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"putokaz/bot"
+	"putokaz/internal/content"
+	"putokaz/internal/contenttest"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
+	"putokaz/internal/keys"
+	"putokaz/internal/loadtest"
+	"putokaz/internal/redistest"
+	"putokaz/internal/store"
+)
+
+// acceptAll carries out every effect by doing nothing (referrals and
+// handoffs have their own tests), so that no button of the test content fails.
+type acceptAll struct{}
+
+func (acceptAll) Apply(context.Context, string, string, engine.Effect) error { return nil }
+
+// inProcessOurs is our transport on the test content, in this process.
+func inProcessOurs(t *testing.T, rdb redis.UniversalClient, k keys.Keys) loadtest.Target {
+	return loadtest.Target{Name: "ours", Start: func(ctx context.Context, env loadtest.Env) (*loadtest.Instance, error) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		sessions, err := store.NewRedis(rdb, k, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		var n uint64
+		eng := engine.New(time.Now, func() uint64 { n++; return n })
+		conv := conversation.New(sessions, eng, content.NewHolder(contenttest.Load(t)), acceptAll{}, log)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		webhook := "http://" + ln.Addr().String() + env.WebhookPath
+		srv, err := bot.New(bot.Config{Token: env.Token, APIURL: env.APIURL, WebhookURL: webhook, WebhookSecret: env.Secret,
+			ListenAddr: ln.Addr().String(), BotUsername: "PutokazBot",
+			Limits: bot.Limits{PrivatePerSecond: 1000, PrivateBurst: 1000, GlobalPerSecond: 1000, GlobalBurst: 1000}},
+			conv, rdb, k, prometheus.NewRegistry(), log)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(sctx, ln) }()
+		return &loadtest.Instance{WebhookURL: webhook, BaseURL: "http://" + ln.Addr().String(), Sync: true,
+			Stop: func() error { cancel(); return <-done }}, nil
+	}}
+}
+
+func checkSane(t *testing.T, res *loadtest.Result, wantDuplicates bool) {
+	t.Helper()
+	t.Logf("%s: %d steps (%.0f/s), %d messages, p50 %.2fms p99 %.2fms max %.2fms, lost %d, duplicated %d, errors %v, actions %v",
+		res.Name, res.Steps, res.StepsPerSecond, res.Replies, res.Latency.P50, res.Latency.P99, res.Latency.Max,
+		res.Lost, res.Duplicated, res.Errors, res.Actions)
+	if res.Steps < 10 || res.StepsPerSecond <= 0 || res.Replies < res.Steps {
+		t.Errorf("too little happened: %d steps, %d messages", res.Steps, res.Replies)
+	}
+	if res.Lost != 0 || res.Late != 0 || res.Undelivered != 0 {
+		t.Errorf("lost %d, late %d, undelivered %d; want none", res.Lost, res.Late, res.Undelivered)
+	}
+	if got := res.Duplicated > 0; got != wantDuplicates {
+		t.Errorf("duplicated = %d, want duplicates: %v", res.Duplicated, wantDuplicates)
+	}
+	if n := res.ErrorCount(); n != 0 {
+		t.Errorf("errors: %v", res.Errors)
+	}
+	l := res.Latency
+	if !(l.P50 > 0 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max && l.Max < 5000) {
+		t.Errorf("latencies not sane: %+v", l)
+	}
+	if res.FirstReply.P50 <= 0 || res.FirstReply.P50 > l.P50 {
+		t.Errorf("first-message latency %+v against whole-reply latency %+v", res.FirstReply, l)
+	}
+	if res.APICalls["sendMessage"] < res.Steps || res.APICalls["setWebhook"] != 1 {
+		t.Errorf("Bot API calls %v for %d steps", res.APICalls, res.Steps)
+	}
+	if res.Seconds < 1.5 || res.Seconds > 10 {
+		t.Errorf("window %.1fs, want about 2s", res.Seconds)
+	}
+}
+
+func TestOursInProcess(t *testing.T) {
+	t.Parallel()
+	rdb, k := redistest.New(t)
+	opts := loadtest.Options{Users: 3, Duration: 2 * time.Second, Timeout: 5 * time.Second, Seed: 1, Redis: rdb,
+		Redeliver: 0.2} // re-sent updates must be deduplicated: no duplicates
+	res, err := loadtest.Run(t.Context(), inProcessOurs(t, rdb, k), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSane(t, res, false)
+	if !res.Sync || res.Redeliveries == 0 {
+		t.Errorf("sync %v, %d re-deliveries: the run did not test what it should", res.Sync, res.Redeliveries)
+	}
+	if res.Actions["start"] < 3 || res.Actions["button"] == 0 {
+		t.Errorf("users did not start and press buttons: %v", res.Actions)
+	}
+}
+
+func TestBaselineInProcess(t *testing.T) {
+	t.Parallel()
+	rdb, k := redistest.New(t)
+	opts := loadtest.Options{Users: 3, Duration: 2 * time.Second, Timeout: 5 * time.Second, Seed: 2}
+	res, err := loadtest.Run(t.Context(), loadtest.InProcessBaseline(rdb, k), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSane(t, res, false)
+	if res.Sync {
+		t.Error("the library's webhook handler answers before handling; Sync must be false")
+	}
+}
+
+// The duplicate detector must see what a transport without dedupe does with
+// a re-sent update: answer it again.
+func TestBaselineDuplicatesAreSeen(t *testing.T) {
+	t.Parallel()
+	rdb, k := redistest.New(t)
+	opts := loadtest.Options{Users: 2, Duration: 2 * time.Second, Timeout: 5 * time.Second, Seed: 3, Redeliver: 0.5}
+	res, err := loadtest.Run(t.Context(), loadtest.InProcessBaseline(rdb, k), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSane(t, res, true)
+}
+
+func TestDeleteKeys(t *testing.T) {
+	t.Parallel()
+	rdb, k := redistest.New(t)
+	ctx := t.Context()
+	for _, u := range []string{"tg:1", "tg:2", "tg:3"} {
+		if err := rdb.Set(ctx, k.Session(u), "x", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := loadtest.DeleteKeys(ctx, rdb, k.PrefixPattern())
+	if err != nil || n != 3 {
+		t.Fatalf("deleted %d, %v; want 3", n, err)
+	}
+	if left, _ := rdb.Exists(ctx, k.Session("tg:1")).Result(); left != 0 {
+		t.Fatal("key left behind")
+	}
+}
+
+func TestRunAllAlternates(t *testing.T) {
+	t.Parallel()
+	rdb, k := redistest.New(t)
+	opts := loadtest.Options{Users: 2, Duration: 2 * time.Second, Rounds: 2, Timeout: 5 * time.Second, Seed: 4}
+	a, b := loadtest.InProcessBaseline(rdb, k), loadtest.InProcessBaseline(rdb, k)
+	a.Name, b.Name = "a", "b"
+	res, err := loadtest.RunAll(t.Context(), []loadtest.Target{a, b}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Name != "a" || res[1].Name != "b" {
+		t.Fatalf("results %v", res)
+	}
+	for _, r := range res {
+		checkSane(t, r, false)
+	}
+}
