@@ -48,7 +48,7 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	soak := fs.Bool("soak", false, "sample the bot's RSS (and heap, goroutines) every 10s and print the series")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	limits := fs.String("rate-limits", "off", `TELEGRAM_RATE_LIMITS of ours: "off" compares like with like (the baseline has none), "telegram" shows how serve spreads replies over Telegram's limits`)
-	contentDir := fs.String("content", "", "CONTENT_DIR for ours (default: what `putokaz serve` picks)")
+	contentDir := fs.String("content", "", "a content folder (CONTENT_DIR) for ours; default: as serve, the current folder's flows/ and locales/, else the built-in content")
 	verbose := fs.Bool("verbose", false, "show the bots' own log output")
 	reportFile := fs.String("report", "", "print a report saved with --json as text, and exit")
 	baselineServer := fs.Bool("baseline-server", false, "internal: run the baseline bot (configured like serve, from the environment)")
