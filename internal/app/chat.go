@@ -9,6 +9,7 @@ import (
 	"putokaz/internal/chat"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
 	"putokaz/internal/store"
 )
 
@@ -19,7 +20,7 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	c, diags := loadContent(contentSource(fs.Arg(0)))
+	c, diags := engine.Load(contentSource(fs.Arg(0)))
 	if c == nil {
 		for _, d := range diags.Errors() {
 			fmt.Fprintln(env.Stderr, d)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"putokaz/internal/content"
+	"putokaz/internal/engine"
 	"putokaz/internal/translate"
 )
 
@@ -16,7 +17,7 @@ func check(_ context.Context, env Env, args []string) int {
 		return 2
 	}
 	src := contentSource(fs.Arg(0))
-	c, diags := loadContent(src)
+	c, diags := engine.Load(src)
 	errs, warns := 0, 0
 	for _, d := range diags {
 		fmt.Fprintln(env.Stdout, d)

@@ -34,20 +34,6 @@ func hasYAML(dir string) bool {
 	return len(m) > 0
 }
 
-// loadContent loads and fully checks content: the loader's checks plus the
-// engine's (what Telegram would reject once rendered).
-func loadContent(src content.Source) (*content.Content, content.Diags) {
-	c, diags := content.Load(src)
-	if c != nil {
-		diags = append(diags, engine.Check(c)...)
-		diags.Sort()
-		if diags.HasErrors() {
-			return nil, diags
-		}
-	}
-	return c, diags
-}
-
 // newEngine is the production engine: real clock, crypto randomness.
 func newEngine() *engine.Engine {
 	return engine.New(time.Now, func() uint64 {

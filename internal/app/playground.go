@@ -16,6 +16,7 @@ import (
 	"putokaz/internal/config"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
 	"putokaz/internal/graph"
 	"putokaz/internal/keys"
 	"putokaz/internal/playground"
@@ -34,7 +35,7 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 
 	folder := contentFolder(cfg.ContentDir)
 	src := contentSource(cfg.ContentDir)
-	load := func() (*content.Content, content.Diags) { return loadContent(src) }
+	load := func() (*content.Content, content.Diags) { return engine.Load(src) }
 	c, diags := load()
 	if c == nil {
 		for _, d := range diags.Errors() {

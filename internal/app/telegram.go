@@ -28,7 +28,7 @@ import (
 func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	log := newLogger(env, cfg)
 	src := contentSource(cfg.ContentDir)
-	load := func() (*content.Content, content.Diags) { return loadContent(src) }
+	load := func() (*content.Content, content.Diags) { return engine.Load(src) }
 	c, diags := load()
 	if c == nil {
 		for _, d := range diags.Errors() {

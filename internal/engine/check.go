@@ -9,6 +9,21 @@ import (
 	"putokaz/internal/textnorm"
 )
 
+// Load loads content and fully checks it: the loader's checks plus Check
+// (what Telegram would reject once rendered). With errors it returns nil
+// content and every problem, sorted; this is what the bot serves.
+func Load(src content.Source) (*content.Content, content.Diags) {
+	c, diags := content.Load(src)
+	if c != nil {
+		diags = append(diags, Check(c)...)
+		diags.Sort()
+		if diags.HasErrors() {
+			return nil, diags
+		}
+	}
+	return c, diags
+}
+
 // maxCallbackData is Telegram's limit of a button's callback data, in bytes.
 const maxCallbackData = 64
 

@@ -182,3 +182,14 @@ func TestCheckAcceptsDefaultContent(t *testing.T) {
 		t.Fatalf("engine check: %v", ds)
 	}
 }
+
+// Load gives content only when the loader and Check both accept it.
+func TestLoad(t *testing.T) {
+	if c, diags := engine.Load(content.Dir(contenttest.Write(t, nil))); c == nil || diags.HasErrors() {
+		t.Fatalf("fixture: %v", diags.Errors())
+	}
+	c, diags := engine.Load(content.Dir(contenttest.Write(t, map[string]string{"flows/main.yaml": "steps: ["})))
+	if c != nil || !diags.HasErrors() {
+		t.Errorf("broken YAML: content %v, diags %v", c != nil, diags)
+	}
+}

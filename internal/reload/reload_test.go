@@ -21,20 +21,9 @@ import (
 	"putokaz/internal/store"
 )
 
-// load is what internal/app's loadContent does: the loader's checks plus
-// the engine's.
+// load is what internal/app passes the reloader.
 func load(dir string) func() (*content.Content, content.Diags) {
-	return func() (*content.Content, content.Diags) {
-		c, diags := content.Load(content.Dir(dir))
-		if c != nil {
-			diags = append(diags, engine.Check(c)...)
-			diags.Sort()
-			if diags.HasErrors() {
-				return nil, diags
-			}
-		}
-		return c, diags
-	}
+	return func() (*content.Content, content.Diags) { return engine.Load(content.Dir(dir)) }
 }
 
 // syncBuffer is a log destination safe for the reloader's goroutine.
