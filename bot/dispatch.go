@@ -364,7 +364,7 @@ func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, tok
 			waitStart = time.Now()
 			d.m.leaseWaits.Inc()
 		}
-		if err := sleep(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
+		if err := Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
 			d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
 			return br, ErrBusy
 		}
@@ -398,7 +398,7 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 			return nil
 		}
 		d.m.redisErrors.WithLabelValues("finish").Inc()
-		_ = sleep(context.Background(), time.Duration(50<<i)*time.Millisecond)
+		_ = Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
 	}
 	d.log.Error("could not record the end of an update", "update_id", updateID, "chat", d.hash(chatID), "done", f.done, "err", err)
 	return fmt.Errorf("update %d: %w", updateID, err)

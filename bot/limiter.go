@@ -95,7 +95,7 @@ func (c *chatLimiters) wait(ctx context.Context, chatID int64) error {
 		if d <= 0 {
 			break
 		}
-		if err := sleep(ctx, d); err != nil {
+		if err := Wait(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -120,8 +120,10 @@ func (c *chatLimiters) size() int {
 	return len(c.m)
 }
 
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
+// Wait waits d, or until ctx is done (then it returns ctx's error). The
+// sender waits out backoff and retry_after with it; the referral outbox
+// paces deliveries with it too.
+func Wait(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -30,7 +30,7 @@ func (s *Server) poll(ctx context.Context) {
 	failures := 0
 	pause := func() {
 		failures++
-		_ = sleep(ctx, s.sender.backoff(min(failures, 6)))
+		_ = Wait(ctx, s.sender.backoff(min(failures, 6)))
 	}
 	for ctx.Err() == nil {
 		var raws []json.RawMessage

@@ -115,7 +115,7 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 				s.chats.block(chatID, time.Now().Add(wait))
 				continue // wait() sleeps until the block ends
 			}
-			if serr := sleep(ctx, wait); serr != nil {
+			if serr := Wait(ctx, wait); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while waiting retry_after after: %w)", method, serr, ae)
 			}
 		case resServerError, resNetworkError:
@@ -124,7 +124,7 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 				s.m.apiCalls.WithLabelValues(method, resGaveUp).Inc()
 				return fmt.Errorf("telegram %s: gave up after %d attempts: %w", method, failures, err)
 			}
-			if serr := sleep(ctx, s.backoff(failures)); serr != nil {
+			if serr := Wait(ctx, s.backoff(failures)); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while backing off after: %w)", method, serr, err)
 			}
 		case resForbidden:

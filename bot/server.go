@@ -326,7 +326,7 @@ func (s *Server) retry(ctx context.Context, what string, f func() error) error {
 			return fmt.Errorf("telegram %s: %w", what, err)
 		}
 		s.log.Warn("telegram start-up call failed; retrying", "call", what, "attempt", i, "err", err)
-		if sleep(ctx, s.sender.backoff(min(i, 6))) != nil {
+		if Wait(ctx, s.sender.backoff(min(i, 6))) != nil {
 			return ctx.Err()
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
+
+	"putokaz/bot"
 )
 
 // worker delivers one outbox stream. Only the holder of the stream's lease
@@ -77,7 +79,7 @@ func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := w.s.store.ensure(ctx, w.stream); err != nil {
 			log.Error("outbox stream not usable; retrying", "err", err)
-			_ = sleep(ctx, time.Second)
+			_ = bot.Wait(ctx, time.Second)
 			continue
 		}
 		break
@@ -90,13 +92,13 @@ func (w *worker) run(ctx context.Context) {
 			log.Warn("outbox lease unavailable; retrying", "err", err)
 		}
 		if !ok {
-			_ = sleep(ctx, poll)
+			_ = bot.Wait(ctx, poll)
 			continue
 		}
 		w.hold(ctx, token)
 		// Released (or lost): let another replica have a go before we
 		// try again.
-		_ = sleep(ctx, poll)
+		_ = bot.Wait(ctx, poll)
 	}
 }
 
@@ -110,7 +112,7 @@ func (w *worker) hold(ctx context.Context, token string) {
 		defer close(renewed)
 		every := max(w.s.cfg.LeaseTTL/3, 5*time.Millisecond)
 		last := time.Now()
-		for sleep(lctx, every) == nil {
+		for bot.Wait(lctx, every) == nil {
 			ok, err := w.s.store.lease(lctx, w.stream, token, w.s.cfg.LeaseTTL)
 			switch {
 			case err == nil && ok:
@@ -136,13 +138,13 @@ func (w *worker) hold(ctx context.Context, token string) {
 		if err != nil {
 			if lctx.Err() == nil {
 				log.Warn("outbox read failed; retrying", "err", err)
-				_ = sleep(lctx, time.Second)
+				_ = bot.Wait(lctx, time.Second)
 			}
 			continue
 		}
 		if wait {
 			// Older entries of a dead consumer are not claimable yet.
-			_ = sleep(lctx, min(max(w.s.cfg.MinIdle/4, 10*time.Millisecond), time.Second))
+			_ = bot.Wait(lctx, min(max(w.s.cfg.MinIdle/4, 10*time.Millisecond), time.Second))
 			continue
 		}
 		if len(entries) == 0 {
@@ -208,14 +210,14 @@ func (w *worker) one(ctx context.Context, e entry) bool {
 	n, ferr := w.s.store.fail(ctx, w.stream, e)
 	if ferr != nil {
 		log.Warn("could not count a failed delivery", "err", ferr)
-		_ = sleep(ctx, w.backoff(1))
+		_ = bot.Wait(ctx, w.backoff(1))
 		return false
 	}
 	if n >= w.attempts {
 		reason := reasonOf(err)
 		if berr := w.s.store.bury(ctx, w.stream, e, reason, n, w.s.cfg.DeadMax); berr != nil {
 			log.Error("could not move an undeliverable entry to the dead-letter stream", "err", berr)
-			_ = sleep(ctx, w.backoff(n))
+			_ = bot.Wait(ctx, w.backoff(n))
 			return false
 		}
 		w.s.m.dead.WithLabelValues(w.stream, e.Event).Inc()
@@ -226,7 +228,7 @@ func (w *worker) one(ctx context.Context, e entry) bool {
 	w.s.m.retried.WithLabelValues(w.stream, e.Event).Inc()
 	wait := w.backoff(n)
 	log.Warn("outbox delivery failed; will retry", "attempt", n, "retry_in", wait.String(), "reason", reasonOf(err))
-	_ = sleep(ctx, wait)
+	_ = bot.Wait(ctx, wait)
 	return false
 }
 
@@ -268,18 +270,4 @@ func reasonOf(err error) string {
 		return "telegram unavailable"
 	}
 	return "error"
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -441,7 +441,7 @@ func TelegramLock(rdb redis.UniversalClient, k keys.Keys, ttl, wait time.Duratio
 			if ok {
 				break
 			}
-			if sleep(wctx, delay) != nil {
+			if bot.Wait(wctx, delay) != nil {
 				return nil, fmt.Errorf("person lock: the person's chat stayed busy for %v", wait)
 			}
 			delay = min(delay*2, 200*time.Millisecond)

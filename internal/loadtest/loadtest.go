@@ -39,6 +39,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"putokaz/bot"
 	"putokaz/bot/botapitest"
 )
 
@@ -398,7 +399,7 @@ func (r *runner) run(ctx context.Context, deadline time.Time, first bool) {
 			// not all at the same instant.
 			spread := max(time.Second, r.opts.Think)
 			if d := time.Duration(i) * spread / time.Duration(len(r.users)); first && d > 0 {
-				if !sleepCtx(ctx, d) {
+				if bot.Wait(ctx, d) != nil {
 					return
 				}
 			}
@@ -406,7 +407,7 @@ func (r *runner) run(ctx context.Context, deadline time.Time, first bool) {
 				r.step(ctx, u)
 				if r.opts.Think > 0 {
 					d := r.opts.Think/2 + time.Duration(u.rng.Int64N(int64(r.opts.Think)+1))
-					if !sleepCtx(ctx, min(d, time.Until(deadline))) {
+					if bot.Wait(ctx, min(d, time.Until(deadline))) != nil {
 						return
 					}
 				}
@@ -460,7 +461,7 @@ func (r *runner) deliver(ctx context.Context, body []byte, deadline time.Time) (
 	for attempt := range r.opts.MaxDeliveries {
 		if attempt > 0 {
 			// Telegram waits longer; keep the load test moving.
-			if !sleepCtx(ctx, min(time.Duration(50<<attempt)*time.Millisecond, time.Second)) {
+			if bot.Wait(ctx, min(time.Duration(50<<attempt)*time.Millisecond, time.Second)) != nil {
 				return false, attempt
 			}
 		}
@@ -657,20 +658,6 @@ func (r *Result) ErrorCount() int64 {
 		n += v
 	}
 	return n
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 var errNoWebhook = errors.New("the bot did not call setWebhook")
