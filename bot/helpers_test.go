@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/redistest"
+	"putokaz/internal/testlog"
 )
 
 const testSecret = "s3cret_token-for-tests"
@@ -48,7 +48,7 @@ type testEnv struct {
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
 	keys   keys.Keys
-	logBuf *syncBuffer
+	logBuf *testlog.Buffer
 }
 
 type envOpts struct {
@@ -66,7 +66,7 @@ type envOpts struct {
 // Redis, with its HTTP handler on an httptest server.
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logBuf: &syncBuffer{}}
+	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logBuf: &testlog.Buffer{}}
 	if e.api == nil {
 		e.api = botapitest.New(t)
 	}
@@ -91,7 +91,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if conv == nil {
 		conv = &echoConv{}
 	}
-	log := slog.New(slog.NewJSONHandler(io.MultiWriter(e.logBuf, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(io.MultiWriter(e.logBuf, testlog.T(t)), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var rdb redis.UniversalClient
 	if !o.memory {
 		rdb = e.rdb
@@ -278,34 +278,6 @@ func (c *recordingConv) Handle(ctx context.Context, user string, in engine.Input
 	c.active[user]--
 	c.mu.Unlock()
 	return reply("ok " + in.Text + in.Data), nil
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// testWriter sends logs to t.Log when -v.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	if testing.Verbose() {
-		w.t.Log(strings.TrimSpace(string(p)))
-	}
-	return len(p), nil
 }
 
 var errTransient = errors.New("transient failure")

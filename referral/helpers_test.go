@@ -1,7 +1,6 @@
 package referral
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -29,6 +28,7 @@ import (
 	"putokaz/internal/keys"
 	"putokaz/internal/redistest"
 	"putokaz/internal/store"
+	"putokaz/internal/testlog"
 )
 
 // The test world: two staff groups (A serves "svc", B serves "svc2"), people
@@ -111,7 +111,7 @@ type testEnv struct {
 	conv   *conversation.Service
 	holder *content.Holder
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	log    *slog.Logger
 	cfg    Config
 	nextID atomic.Int64
@@ -127,7 +127,7 @@ type testEnv struct {
 // noWorker).
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}}
 	e.nextID.Store(1000)
 	if e.api == nil {
 		e.api = botapitest.New(t)
@@ -145,7 +145,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if o.limits != nil {
 		lim = *o.limits
 	}
-	e.log = slog.New(slog.NewJSONHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.log = slog.New(slog.NewJSONHandler(io.MultiWriter(e.logs, testlog.T(t)), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.holder = content.NewHolder(testContent(t))
 	staff := map[int64]bool{}
 	for _, g := range e.cfg.Groups() {
@@ -549,31 +549,4 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// testWriter sends logs to t.Log only with -v, so failures show them.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	if testing.Verbose() {
-		w.t.Log(strings.TrimRight(string(p), "\n"))
-	}
-	return len(p), nil
 }

@@ -11,40 +11,22 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"putokaz/internal/contenttest"
 	"putokaz/internal/redistest"
+	"putokaz/internal/testlog"
 )
-
-// lockedBuffer collects a subcommand's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var urlRe = regexp.MustCompile(`Putokaz playground: (http://\S+/)`)
 
 // startPlayground runs `putokaz serve` without a token and returns the
 // page's URL, the logs, and a stop function that returns the exit code.
-func startPlayground(t *testing.T, vars map[string]string) (string, *lockedBuffer, func() int) {
+func startPlayground(t *testing.T, vars map[string]string) (string, *testlog.Buffer, func() int) {
 	t.Helper()
 	vars["LISTEN_ADDR"] = "127.0.0.1:0"
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	out, errOut := &testlog.Buffer{}, &testlog.Buffer{}
 	env := Env{Stdin: strings.NewReader(""), Stdout: out, Stderr: errOut,
 		Getenv: func(k string) string { return vars[k] }}
 	ctx, cancel := context.WithCancel(context.Background())

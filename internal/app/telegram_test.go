@@ -18,6 +18,7 @@ import (
 	"putokaz/bot/botapitest"
 	"putokaz/internal/contenttest"
 	"putokaz/internal/redistest"
+	"putokaz/internal/testlog"
 )
 
 // servedBot is `putokaz serve` in webhook mode against the fake Bot API,
@@ -26,7 +27,7 @@ type servedBot struct {
 	t      *testing.T
 	api    *botapitest.Server
 	addr   string
-	errOut *lockedBuffer
+	errOut *testlog.Buffer
 	exit   chan int
 	cancel context.CancelFunc
 	id     atomic.Int64
@@ -53,9 +54,9 @@ func serveForTest(t *testing.T, extra map[string]string) *servedBot {
 	for k, v := range extra {
 		vars[k] = v
 	}
-	b := &servedBot{t: t, api: api, addr: addr, errOut: &lockedBuffer{}, exit: make(chan int, 1)}
+	b := &servedBot{t: t, api: api, addr: addr, errOut: &testlog.Buffer{}, exit: make(chan int, 1)}
 	b.id.Store(100)
-	env := Env{Stdin: strings.NewReader(""), Stdout: &lockedBuffer{}, Stderr: b.errOut, Getenv: func(k string) string { return vars[k] }}
+	env := Env{Stdin: strings.NewReader(""), Stdout: &testlog.Buffer{}, Stderr: b.errOut, Getenv: func(k string) string { return vars[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.cancel = cancel
 	stopped := make(chan struct{})

@@ -1,7 +1,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"putokaz/internal/testlog"
 )
 
 // startTimeout bounds how long StartServer/Start wait for PING to answer.
@@ -33,8 +33,8 @@ type Server struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
-	out  *lockedBuffer // redis-server's stdout+stderr, for failure messages
+	done chan struct{}   // closed when cmd has exited
+	out  *testlog.Buffer // redis-server's stdout+stderr, for failure messages
 }
 
 // StartServer starts a private redis-server on a free port and waits until it
@@ -153,7 +153,7 @@ func (s *Server) start() error {
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
 	}
 	cmd := exec.Command(s.bin, args...)
-	out := &lockedBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	setParentDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
@@ -261,23 +261,4 @@ func freePort() (string, error) {
 	defer l.Close()
 	_, port, err := net.SplitHostPort(l.Addr().String())
 	return port, err
-}
-
-// lockedBuffer is a bytes.Buffer safe for the exec copy goroutine writing
-// while a failure message reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

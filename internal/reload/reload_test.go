@@ -1,14 +1,12 @@
 package reload_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,6 +17,7 @@ import (
 	"putokaz/internal/engine"
 	"putokaz/internal/reload"
 	"putokaz/internal/store"
+	"putokaz/internal/testlog"
 )
 
 // load is what internal/app passes the reloader.
@@ -26,37 +25,19 @@ func load(dir string) func() (*content.Content, content.Diags) {
 	return func() (*content.Content, content.Diags) { return engine.Load(content.Dir(dir)) }
 }
 
-// syncBuffer is a log destination safe for the reloader's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type fixture struct {
 	dir     string
 	holder  *content.Holder
 	r       *reload.Reloader
 	results chan reload.Result
-	log     *syncBuffer
+	log     *testlog.Buffer
 }
 
 // start writes the test content to a temporary folder, loads it and starts
 // a Reloader on it; opt may adjust the options before New.
 func start(t *testing.T, opt func(*reload.Options)) *fixture {
 	t.Helper()
-	f := &fixture{dir: contenttest.Write(t, nil), results: make(chan reload.Result, 16), log: &syncBuffer{}}
+	f := &fixture{dir: contenttest.Write(t, nil), results: make(chan reload.Result, 16), log: &testlog.Buffer{}}
 	c, diags := load(f.dir)()
 	if c == nil {
 		t.Fatalf("test content does not load: %v", diags)
