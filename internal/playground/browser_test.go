@@ -184,7 +184,19 @@ func (b *browser) lastBotText() string {
 func (b *browser) shot(name string) {
 	b.t.Helper()
 	// Clicks scroll the page; a screenshot shows the phone from its top.
-	eval[chromedp.Void](b, `window.scrollTo(0, 0)`)
+	b.save(name, `window.scrollTo(0, 0)`)
+}
+
+// shotOf saves a screenshot with the element in view.
+func (b *browser) shotOf(name, selector string) {
+	b.t.Helper()
+	b.save(name, `window.scrollTo(0, 0); document.querySelector(`+jsString(selector)+`).scrollIntoView({block: 'start'})`)
+}
+
+// save scrolls with the script and writes a screenshot under artifacts.
+func (b *browser) save(name, scroll string) {
+	b.t.Helper()
+	eval[chromedp.Void](b, scroll)
 	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
@@ -471,21 +483,6 @@ func (b *browser) waitJS(what, cond string) {
 	b.do(what, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second)))
 }
 
-// shotOf saves a screenshot with the element in view.
-func (b *browser) shotOf(name, selector string) {
-	b.t.Helper()
-	eval[chromedp.Void](b, `window.scrollTo(0, 0); document.querySelector(`+jsString(selector)+`).scrollIntoView({block: 'start'})`)
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		b.t.Fatalf("screenshot %s: %v", name, err)
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		b.t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(artifacts, name), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-}
 
 // staffClick clicks a button of a case card.
 func (b *browser) staffClick(code, button string) {
