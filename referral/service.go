@@ -406,15 +406,21 @@ func tokenOr(token, what string) string {
 	return what + ":" + token
 }
 
-func (s *Service) emergency(ctx context.Context, user string) error {
+// liveCase is the case of the person's chat with staff, nil if none.
+func (s *Service) liveCase(ctx context.Context, user string) (*Case, error) {
 	code, err := s.store.live(ctx, user)
 	if err != nil || code == "" {
-		return err
+		return nil, err
 	}
-	c, err := s.store.load(ctx, code)
+	return s.store.load(ctx, code)
+}
+
+func (s *Service) emergency(ctx context.Context, user string) error {
+	c, err := s.liveCase(ctx, user)
 	if err != nil || c == nil {
 		return err
 	}
+	code := c.Code
 	_, token := source(ctx, user)
 	_, err = s.store.update(ctx, code, change{from: relayable, user: user, group: c.Group, thread: c.Thread,
 		ttl: s.ttlFor(c), streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actAlert},
@@ -430,15 +436,11 @@ func (s *Service) emergency(ctx context.Context, user string) error {
 // close; they are told the person left. Idempotent: the live handoff is
 // gone after the first time.
 func (s *Service) endHandoff(ctx context.Context, user string) error {
-	code, err := s.store.live(ctx, user)
-	if err != nil || code == "" {
-		return err
-	}
-	c, err := s.store.load(ctx, code)
+	c, err := s.liveCase(ctx, user)
 	if err != nil || c == nil {
 		return err
 	}
-	_, err = s.store.update(ctx, code, change{user: user, group: c.Group, thread: c.Thread, ttl: s.safetyTTL(),
+	_, err = s.store.update(ctx, c.Code, change{user: user, group: c.Group, thread: c.Thread, ttl: s.safetyTTL(),
 		streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actLeft}, event: evLeft,
 		endLive: true, from: open})
 	if err != nil {
