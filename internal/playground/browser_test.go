@@ -483,7 +483,6 @@ func (b *browser) waitJS(what, cond string) {
 	b.do(what, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second)))
 }
 
-
 // staffClick clicks a button of a case card.
 func (b *browser) staffClick(code, button string) {
 	b.t.Helper()
