@@ -33,7 +33,11 @@ type Config struct {
 	// StaffGroups are the (negative) chat IDs of staff groups. Updates from
 	// them go to the StaffHandler; every other group or channel is ignored.
 	StaffGroups map[int64]bool
-	// MaxConnections is setWebhook's max_connections (1–100, default 40).
+	// MaxConnections is setWebhook's max_connections (1–100, default 100,
+	// Telegram's maximum). Our webhook answers only after the update is
+	// handled, so a connection is busy for the whole handling: Telegram's
+	// own default of 40 would cap throughput at 40 updates per handling
+	// time and queue the rest at Telegram.
 	MaxConnections int
 	// BotUsername (without @) is used to ignore "/cmd@OtherBot". When empty
 	// it is learnt from getMe at start.
@@ -156,7 +160,7 @@ func (c Config) withDefaults() Config {
 		c.ListenAddr = ":8080"
 	}
 	if c.MaxConnections == 0 {
-		c.MaxConnections = 40
+		c.MaxConnections = 100
 	}
 	c.BotUsername = strings.TrimPrefix(c.BotUsername, "@")
 	c.Limits = c.Limits.withDefaults()

@@ -49,7 +49,7 @@ func TestConfigValidate(t *testing.T) {
 
 func TestConfigDefaults(t *testing.T) {
 	c := Config{Token: "1:a", BotUsername: "@PutokazBot", APIURL: "http://localhost:8081/"}.withDefaults()
-	if c.APIURL != "http://localhost:8081" || c.ListenAddr != ":8080" || c.MaxConnections != 40 || c.BotUsername != "PutokazBot" {
+	if c.APIURL != "http://localhost:8081" || c.ListenAddr != ":8080" || c.MaxConnections != 100 || c.BotUsername != "PutokazBot" {
 		t.Errorf("defaults = %+v", c)
 	}
 	if (Config{Token: "1:a"}).withDefaults().APIURL != DefaultAPIURL {

@@ -48,7 +48,7 @@ func TestRunWebhookModeStartup(t *testing.T) {
 	var allowed []string
 	_ = hook.Decode("allowed_updates", &allowed)
 	if hook.Str("url") != "https://bot.example.org/telegram/hook" || hook.Str("secret_token") != testSecret ||
-		hook.Int("max_connections") != 40 || !slices.Equal(allowed, allowedUpdates) || hook.Str("drop_pending_updates") != "false" {
+		hook.Int("max_connections") != 100 || !slices.Equal(allowed, allowedUpdates) || hook.Str("drop_pending_updates") != "false" {
 		t.Errorf("setWebhook = %v", hook.Params)
 	}
 	cmds := e.api.CallsTo("setMyCommands")

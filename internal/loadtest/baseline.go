@@ -65,7 +65,10 @@ func (b *Baseline) Handler(ctx context.Context) (http.Handler, error) {
 		return nil, fmt.Errorf("baseline: %w", err)
 	}
 	go tb.StartWebhook(ctx)
-	if _, err := tb.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: b.WebhookURL, SecretToken: b.Secret}); err != nil {
+	// The same max_connections as serve registers, so that both get the
+	// same number of concurrent webhook POSTs.
+	if _, err := tb.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: b.WebhookURL, SecretToken: b.Secret,
+		MaxConnections: baselineMaxConnections}); err != nil {
 		return nil, fmt.Errorf("baseline: setWebhook: %w", err)
 	}
 	path := "/"
@@ -77,6 +80,10 @@ func (b *Baseline) Handler(ctx context.Context) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return mux, nil
 }
+
+// baselineMaxConnections is what serve registers by default (Telegram's
+// maximum).
+const baselineMaxConnections = 100
 
 func (b *Baseline) handle(ctx context.Context, tb *tgbot.Bot, u *models.Update) {
 	var chat, user int64
