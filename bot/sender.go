@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -198,14 +197,21 @@ func (s *Sender) Send(ctx context.Context, chatID int64, threadID int, msgs ...e
 func (s *Sender) runOps(ctx context.Context, ops []op, log *slog.Logger) (n int, kbd kbdEffect, err error) {
 	for i := range ops {
 		o := &ops[i]
-		var res json.RawMessage
-		err := s.Call(ctx, o.Method, o.Params.ChatID, &o.Params, &res)
+		// Only a message about to be edited needs its ID read back (an
+		// edit itself may answer just true).
+		var res sentMessage
+		var result any
+		editNext := i+1 < len(ops) && ops[i+1].EditPrev
+		if editNext {
+			result = &res
+		}
+		err := s.Call(ctx, o.Method, o.Params.ChatID, &o.Params, result)
 		if err != nil && errors.Is(err, tgbot.ErrorBadRequest) {
-			err = s.recoverBadRequest(ctx, o, &res, err)
+			err = s.recoverBadRequest(ctx, o, result, err)
 			if err != nil && errors.Is(err, tgbot.ErrorBadRequest) {
 				log.Error("Telegram refused a reply; skipped", "method", o.Method, "chat", s.hash(o.Params.ChatID), "err", err)
 				err = nil
-				res = nil
+				res = sentMessage{}
 			}
 		}
 		if err != nil {
@@ -214,15 +220,15 @@ func (s *Sender) runOps(ctx context.Context, ops []op, log *slog.Logger) (n int,
 		if o.Kbd != kbdNone {
 			kbd = o.Kbd
 		}
-		if i+1 < len(ops) && ops[i+1].EditPrev {
-			ops[i+1].Params.MessageID = messageID(res)
+		if editNext {
+			ops[i+1].Params.MessageID = res.MessageID
 		}
 	}
 	return len(ops), kbd, nil
 }
 
 // recoverBadRequest tries the one sensible alternative for a refused call.
-func (s *Sender) recoverBadRequest(ctx context.Context, o *op, res *json.RawMessage, err error) error {
+func (s *Sender) recoverBadRequest(ctx context.Context, o *op, result any, err error) error {
 	var ae *APIError
 	errors.As(err, &ae)
 	switch {
@@ -234,7 +240,7 @@ func (s *Sender) recoverBadRequest(ctx context.Context, o *op, res *json.RawMess
 		if p.Text == "" {
 			p.Text = emptyTextStub
 		}
-		return s.Call(ctx, "sendMessage", p.ChatID, &p, res)
+		return s.Call(ctx, "sendMessage", p.ChatID, &p, result)
 	case o.Method == "sendMessage" && o.Params.ParseMode == "HTML" && ae != nil &&
 		strings.Contains(strings.ToLower(ae.Description), "parse entities"):
 		// Broken HTML in content: better plain text than nothing.
@@ -242,18 +248,14 @@ func (s *Sender) recoverBadRequest(ctx context.Context, o *op, res *json.RawMess
 		p.ParseMode = ""
 		p.Text = plainText(p.Text)
 		s.log.Error("reply had invalid HTML; sent as plain text", "chat", s.hash(p.ChatID), "err", err)
-		return s.Call(ctx, "sendMessage", p.ChatID, &p, res)
+		return s.Call(ctx, "sendMessage", p.ChatID, &p, result)
 	}
 	return err
 }
 
-// messageID extracts message_id from a Message result (0 if none).
-func messageID(res json.RawMessage) int {
-	var m struct {
-		MessageID int `json:"message_id"`
-	}
-	_ = json.Unmarshal(res, &m)
-	return m.MessageID
+// sentMessage is what a reply needs of the Message Telegram sends back.
+type sentMessage struct {
+	MessageID int `json:"message_id"`
 }
 
 // plainText strips tags and decodes the basic entities of Telegram HTML.

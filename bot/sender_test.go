@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -325,5 +327,57 @@ func TestSenderSendToInactive(t *testing.T) {
 	}
 	if got := len(api.Delivered("sendMessage")); got != 1 {
 		t.Errorf("delivered %d", got)
+	}
+}
+
+// The answer is decoded in one pass straight into the caller's value; the
+// envelope's errors still win, and a result of the wrong shape is an error of
+// its own (not a server error to retry).
+func TestAPIClientDecodesAnswers(t *testing.T) {
+	answers := map[string]struct {
+		status int
+		body   string
+	}{
+		"sendMessage":    {200, `{"ok":true,"result":{"message_id":42,"chat":{"id":7},"text":"long echo"}}`},
+		"setWebhook":     {200, `{"ok":true,"result":true}`},
+		"getMe":          {200, `{"ok":true,"result":"not a user"}`},
+		"sendPhoto":      {429, `{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":3}}`},
+		"sendDocument":   {502, `<html>Bad Gateway</html>`},
+		"answerCallback": {200, `{"ok":false}`},
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := answers[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.body)
+	}))
+	defer srv.Close()
+	c := newAPIClient(srv.URL, "1:t")
+	ctx := t.Context()
+
+	var m sentMessage
+	if err := c.call(ctx, "sendMessage", nil, &m); err != nil || m.MessageID != 42 {
+		t.Errorf("sendMessage: %v, message_id %d", err, m.MessageID)
+	}
+	if err := c.call(ctx, "sendMessage", nil, nil); err != nil {
+		t.Errorf("sendMessage, result not wanted: %v", err)
+	}
+	var ok bool
+	if err := c.call(ctx, "setWebhook", nil, &ok); err != nil || !ok {
+		t.Errorf("setWebhook: %v, %v", err, ok)
+	}
+	var me struct{ ID int64 }
+	err := c.call(ctx, "getMe", nil, &me)
+	var ae *APIError
+	if err == nil || !strings.Contains(err.Error(), "decode result") || errors.As(err, &ae) {
+		t.Errorf("result of the wrong shape: %v", err)
+	}
+	err = c.call(ctx, "sendPhoto", nil, &m)
+	if !errors.As(err, &ae) || ae.Code != 429 || ae.RetryAfter != 3 {
+		t.Errorf("429: %v", err)
+	}
+	for _, method := range []string{"sendDocument", "answerCallback"} {
+		if err := c.call(ctx, method, nil, nil); !errors.As(err, &ae) || ae.Code != http.StatusBadGateway {
+			t.Errorf("%s: not the API's JSON must be a 502: %v", method, err)
+		}
 	}
 }
