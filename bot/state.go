@@ -76,22 +76,30 @@ type finishArgs struct {
 
 // The scripts touch only keys of one chat, which share a hash tag: legal in
 // Redis Cluster.
+//
+// The chat's updates hash (keys.ChatUpdates) keeps, per update_id, "d" once
+// done or the attempt count, and "<id>:o" for unsent replies. When it holds
+// more than 2×keptUpdates updates, finish drops all but the newest
+// keptUpdates: a re-delivery arrives long before a chat has 100 newer
+// updates, and the hash stays small however long the chat lives.
+const keptUpdates = 100
+
 var (
-	// KEYS: update hash, lease, keyboard flag, inactive flag[, session]
-	// ARGV: token, lease ms, update TTL ms, reactivate (1/0)
+	// KEYS: updates hash, lease, keyboard flag, inactive flag[, session]
+	// ARGV: update id, token, lease ms, update TTL ms, reactivate (1/0)
 	beginScript = redis.NewScript(`
-local st = redis.call('HMGET', KEYS[1], 'done', 'out')
-if st[1] then
+local st = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[1] .. ':o')
+if st[1] == 'd' then
   return {1}
 end
-if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
   return {2, redis.call('PTTL', KEYS[2])}
 end
-local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 if n == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-if ARGV[4] == '1' then
+if ARGV[5] == '1' then
   redis.call('DEL', KEYS[4])
 end
 local sess = false
@@ -101,32 +109,45 @@ end
 return {0, n, redis.call('EXISTS', KEYS[3]), st[2] or '', sess}
 `)
 
-	// KEYS: update hash, lease, keyboard flag[, session]
-	// ARGV: token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms[, session, session TTL ms]
-	// The update's TTL was set by its first attempt; it is set again here
-	// only in case the hash was erased meanwhile (/delete).
+	// KEYS: updates hash, lease, keyboard flag[, session]
+	// ARGV: update id, token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms,
+	//       updates kept[, session, session TTL ms]
 	finishScript = redis.NewScript(`
+local id = ARGV[1]
 local cur = redis.call('GET', KEYS[2])
 if KEYS[4] then
-  if cur ~= ARGV[1] then
+  if cur ~= ARGV[2] then
     return 3
   end
-  redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[8])
+  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[10])
 end
-if ARGV[2] == '1' then
-  redis.call('HSET', KEYS[1], 'done', '1')
-  redis.call('HDEL', KEYS[1], 'out')
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-elseif ARGV[3] ~= '' then
-  redis.call('HSET', KEYS[1], 'out', ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if ARGV[3] == '1' then
+  redis.call('HSET', KEYS[1], id, 'd')
+  redis.call('HDEL', KEYS[1], id .. ':o')
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  local keep = tonumber(ARGV[8])
+  if redis.call('HLEN', KEYS[1]) > 2 * keep then
+    local ids = {}
+    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+      if tonumber(f) then
+        ids[#ids + 1] = f
+      end
+    end
+    table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
+    for i = 1, #ids - keep do
+      redis.call('HDEL', KEYS[1], ids[i], ids[i] .. ':o')
+    end
+  end
+elseif ARGV[4] ~= '' then
+  redis.call('HSET', KEYS[1], id .. ':o', ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
-if ARGV[5] == 'set' then
-  redis.call('SET', KEYS[3], '1', 'PX', ARGV[6])
-elseif ARGV[5] == 'del' then
+if ARGV[6] == 'set' then
+  redis.call('SET', KEYS[3], '1', 'PX', ARGV[7])
+elseif ARGV[6] == 'del' then
   redis.call('DEL', KEYS[3])
 end
-if cur == ARGV[1] then
+if cur == ARGV[2] then
   redis.call('DEL', KEYS[2])
   return 1
 end
@@ -167,11 +188,12 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 	if reactivate {
 		re = "1"
 	}
-	ks := []string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)}
+	ks := []string{s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)}
 	if sessionKey != "" {
 		ks = append(ks, sessionKey)
 	}
-	v, err := beginScript.Run(ctx, s.rdb, ks, token, ms(s.leaseTTL), ms(s.dedupe), re).Slice()
+	id := strconv.FormatInt(updateID, 10)
+	v, err := beginScript.Run(ctx, s.rdb, ks, id, token, ms(s.leaseTTL), ms(s.dedupe), re).Slice()
 	if err != nil {
 		return beginResult{}, fmt.Errorf("begin update: %w", err)
 	}
@@ -211,8 +233,8 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	case kbdRemoved:
 		kop = "del"
 	}
-	ks := []string{s.k.ChatUpdate(chat, updateID), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
-	args := []any{token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL)}
+	ks := []string{s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
+	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,52 @@ func TestRedisStateKeysHaveTTL(t *testing.T) {
 	_ = inactive.SetActive(ctx, 5)
 	if ok, _ := inactive.IsInactive(ctx, 5); ok {
 		t.Error("still inactive")
+	}
+}
+
+// TestRedisUpdatesStayBounded: a chat's updates share one hash that keeps
+// the newest keptUpdates and forgets the oldest, however long the chat
+// lives, while the newest are still recognised as re-deliveries.
+func TestRedisUpdatesStayBounded(t *testing.T) {
+	rdb, k := redistest.New(t)
+	lim := testLimits().withDefaults()
+	st := &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL}
+	ctx := t.Context()
+	chat := "tg:6"
+	handle := func(id int64, f finishArgs) {
+		t.Helper()
+		if r, err := st.begin(ctx, chat, id, "T", false, ""); err != nil || r.status != beginAcquired {
+			t.Fatalf("begin %d = %+v, %v", id, r, err)
+		}
+		if _, err := st.finish(ctx, chat, id, "T", f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Update 1000 fails with unsent replies and is never delivered again
+	// (Telegram gave up); the others succeed. IDs are not sorted as strings.
+	handle(1000, finishArgs{outbox: []byte(`[1]`)})
+	last := int64(1000 + 3*keptUpdates)
+	for id := int64(1001); id <= last; id++ {
+		handle(id, finishArgs{done: true})
+	}
+	hkey := k.ChatUpdates(chat)
+	fields := rdb.HKeys(ctx, hkey).Val()
+	if len(fields) < keptUpdates || len(fields) > 2*keptUpdates+1 {
+		t.Errorf("%d fields after %d updates, want %d to %d", len(fields), 3*keptUpdates+1, keptUpdates, 2*keptUpdates+1)
+	}
+	oldest := last + 1 - int64(len(fields)) // the fields are exactly the newest ids
+	for _, f := range fields {
+		if id, err := strconv.ParseInt(f, 10, 64); err != nil || id < oldest {
+			t.Errorf("field %q kept, want only the ids %d..%d", f, oldest, last)
+		}
+	}
+	if ttl := rdb.PTTL(ctx, hkey).Val(); ttl <= 0 {
+		t.Errorf("updates hash has no TTL (%v)", ttl)
+	}
+	for _, id := range []int64{last + 1 - keptUpdates, last} {
+		if r, _ := st.begin(ctx, chat, id, "X", false, ""); r.status != beginDone {
+			t.Errorf("re-delivery of %d = %+v, want done", id, r)
+		}
 	}
 }
 

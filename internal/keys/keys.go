@@ -133,12 +133,13 @@ func (k Keys) ChatKeyboard(chat string) string { return k.user(chat, "tg:kbd") }
 // until they write again. Written with a TTL.
 func (k Keys) ChatInactive(chat string) string { return k.user(chat, "tg:inactive") }
 
-// ChatUpdate is the hash that deduplicates one Telegram update of the chat:
-// field done (handled), n (attempts, for poison detection) and out (replies
-// not yet sent when an attempt failed). Written with a TTL (about 48 h).
-func (k Keys) ChatUpdate(chat string, updateID int64) string {
-	return k.user(chat, "tg:upd:"+strconv.FormatInt(updateID, 10))
-}
+// ChatUpdates is the hash that deduplicates the chat's recent Telegram
+// updates: field <update_id> is "d" once handled, else the number of
+// attempts (for poison detection); <update_id>:o holds replies not yet sent
+// when an attempt failed. One key per chat, not per update: the newest
+// updates are kept and the whole hash has a TTL (about 48 h) from the last
+// update, so an idle chat costs nothing.
+func (k Keys) ChatUpdates(chat string) string { return k.user(chat, "tg:upd") }
 
 // Referral records and their delivery to staff (package referral).
 //
