@@ -107,7 +107,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 	var leaseKey, sessionKey func(string) string
 	if rdb != nil {
 		inactive = NewRedisInactive(rdb, k, cfg.Limits.InactiveTTL)
-		state = &redisState{rdb: rdb, k: k, leaseTTL: cfg.Limits.LeaseTTL, dedupe: cfg.Limits.DedupeTTL, kbdTTL: cfg.Limits.KeyboardTTL}
+		state = newRedisState(rdb, k, cfg.Limits)
 		leaseKey, sessionKey = k.ChatLease, k.Session
 	} else {
 		log.Warn("no Redis configured: update deduplication, chat leases and blocked-user marks are kept in memory " +

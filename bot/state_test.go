@@ -2,11 +2,16 @@ package bot
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
@@ -20,11 +25,10 @@ func stateImpls(t *testing.T) map[string]updateState {
 	cluster := redistest.StartClusterServer(t)
 	return map[string]updateState{
 		"memory": newMemoryState(lim, NewMemoryInactive(time.Hour)),
-		"redis":  &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+		"redis":  newRedisState(rdb, k, lim),
 		// A cluster rejects scripts whose keys span slots (CROSSSLOT): this
 		// proves all keys of one chat share a hash tag.
-		"redis cluster": &redisState{rdb: cluster.Client(), k: keys.New("t:"), leaseTTL: lim.LeaseTTL,
-			dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+		"redis cluster": newRedisState(cluster.Client(), keys.New("t:"), lim),
 	}
 }
 
@@ -116,8 +120,8 @@ func TestRedisStateCarriesTheSession(t *testing.T) {
 	cluster := redistest.StartClusterServer(t)
 	ck := keys.New("t:")
 	for name, st := range map[string]*redisState{
-		"redis":         {rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
-		"redis cluster": {rdb: cluster.Client(), k: ck, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL},
+		"redis":         newRedisState(rdb, k, lim),
+		"redis cluster": newRedisState(cluster.Client(), ck, lim),
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
@@ -170,7 +174,7 @@ func TestRedisStateCarriesTheSession(t *testing.T) {
 func TestRedisStateKeysHaveTTL(t *testing.T) {
 	rdb, k := redistest.New(t)
 	lim := testLimits().withDefaults()
-	st := &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL}
+	st := newRedisState(rdb, k, lim)
 	ctx := t.Context()
 	if _, err := st.begin(ctx, "tg:5", 9, "T", false, ""); err != nil {
 		t.Fatal(err)
@@ -210,7 +214,7 @@ func TestRedisStateKeysHaveTTL(t *testing.T) {
 func TestRedisUpdatesStayBounded(t *testing.T) {
 	rdb, k := redistest.New(t)
 	lim := testLimits().withDefaults()
-	st := &redisState{rdb: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL}
+	st := newRedisState(rdb, k, lim)
 	ctx := t.Context()
 	chat := "tg:6"
 	handle := func(id int64, f finishArgs) {
@@ -356,5 +360,64 @@ func TestEraseDuringHandling(t *testing.T) {
 	}
 	if n := rdb.Exists(context.Background(), k.ChatLease(chatKey(950))).Val(); n != 0 {
 		t.Error("lease left behind")
+	}
+}
+
+// TestRedisStateBatchesWithoutMixUps: begin and finish go through the
+// auto-pipeliner; many chats at once each get their own session back, and a
+// reply that does not echo the attempt's token is refused.
+func TestRedisStateBatchesWithoutMixUps(t *testing.T) {
+	lim := testLimits().withDefaults()
+	rdb, k := redistest.New(t)
+	st := newRedisState(rdb, k, lim)
+	if _, ok := st.scripts.(*redis.AutoPipeliner); !ok {
+		t.Fatalf("scripts run through %T, want the auto-pipeliner", st.scripts)
+	}
+	if cst := newRedisState(redistest.StartClusterServer(t).Client(), keys.New("t:"), lim); cst.scripts == nil {
+		t.Fatal("no scripter for a cluster")
+	}
+	ctx := t.Context()
+	const chats, rounds = 200, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, chats)
+	for c := range chats {
+		wg.Go(func() {
+			chat := "tg:" + strconv.Itoa(5000+c)
+			key := k.Session(chat)
+			for r := range rounds {
+				token := chat + "/" + strconv.Itoa(r)
+				br, err := st.begin(ctx, chat, int64(r+1), token, true, key)
+				if err != nil || br.status != beginAcquired {
+					errs <- fmt.Errorf("%s round %d: begin = %+v, %v", chat, r, br, err)
+					return
+				}
+				want := ""
+				if r > 0 {
+					want = chat + " after " + strconv.Itoa(r-1)
+				}
+				if string(br.session) != want {
+					errs <- fmt.Errorf("%s round %d: got session %q, want %q", chat, r, br.session, want)
+					return
+				}
+				tx := &SessionTx{key: key, blob: br.session}
+				tx.Stage([]byte(chat+" after "+strconv.Itoa(r)), time.Hour)
+				if ls, err := st.finish(ctx, chat, int64(r+1), token, finishArgs{done: true, session: tx}); err != nil || ls != leaseHeld {
+					errs <- fmt.Errorf("%s round %d: finish = %v, %v", chat, r, ls, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	if _, err := st.reply(redis.NewCmdResult([]any{"another token", int64(0)}, nil), "ours"); !errors.Is(err, errForeignReply) {
+		t.Errorf("reply with another token: %v, want errForeignReply", err)
+	}
+	if v, err := st.reply(redis.NewCmdResult([]any{"ours", int64(2)}, nil), "ours"); err != nil || v[0] != int64(2) {
+		t.Errorf("own reply = %v, %v", v, err)
 	}
 }
