@@ -70,7 +70,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\n%s\n", r.Command)
 	fmt.Fprintf(w, "%s · %d × %s · %s · %s · load average before: %s\n", r.Date, r.Machine.CPUs, r.Machine.CPUModel,
 		r.Machine.OS, r.Machine.GoVersion, r.Machine.LoadAvg)
-	maxConns := "as registered by the bot (Telegram's default 40)"
+	maxConns := "as each bot registered it (row below; Telegram's default is 40)"
 	if o.MaxConnections != 0 {
 		maxConns = fmt.Sprint(o.MaxConnections)
 	}
