@@ -46,9 +46,13 @@ func TestUpdateState(t *testing.T) {
 			if err != nil || r.status != beginBusy || r.busyFor <= 0 {
 				t.Fatalf("concurrent begin = %+v, %v", r, err)
 			}
-			// Another chat is independent.
+			// Another chat is independent; begin run twice with one token
+			// (a re-sent pipeline) keeps the lease.
 			if r, _ := st.begin(ctx, "tg:78", 1, "C", true, ""); r.status != beginAcquired {
 				t.Fatalf("other chat = %+v", r)
+			}
+			if r, _ := st.begin(ctx, "tg:78", 1, "C", true, ""); r.status != beginAcquired {
+				t.Fatalf("the same begin again = %+v, want acquired", r)
 			}
 			// Renew only with the right token.
 			if ok, err := st.renew(ctx, chat, "B"); ok || err != nil {
