@@ -42,6 +42,9 @@ func TestLoadtestCommand(t *testing.T) {
 		t.Fatalf("want ours and the baseline with a ratio, got %d results\n%s", len(rep.Results), stdout.String())
 	}
 	for _, r := range rep.Results {
+		if r.CPUPer1kSteps <= 0 || r.ToolCPUPer1kSteps <= 0 {
+			t.Errorf("%s: CPU per 1000 steps not measured: bot %v, load tool %v", r.Name, r.CPUPer1kSteps, r.ToolCPUPer1kSteps)
+		}
 		if r.Steps < 10 || r.Lost != 0 || r.Duplicated != 0 || r.Undelivered != 0 || r.ErrorCount() != 0 {
 			t.Errorf("%s: %d steps, lost %d, duplicated %d, undelivered %d, errors %v", r.Name, r.Steps, r.Lost,
 				r.Duplicated, r.Undelivered, r.Errors)

@@ -29,6 +29,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -215,7 +216,7 @@ type targetRun struct {
 	stopE error
 
 	window, drain time.Duration
-	cpu           time.Duration
+	cpu, toolCPU  time.Duration
 	redisCPU      float64
 	redisOK       bool
 }
@@ -267,15 +268,18 @@ func startTarget(ctx context.Context, t Target, opts Options) (*targetRun, error
 // drive runs the users for one slice of the window and adds up CPU time.
 func (tr *targetRun) drive(ctx context.Context, d time.Duration, first bool) {
 	cpu0, _ := procCPU(tr.in.PID)
+	tool0, _ := procCPU(os.Getpid())
 	rcpu0, rerr0 := redisCPU(ctx, tr.opts.Redis)
 	start := time.Now()
 	tr.r.run(ctx, start.Add(d), first)
 	elapsed := time.Since(start) // the slice plus the steps in flight at its end
 	cpu1, _ := procCPU(tr.in.PID)
+	tool1, _ := procCPU(os.Getpid())
 	rcpu1, rerr1 := redisCPU(ctx, tr.opts.Redis)
 	tr.window += d
 	tr.drain += elapsed - d
 	tr.cpu += cpu1 - cpu0
+	tr.toolCPU += tool1 - tool0
 	if rerr0 != nil || rerr1 != nil {
 		tr.redisOK = false
 	}
@@ -299,6 +303,8 @@ func (tr *targetRun) finish(ctx context.Context) *Result {
 	if tr.in.PID != 0 && tr.cpu > 0 && res.Steps > 0 {
 		res.CPUSeconds = tr.cpu.Seconds()
 		res.CPUPer1kSteps = res.CPUSeconds / float64(res.Steps) * 1000
+		// With the bot in a child, this process is the load tool alone.
+		res.ToolCPUPer1kSteps = tr.toolCPU.Seconds() / float64(res.Steps) * 1000
 	}
 	if tr.redisOK && res.Steps > 0 {
 		res.RedisCPUSeconds = tr.redisCPU
@@ -642,6 +648,9 @@ type Result struct {
 	// window (0 in-process).
 	CPUSeconds    float64 `json:"cpu_seconds,omitempty"`
 	CPUPer1kSteps float64 `json:"cpu_seconds_per_1000_steps,omitempty"`
+	// ToolCPUPer1kSteps is the load tool's own CPU time (users, recorder,
+	// fake Bot API) per 1000 steps: on one box it competes with the bot.
+	ToolCPUPer1kSteps float64 `json:"tool_cpu_seconds_per_1000_steps,omitempty"`
 	// RedisCPUSeconds is the Redis server's CPU time in the window.
 	RedisCPUSeconds    float64  `json:"redis_cpu_seconds,omitempty"`
 	RedisCPUPer1kSteps float64  `json:"redis_cpu_seconds_per_1000_steps,omitempty"`

@@ -143,6 +143,12 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		return fmt.Sprintf("%.2f", x.RedisCPUPer1kSteps)
 	}, "")
+	row("load tool CPU per 1000 steps (s)", func(x *Result) string {
+		if x.ToolCPUPer1kSteps == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", x.ToolCPUPer1kSteps)
+	}, "")
 	row("load average at the end", func(x *Result) string { return x.LoadAvg }, "")
 	row("RSS start → end (MiB)", func(x *Result) string {
 		var rss []float64
