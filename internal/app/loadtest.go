@@ -114,7 +114,7 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		n, err := loadtest.DeleteKeys(cctx, rdb, k.PrefixPattern())
+		n, err := store.DeleteMatching(cctx, rdb, k.PrefixPattern())
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "putokaz loadtest: cleaning up keys %s: %v\n", k.PrefixPattern(), err)
 			return

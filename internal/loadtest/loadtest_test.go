@@ -137,24 +137,6 @@ func TestBaselineDuplicatesAreSeen(t *testing.T) {
 	checkSane(t, res, true)
 }
 
-func TestDeleteKeys(t *testing.T) {
-	t.Parallel()
-	rdb, k := redistest.New(t)
-	ctx := t.Context()
-	for _, u := range []string{"tg:1", "tg:2", "tg:3"} {
-		if err := rdb.Set(ctx, k.Session(u), "x", time.Minute).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n, err := loadtest.DeleteKeys(ctx, rdb, k.PrefixPattern())
-	if err != nil || n != 3 {
-		t.Fatalf("deleted %d, %v; want 3", n, err)
-	}
-	if left, _ := rdb.Exists(ctx, k.Session("tg:1")).Result(); left != 0 {
-		t.Fatal("key left behind")
-	}
-}
-
 func TestRunAllAlternates(t *testing.T) {
 	t.Parallel()
 	rdb, k := redistest.New(t)
