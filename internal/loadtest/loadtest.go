@@ -232,18 +232,7 @@ func startTarget(ctx context.Context, t Target, opts Options) (*targetRun, error
 	tr.rec = rec
 	// The fake records every call; nothing here reads its log (the recorder
 	// sees everything first), so keep it from growing through a long run.
-	tr.wg.Go(func() {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				tr.fake.Reset()
-			case <-tr.quit:
-				return
-			}
-		}
-	})
+	tr.wg.Go(func() { every(time.Second, tr.quit, tr.fake.Reset) })
 	secret := randomHex(16)
 	env := Env{APIURL: rec.url, Token: tr.fake.Token(), Secret: secret, WebhookPath: "/telegram/" + randomHex(8)}
 	fmt.Fprintf(opts.Log, "loadtest: starting %s\n", t.Name)
