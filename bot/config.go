@@ -11,6 +11,10 @@ import (
 // DefaultAPIURL is the public Bot API server.
 const DefaultAPIURL = "https://api.telegram.org"
 
+// DefaultMaxConnections is the webhook's max_connections unless configured:
+// Telegram's maximum (see Config.MaxConnections).
+const DefaultMaxConnections = 100
+
 // Config is everything the transport needs. main builds it from config.yaml
 // and the environment; zero values mean the documented defaults.
 type Config struct {
@@ -160,7 +164,7 @@ func (c Config) withDefaults() Config {
 		c.ListenAddr = ":8080"
 	}
 	if c.MaxConnections == 0 {
-		c.MaxConnections = 100
+		c.MaxConnections = DefaultMaxConnections
 	}
 	c.BotUsername = strings.TrimPrefix(c.BotUsername, "@")
 	c.Limits = c.Limits.withDefaults()

@@ -16,6 +16,7 @@ import (
 	"github.com/go-telegram/bot/models"
 	"github.com/redis/go-redis/v9"
 
+	"putokaz/bot"
 	"putokaz/internal/keys"
 )
 
@@ -68,7 +69,7 @@ func (b *Baseline) Handler(ctx context.Context) (http.Handler, error) {
 	// The same max_connections as serve registers, so that both get the
 	// same number of concurrent webhook POSTs.
 	if _, err := tb.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: b.WebhookURL, SecretToken: b.Secret,
-		MaxConnections: baselineMaxConnections}); err != nil {
+		MaxConnections: bot.DefaultMaxConnections}); err != nil {
 		return nil, fmt.Errorf("baseline: setWebhook: %w", err)
 	}
 	path := "/"
@@ -80,10 +81,6 @@ func (b *Baseline) Handler(ctx context.Context) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return mux, nil
 }
-
-// baselineMaxConnections is what serve registers by default (Telegram's
-// maximum).
-const baselineMaxConnections = 100
 
 func (b *Baseline) handle(ctx context.Context, tb *tgbot.Bot, u *models.Update) {
 	var chat, user int64
