@@ -168,6 +168,11 @@ func NewServer(opts Options) *Server {
 // URL is the base URL to configure as the Bot API server (no trailing slash).
 func (s *Server) URL() string { return s.srv.URL }
 
+// ServeHTTP answers one Bot API request in process, as the server at URL
+// would: for a proxy in front of the fake that should not pay for a second
+// HTTP hop.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r) }
+
 // Token is the token the server accepts.
 func (s *Server) Token() string { return s.opts.Token }
 

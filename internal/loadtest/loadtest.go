@@ -224,7 +224,7 @@ type targetRun struct {
 func startTarget(ctx context.Context, t Target, opts Options) (*targetRun, error) {
 	tr := &targetRun{t: t, opts: opts, quit: make(chan struct{}), redisOK: opts.Redis != nil}
 	tr.fake = botapitest.NewServer(botapitest.Options{Latency: opts.APILatency})
-	rec, err := newRecorder(tr.fake.URL(), opts.Users)
+	rec, err := newRecorder(tr.fake, opts.Users)
 	if err != nil {
 		tr.fake.Close()
 		return nil, err
