@@ -74,6 +74,7 @@ type beginResult struct {
 type finishArgs struct {
 	done    bool
 	outbox  []byte // when !done: replies still to send on the next attempt
+	stored  bool   // begin found an outbox: done drops it
 	kbd     kbdEffect
 	session *SessionTx // its staged write, if any, is part of finish
 }
@@ -84,9 +85,12 @@ type finishArgs struct {
 // The chat's updates hash (keys.ChatUpdates) keeps, per update_id, "d" once
 // done or the attempt count, and "<id>:o" for unsent replies. When it holds
 // more than 2×keptUpdates updates, finish drops all but the newest
-// keptUpdates: a re-delivery arrives long before a chat has 100 newer
-// updates, and the hash stays small however long the chat lives.
-const keptUpdates = 100
+// keptUpdates. Telegram sends a chat's updates in sequence and holds back the
+// later ones while it re-sends an earlier one, so a re-delivery is always
+// among the chat's newest few; 16 leaves room for a retrying proxy and for
+// the polling mode's batches. A small hash also keeps Redis's scans of it
+// short: it is a listpack, searched linearly on every HGET and HSET.
+const keptUpdates = 16
 
 var (
 	// KEYS: updates hash, lease, keyboard flag, inactive flag[, session]
@@ -115,7 +119,11 @@ return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[3]), st[2] or '', sess}
 
 	// KEYS: updates hash, lease, keyboard flag[, session]
 	// ARGV: update id, token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms,
-	//       updates kept[, session, session TTL ms]
+	//       updates kept, an outbox is stored (1/0)[, session, session TTL ms]
+	//
+	// begin gave the updates hash its TTL when this update first came; a
+	// done mark that adds a field finds it erased since (/delete) and gives
+	// it one again.
 	finishScript = redis.NewScript(`
 local id = ARGV[1]
 local cur = redis.call('GET', KEYS[2])
@@ -123,23 +131,33 @@ if KEYS[4] then
   if cur ~= ARGV[2] then
     return {ARGV[2], 3}
   end
-  redis.call('SET', KEYS[4], ARGV[9], 'PX', ARGV[10])
+  redis.call('SET', KEYS[4], ARGV[10], 'PX', ARGV[11])
 end
 if ARGV[3] == '1' then
-  redis.call('HSET', KEYS[1], id, 'd')
-  redis.call('HDEL', KEYS[1], id .. ':o')
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  if redis.call('HSET', KEYS[1], id, 'd') == 1 then
+    redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  end
+  if ARGV[9] == '1' then
+    redis.call('HDEL', KEYS[1], id .. ':o')
+  end
   local keep = tonumber(ARGV[8])
   if redis.call('HLEN', KEYS[1]) > 2 * keep then
-    local ids = {}
+    local ids, field = {}, {}
     for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-      if tonumber(f) then
-        ids[#ids + 1] = f
+      local n = tonumber(f)
+      if n then
+        ids[#ids + 1] = n
+        field[n] = f
       end
     end
-    table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
+    table.sort(ids)
+    local old = {}
     for i = 1, #ids - keep do
-      redis.call('HDEL', KEYS[1], ids[i], ids[i] .. ':o')
+      old[#old + 1] = field[ids[i]]
+      old[#old + 1] = field[ids[i]] .. ':o'
+    end
+    if #old > 0 then
+      redis.call('HDEL', KEYS[1], unpack(old))
     end
   end
 elseif ARGV[4] ~= '' then
@@ -273,7 +291,11 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 		kop = "del"
 	}
 	ks := []string{s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
-	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates}
+	stored := "0"
+	if f.stored {
+		stored = "1"
+	}
+	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates, stored}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))

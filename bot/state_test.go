@@ -77,7 +77,7 @@ func TestUpdateState(t *testing.T) {
 			if r, _ := st.begin(ctx, chat, 2, "B", true, ""); r.status != beginBusy {
 				t.Errorf("lease was released by a stale token: %+v", r)
 			}
-			if ls, _ := st.finish(ctx, chat, 1, "A2", finishArgs{done: true, kbd: kbdRemoved}); ls != leaseHeld {
+			if ls, _ := st.finish(ctx, chat, 1, "A2", finishArgs{done: true, stored: true, kbd: kbdRemoved}); ls != leaseHeld {
 				t.Errorf("finish = %v, want held", ls)
 			}
 			// Done: every later delivery is a duplicate, even while the
@@ -255,6 +255,44 @@ func TestRedisUpdatesStayBounded(t *testing.T) {
 		if r, _ := st.begin(ctx, chat, id, "X", false, ""); r.status != beginDone {
 			t.Errorf("re-delivery of %d = %+v, want done", id, r)
 		}
+	}
+}
+
+// TestRedisFinishTidiesTheUpdatesHash: done drops the replies a failed
+// attempt stored, and a hash erased while the update ran (/delete) gets its
+// TTL again instead of living forever.
+func TestRedisFinishTidiesTheUpdatesHash(t *testing.T) {
+	rdb, k := redistest.New(t)
+	st := newRedisState(rdb, k, testLimits().withDefaults())
+	ctx := t.Context()
+	chat := "tg:8"
+	hkey := k.ChatUpdates(chat)
+	if _, err := st.begin(ctx, chat, 7, "A", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.finish(ctx, chat, 7, "A", finishArgs{outbox: []byte(`[1]`)}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := st.begin(ctx, chat, 7, "B", false, "")
+	if err != nil || string(r.outbox) != `[1]` {
+		t.Fatalf("second attempt = %+v, %v", r, err)
+	}
+	if _, err := st.finish(ctx, chat, 7, "B", finishArgs{done: true, stored: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.HGetAll(ctx, hkey).Val(); len(got) != 1 || got["7"] != "d" {
+		t.Errorf("updates hash = %v, want only 7=d", got)
+	}
+
+	if _, err := st.begin(ctx, chat, 8, "C", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Del(ctx, hkey)
+	if _, err := st.finish(ctx, chat, 8, "C", finishArgs{done: true}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, hkey).Val(); ttl <= 0 {
+		t.Errorf("updates hash re-created without a TTL (%v)", ttl)
 	}
 }
 
