@@ -43,6 +43,10 @@ type Options struct {
 	// MaxLongPoll caps how long getUpdates waits for an update (default 2s),
 	// whatever timeout the client asks for, so tests stay fast.
 	MaxLongPoll time.Duration
+	// OnCall, when set, is given every call as it is recorded, before the
+	// answer goes out, in the request's goroutine: a load tool learns of
+	// each reply the moment the bot sends it. Keep it quick.
+	OnCall func(Call)
 }
 
 // Call is one recorded request.
@@ -62,6 +66,9 @@ type Call struct {
 	OK     bool
 	// Result is the "result" the fake answered (nil on errors).
 	Result json.RawMessage
+	// MessageID is the message a successful send created or an edit
+	// changed (0 for other methods).
+	MessageID int
 }
 
 // Str returns parameter name as a string ("" if absent): JSON strings are
@@ -167,11 +174,6 @@ func NewServer(opts Options) *Server {
 
 // URL is the base URL to configure as the Bot API server (no trailing slash).
 func (s *Server) URL() string { return s.srv.URL }
-
-// ServeHTTP answers one Bot API request in process, as the server at URL
-// would: for a proxy in front of the fake that should not pay for a second
-// HTTP hop.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r) }
 
 // Token is the token the server accepts.
 func (s *Server) Token() string { return s.opts.Token }
@@ -389,6 +391,7 @@ type apiError struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	if s.opts.Latency > 0 {
 		select {
 		case <-time.After(s.opts.Latency):
@@ -403,7 +406,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{ErrorCode: 404, Description: "Not Found"})
 		return
 	}
-	call := Call{Method: method, Time: time.Now()}
+	call := Call{Method: method, Time: arrived}
 	if err := decodeParams(r, &call); err != nil {
 		s.record(call, http.StatusBadRequest, nil)
 		writeJSON(w, http.StatusBadRequest, apiError{ErrorCode: 400, Description: "Bad Request: " + err.Error()})
@@ -426,10 +429,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, _ := json.Marshal(result)
 	s.record(call, http.StatusOK, raw)
-	writeJSON(w, http.StatusOK, struct {
-		OK     bool            `json:"ok"`
-		Result json.RawMessage `json:"result"`
-	}{true, raw})
+	// raw is compact JSON already: no second pass of the encoder over it.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(slices.Concat([]byte(`{"ok":true,"result":`), raw, []byte("}\n")))
 }
 
 func (s *Server) record(c Call, status int, result json.RawMessage) {
@@ -440,6 +443,9 @@ func (s *Server) record(c Call, status int, result json.RawMessage) {
 	s.calls = append(s.calls, c)
 	s.notifyLocked()
 	s.mu.Unlock()
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(c)
+	}
 }
 
 func (s *Server) takeFault(c Call) *Fault {
@@ -550,6 +556,7 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		s.nextMsgID++
 		id := s.nextMsgID
 		s.mu.Unlock()
+		c.MessageID = id
 		m := message{MessageID: id, From: s.botUser(), Chat: chatOf(c.ChatID), Date: now, Text: c.Str("text"),
 			MessageThreadID: int(c.Int("message_thread_id"))}
 		if rm, ok := c.Params["reply_markup"]; ok && bytes.Contains(rm, []byte(`"inline_keyboard"`)) {
@@ -560,7 +567,8 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		if e := needChat(); e != nil {
 			return 400, nil, e
 		}
-		m := message{MessageID: int(c.Int("message_id")), From: s.botUser(), Chat: chatOf(c.ChatID), Date: now,
+		c.MessageID = int(c.Int("message_id"))
+		m := message{MessageID: c.MessageID, From: s.botUser(), Chat: chatOf(c.ChatID), Date: now,
 			EditDate: now, Text: c.Str("text"), ReplyMarkup: c.Params["reply_markup"]}
 		return 200, m, nil
 	case "copyMessage":
@@ -569,9 +577,9 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		}
 		s.mu.Lock()
 		s.nextMsgID++
-		id := s.nextMsgID
+		c.MessageID = s.nextMsgID
 		s.mu.Unlock()
-		return 200, map[string]int{"message_id": id}, nil
+		return 200, map[string]int{"message_id": c.MessageID}, nil
 	case "createForumTopic":
 		if e := needChat(); e != nil {
 			return 400, nil, e

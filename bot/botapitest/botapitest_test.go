@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -272,5 +273,57 @@ func TestHangAndWait(t *testing.T) {
 	}()
 	if calls, err := s.WaitForMethod("sendMessage", 1, 2*time.Second); err != nil || len(calls) != 1 {
 		t.Errorf("WaitForMethod = %d, %v", len(calls), err)
+	}
+}
+
+// TestOnCall: a watcher learns of each call, with the message id the answer
+// carries, before the client has the answer.
+func TestOnCall(t *testing.T) {
+	var mu sync.Mutex
+	var seen []Call
+	s := NewServer(Options{OnCall: func(c Call) {
+		mu.Lock()
+		seen = append(seen, c)
+		mu.Unlock()
+	}})
+	defer s.Close()
+	base := s.URL() + "/bot" + s.Token() + "/"
+	post := func(method, body string) (id int) {
+		t.Helper()
+		resp, err := http.Post(base+method, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		mu.Lock()
+		n := len(seen)
+		mu.Unlock()
+		if n == 0 {
+			t.Fatalf("%s answered before OnCall saw it", method)
+		}
+		var out struct {
+			Result struct {
+				MessageID int `json:"message_id"`
+			} `json:"result"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return out.Result.MessageID
+	}
+	sent := post("sendMessage", `{"chat_id":5,"text":"hi"}`)
+	post("editMessageReplyMarkup", `{"chat_id":5,"message_id":`+strconv.Itoa(sent)+`}`)
+	post("sendMessage", `{"chat_id":5}`) // no text: 400
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 3 {
+		t.Fatalf("OnCall saw %d calls, want 3", len(seen))
+	}
+	if c := seen[0]; c.Method != "sendMessage" || !c.OK || c.MessageID != sent || sent == 0 || c.Str("text") != "hi" {
+		t.Errorf("send seen as %+v (answered message %d)", c, sent)
+	}
+	if c := seen[1]; c.MessageID != sent {
+		t.Errorf("edit seen with message %d, want %d", c.MessageID, sent)
+	}
+	if c := seen[2]; c.OK || c.Status != 400 || c.MessageID != 0 {
+		t.Errorf("rejected send seen as %+v", c)
 	}
 }

@@ -4,12 +4,12 @@
 //
 // One run of a Target:
 //
-//   - a fake Bot API (botapitest) behind a recorder: every Bot API call of the
-//     bot goes first to the recorder, which notes its arrival time, forwards
-//     it to the fake for a real-shaped answer, and files each sendMessage
-//     (text, inline keyboard) in a mailbox per chat (recorder.go);
+//   - a fake Bot API (botapitest) that answers every call of the bot with a
+//     real-shaped answer, watched by a recorder that notes each call's
+//     arrival time and files each sendMessage (text, inline keyboard) in a
+//     mailbox per chat before the bot gets its answer (recorder.go);
 //   - the system under test, started by the Target (a child process or an
-//     in-process server) with the recorder as its Bot API;
+//     in-process server) with the fake as its Bot API;
 //   - Options.Users simulated people (user.go), each in its own private chat:
 //     /start, choose a language, press random buttons of the last message
 //     they got, sometimes type a keyword or a command. Each step is one
@@ -109,7 +109,7 @@ func (o Options) withDefaults() Options {
 
 // Env is what a Target is given to start the system under test.
 type Env struct {
-	// APIURL is the Bot API base URL (the recorder) and Token the bot token
+	// APIURL is the Bot API base URL (the fake) and Token the bot token
 	// it accepts.
 	APIURL, Token string
 	// WebhookPath is the path of the webhook the bot must serve and register
@@ -223,18 +223,13 @@ type targetRun struct {
 
 func startTarget(ctx context.Context, t Target, opts Options) (*targetRun, error) {
 	tr := &targetRun{t: t, opts: opts, quit: make(chan struct{}), redisOK: opts.Redis != nil}
-	tr.fake = botapitest.NewServer(botapitest.Options{Latency: opts.APILatency})
-	rec, err := newRecorder(tr.fake, opts.Users)
-	if err != nil {
-		tr.fake.Close()
-		return nil, err
-	}
-	tr.rec = rec
+	tr.rec = newRecorder(opts.Users)
+	tr.fake = botapitest.NewServer(botapitest.Options{Latency: opts.APILatency, OnCall: tr.rec.observe})
 	// The fake records every call; nothing here reads its log (the recorder
-	// sees everything first), so keep it from growing through a long run.
+	// sees everything as it comes), so keep it from growing through a long run.
 	tr.wg.Go(func() { every(time.Second, tr.quit, tr.fake.Reset) })
 	secret := randomHex(16)
-	env := Env{APIURL: rec.url, Token: tr.fake.Token(), Secret: secret, WebhookPath: "/telegram/" + randomHex(8)}
+	env := Env{APIURL: tr.fake.URL(), Token: tr.fake.Token(), Secret: secret, WebhookPath: "/telegram/" + randomHex(8)}
 	fmt.Fprintf(opts.Log, "loadtest: starting %s\n", t.Name)
 	in, err := t.Start(ctx, env)
 	if err != nil {
@@ -242,11 +237,11 @@ func startTarget(ctx context.Context, t Target, opts Options) (*targetRun, error
 		return nil, fmt.Errorf("start %s: %w", t.Name, err)
 	}
 	tr.in = in
-	if err := rec.waitWebhook(ctx, in.WebhookURL, 30*time.Second); err != nil {
+	if err := tr.rec.waitWebhook(ctx, in.WebhookURL, 30*time.Second); err != nil {
 		tr.close()
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
-	tr.r = newRunner(rec, in, secret, opts)
+	tr.r = newRunner(tr.rec, in, secret, opts)
 	tr.res = &Result{Name: t.Name, Users: opts.Users, Sync: in.Sync, Seed: opts.Seed,
 		MaxConnections: tr.r.opts.MaxConnections}
 	tr.samp = newSampler(in, opts.SampleEvery)
@@ -323,7 +318,6 @@ func (tr *targetRun) close() {
 	if tr.r != nil {
 		tr.r.client.CloseIdleConnections()
 	}
-	tr.rec.close()
 	tr.fake.Close()
 }
 

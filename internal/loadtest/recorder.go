@@ -10,25 +10,18 @@ import (
 	"hash/maphash"
 	"io"
 	"maps"
-	"net"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"putokaz/bot/botapitest"
 )
 
-// recorder is the Bot API the bot talks to. botapitest records calls but
-// offers no way to be told of each one as it comes (WaitUntil copies the whole
-// log on every change, which is quadratic under load), so the recorder notes
-// each call's arrival time, has the fake answer it in process (a second HTTP
-// hop would cost the load tool, which shares the machine with the bot, as
-// much CPU again), and files every sent message in its chat's mailbox before
-// the bot gets the answer.
+// recorder watches the fake Bot API (botapitest's OnCall): it counts calls
+// and errors, notes the webhook the bot registers, and files every sent
+// message in its chat's mailbox before the fake answers the bot. It reads
+// what the fake decoded already, so a reply is parsed once.
 type recorder struct {
-	url   string // base URL for the bot (no trailing slash)
-	fake  http.Handler
-	srv   *http.Server
 	boxes map[int64]*mailbox // fixed before the run: read without a lock
 	seed  maphash.Seed
 
@@ -40,14 +33,8 @@ type recorder struct {
 	webhookC chan struct{} // closed and replaced on every setWebhook
 }
 
-func newRecorder(fake http.Handler, users int) (*recorder, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("recorder: %w", err)
-	}
+func newRecorder(users int) *recorder {
 	r := &recorder{
-		url:      "http://" + ln.Addr().String(),
-		fake:     fake,
 		boxes:    map[int64]*mailbox{},
 		seed:     maphash.MakeSeed(),
 		calls:    map[string]int64{},
@@ -57,122 +44,52 @@ func newRecorder(fake http.Handler, users int) (*recorder, error) {
 	for i := range users {
 		r.boxes[firstChat+int64(i)] = newMailbox()
 	}
-	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = r.srv.Serve(ln) }()
-	return r, nil
-}
-
-func (r *recorder) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = r.srv.Shutdown(ctx)
+	return r
 }
 
 func (r *recorder) mailbox(chat int64) *mailbox { return r.boxes[chat] }
 
-func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	at := time.Now()
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		http.Error(w, "read error", http.StatusBadRequest)
-		return
-	}
-	method := req.URL.Path[strings.LastIndexByte(req.URL.Path, '/')+1:]
-	req.Body = io.NopCloser(bytes.NewReader(body))
-	ans := &answerBuffer{header: http.Header{}, status: http.StatusOK}
-	r.fake.ServeHTTP(ans, req)
-	r.observe(method, at, body, ans.status, ans.body.Bytes())
-	if ct := ans.header.Get("Content-Type"); ct != "" {
-		w.Header().Set("Content-Type", ct)
-	}
-	w.WriteHeader(ans.status)
-	_, _ = w.Write(ans.body.Bytes())
+// inlineKeyboard is the part of reply_markup the users look at.
+type inlineKeyboard struct {
+	InlineKeyboard [][]struct {
+		CallbackData string `json:"callback_data"`
+	} `json:"inline_keyboard"`
 }
 
-// answerBuffer keeps the fake's answer until the recorder has filed it.
-type answerBuffer struct {
-	header http.Header
-	status int
-	wrote  bool
-	body   bytes.Buffer
-}
-
-func (a *answerBuffer) Header() http.Header { return a.header }
-
-func (a *answerBuffer) WriteHeader(status int) {
-	if !a.wrote {
-		a.status, a.wrote = status, true
-	}
-}
-
-func (a *answerBuffer) Write(p []byte) (int, error) {
-	a.WriteHeader(http.StatusOK)
-	return a.body.Write(p)
-}
-
-// sentMessage is the part of a Bot API Message the users look at.
-type sentMessage struct {
-	MessageID int `json:"message_id"`
-	Chat      struct {
-		ID int64 `json:"id"`
-	} `json:"chat"`
-	Text        string `json:"text"`
-	ReplyMarkup *struct {
-		InlineKeyboard [][]struct {
-			Text         string `json:"text"`
-			CallbackData string `json:"callback_data"`
-			URL          string `json:"url"`
-		} `json:"inline_keyboard"`
-	} `json:"reply_markup"`
-}
-
-func (r *recorder) observe(method string, at time.Time, body []byte, status int, answer []byte) {
+func (r *recorder) observe(c botapitest.Call) {
 	r.mu.Lock()
-	r.calls[method]++
+	r.calls[c.Method]++
 	r.mu.Unlock()
-	if status != http.StatusOK {
-		r.countErr(fmt.Sprintf("bot API: %s answered %d", method, status))
+	if !c.OK {
+		r.countErr(fmt.Sprintf("bot API: %s answered %d", c.Method, c.Status))
 		return
 	}
-	isSend := strings.HasPrefix(method, "send") && method != "sendChatAction" || method == "copyMessage"
-	isEdit := strings.HasPrefix(method, "editMessage")
+	isSend := strings.HasPrefix(c.Method, "send") && c.Method != "sendChatAction" || c.Method == "copyMessage"
+	isEdit := strings.HasPrefix(c.Method, "editMessage")
 	switch {
-	case method == "setWebhook":
-		var p struct {
-			URL            string `json:"url"`
-			MaxConnections int    `json:"max_connections"`
-		}
-		if json.Unmarshal(body, &p) != nil || p.URL == "" {
-			p.URL = formField(body, "url")
-			p.MaxConnections, _ = strconv.Atoi(formField(body, "max_connections"))
-		}
+	case c.Method == "setWebhook":
 		r.mu.Lock()
-		r.webhook = p.URL
-		r.maxConns = p.MaxConnections
+		r.webhook = c.Str("url")
+		r.maxConns = int(c.Int("max_connections"))
 		close(r.webhookC)
 		r.webhookC = make(chan struct{})
 		r.mu.Unlock()
 	case isSend, isEdit:
-		var a struct {
-			Result sentMessage `json:"result"`
-		}
-		if err := json.Unmarshal(answer, &a); err != nil || a.Result.Chat.ID == 0 {
-			chat := chatOfRequest(body)
-			if chat == 0 {
-				r.countErr("bot API: " + method + ": answer without chat")
-				return
-			}
-			a.Result.Chat.ID = chat
-		}
-		box := r.boxes[a.Result.Chat.ID]
+		box := r.boxes[c.ChatID]
 		if box == nil {
-			r.countErr("bot API: " + method + " to a chat of nobody simulated")
+			r.countErr("bot API: " + c.Method + " to a chat of nobody simulated")
 			return
 		}
-		m := reply{at: at, msgID: a.Result.MessageID, edit: isEdit}
-		if rm := a.Result.ReplyMarkup; rm != nil {
+		m := reply{at: c.Time, msgID: c.MessageID, edit: isEdit}
+		markup := c.Params["reply_markup"]
+		if bytes.Contains(markup, []byte(`"inline_keyboard"`)) {
+			var kb inlineKeyboard
+			if err := json.Unmarshal(markup, &kb); err != nil {
+				r.countErr("bot API: " + c.Method + ": unreadable reply_markup")
+				return
+			}
 			m.markup = true
-			for _, row := range rm.InlineKeyboard {
+			for _, row := range kb.InlineKeyboard {
 				for _, b := range row {
 					if b.CallbackData != "" {
 						m.buttons = append(m.buttons, b.CallbackData)
@@ -180,12 +97,10 @@ func (r *recorder) observe(method string, at time.Time, body []byte, status int,
 				}
 			}
 		}
-		// The fake echoes only inline keyboards; a reply keyboard asking
-		// for the location is seen in the request.
-		m.askLocation = bytes.Contains(body, []byte("request_location"))
+		m.askLocation = bytes.Contains(markup, []byte("request_location"))
 		var h maphash.Hash
 		h.SetSeed(r.seed)
-		h.WriteString(a.Result.Text)
+		h.Write(c.Params["text"])
 		for _, b := range m.buttons {
 			h.WriteString("\x00" + b)
 		}
@@ -234,38 +149,6 @@ func (r *recorder) waitWebhook(ctx context.Context, url string, timeout time.Dur
 			return ctx.Err()
 		}
 	}
-}
-
-// chatOfRequest finds chat_id in a JSON request body (0 if none).
-func chatOfRequest(body []byte) int64 {
-	var p struct {
-		ChatID json.Number `json:"chat_id"`
-	}
-	if json.Unmarshal(body, &p) == nil {
-		n, _ := p.ChatID.Int64()
-		return n
-	}
-	return 0
-}
-
-// formField is a crude multipart/urlencoded field reader, enough for the
-// url of setWebhook from go-telegram/bot (multipart).
-func formField(body []byte, name string) string {
-	key := []byte(`name="` + name + `"`)
-	i := bytes.Index(body, key)
-	if i < 0 {
-		return ""
-	}
-	rest := body[i+len(key):]
-	j := bytes.Index(rest, []byte("\r\n\r\n"))
-	if j < 0 {
-		return ""
-	}
-	rest = rest[j+4:]
-	if k := bytes.Index(rest, []byte("\r\n")); k >= 0 {
-		rest = rest[:k]
-	}
-	return string(rest)
 }
 
 // reply is one message (or edit) the bot sent to a chat.
