@@ -140,7 +140,19 @@ func (c *apiClient) call(ctx context.Context, method string, params, result any)
 		return &NetError{Method: method, Err: stripURL(err)}
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIResponse))
+	answer := io.LimitReader(resp.Body, maxAPIResponse)
+	var head [len(okPrefix)]byte
+	n, err := io.ReadFull(answer, head[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return &NetError{Method: method, Err: fmt.Errorf("read answer: %w", err)}
+	}
+	if result == nil && resp.StatusCode == http.StatusOK && string(head[:n]) == okPrefix {
+		// The API's own success answer, whose result nobody reads (most
+		// sendMessage calls): the echoed message is drained, not decoded.
+		_, _ = io.Copy(io.Discard, answer)
+		return nil
+	}
+	raw, err := readBody(answer, head[:n], resp.ContentLength)
 	if err != nil {
 		return &NetError{Method: method, Err: fmt.Errorf("read answer: %w", err)}
 	}
@@ -171,6 +183,21 @@ func (c *apiClient) call(ctx context.Context, method string, params, result any)
 	}
 	return nil
 }
+
+// readBody reads r whole after the bytes already read into a buffer of
+// the declared size (io.ReadAll starts small and copies as it grows).
+func readBody(r io.Reader, head []byte, size int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if size > 0 && size <= maxAPIResponse {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	buf.Write(head)
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// okPrefix starts every successful answer of the Bot API.
+const okPrefix = `{"ok":true,`
 
 // skipResult stands for a result nobody reads: the decoder skips it without
 // building anything.

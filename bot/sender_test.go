@@ -344,6 +344,8 @@ func TestAPIClientDecodesAnswers(t *testing.T) {
 		"sendPhoto":      {429, `{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":3}}`},
 		"sendDocument":   {502, `<html>Bad Gateway</html>`},
 		"answerCallback": {200, `{"ok":false}`},
+		"sendVoice":      {200, `<html>captive portal</html>`},
+		"sendAudio":      {200, ` { "ok": true, "result": {"message_id": 1} }`},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := answers[r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]]
@@ -358,8 +360,10 @@ func TestAPIClientDecodesAnswers(t *testing.T) {
 	if err := c.call(ctx, "sendMessage", nil, &m); err != nil || m.MessageID != 42 {
 		t.Errorf("sendMessage: %v, message_id %d", err, m.MessageID)
 	}
-	if err := c.call(ctx, "sendMessage", nil, nil); err != nil {
-		t.Errorf("sendMessage, result not wanted: %v", err)
+	for _, method := range []string{"sendMessage", "sendAudio"} {
+		if err := c.call(ctx, method, nil, nil); err != nil {
+			t.Errorf("%s, result not wanted: %v", method, err)
+		}
 	}
 	var ok bool
 	if err := c.call(ctx, "setWebhook", nil, &ok); err != nil || !ok {
@@ -375,7 +379,7 @@ func TestAPIClientDecodesAnswers(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != 429 || ae.RetryAfter != 3 {
 		t.Errorf("429: %v", err)
 	}
-	for _, method := range []string{"sendDocument", "answerCallback"} {
+	for _, method := range []string{"sendDocument", "answerCallback", "sendVoice"} {
 		if err := c.call(ctx, method, nil, nil); !errors.As(err, &ae) || ae.Code != http.StatusBadGateway {
 			t.Errorf("%s: not the API's JSON must be a 502: %v", method, err)
 		}
