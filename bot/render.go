@@ -201,7 +201,7 @@ func locationKeyboard(label string) json.RawMessage {
 
 // inlineKeyboard builds the inline keyboard JSON, or nil if no button is valid.
 func inlineKeyboard(buttons []engine.Button, lang string) (json.RawMessage, int) {
-	var valid []inlineButton
+	valid := make([]inlineButton, 0, len(buttons))
 	dropped := 0
 	for _, b := range buttons {
 		label := strings.TrimSpace(b.Label)
@@ -228,14 +228,15 @@ func inlineKeyboard(buttons []engine.Button, lang string) (json.RawMessage, int)
 		return nil, dropped
 	}
 	rtl := isRTL(lang)
-	var rows [][]inlineButton
+	rows := make([][]inlineButton, 0, len(valid))
 	for i := 0; i < len(valid); i++ {
+		// Rows are windows on valid: no copy per row.
 		if !rtl && i+1 < len(valid) && isShort(valid[i].Text) && isShort(valid[i+1].Text) {
-			rows = append(rows, []inlineButton{valid[i], valid[i+1]})
+			rows = append(rows, valid[i:i+2:i+2])
 			i++
 			continue
 		}
-		rows = append(rows, []inlineButton{valid[i]})
+		rows = append(rows, valid[i:i+1:i+1])
 	}
 	return mustJSON(inlineKeyboardMarkup{InlineKeyboard: rows}), dropped
 }
