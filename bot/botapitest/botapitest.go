@@ -523,7 +523,8 @@ type message struct {
 }
 
 func (s *Server) botUser() user {
-	id, _ := strconv.ParseInt(strings.SplitN(s.opts.Token, ":", 2)[0], 10, 64)
+	digits, _, _ := strings.Cut(s.opts.Token, ":")
+	id, _ := strconv.ParseInt(digits, 10, 64)
 	return user{ID: id, IsBot: true, FirstName: "Putokaz", Username: s.opts.BotUsername}
 }
 
@@ -549,7 +550,8 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		if e := needChat(); e != nil {
 			return 400, nil, e
 		}
-		if strings.TrimSpace(c.Str("text")) == "" {
+		text := c.Str("text")
+		if strings.TrimSpace(text) == "" {
 			return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: message text is empty"}
 		}
 		s.mu.Lock()
@@ -557,7 +559,7 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		id := s.nextMsgID
 		s.mu.Unlock()
 		c.MessageID = id
-		m := message{MessageID: id, From: s.botUser(), Chat: chatOf(c.ChatID), Date: now, Text: c.Str("text"),
+		m := message{MessageID: id, From: s.botUser(), Chat: chatOf(c.ChatID), Date: now, Text: text,
 			MessageThreadID: int(c.Int("message_thread_id"))}
 		if rm, ok := c.Params["reply_markup"]; ok && bytes.Contains(rm, []byte(`"inline_keyboard"`)) {
 			m.ReplyMarkup = rm
