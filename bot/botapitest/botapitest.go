@@ -47,6 +47,9 @@ type Options struct {
 	// answer goes out, in the request's goroutine: a load tool learns of
 	// each reply the moment the bot sends it. Keep it quick.
 	OnCall func(Call)
+	// NoLog keeps no log of calls (Calls, CallsTo, WaitFor... see none):
+	// for a long run watched with OnCall, whose log would only grow.
+	NoLog bool
 }
 
 // Call is one recorded request.
@@ -439,10 +442,12 @@ func (s *Server) record(c Call, status int, result json.RawMessage) {
 	c.Status = status
 	c.OK = status == http.StatusOK
 	c.Result = result
-	s.mu.Lock()
-	s.calls = append(s.calls, c)
-	s.notifyLocked()
-	s.mu.Unlock()
+	if !s.opts.NoLog {
+		s.mu.Lock()
+		s.calls = append(s.calls, c)
+		s.notifyLocked()
+		s.mu.Unlock()
+	}
 	if s.opts.OnCall != nil {
 		s.opts.OnCall(c)
 	}

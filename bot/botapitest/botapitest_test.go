@@ -277,7 +277,8 @@ func TestHangAndWait(t *testing.T) {
 }
 
 // TestOnCall: a watcher learns of each call, with the message id the answer
-// carries, before the client has the answer.
+// carries, before the client has the answer; with NoLog the fake itself
+// keeps nothing.
 func TestOnCall(t *testing.T) {
 	var mu sync.Mutex
 	var seen []Call
@@ -285,7 +286,7 @@ func TestOnCall(t *testing.T) {
 		mu.Lock()
 		seen = append(seen, c)
 		mu.Unlock()
-	}})
+	}, NoLog: true})
 	defer s.Close()
 	base := s.URL() + "/bot" + s.Token() + "/"
 	post := func(method, body string) (id int) {
@@ -325,5 +326,8 @@ func TestOnCall(t *testing.T) {
 	}
 	if c := seen[2]; c.OK || c.Status != 400 || c.MessageID != 0 {
 		t.Errorf("rejected send seen as %+v", c)
+	}
+	if n := len(s.Calls()); n != 0 {
+		t.Errorf("NoLog kept %d calls", n)
 	}
 }
