@@ -152,7 +152,7 @@ func (c *apiClient) call(ctx context.Context, method string, params, result any)
 		_, _ = io.Copy(io.Discard, answer)
 		return nil
 	}
-	raw, err := readBody(answer, head[:n], resp.ContentLength)
+	raw, err := readBody(answer, head[:n], min(resp.ContentLength, maxAPIResponse))
 	if err != nil {
 		return &NetError{Method: method, Err: fmt.Errorf("read answer: %w", err)}
 	}
@@ -184,11 +184,12 @@ func (c *apiClient) call(ctx context.Context, method string, params, result any)
 	return nil
 }
 
-// readBody reads r whole after the bytes already read into a buffer of
-// the declared size (io.ReadAll starts small and copies as it grows).
+// readBody reads r whole after the bytes already read (head) into a buffer
+// of the declared size, if known: io.ReadAll starts small and copies as it
+// grows. The caller bounds size (and r).
 func readBody(r io.Reader, head []byte, size int64) ([]byte, error) {
 	var buf bytes.Buffer
-	if size > 0 && size <= maxAPIResponse {
+	if size > 0 {
 		buf.Grow(int(size) + bytes.MinRead)
 	}
 	buf.Write(head)
