@@ -244,7 +244,6 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	finish := func(f finishArgs) error {
 		finished = true
 		stopRenew()
-		f.stored = br.outbox != nil
 		return d.finish(ctx, chat, u.ID, token, in.chatID, f)
 	}
 	defer func() {

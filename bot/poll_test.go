@@ -184,3 +184,41 @@ func TestPollingRetriesFailedUpdate(t *testing.T) {
 		t.Errorf("replies %q: order must hold across retries", texts)
 	}
 }
+
+// TestPollingRefetchAnswersOnce: an update that fails makes the next
+// getUpdates return it with every update after it. A busy chat's updates of
+// that batch — up to getUpdates' limit of 100 — were handled already and
+// must all be recognised in Redis, not answered again.
+func TestPollingRefetchAnswersOnce(t *testing.T) {
+	rdb, k := redistest.New(t)
+	var mu sync.Mutex
+	fails := 1
+	conv := funcConv(func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if in.Text == "flaky" && fails > 0 {
+			fails--
+			return nil, errTransient
+		}
+		return reply("ok " + in.Text), nil
+	})
+	e := newEnv(t, envOpts{conv: conv, polling: true, rdb: rdb, keys: &k})
+	busy := 99
+	updates := []any{textUpdate(500, 5001, "flaky")}
+	for i := range busy {
+		updates = append(updates, textUpdate(int64(501+i), 5002, "tap"))
+	}
+	if err := e.api.Push(updates...); err != nil {
+		t.Fatal(err)
+	}
+	e.serve()
+	if _, err := e.api.WaitUntil(func([]botapitest.Call) bool { return e.api.Confirmed() == int64(501+busy) }, 10*time.Second); err != nil {
+		t.Fatalf("confirmed offset = %d, want %d", e.api.Confirmed(), 501+busy)
+	}
+	if n := len(e.api.ByChat(5001)); n != 1 {
+		t.Errorf("the failed update was answered %d times, want once after its retry", n)
+	}
+	if n := len(e.api.ByChat(5002)); n != busy {
+		t.Errorf("busy chat got %d replies for %d updates", n, busy)
+	}
+}

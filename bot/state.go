@@ -74,7 +74,6 @@ type beginResult struct {
 type finishArgs struct {
 	done    bool
 	outbox  []byte // when !done: replies still to send on the next attempt
-	stored  bool   // begin found an outbox: done drops it
 	kbd     kbdEffect
 	session *SessionTx // its staged write, if any, is part of finish
 }
@@ -82,95 +81,84 @@ type finishArgs struct {
 // The scripts touch only keys of one chat, which share a hash tag: legal in
 // Redis Cluster.
 //
-// The chat's updates hash (keys.ChatUpdates) keeps, per update_id, "d" once
-// done or the attempt count, and "<id>:o" for unsent replies. When it holds
-// more than 2×keptUpdates updates, finish drops all but the newest
-// keptUpdates. Telegram sends a chat's updates in sequence and holds back the
-// later ones while it re-sends an earlier one, so a re-delivery is always
-// among the chat's newest few; 16 leaves room for a retrying proxy and for
-// the polling mode's batches. A small hash also keeps Redis's scans of it
-// short: it is a listpack, searched linearly on every HGET and HSET.
-const keptUpdates = 16
+// A done update's id goes into the chat's done set (keys.ChatDone); its
+// attempt count and unsent replies (keys.ChatUpdates) are dropped. When the
+// set holds more than 2×keptUpdates ids, finish drops all but the newest
+// keptUpdates. A webhook re-delivery is always among the chat's newest few
+// (Telegram sends a chat's updates in sequence and holds the later ones back
+// while it re-sends one), but polling fetches again every update after one
+// that failed, or after a crash every update of the unconfirmed batch: up to
+// 100 (getUpdates' limit), which may all be one chat's. A set of integers is
+// searched by bisection, so its size costs Redis little.
+const keptUpdates = 100
 
 var (
-	// KEYS: updates hash, lease, keyboard flag, inactive flag[, session]
+	// KEYS: done set, updates hash, lease, keyboard flag, inactive flag[, session]
 	// ARGV: update id, token, lease ms, update TTL ms, reactivate (1/0)
 	beginScript = redis.NewScript(`
-local st = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[1] .. ':o')
-if st[1] == 'd' then
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
   return {ARGV[2], 1}
 end
-if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) and redis.call('GET', KEYS[2]) ~= ARGV[2] then
-  return {ARGV[2], 2, redis.call('PTTL', KEYS[2])}
+if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) and redis.call('GET', KEYS[3]) ~= ARGV[2] then
+  return {ARGV[2], 2, redis.call('PTTL', KEYS[3])}
 end
-local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local out = ''
 if n == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+else
+  out = redis.call('HGET', KEYS[2], ARGV[1] .. ':o') or ''
 end
 if ARGV[5] == '1' then
-  redis.call('DEL', KEYS[4])
+  redis.call('DEL', KEYS[5])
 end
 local sess = false
-if KEYS[5] then
-  sess = redis.call('GET', KEYS[5])
+if KEYS[6] then
+  sess = redis.call('GET', KEYS[6])
 end
-return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[3]), st[2] or '', sess}
+return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, sess}
 `)
 
-	// KEYS: updates hash, lease, keyboard flag[, session]
+	// KEYS: done set, updates hash, lease, keyboard flag[, session]
 	// ARGV: update id, token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms,
-	//       updates kept, an outbox is stored (1/0)[, session, session TTL ms]
-	//
-	// begin gave the updates hash its TTL when this update first came; a
-	// done mark that adds a field finds it erased since (/delete) and gives
-	// it one again.
+	//       updates kept[, session, session TTL ms]
 	finishScript = redis.NewScript(`
 local id = ARGV[1]
-local cur = redis.call('GET', KEYS[2])
-if KEYS[4] then
+local cur = redis.call('GET', KEYS[3])
+if KEYS[5] then
   if cur ~= ARGV[2] then
     return {ARGV[2], 3}
   end
-  redis.call('SET', KEYS[4], ARGV[10], 'PX', ARGV[11])
+  redis.call('SET', KEYS[5], ARGV[9], 'PX', ARGV[10])
 end
 if ARGV[3] == '1' then
-  if redis.call('HSET', KEYS[1], id, 'd') == 1 then
-    redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  end
-  if ARGV[9] == '1' then
-    redis.call('HDEL', KEYS[1], id .. ':o')
-  end
+  redis.call('SADD', KEYS[1], id)
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('HDEL', KEYS[2], id, id .. ':o')
   local keep = tonumber(ARGV[8])
-  if redis.call('HLEN', KEYS[1]) > 2 * keep then
-    local ids, field = {}, {}
-    for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-      local n = tonumber(f)
-      if n then
-        ids[#ids + 1] = n
-        field[n] = f
-      end
+  if redis.call('SCARD', KEYS[1]) > 2 * keep then
+    local ids, num = redis.call('SMEMBERS', KEYS[1]), {}
+    for _, f in ipairs(ids) do
+      num[f] = tonumber(f)
     end
-    table.sort(ids)
+    table.sort(ids, function(a, b) return num[a] < num[b] end)
     local old = {}
     for i = 1, #ids - keep do
-      old[#old + 1] = field[ids[i]]
-      old[#old + 1] = field[ids[i]] .. ':o'
+      old[i] = ids[i]
     end
-    if #old > 0 then
-      redis.call('HDEL', KEYS[1], unpack(old))
-    end
+    redis.call('SREM', KEYS[1], unpack(old))
   end
 elseif ARGV[4] ~= '' then
-  redis.call('HSET', KEYS[1], id .. ':o', ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  redis.call('HSET', KEYS[2], id .. ':o', ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
 if ARGV[6] == 'set' then
-  redis.call('SET', KEYS[3], '1', 'PX', ARGV[7])
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[7])
 elseif ARGV[6] == 'del' then
-  redis.call('DEL', KEYS[3])
+  redis.call('DEL', KEYS[4])
 end
 if cur == ARGV[2] then
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[3])
   return {ARGV[2], 1}
 end
 if not cur then
@@ -245,7 +233,7 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 	if reactivate {
 		re = "1"
 	}
-	ks := []string{s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)}
+	ks := []string{s.k.ChatDone(chat), s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)}
 	if sessionKey != "" {
 		ks = append(ks, sessionKey)
 	}
@@ -290,12 +278,8 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	case kbdRemoved:
 		kop = "del"
 	}
-	ks := []string{s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
-	stored := "0"
-	if f.stored {
-		stored = "1"
-	}
-	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates, stored}
+	ks := []string{s.k.ChatDone(chat), s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
+	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))

@@ -77,7 +77,7 @@ func TestUpdateState(t *testing.T) {
 			if r, _ := st.begin(ctx, chat, 2, "B", true, ""); r.status != beginBusy {
 				t.Errorf("lease was released by a stale token: %+v", r)
 			}
-			if ls, _ := st.finish(ctx, chat, 1, "A2", finishArgs{done: true, stored: true, kbd: kbdRemoved}); ls != leaseHeld {
+			if ls, _ := st.finish(ctx, chat, 1, "A2", finishArgs{done: true, kbd: kbdRemoved}); ls != leaseHeld {
 				t.Errorf("finish = %v, want held", ls)
 			}
 			// Done: every later delivery is a duplicate, even while the
@@ -212,8 +212,8 @@ func TestRedisStateKeysHaveTTL(t *testing.T) {
 	}
 }
 
-// TestRedisUpdatesStayBounded: a chat's updates share one hash that keeps
-// the newest keptUpdates and forgets the oldest, however long the chat
+// TestRedisUpdatesStayBounded: a chat's done updates share one set that
+// keeps the newest keptUpdates and forgets the oldest, however long the chat
 // lives, while the newest are still recognised as re-deliveries.
 func TestRedisUpdatesStayBounded(t *testing.T) {
 	rdb, k := redistest.New(t)
@@ -237,19 +237,28 @@ func TestRedisUpdatesStayBounded(t *testing.T) {
 	for id := int64(1001); id <= last; id++ {
 		handle(id, finishArgs{done: true})
 	}
-	hkey := k.ChatUpdates(chat)
-	fields := rdb.HKeys(ctx, hkey).Val()
-	if len(fields) < keptUpdates || len(fields) > 2*keptUpdates+1 {
-		t.Errorf("%d fields after %d updates, want %d to %d", len(fields), 3*keptUpdates+1, keptUpdates, 2*keptUpdates+1)
+	done := k.ChatDone(chat)
+	ids := rdb.SMembers(ctx, done).Val()
+	if len(ids) < keptUpdates || len(ids) > 2*keptUpdates {
+		t.Errorf("%d ids after %d updates, want %d to %d", len(ids), 3*keptUpdates, keptUpdates, 2*keptUpdates)
 	}
-	oldest := last + 1 - int64(len(fields)) // the fields are exactly the newest ids
-	for _, f := range fields {
+	oldest := last + 1 - int64(len(ids)) // the set holds exactly the newest ids
+	for _, f := range ids {
 		if id, err := strconv.ParseInt(f, 10, 64); err != nil || id < oldest {
-			t.Errorf("field %q kept, want only the ids %d..%d", f, oldest, last)
+			t.Errorf("id %q kept, want only %d..%d", f, oldest, last)
 		}
 	}
-	if ttl := rdb.PTTL(ctx, hkey).Val(); ttl <= 0 {
-		t.Errorf("updates hash has no TTL (%v)", ttl)
+	if enc := rdb.ObjectEncoding(ctx, done).Val(); enc != "intset" {
+		t.Errorf("done set encoded as %q, want intset (searched by bisection)", enc)
+	}
+	// Only the failed update's attempt count and replies are left.
+	if got := rdb.HGetAll(ctx, k.ChatUpdates(chat)).Val(); len(got) != 2 || got["1000"] != "1" || got["1000:o"] != "[1]" {
+		t.Errorf("updates hash = %v, want only 1000's attempt and replies", got)
+	}
+	for _, key := range []string{done, k.ChatUpdates(chat)} {
+		if ttl := rdb.PTTL(ctx, key).Val(); ttl <= 0 {
+			t.Errorf("%s has no TTL (%v)", key, ttl)
+		}
 	}
 	for _, id := range []int64{last + 1 - keptUpdates, last} {
 		if r, _ := st.begin(ctx, chat, id, "X", false, ""); r.status != beginDone {
@@ -258,15 +267,14 @@ func TestRedisUpdatesStayBounded(t *testing.T) {
 	}
 }
 
-// TestRedisFinishTidiesTheUpdatesHash: done drops the replies a failed
-// attempt stored, and a hash erased while the update ran (/delete) gets its
-// TTL again instead of living forever.
+// TestRedisFinishTidiesTheUpdatesHash: done drops the attempt count and the
+// replies a failed attempt stored; nothing of the update is left but its id
+// in the done set.
 func TestRedisFinishTidiesTheUpdatesHash(t *testing.T) {
 	rdb, k := redistest.New(t)
 	st := newRedisState(rdb, k, testLimits().withDefaults())
 	ctx := t.Context()
 	chat := "tg:8"
-	hkey := k.ChatUpdates(chat)
 	if _, err := st.begin(ctx, chat, 7, "A", false, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -274,25 +282,17 @@ func TestRedisFinishTidiesTheUpdatesHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := st.begin(ctx, chat, 7, "B", false, "")
-	if err != nil || string(r.outbox) != `[1]` {
+	if err != nil || r.attempt != 2 || string(r.outbox) != `[1]` {
 		t.Fatalf("second attempt = %+v, %v", r, err)
 	}
-	if _, err := st.finish(ctx, chat, 7, "B", finishArgs{done: true, stored: true}); err != nil {
+	if _, err := st.finish(ctx, chat, 7, "B", finishArgs{done: true}); err != nil {
 		t.Fatal(err)
 	}
-	if got := rdb.HGetAll(ctx, hkey).Val(); len(got) != 1 || got["7"] != "d" {
-		t.Errorf("updates hash = %v, want only 7=d", got)
+	if n := rdb.Exists(ctx, k.ChatUpdates(chat)).Val(); n != 0 {
+		t.Errorf("updates hash left behind: %v", rdb.HGetAll(ctx, k.ChatUpdates(chat)).Val())
 	}
-
-	if _, err := st.begin(ctx, chat, 8, "C", false, ""); err != nil {
-		t.Fatal(err)
-	}
-	rdb.Del(ctx, hkey)
-	if _, err := st.finish(ctx, chat, 8, "C", finishArgs{done: true}); err != nil {
-		t.Fatal(err)
-	}
-	if ttl := rdb.PTTL(ctx, hkey).Val(); ttl <= 0 {
-		t.Errorf("updates hash re-created without a TTL (%v)", ttl)
+	if ids := rdb.SMembers(ctx, k.ChatDone(chat)).Val(); len(ids) != 1 || ids[0] != "7" {
+		t.Errorf("done set = %v, want [7]", ids)
 	}
 }
 

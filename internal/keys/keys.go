@@ -133,12 +133,17 @@ func (k Keys) ChatKeyboard(chat string) string { return k.user(chat, "tg:kbd") }
 // until they write again. Written with a TTL.
 func (k Keys) ChatInactive(chat string) string { return k.user(chat, "tg:inactive") }
 
-// ChatUpdates is the hash that deduplicates the chat's recent Telegram
-// updates: field <update_id> is "d" once handled, else the number of
-// attempts (for poison detection); <update_id>:o holds replies not yet sent
-// when an attempt failed. One key per chat, not per update: the newest
-// updates are kept and the whole hash has a TTL (about 48 h) from the last
-// update, so an idle chat costs nothing.
+// ChatDone is the set of the chat's recently handled Telegram update_ids:
+// a re-delivery is found here and skipped. The ids are integers, which Redis
+// keeps as a sorted intset searched by bisection; the newest are kept and
+// the set has a TTL (about 48 h) from the last update, so an idle chat
+// costs nothing.
+func (k Keys) ChatDone(chat string) string { return k.user(chat, "tg:done") }
+
+// ChatUpdates is the hash of the chat's updates not yet done: field
+// <update_id> counts attempts (for poison detection), <update_id>:o holds
+// replies not yet sent when an attempt failed. A done update's fields are
+// removed, so the hash is usually empty, i.e. gone. Written with a TTL.
 func (k Keys) ChatUpdates(chat string) string { return k.user(chat, "tg:upd") }
 
 // Referral records and their delivery to staff (package referral).

@@ -157,7 +157,7 @@ type reply struct {
 	msgID       int
 	sum         uint64   // text and buttons, to spot a message sent twice
 	buttons     []string // callback_data of the inline keyboard
-	markup      bool     // the answer carried an inline keyboard
+	markup      bool     // the message carried an inline keyboard
 	askLocation bool     // a reply keyboard asks for the location
 	edit        bool     // editMessage*: changes msgID, is no new message
 }
