@@ -14,6 +14,7 @@ type metrics struct {
 	delivered    *prometheus.CounterVec // stream, event
 	retried      *prometheus.CounterVec // stream, event
 	dead         *prometheus.CounterVec // stream, event
+	streamsLost  *prometheus.CounterVec // stream
 	skipped      *prometheus.CounterVec // stream, event (nothing to deliver any more)
 	lag          *prometheus.GaugeVec   // stream: age of the entry being delivered
 	pending      *prometheus.GaugeVec   // stream: entries not yet delivered
@@ -33,6 +34,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Failed outbox deliveries that will be retried, by stream and event."}, []string{"stream", "event"}),
 		dead: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_dead_lettered_total",
 			Help: "Outbox entries moved to a dead-letter stream after too many failures (alert on this)."}, []string{"stream", "event"}),
+		streamsLost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_streams_lost_total",
+			Help: "Outbox streams found gone with Redis's data (restart without persistence, flush) and created again, by stream (alert on this: what they held was not delivered)."}, []string{"stream"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_outbox_skipped_total",
 			Help: "Outbox entries with nothing left to deliver (case withdrawn, expired, or already posted)."}, []string{"stream", "event"}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "putokaz_referral_outbox_lag_seconds",
@@ -51,7 +54,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.created, m.delivered, m.retried, m.dead, m.skipped, m.lag, m.pending,
+	for _, c := range []prometheus.Collector{m.created, m.delivered, m.retried, m.dead, m.streamsLost, m.skipped, m.lag, m.pending,
 		m.staffActions, m.refused, m.feedback, m.withdrawn} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("referral metrics: %w", err)

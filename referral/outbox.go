@@ -135,6 +135,11 @@ func (w *worker) hold(ctx context.Context, token string) {
 	}()
 	for lctx.Err() == nil {
 		entries, wait, err := w.s.store.read(lctx, w.stream, w.s.consumer, w.s.cfg.MinIdle, w.s.cfg.Block, 16)
+		if errors.Is(err, errStreamLost) {
+			w.s.m.streamsLost.WithLabelValues(w.stream).Inc()
+			log.Error("outbox stream lost with Redis's data; created again so that new entries are delivered", "err", err)
+			continue
+		}
 		if err != nil {
 			if lctx.Err() == nil {
 				log.Warn("outbox read failed; retrying", "err", err)

@@ -367,3 +367,24 @@ func TestFixedTopic(t *testing.T) {
 		t.Errorf("the shared topic was closed")
 	}
 }
+
+// TestOutboxSurvivesALostStream: Redis restarted without persistence (or
+// flushed) takes a stream with its consumer group; the worker, blocked on
+// it or reading it next, creates both again, says so, and delivers the
+// referrals that come after.
+func TestOutboxSurvivesALostStream(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.start(621)
+	e.card(e.refer(621, "Sombor"))
+	if err := e.rdb.Del(t.Context(), e.k.Referral().Stream(staffStream(groupA))).Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.start(622)
+	e.card(e.refer(622, "Novi Sad"))
+	if n := collectorValue(e.svc.m.streamsLost); n != 1 {
+		t.Errorf("streams lost = %v, want 1", n)
+	}
+	if !strings.Contains(e.logs.String(), "outbox stream lost") {
+		t.Error("no error log about the lost stream")
+	}
+}

@@ -447,6 +447,20 @@ func (r *redisStore) unlease(ctx context.Context, stream, token string) error {
 }
 
 func (r *redisStore) read(ctx context.Context, stream, consumer string, minIdle, block time.Duration, n int) ([]entry, bool, error) {
+	out, wait, err := r.readGroupOrClaim(ctx, stream, consumer, minIdle, block, n)
+	if redis.HasErrorPrefix(err, "NOGROUP") {
+		// The stream or its consumer group is gone: Redis restarted
+		// without persistence, or was flushed. Without them nothing
+		// added from now on would be delivered: make them again.
+		if e := r.ensure(ctx, stream); e != nil {
+			return nil, false, errors.Join(err, e)
+		}
+		return nil, false, fmt.Errorf("%w: %w", errStreamLost, err)
+	}
+	return out, wait, err
+}
+
+func (r *redisStore) readGroupOrClaim(ctx context.Context, stream, consumer string, minIdle, block time.Duration, n int) ([]entry, bool, error) {
 	key := r.k.Stream(stream)
 	// Take over what a dead consumer left; the entries become ours and are
 	// read below with our own pending ones, in stream order.

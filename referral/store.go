@@ -57,6 +57,7 @@ type Store interface {
 	// consumer left (idle ≥ minIdle), then its own unacknowledged ones,
 	// then new ones (waiting up to block). wait is true when older entries
 	// of another consumer must become claimable first (to keep the order).
+	// errStreamLost: the stream had vanished and was made again.
 	read(ctx context.Context, stream, consumer string, minIdle, block time.Duration, n int) (entries []entry, wait bool, err error)
 	// ack removes a delivered entry (and its payload).
 	ack(ctx context.Context, stream string, e entry) error
@@ -70,6 +71,10 @@ type Store interface {
 
 // errTaken: the code is in use by another case.
 var errTaken = errors.New("code in use by another case")
+
+// errStreamLost: an outbox stream was gone (Redis restarted without
+// persistence, or flushed) and has been made again; what it held is lost.
+var errStreamLost = errors.New("outbox stream was gone and has been created again; entries it held are lost")
 
 // entry is one outbox stream entry: an event of a case. It holds no
 // personal data; the event's payload (if any) is in the case's Payload hash
