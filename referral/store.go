@@ -72,9 +72,10 @@ type Store interface {
 // errTaken: the code is in use by another case.
 var errTaken = errors.New("code in use by another case")
 
-// errStreamLost: an outbox stream was gone (Redis restarted without
-// persistence, or flushed) and has been made again; what it held is lost.
-var errStreamLost = errors.New("outbox stream was gone and has been created again; entries it held are lost")
+// errStreamLost: an outbox stream or its consumer group was gone (Redis
+// restarted without persistence, or flushed) and has been made again; what
+// the stream held is lost with it.
+var errStreamLost = errors.New("outbox stream or its consumer group was gone and has been created again; what the stream held is lost")
 
 // entry is one outbox stream entry: an event of a case. It holds no
 // personal data; the event's payload (if any) is in the case's Payload hash
