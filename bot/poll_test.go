@@ -158,10 +158,11 @@ func TestPollingConflictLogged(t *testing.T) {
 	}
 }
 
-func TestPollingRetriesFailedUpdate(t *testing.T) {
+// flakyConv fails the text "flaky" the first fails times, then answers
+// every text with "ok " and the text.
+func flakyConv(fails int) funcConv {
 	var mu sync.Mutex
-	fails := 2
-	conv := funcConv(func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
+	return func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if in.Text == "flaky" && fails > 0 {
@@ -169,8 +170,11 @@ func TestPollingRetriesFailedUpdate(t *testing.T) {
 			return nil, errTransient
 		}
 		return reply("ok " + in.Text), nil
-	})
-	e := newEnv(t, envOpts{conv: conv, polling: true})
+	}
+}
+
+func TestPollingRetriesFailedUpdate(t *testing.T) {
+	e := newEnv(t, envOpts{conv: flakyConv(2), polling: true})
 	_ = e.api.Push(textUpdate(400, 4001, "flaky"), textUpdate(401, 4001, "next"))
 	e.serve()
 	if _, err := e.api.WaitForMethod("sendMessage", 2, 5*time.Second); err != nil {
@@ -191,18 +195,7 @@ func TestPollingRetriesFailedUpdate(t *testing.T) {
 // must all be recognised in Redis, not answered again.
 func TestPollingRefetchAnswersOnce(t *testing.T) {
 	rdb, k := redistest.New(t)
-	var mu sync.Mutex
-	fails := 1
-	conv := funcConv(func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if in.Text == "flaky" && fails > 0 {
-			fails--
-			return nil, errTransient
-		}
-		return reply("ok " + in.Text), nil
-	})
-	e := newEnv(t, envOpts{conv: conv, polling: true, rdb: rdb, keys: &k})
+	e := newEnv(t, envOpts{conv: flakyConv(1), polling: true, rdb: rdb, keys: &k})
 	busy := 99
 	updates := []any{textUpdate(500, 5001, "flaky")}
 	for i := range busy {
