@@ -16,6 +16,7 @@ import (
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/redistest"
+	"putokaz/internal/unlink"
 )
 
 func stateImpls(t *testing.T) map[string]updateState {
@@ -381,7 +382,7 @@ func TestEraseDuringHandling(t *testing.T) {
 	rdb, k := redistest.New(t)
 	conv := funcConv(func(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
 		if in.Kind == engine.InCommand && in.Command == "delete" {
-			if _, err := redistest.DeleteMatching(ctx, rdb, k.UserPattern(user)); err != nil {
+			if _, err := unlink.Matching(ctx, rdb, k.UserPattern(user)); err != nil {
 				return nil, err
 			}
 		}

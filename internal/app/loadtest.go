@@ -16,6 +16,7 @@ import (
 	"putokaz/internal/keys"
 	"putokaz/internal/loadtest"
 	"putokaz/internal/store"
+	"putokaz/internal/unlink"
 )
 
 const loadtestHelp = `putokaz loadtest drives simulated Telegram users against a real ` + "`putokaz serve`" + `
@@ -114,7 +115,7 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		n, err := store.DeleteMatching(cctx, rdb, k.PrefixPattern())
+		n, err := unlink.Matching(cctx, rdb, k.PrefixPattern())
 		if err != nil {
 			fmt.Fprintf(env.Stderr, "putokaz loadtest: cleaning up keys %s: %v\n", k.PrefixPattern(), err)
 			return

@@ -11,7 +11,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
+	"putokaz/internal/unlink"
 )
 
 // DefaultURL is used when REDIS_URL is not set.
@@ -64,7 +64,7 @@ func New(t testing.TB) (redis.UniversalClient, keys.Keys) {
 		// t.Context() is already cancelled when cleanups run: use our own.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if n, err := DeleteMatching(ctx, rdb, k.PrefixPattern()); err != nil {
+		if n, err := unlink.Matching(ctx, rdb, k.PrefixPattern()); err != nil {
 			t.Errorf("redistest: cleanup of %s (%d keys deleted): %v", k.Prefix(), n, err)
 		}
 		_ = rdb.Close()
@@ -99,30 +99,6 @@ func sanitize(name string) string {
 		}
 	}
 	return b.String()
-}
-
-// DeleteMatching deletes every key matching the SCAN MATCH pattern on the
-// node rdb talks to and returns how many it deleted. It is for tests only: a
-// single-node helper, no cluster fan-out.
-func DeleteMatching(ctx context.Context, rdb redis.Cmdable, pattern string) (int, error) {
-	var cursor uint64
-	n := 0
-	for {
-		ks, next, err := rdb.Scan(ctx, cursor, pattern, 1000).Result()
-		if err != nil {
-			return n, fmt.Errorf("scan %q: %w", pattern, err)
-		}
-		if len(ks) > 0 {
-			if err := rdb.Unlink(ctx, ks...).Err(); err != nil {
-				return n, fmt.Errorf("unlink: %w", err)
-			}
-			n += len(ks)
-		}
-		if next == 0 {
-			return n, nil
-		}
-		cursor = next
-	}
 }
 
 // redact hides the password of a Redis URL for messages.

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/redistest"
+	"putokaz/internal/unlink"
 )
 
 func TestNewPrefixIsolationAndCleanup(t *testing.T) {
@@ -50,7 +51,7 @@ func TestNewPrefixIsolationAndCleanup(t *testing.T) {
 	// The subtests have finished, so their cleanups have run.
 	for _, p := range prefixes {
 		// A full SCAN; it also removes leftovers so a failure does not leak.
-		n, err := redistest.DeleteMatching(ctx, observer, p+"*")
+		n, err := unlink.Matching(ctx, observer, p+"*")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
+	"putokaz/internal/unlink"
 )
-
-// scanCount is the COUNT hint for SCAN in DeleteMatching.
-const scanCount = 500
 
 // Redis is the production Sessions: one string key per person
 // (keys.Session) written with SET EX, so the session expires ttl after the
@@ -142,55 +139,8 @@ func (r *Redis) Delete(ctx context.Context, user string) error {
 	if err := r.rdb.Unlink(ctx, r.keys.Session(user)).Err(); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
-	if _, err := DeleteMatching(ctx, r.rdb, r.keys.UserPattern(user)); err != nil {
+	if _, err := unlink.Matching(ctx, r.rdb, r.keys.UserPattern(user)); err != nil {
 		return fmt.Errorf("delete user keys: %w", err)
 	}
 	return nil
-}
-
-// DeleteMatching UNLINKs every key matching the SCAN MATCH pattern — on a
-// cluster or ring on every master or shard, since SCAN is per node — and
-// returns how many it unlinked. It never flushes: the Redis may be shared.
-// UNLINK removes keys from the keyspace at once and frees memory in the
-// background.
-func DeleteMatching(ctx context.Context, rdb redis.UniversalClient, pattern string) (int, error) {
-	var n atomic.Int64
-	each := func(ctx context.Context, node *redis.Client) error { return unlinkMatching(ctx, node, pattern, &n) }
-	var err error
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, each)
-	case *redis.Ring:
-		err = c.ForEachShard(ctx, each)
-	default:
-		err = unlinkMatching(ctx, rdb, pattern, &n)
-	}
-	return int(n.Load()), err
-}
-
-// unlinkMatching UNLINKs the keys matching pattern on one node, adding their
-// number to n. A page's keys may lie in different slots (a prefix pattern
-// spans people), so each is its own UNLINK, all in one pipeline.
-func unlinkMatching(ctx context.Context, c redis.Cmdable, pattern string, n *atomic.Int64) error {
-	var cursor uint64
-	for {
-		ks, next, err := c.Scan(ctx, cursor, pattern, scanCount).Result()
-		if err != nil {
-			return fmt.Errorf("scan %q: %w", pattern, err)
-		}
-		if len(ks) > 0 {
-			p := c.Pipeline()
-			for _, k := range ks {
-				p.Unlink(ctx, k)
-			}
-			if _, err := p.Exec(ctx); err != nil {
-				return fmt.Errorf("unlink: %w", err)
-			}
-			n.Add(int64(len(ks)))
-		}
-		if next == 0 {
-			return nil
-		}
-		cursor = next
-	}
 }
