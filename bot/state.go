@@ -226,6 +226,13 @@ func (s *redisState) reply(cmd *redis.Cmd, token string) ([]any, error) {
 	return v[1:], nil
 }
 
+// chatKeys are KEYS[1..4] of beginScript and finishScript, then more (room
+// for the session key too).
+func (s *redisState) chatKeys(chat string, more ...string) []string {
+	ks := append(make([]string, 0, 6), s.k.ChatDone(chat), s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat))
+	return append(ks, more...)
+}
+
 func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
 
 func (s *redisState) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error) {
@@ -233,7 +240,7 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 	if reactivate {
 		re = "1"
 	}
-	ks := []string{s.k.ChatDone(chat), s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat), s.k.ChatInactive(chat)}
+	ks := s.chatKeys(chat, s.k.ChatInactive(chat))
 	if sessionKey != "" {
 		ks = append(ks, sessionKey)
 	}
@@ -278,7 +285,7 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	case kbdRemoved:
 		kop = "del"
 	}
-	ks := []string{s.k.ChatDone(chat), s.k.ChatUpdates(chat), s.k.ChatLease(chat), s.k.ChatKeyboard(chat)}
+	ks := s.chatKeys(chat)
 	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
