@@ -55,21 +55,18 @@ func (s *sampler) start() {
 	if s.period <= 0 {
 		return
 	}
-	s.wg.Go(func() { every(s.period, s.quit, s.take) })
-}
-
-// every calls f every period until quit is closed.
-func every(period time.Duration, quit <-chan struct{}, f func()) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			f()
-		case <-quit:
-			return
+	s.wg.Go(func() {
+		t := time.NewTicker(s.period)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.take()
+			case <-s.quit:
+				return
+			}
 		}
-	}
+	})
 }
 
 func (s *sampler) stop() {
