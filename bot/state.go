@@ -184,12 +184,11 @@ return 0
 )
 
 type redisState struct {
-	rdb      redis.UniversalClient
-	scripts  redis.Scripter // begin and finish: rdb's auto-pipeliner, else rdb
-	k        keys.Keys
-	leaseTTL time.Duration
-	dedupe   time.Duration
-	kbdTTL   time.Duration
+	rdb     redis.UniversalClient
+	scripts redis.Scripter // begin and finish: rdb's auto-pipeliner, else rdb
+	k       keys.Keys
+	// The TTLs as the scripts take them (milliseconds), formatted once.
+	leaseMS, dedupeMS, kbdMS string
 }
 
 // newRedisState runs begin and finish through go-redis's auto-pipeliner:
@@ -200,7 +199,7 @@ type redisState struct {
 // reply that is not ours: a mix-up fails the update (Telegram re-sends it)
 // instead of handing one person's session to another.
 func newRedisState(rdb redis.UniversalClient, k keys.Keys, lim Limits) *redisState {
-	s := &redisState{rdb: rdb, scripts: rdb, k: k, leaseTTL: lim.LeaseTTL, dedupe: lim.DedupeTTL, kbdTTL: lim.KeyboardTTL}
+	s := &redisState{rdb: rdb, scripts: rdb, k: k, leaseMS: ms(lim.LeaseTTL), dedupeMS: ms(lim.DedupeTTL), kbdMS: ms(lim.KeyboardTTL)}
 	if c, ok := rdb.(interface {
 		AutoPipeline() (*redis.AutoPipeliner, error)
 	}); ok {
@@ -245,7 +244,7 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 		ks = append(ks, sessionKey)
 	}
 	id := strconv.FormatInt(updateID, 10)
-	v, err := s.reply(beginScript.Run(ctx, s.scripts, ks, id, token, ms(s.leaseTTL), ms(s.dedupe), re), token)
+	v, err := s.reply(beginScript.Run(ctx, s.scripts, ks, id, token, s.leaseMS, s.dedupeMS, re), token)
 	if err != nil {
 		return beginResult{}, fmt.Errorf("begin update: %w", err)
 	}
@@ -286,7 +285,7 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 		kop = "del"
 	}
 	ks := s.chatKeys(chat)
-	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), ms(s.dedupe), kop, ms(s.kbdTTL), keptUpdates}
+	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))
@@ -308,7 +307,7 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 }
 
 func (s *redisState) renew(ctx context.Context, chat, token string) (bool, error) {
-	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, token, ms(s.leaseTTL)).Int()
+	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, token, s.leaseMS).Int()
 	if err != nil {
 		return false, fmt.Errorf("renew lease: %w", err)
 	}
