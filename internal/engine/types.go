@@ -110,6 +110,11 @@ const (
 	EffectEmergency EffectKind = "emergency"
 	// EffectFeedback: the person answered "was this helpful?" (Value yes/no).
 	EffectFeedback EffectKind = "feedback"
+	// EffectQuickExit: the person asked to wipe this conversation from their
+	// phone at once. The transport deletes every message of the private chat
+	// it still can (its own and the person's, younger than 48 hours) before
+	// it shows the result's messages (one short line on deleting the chat).
+	EffectQuickExit EffectKind = "quick_exit"
 )
 
 // Effect is an instruction to the caller.
