@@ -145,3 +145,31 @@ func TestFlowForSomeLanguagesLinksThatAreFine(t *testing.T) {
 		t.Fatalf("want no problems, got:\n%s", joinDiags(diags))
 	}
 }
+
+// The default content's topics for Serbian citizens (issue 18) serve Serbian
+// and English readers only, and need no Arabic or Farsi texts.
+func TestDefaultTopicsForSerbianAndEnglishReaders(t *testing.T) {
+	c, diags := Load(Embedded())
+	if c == nil {
+		t.Fatalf("default content: %v", diags)
+	}
+	for _, name := range []string{"work_abroad", "readmission"} {
+		f := c.Flows[name]
+		if f == nil {
+			t.Fatalf("no flow %q", name)
+		}
+		for _, lang := range []string{"sr-Cyrl", "sr-Latn", "en"} {
+			if !f.Serves(lang) || !c.TextNeeded(lang, f.Title) {
+				t.Errorf("%s must serve %s", name, lang)
+			}
+		}
+		for _, lang := range []string{"ar", "fa"} {
+			if f.Serves(lang) || c.TextNeeded(lang, f.Title) {
+				t.Errorf("%s must not serve %s", name, lang)
+			}
+		}
+	}
+	if !c.Flows["trafficking"].Serves("ar") {
+		t.Error("the trafficking topic, linked from work_abroad, serves everyone")
+	}
+}
