@@ -139,6 +139,7 @@ func (ck *checker) run() {
 	ck.steps()
 	ck.reachability()
 	ck.cycles()
+	ck.flowLanguages()
 	ck.textsExist()
 	ck.textsWellFormed()
 	ck.keywords()
@@ -357,18 +358,30 @@ func (ck *checker) textsExist() {
 			where = "the bot itself"
 		}
 		var missing []Language
+		needed := 0
 		for _, l := range c.Languages {
+			if !c.TextNeeded(l.Tag, id) {
+				continue // only flows for other languages use it
+			}
+			needed++
 			if !c.Texts.Has(l.Tag, id) {
 				missing = append(missing, l)
 			}
 		}
-		if len(missing) == len(c.Languages) {
+		if needed == 0 {
+			continue
+		}
+		if len(missing) == needed {
 			if c.Texts.broken {
 				continue // an unreadable locale file is reported once, not per text
 			}
 			p := use.Pos
 			if p.File == builtIn {
 				p = Pos{File: ck.localeFile(c.Languages[0]), Line: 1, Col: 1}
+			}
+			if needed < len(c.Languages) {
+				ck.diags.errorf(p, "there is no text %q in any language; add it to the locales/active.*.yaml files of %s (used by %s)", id, languageTags(missing), where)
+				continue
 			}
 			ck.diags.errorf(p, "there is no text %q in any language; add it to every locales/active.*.yaml file (used by %s)", id, where)
 			continue

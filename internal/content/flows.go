@@ -15,7 +15,7 @@ import (
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 var (
-	flowFields   = []string{"flow", "title", "keywords", "emergency", "start", "steps"}
+	flowFields   = []string{"flow", "title", "keywords", "emergency", "languages", "start", "steps"}
 	stepFields   = []string{"say", "count", "buttons", "ask", "expect", "choices", "invalid", "save", "location", "next", "go", "end", "referral", "handoff", "nearest", "from", "item", "limit"}
 	buttonFields = []string{"label", "go", "url", "action"}
 	choiceFields = []string{"label", "value"}
@@ -32,16 +32,28 @@ type flowLoader struct {
 	refs []pendingRef
 	// ids records where each message ID is used, for missing-text reports.
 	ids map[string][]idUse
+	// refPos records where each step reference (next, go) was written.
+	refPos map[*Ref]Pos
+	// flow is the flow being loaded ("" for the directory).
+	flow string
+	// languagesPos records where each flow's languages list was written.
+	languagesPos map[string]Pos
 }
 
 type idUse struct {
 	Pos Pos
 	// Keywords marks IDs that hold keyword lists (not shown to people).
 	Keywords bool
+	// Flow is the flow that uses the text ("" for the bot itself and the
+	// directory): the text is needed in the languages that flow serves.
+	Flow string
+	// Go, for a button's label, is where the button leads: a button to a
+	// flow for some languages is shown only to their readers.
+	Go **Ref
 }
 
 func (fl *flowLoader) useID(id string, p Pos, keywords bool) {
-	fl.ids[id] = append(fl.ids[id], idUse{Pos: p, Keywords: keywords})
+	fl.ids[id] = append(fl.ids[id], idUse{Pos: p, Keywords: keywords, Flow: fl.flow})
 }
 
 // loadFlows reads every *.yaml file of the flows folder.
@@ -94,6 +106,15 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 	}
 	f.Name = name
 	f.Pos = r.pos(keys["flow"])
+	fl.flow = name
+	defer func() { fl.flow = "" }()
+	if n := fields["languages"]; n != nil {
+		f.Languages = fl.loadLanguages(r, n)
+		if fl.languagesPos == nil {
+			fl.languagesPos = map[string]Pos{}
+		}
+		fl.languagesPos[name] = r.pos(n)
+	}
 	if n := fields["title"]; n != nil {
 		if f.Title, ok = r.str(n, "title"); ok {
 			fl.useID(f.Title, r.pos(n), false)
@@ -147,6 +168,32 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 		}
 	}
 	return f
+}
+
+// loadLanguages reads a flow's "languages: [sr-Cyrl, en]"; the checker
+// tells whether the tags are languages the bot speaks.
+func (fl *flowLoader) loadLanguages(r *fileReader, n *yaml.Node) []string {
+	var nodes []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		nodes = []*yaml.Node{n}
+	case yaml.SequenceNode:
+		nodes = n.Content
+	}
+	var tags []string
+	for _, t := range nodes {
+		if v, ok := r.str(t, "a language tag"); ok && v != "" {
+			if slices.Contains(tags, v) {
+				r.errorf(t, "language %q is listed twice", v)
+				continue
+			}
+			tags = append(tags, v)
+		}
+	}
+	if len(tags) == 0 {
+		r.errorf(n, "languages should list language tags, like [sr-Cyrl, sr-Latn, en]; leave it out for a flow that serves every language")
+	}
+	return tags
 }
 
 func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Step {
@@ -358,12 +405,17 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 			r.errorf(bn, "a button needs a label (a text name)")
 			continue
 		}
-		fl.useID(b.Label, r.pos(f["label"]), false)
 		set := 0
 		if g := f["go"]; g != nil {
 			set++
 			v, _ := r.str(g, "go")
 			fl.ref(v, &b.Go, r.pos(g), flow)
+		}
+		fl.useID(b.Label, r.pos(f["label"]), false)
+		if b.Go != nil {
+			// b.Go is resolved in place later; the use reads it then.
+			use := &fl.ids[b.Label][len(fl.ids[b.Label])-1]
+			use.Go = &b.Go
 		}
 		if u := f["url"]; u != nil {
 			set++
@@ -398,6 +450,10 @@ func (fl *flowLoader) ref(raw string, dst **Ref, p Pos, flow string) {
 	// Resolved later; keep the unresolved flow-relative form for now.
 	r := parseRef(raw, flow)
 	*dst = &r
+	if fl.refPos == nil {
+		fl.refPos = map[*Ref]Pos{}
+	}
+	fl.refPos[&r] = p
 }
 
 // resolve checks every step reference now that all flows are known. A bare
