@@ -313,7 +313,9 @@ func TestOneTypoOneError(t *testing.T) {
 		{"misspelt buttons", func(f, l fstest.MapFS) { replace(f, "main.yaml", "    buttons:", "    buttns:") }, `no field "buttns"`},
 		{"misspelt next", func(f, l fstest.MapFS) { replace(f, "topic.yaml", "    next: done", "    nxet: done") }, `no field "nxet"`},
 		{"misspelt ask", func(f, l fstest.MapFS) { replace(f, "topic.yaml", "    ask: topic.ask", "    aks: topic.ask") }, `no field "aks"`},
-		{"misspelt button field", func(f, l fstest.MapFS) { replace(f, "main.yaml", "label: main.btn.ask, go:", "label: main.btn.ask, og:") }, `no field "og"`},
+		{"misspelt button field", func(f, l fstest.MapFS) {
+			replace(f, "main.yaml", "label: main.btn.ask, go:", "label: main.btn.ask, og:")
+		}, `no field "og"`},
 		{"step that is not a group", func(f, l fstest.MapFS) {
 			replace(f, "topic.yaml", "  done:\n    say: topic.done\n    count: town\n    end: true\n", "  done: topic.done\n")
 		}, "should be a list of"},
