@@ -141,6 +141,8 @@ func (ck *checker) run() {
 	ck.cycles()
 	ck.textsExist()
 	ck.textsWellFormed()
+	ck.translations()
+	ck.safety()
 	ck.keywords()
 }
 
@@ -461,7 +463,9 @@ func (ck *checker) textsWellFormed() {
 					ck.diags.errorf(t.Pos, "text %q in %s can be %d characters long; Telegram allows %d — split it into two texts", id, l.Tag, n, MaxTextLen)
 				}
 				if l.RTL && !kw[id] {
-					if !textnorm.StartsWithArabicLetter(src) {
+					// Tags are not shown (Telegram makes them formatting), so
+					// "<b>عنوان</b>" starts with an Arabic letter.
+					if !textnorm.StartsWithArabicLetter(tagRe.ReplaceAllString(src, "")) {
 						ck.diags.errorf(t.Pos, "text %q in %s must start with an Arabic-script letter, or the phone shows it left-to-right; move numbers, links and emoji after the first word", id, l.Tag)
 					}
 					if loc := longDigits.FindStringIndex(stripIsolated(src)); loc != nil {

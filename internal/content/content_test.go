@@ -111,7 +111,7 @@ topic:
     two: "مدينة {{.town}} ٢"
     few: "مدينة {{.town}} ٣"
     many: "مدينة {{.town}} ١١"
-    other: "مدينة {{.town}} ١٠٠"
+    other: "مدينة {{.town}} كثيرة"
 `
 
 // systemYAML writes every system text with the same word, nested as go-i18n reads it.

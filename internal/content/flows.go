@@ -56,6 +56,8 @@ type idUse struct {
 	Pos Pos
 	// Keywords marks IDs that hold keyword lists (not shown to people).
 	Keywords bool
+	// Label marks IDs shown on a button or a choice.
+	Label bool
 }
 
 func (fl *flowLoader) useID(id string, p Pos, keywords bool) {
@@ -364,7 +366,7 @@ func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
 			r.errorf(f["value"], "value %q is used by two choices", ch.Value)
 		}
 		seen[ch.Value] = true
-		fl.useID(ch.Label, r.pos(f["label"]), false)
+		fl.ids[ch.Label] = append(fl.ids[ch.Label], idUse{Pos: r.pos(f["label"]), Label: true})
 		s.Choices = append(s.Choices, ch)
 	}
 }
@@ -398,7 +400,7 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 			}
 			continue
 		}
-		fl.useID(b.Label, r.pos(f["label"]), false)
+		fl.ids[b.Label] = append(fl.ids[b.Label], idUse{Pos: r.pos(f["label"]), Label: true})
 		set := 0
 		if g := f["go"]; g != nil {
 			set++

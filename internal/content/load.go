@@ -72,6 +72,8 @@ func load(src Source, diags *Diags) *Content {
 	dir := fl.loadDirectory(src.Flows, src.FlowsDir, diags)
 	fl.resolve(flows, diags)
 	c := &Content{Flows: flows, Languages: langs, Texts: texts, Directory: dir}
+	c.Safety, c.safetyPos = loadSafety(src.Locales, src.LocalesDir, diags)
+	c.Reviews, c.ReviewFiles = loadReviews(src.Locales, src.LocalesDir, langs, diags)
 	for name := range flows {
 		c.FlowOrder = append(c.FlowOrder, name)
 	}

@@ -150,7 +150,15 @@ type Content struct {
 	Keywords []Keyword
 	// Version identifies this content (a hash of its files).
 	Version string
-	kw      keywordIndex
+	// Safety lists the safety-critical text names (globs) of
+	// locales/safety.yaml; Reviews holds each language's English
+	// back-translations (locales/review.<tag>.yaml) by text name, and
+	// ReviewFiles the path of each of those files.
+	Safety      []string
+	Reviews     map[string]map[string]Review
+	ReviewFiles map[string]string
+	safetyPos   []Pos
+	kw          keywordIndex
 }
 
 // Keyword is one folded word or phrase that opens a flow.
