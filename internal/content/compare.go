@@ -313,7 +313,8 @@ func (ck *checker) translations() {
 			if len(problems) > 0 {
 				msg := fmt.Sprintf("text %q in %s does not match %s: %s", id, l.Tag, srcName, strings.Join(problems, "; "))
 				if c.IsSafetyCritical(id) {
-					ck.diags.errorf(t.Pos, "%s (a safety-critical text: people rely on it, so this stops the content)", msg)
+					*ck.diags = append(*ck.diags, Diag{Pos: t.Pos, Severity: Error, translation: true,
+						Msg: msg + " (a safety-critical text: people rely on it, so this stops the content)"})
 				} else {
 					ck.diags.warnf(t.Pos, "%s", msg)
 				}

@@ -118,6 +118,9 @@ func TestTranslationChecks(t *testing.T) {
 			if !tc.isWarn && c != nil {
 				t.Fatal("content with a wrong safety-critical translation was returned")
 			}
+			if c, _ := LoadLenient(Source{Flows: f, Locales: l, FlowsDir: "flows", LocalesDir: "locales"}); c == nil {
+				t.Fatal("the translators' tools cannot load content whose translation differs")
+			}
 		})
 	}
 }

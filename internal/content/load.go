@@ -44,14 +44,15 @@ func Load(src Source) (*Content, Diags) {
 	return c, diags
 }
 
-// LoadLenient loads content even when texts are missing or outdated in some
-// languages (for the translators' tools); other errors still stop it.
+// LoadLenient loads content even when texts are missing, outdated or do not
+// match their source in some languages (for the translators' tools); other
+// errors still stop it.
 func LoadLenient(src Source) (*Content, Diags) {
 	var diags Diags
 	c := load(src, &diags)
 	diags.Sort()
 	for _, d := range diags {
-		if d.Severity == Error && !d.missingText {
+		if d.Severity == Error && !d.missingText && !d.translation {
 			return nil, diags
 		}
 	}

@@ -52,12 +52,15 @@ func (t *Texts) ReviewHash(lang, id string) string {
 
 // IsSafetyCritical reports whether a text is listed in locales/safety.yaml.
 func (c *Content) IsSafetyCritical(id string) bool {
-	for _, g := range c.Safety {
-		if ok, _ := path.Match(g, id); ok {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(c.Safety, func(g string) bool { return matchName(g, id) })
+}
+
+// matchName matches a text name against a pattern in which * stands for one
+// part of the name (between dots): services.*.consent matches
+// services.avr.consent but not services.consent.
+func matchName(pattern, id string) bool {
+	ok, _ := path.Match(strings.ReplaceAll(pattern, ".", "/"), strings.ReplaceAll(id, ".", "/"))
+	return ok
 }
 
 // SafetyCriticalIDs lists the safety-critical texts that exist in English.
@@ -139,7 +142,7 @@ func loadSafety(fsys fs.FS, dir string, diags *Diags) ([]string, []Pos) {
 		if !ok {
 			continue
 		}
-		if _, err := path.Match(g, ""); err != nil || g == "" {
+		if _, err := path.Match(g, ""); err != nil || g == "" || strings.Contains(g, "/") {
 			r.errorf(n, "%q is not a text name or pattern (use * for any part, like services.*.consent)", g)
 			continue
 		}
@@ -240,7 +243,7 @@ func (ck *checker) safety() {
 	}
 	en := c.Texts.IDs(DefaultLanguage)
 	for i, g := range c.Safety {
-		if !slices.ContainsFunc(en, func(id string) bool { ok, _ := path.Match(g, id); return ok }) {
+		if !slices.ContainsFunc(en, func(id string) bool { return matchName(g, id) }) {
 			ck.diags.warnf(c.safetyPos[i],
 				"%q in %s names no English text; is it misspelt?", g, SafetyFile)
 		}
