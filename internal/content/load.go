@@ -12,6 +12,7 @@ import (
 	"putokaz/locales"
 	"slices"
 	"sort"
+	"time"
 )
 
 // Source is where content comes from: a flows folder and a locales folder.
@@ -20,6 +21,9 @@ type Source struct {
 	Locales    fs.FS
 	FlowsDir   string // shown in problem reports, e.g. "flows"
 	LocalesDir string
+	// Now is the clock that the checked: dates of fact comments are compared
+	// with; nil means time.Now.
+	Now func() time.Time
 }
 
 // Dir is content from a folder holding flows/ and locales/.
@@ -60,6 +64,7 @@ func LoadLenient(src Source) (*Content, Diags) {
 }
 
 func load(src Source, diags *Diags) *Content {
+	checkFacts(src, diags)
 	langs := loadLanguages(src.Locales, src.LocalesDir, diags)
 	if len(langs) == 0 {
 		return nil
