@@ -339,7 +339,7 @@ func (ck *checker) labelIDs() map[string]bool {
 	for _, id := range SystemTexts {
 		if strings.Contains(id, ".btn.") || strings.HasSuffix(id, ".yes") || strings.HasSuffix(id, ".no") ||
 			strings.HasSuffix(id, ".button") || strings.HasSuffix(id, ".leave") || strings.HasSuffix(id, ".skip") ||
-			strings.HasSuffix(id, ".cancel") || strings.HasPrefix(id, "common.weekday.") {
+			strings.HasSuffix(id, ".cancel") {
 			out[id] = true
 		}
 	}

@@ -37,7 +37,8 @@ type flowLoader struct {
 	// to them resolve, and the checks that would only repeat the first error
 	// (unreachable steps, unused texts, dead ends) are skipped. brokenFlows
 	// are flow files that could not be read, by the flow name their file
-	// suggests. One typo gives one error.
+	// suggests (or, for a flow with a misspelt field, by its file). One typo
+	// gives one error.
 	broken      map[*Step]bool
 	brokenFlows map[string]bool
 }
@@ -102,9 +103,17 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 }
 
 func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
+	before := len(*r.diags)
 	fields, keys := r.fields(root, "a flow file", flowFields...)
 	if fields == nil {
 		return nil
+	}
+	if len(*r.diags) > before {
+		// A misspelt flow field (titel, keywrods): what it named is unknown.
+		if fl.brokenFlows == nil {
+			fl.brokenFlows = map[string]bool{}
+		}
+		fl.brokenFlows[r.name] = true
 	}
 	f := &Flow{File: r.name, Steps: map[string]*Step{}, Pos: r.pos(root)}
 	name, ok := r.str(fields["flow"], "flow")
