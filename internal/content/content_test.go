@@ -319,7 +319,9 @@ func TestOneTypoOneError(t *testing.T) {
 		{"step that is not a group", func(f, l fstest.MapFS) {
 			replace(f, "topic.yaml", "  done:\n    say: topic.done\n    count: town\n    end: true\n", "  done: topic.done\n")
 		}, "should be a list of"},
-		{"misspelt flow field", func(f, l fstest.MapFS) { replace(f, "topic.yaml", "keywords: topic.keywords", "keywrods: topic.keywords") }, `no field "keywrods"`},
+		{"misspelt flow field", func(f, l fstest.MapFS) {
+			replace(f, "topic.yaml", "keywords: topic.keywords", "keywrods: topic.keywords")
+		}, `no field "keywrods"`},
 		{"flow file without a name", func(f, l fstest.MapFS) { replace(f, "sos.yaml", "flow: sos\n", "") }, `must start with "flow: <name>"`},
 	}
 	for _, tc := range cases {
