@@ -142,11 +142,22 @@ func (ck *checker) run() {
 	ck.flowLanguages()
 	ck.textsExist()
 	ck.textsWellFormed()
+	ck.translations()
+	ck.safety()
 	ck.keywords()
+}
+
+// knownVar reports whether a variable is saved by some step; when a step was
+// rejected, any variable is taken as known (the rejected step may save it).
+func (ck *checker) knownVar(name string) bool {
+	return ck.vars[name] || len(ck.fl.broken) > 0
 }
 
 func (ck *checker) flows() {
 	c := ck.c
+	if len(ck.fl.brokenFlows) > 0 {
+		return // the missing main or emergency flow may be the rejected one
+	}
 	if c.Flows[HomeFlow] == nil {
 		ck.diags.errorf(Pos{File: ck.flowsDir, Line: 1, Col: 1}, "there is no flow %q: it is the main menu that /menu leads to", HomeFlow)
 	}
@@ -174,6 +185,9 @@ func (ck *checker) steps() {
 		f := ck.c.Flows[name]
 		for _, sn := range f.Order {
 			s := f.Steps[sn]
+			if ck.fl.broken[s] {
+				continue // rejected while loading: that error says enough
+			}
 			where := fmt.Sprintf("step %q", s.Name)
 			n := len(s.Buttons) + len(s.Choices)
 			if n > MaxButtons {
@@ -206,7 +220,7 @@ func (ck *checker) steps() {
 				if len(s.Buttons) == 0 {
 					ck.diags.errorf(s.Pos, "%s waits for the person but has no button; add back or menu", where)
 				}
-				if s.From != "" && !ck.vars[s.From] {
+				if s.From != "" && !ck.knownVar(s.From) {
 					ck.diags.errorf(s.Pos, "%s reads the location from %q, but no step saves it", where, s.From)
 				}
 				for _, k := range s.Nearest {
@@ -215,7 +229,7 @@ func (ck *checker) steps() {
 					}
 				}
 			}
-			if s.Count != "" && !ck.vars[s.Count] {
+			if s.Count != "" && !ck.knownVar(s.Count) {
 				ck.diags.errorf(s.Pos, "%s counts with variable %q, but no step saves it", where, s.Count)
 			}
 			for _, b := range s.Buttons {
@@ -262,6 +276,10 @@ func successors(s *Step) []*Ref {
 
 func (ck *checker) reachability() {
 	c := ck.c
+	if ck.fl.anyBroken() {
+		// A rejected step or flow may have led anywhere: fix it first.
+		return
+	}
 	reached := map[Ref]bool{}
 	linked := map[string]bool{HomeFlow: true}
 	var queue []Ref
@@ -325,7 +343,7 @@ func (ck *checker) cycles() {
 		}
 		state[r] = 1
 		s := c.Step(r)
-		if s != nil {
+		if s != nil && !ck.fl.broken[s] {
 			if n := auto(s); n != nil && walk(*n) {
 				if state[r] == 1 {
 					ck.diags.errorf(s.Pos, "step %q is part of a loop of steps that never wait for the person (go/next); add buttons somewhere in the loop", r.Step)
@@ -394,6 +412,9 @@ func (ck *checker) textsExist() {
 				Msg: fmt.Sprintf("text %q is missing in %s (used by %s)", id, l.Tag, where)})
 		}
 	}
+	if ck.fl.anyBroken() {
+		return // a rejected step or flow may use any text
+	}
 	for _, l := range c.Languages {
 		for _, id := range c.Texts.IDs(l.Tag) {
 			if _, used := ck.fl.ids[id]; !used && !strings.HasPrefix(id, StaffPrefix) {
@@ -455,7 +476,9 @@ func (ck *checker) textsWellFormed() {
 					ck.diags.errorf(t.Pos, "text %q in %s can be %d characters long; Telegram allows %d — split it into two texts", id, l.Tag, n, MaxTextLen)
 				}
 				if l.RTL && !kw[id] {
-					if !textnorm.StartsWithArabicLetter(src) {
+					// Tags are not shown (Telegram makes them formatting), so
+					// "<b>عنوان</b>" starts with an Arabic letter.
+					if !textnorm.StartsWithArabicLetter(tagRe.ReplaceAllString(src, "")) {
 						ck.diags.errorf(t.Pos, "text %q in %s must start with an Arabic-script letter, or the phone shows it left-to-right; move numbers, links and emoji after the first word", id, l.Tag)
 					}
 					if loc := longDigits.FindStringIndex(stripIsolated(src)); loc != nil {
@@ -518,7 +541,7 @@ func (ck *checker) template(t *text, src string) {
 	}
 	for _, tree := range trees {
 		walkFields(tree.Root, func(name string) {
-			if !ck.vars[name] {
+			if !ck.knownVar(name) {
 				known := make([]string, 0, len(ck.vars))
 				for v := range ck.vars {
 					known = append(known, v)

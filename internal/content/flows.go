@@ -38,6 +38,25 @@ type flowLoader struct {
 	flow string
 	// languagesPos records where each flow's languages list was written.
 	languagesPos map[string]Pos
+	// broken records steps that were rejected (a misspelt field, a step that
+	// is not a group of fields): they are kept as placeholders so references
+	// to them resolve, and the checks that would only repeat the first error
+	// (unreachable steps, unused texts, dead ends) are skipped. brokenFlows
+	// are flow files that could not be read, by the flow name their file
+	// suggests (or, for a flow with a misspelt field, by its file). One typo
+	// gives one error.
+	broken      map[*Step]bool
+	brokenFlows map[string]bool
+}
+
+// anyBroken reports whether some flow or step was rejected while loading.
+func (fl *flowLoader) anyBroken() bool { return len(fl.broken) > 0 || len(fl.brokenFlows) > 0 }
+
+func (fl *flowLoader) markBroken(s *Step) {
+	if fl.broken == nil {
+		fl.broken = map[*Step]bool{}
+	}
+	fl.broken[s] = true
 }
 
 type idUse struct {
@@ -50,6 +69,8 @@ type idUse struct {
 	// Go, for a button's label, is where the button leads: a button to a
 	// flow for some languages is shown only to their readers.
 	Go **Ref
+	// Label marks IDs shown on a button or a choice.
+	Label bool
 }
 
 func (fl *flowLoader) useID(id string, p Pos, keywords bool) {
@@ -70,11 +91,15 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 		}
 		r := &fileReader{name: path.Join(dir, file), diags: diags}
 		_, root := r.readYAML(fsys, file)
-		if root == nil {
-			continue
+		var f *Flow
+		if root != nil {
+			f = fl.loadFlow(r, root)
 		}
-		f := fl.loadFlow(r, root)
 		if f == nil {
+			if fl.brokenFlows == nil {
+				fl.brokenFlows = map[string]bool{}
+			}
+			fl.brokenFlows[strings.ReplaceAll(strings.TrimSuffix(file, ".yaml"), "-", "_")] = true
 			continue
 		}
 		if other, dup := flows[f.Name]; dup {
@@ -90,9 +115,17 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 }
 
 func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
+	before := len(*r.diags)
 	fields, keys := r.fields(root, "a flow file", flowFields...)
 	if fields == nil {
 		return nil
+	}
+	if len(*r.diags) > before {
+		// A misspelt flow field (titel, keywrods): what it named is unknown.
+		if fl.brokenFlows == nil {
+			fl.brokenFlows = map[string]bool{}
+		}
+		fl.brokenFlows[r.name] = true
 	}
 	f := &Flow{File: r.name, Steps: map[string]*Step{}, Pos: r.pos(root)}
 	name, ok := r.str(fields["flow"], "flow")
@@ -147,11 +180,17 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 			r.errorf(k, "step %q is defined twice in this flow", k.Value)
 			continue
 		}
+		before := len(*r.diags)
 		s := fl.loadStep(r, f.Name, k, v)
-		if s != nil {
-			f.Steps[s.Name] = s
-			f.Order = append(f.Order, s.Name)
+		if s == nil {
+			// Keep the name, so that what leads here is not reported too.
+			s = &Step{Name: k.Value, Kind: KindMessage, Pos: r.pos(k)}
+			fl.markBroken(s)
+		} else if len(*r.diags) > before {
+			fl.markBroken(s)
 		}
+		f.Steps[s.Name] = s
+		f.Order = append(f.Order, s.Name)
 	}
 	if len(f.Order) == 0 {
 		r.errorf(stepsNode, "flow %q has no steps", name)
@@ -198,10 +237,12 @@ func (fl *flowLoader) loadLanguages(r *fileReader, n *yaml.Node) []string {
 
 func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Step {
 	what := fmt.Sprintf("step %q", k.Value)
+	before := len(*r.diags)
 	fields, _ := r.fields(n, what, stepFields...)
 	if fields == nil {
 		return nil
 	}
+	misspelt := len(*r.diags) > before // a field was rejected: what it said is unknown
 	s := &Step{Name: k.Value, Pos: r.pos(k)}
 	// The kind follows from the one field that says what the step does.
 	kinds := map[string]Kind{"ask": KindQuestion, "location": KindLocation, "go": KindJump, "end": KindEnd, "referral": KindReferral, "handoff": KindHandoff, "nearest": KindNearest}
@@ -215,6 +256,9 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 	case 0:
 		s.Kind = KindMessage
 		if fields["say"] == nil {
+			if misspelt {
+				return nil // the misspelt field was probably the one that says what the step does
+			}
 			r.errorf(k, "%s does nothing: give it \"say\", \"ask\", \"location\", \"go\", \"nearest\", \"referral\" or \"handoff\"", what)
 			return nil
 		}
@@ -360,6 +404,7 @@ func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
 	}
 	seen := map[string]bool{}
 	for _, c := range n.Content {
+		before := len(*r.diags)
 		f, _ := r.fields(c, "a choice", choiceFields...)
 		if f == nil {
 			continue
@@ -368,14 +413,16 @@ func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
 		ch.Label, _ = r.str(f["label"], "label")
 		ch.Value, _ = r.str(f["value"], "value")
 		if ch.Label == "" || ch.Value == "" {
-			r.errorf(c, "a choice needs a label (text name) and a value (what is saved)")
+			if len(*r.diags) == before {
+				r.errorf(c, "a choice needs a label (text name) and a value (what is saved)")
+			}
 			continue
 		}
 		if seen[ch.Value] {
 			r.errorf(f["value"], "value %q is used by two choices", ch.Value)
 		}
 		seen[ch.Value] = true
-		fl.useID(ch.Label, r.pos(f["label"]), false)
+		fl.ids[ch.Label] = append(fl.ids[ch.Label], idUse{Pos: r.pos(f["label"]), Label: true, Flow: fl.flow})
 		s.Choices = append(s.Choices, ch)
 	}
 }
@@ -395,14 +442,18 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 		return
 	}
 	for _, bn := range n.Content {
+		before := len(*r.diags)
 		f, _ := r.fields(bn, "a button", buttonFields...)
 		if f == nil {
 			continue
 		}
+		misspelt := len(*r.diags) > before
 		b := Button{Pos: r.pos(bn)}
 		b.Label, _ = r.str(f["label"], "label")
 		if b.Label == "" {
-			r.errorf(bn, "a button needs a label (a text name)")
+			if !misspelt {
+				r.errorf(bn, "a button needs a label (a text name)")
+			}
 			continue
 		}
 		set := 0
@@ -412,9 +463,10 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 			fl.ref(v, &b.Go, r.pos(g), flow)
 		}
 		fl.useID(b.Label, r.pos(f["label"]), false)
+		use := &fl.ids[b.Label][len(fl.ids[b.Label])-1]
+		use.Label = true
 		if b.Go != nil {
 			// b.Go is resolved in place later; the use reads it then.
-			use := &fl.ids[b.Label][len(fl.ids[b.Label])-1]
 			use.Go = &b.Go
 		}
 		if u := f["url"]; u != nil {
@@ -435,7 +487,9 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 			}
 		}
 		if set != 1 {
-			r.errorf(bn, "a button needs exactly one of go, url or action")
+			if !misspelt {
+				r.errorf(bn, "a button needs exactly one of go, url or action")
+			}
 			continue
 		}
 		s.Buttons = append(s.Buttons, b)
@@ -461,6 +515,10 @@ func (fl *flowLoader) ref(raw string, dst **Ref, p Pos, flow string) {
 func (fl *flowLoader) resolve(flows map[string]*Flow, diags *Diags) {
 	for _, pr := range fl.refs {
 		r := *pr.ref
+		if fl.toBrokenFlow(flows, pr.raw, r) {
+			*pr.ref = nil // the flow's file was rejected; that error is enough
+			continue
+		}
 		if strings.Contains(pr.raw, "/") {
 			f := flows[r.Flow]
 			if f == nil {
@@ -494,6 +552,15 @@ func (fl *flowLoader) resolve(flows map[string]*Flow, diags *Diags) {
 		diags.errorf(pr.node, "%q is neither a step of this flow nor a flow%s", pr.raw, suggest(r.Step, append(slices.Clone(steps), flowNames(flows)...)))
 		*pr.ref = nil
 	}
+}
+
+// toBrokenFlow reports a reference to a flow whose file was rejected.
+func (fl *flowLoader) toBrokenFlow(flows map[string]*Flow, raw string, r *Ref) bool {
+	if strings.Contains(raw, "/") {
+		return flows[r.Flow] == nil && fl.brokenFlows[r.Flow]
+	}
+	f := flows[r.Flow]
+	return (f == nil || f.Steps[r.Step] == nil) && flows[r.Step] == nil && fl.brokenFlows[r.Step]
 }
 
 func flowNames(flows map[string]*Flow) []string {

@@ -160,10 +160,18 @@ type Content struct {
 	Keywords []Keyword
 	// Version identifies this content (a hash of its files).
 	Version string
-	kw      keywordIndex
 	// textLangs lists, for texts used only by flows for some languages,
 	// the languages they are needed in; a text not in it is needed in all.
 	textLangs map[string][]string
+	// Safety lists the safety-critical text names (globs) of
+	// locales/safety.yaml; Reviews holds each language's English
+	// back-translations (locales/review.<tag>.yaml) by text name, and
+	// ReviewFiles the path of each of those files.
+	Safety      []string
+	Reviews     map[string]map[string]Review
+	ReviewFiles map[string]string
+	safetyPos   []Pos
+	kw          keywordIndex
 }
 
 // Keyword is one folded word or phrase that opens a flow.
