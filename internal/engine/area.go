@@ -21,7 +21,8 @@ var serviceArea = [][2]float64{
 	{45.15, 21.55}, // east of Vršac
 	{44.78, 21.40}, // the Danube below Bela Crkva
 	{44.65, 21.90},
-	{44.60, 22.70}, // Kladovo
+	{44.70, 22.45}, // the Iron Gates
+	{44.65, 22.70}, // Kladovo
 	{44.20, 22.70}, // the Timok: Romania–Bulgaria–Serbia
 	{43.60, 22.55}, // Bulgarian border by Knjaževac
 	{43.00, 22.88}, // by Dimitrovgrad
@@ -40,7 +41,10 @@ var serviceArea = [][2]float64{
 	{43.60, 19.22},
 	{44.00, 19.45}, // the Drina by Bajina Bašta
 	{44.50, 19.10}, // by Loznica and Banja Koviljača
-	{44.86, 19.00}, // Bosnia and Herzegovina–Croatia–Serbia
+	{44.55, 19.20},
+	{44.80, 19.32}, // the Drina east of Bijeljina
+	{44.88, 19.38}, // the Drina's mouth: the Sava westwards
+	{44.86, 19.05}, // Bosnia and Herzegovina–Croatia–Serbia
 	{45.10, 19.10}, // Croatian border west of Šid
 	{45.25, 19.40}, // the Danube by Bačka Palanka
 	{45.55, 19.00},
