@@ -315,10 +315,7 @@ func (t *turn) chooseLanguage(tag string) {
 	t.s.Lang = tag
 	t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: tag})
 	t.say(content.TextLanguageChosen)
-	if !t.s.Privacy {
-		t.s.Privacy = true
-		t.say(content.TextPrivacy)
-	}
+	t.privacyOnce()
 	if flow, ok := strings.CutPrefix(t.s.Pending, pendingStart); ok {
 		t.s.Pending = ""
 		if f := t.c.Flows[flow]; f != nil {
@@ -332,6 +329,17 @@ func (t *turn) chooseLanguage(tag string) {
 		return
 	}
 	t.enter(t.c.Home())
+}
+
+// privacyOnce shows the short privacy notice the first time it can: after
+// the first choice of a language, or — for a person whose language an
+// emergency word set, or who chose one before the notice existed — before
+// the first main menu.
+func (t *turn) privacyOnce() {
+	if !t.s.Privacy {
+		t.s.Privacy = true
+		t.say(content.TextPrivacy)
+	}
 }
 
 func (t *turn) emergency(kw content.Keyword) {
@@ -625,6 +633,9 @@ func (t *turn) reshow() {
 
 // enter runs steps from r until one waits for the person.
 func (t *turn) enter(r content.Ref) {
+	if r == t.c.Home() {
+		t.privacyOnce()
+	}
 	for hops := 0; ; hops++ {
 		st := t.c.Step(r)
 		if st == nil || hops >= maxHops {

@@ -39,6 +39,23 @@ func TestPrivacyNoticeOnce(t *testing.T) {
 	p.says("EN common.privacy")
 }
 
+// TestPrivacyNoticeAfterEmergencyFirst: a person whose language an emergency
+// word chose sees the notice before their first main menu, not in the
+// middle of the emergency numbers.
+func TestPrivacyNoticeAfterEmergencyFirst(t *testing.T) {
+	p := newPerson(t, "")
+	p.text("police")
+	if p.s.Lang != "en" || strings.Contains(dump(p.last), "common.privacy") {
+		t.Fatalf("emergency first: lang %q:\n%s", p.s.Lang, dump(p.last))
+	}
+	p.cmd("menu")
+	p.says("EN common.privacy")
+	p.cmd("menu")
+	if strings.Contains(dump(p.last), "common.privacy") {
+		t.Fatalf("notice shown twice:\n%s", dump(p.last))
+	}
+}
+
 // TestQuickExitCommand: /exit in a chat with staff ends it without a word,
 // forgets where the person was and what they answered, asks the transport
 // to wipe the chat, and shows only the neutral line with "start again".
