@@ -192,6 +192,21 @@ func TestMissingTemplateVariableFailsInsteadOfNoValue(t *testing.T) {
 	}
 }
 
+// TestCountBesideOtherValues: a counting text knows {{.Count}} also when
+// other values are given (the engine always gives {{.org}}).
+func TestCountBesideOtherValues(t *testing.T) {
+	f0, l0 := base()
+	l0["active.en.yaml"].Data = []byte(strings.Replace(string(l0["active.en.yaml"].Data), `other: "{{.town}} many"`, `other: "{{.town}} {{.Count}} many"`, 1))
+	c, diags := loadFS(t, f0, l0)
+	if c == nil {
+		t.Fatal(joinDiags(diags))
+	}
+	got, err := c.Texts.Render("en", "topic.done", map[string]string{"town": "Niš", "org": "X"}, 3)
+	if err != nil || got != "Niš 3 many" {
+		t.Fatalf("Render = %q, %v", got, err)
+	}
+}
+
 func TestProblemsArePositioned(t *testing.T) {
 	cases := []struct {
 		name   string
