@@ -103,7 +103,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 			return nil, false
 		}
 	}
-	eng := newEngine()
+	eng := newEngine(cfg.Organisation)
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
 	conv := conversation.New(sessions, eng, holder, refs, log)
 	conv.Statuses = refs
