@@ -186,6 +186,7 @@ func playgroundStore(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		log.Warn("IN-MEMORY STORE: conversations are lost when the playground stops; set REDIS_URL to keep them")
 		return mem, nil, func() {}, nil
 	}
+	store.LogRedisTo(log)
 	rdb, err := store.Connect(ctx, cfg.Redis.URL)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("playground store: %w", err) // Connect redacts the password

@@ -194,6 +194,7 @@ func openSessions(ctx context.Context, cfg config.Config, log *slog.Logger) (red
 		m, err := store.NewMemory(ttl, time.Now)
 		return nil, m, err
 	}
+	store.LogRedisTo(log)
 	rdb, err := store.Connect(ctx, cfg.Redis.URL)
 	if err != nil {
 		return nil, nil, err
