@@ -394,3 +394,20 @@ func TestWorkingHours(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickExitCommand: /exit asks the transport for the quick exit and
+// keeps the person's place.
+func TestQuickExitCommand(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Ask me")
+	step := p.s.Step
+	// Handle, not p.cmd: this minimal version shows no message (the texts
+	// of the quick exit come with the content).
+	res := p.e.Handle(p.c, p.s, engine.Input{Kind: engine.InCommand, Command: "exit"})
+	if len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectQuickExit || res.Notice != "quick_exit" {
+		t.Fatalf("effects %+v, notice %q", res.Effects, res.Notice)
+	}
+	if res.Session == nil || res.Session.Step != step {
+		t.Errorf("the quick exit lost the person's place: %+v", res.Session)
+	}
+}

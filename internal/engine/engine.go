@@ -215,6 +215,10 @@ func (t *turn) command() {
 	case "status":
 		t.ensureLang()
 		t.status()
+	case "exit":
+		// The transport deletes the chat's messages (EffectQuickExit).
+		t.notice = "quick_exit"
+		t.fx = append(t.fx, Effect{Kind: EffectQuickExit})
 	case "delete":
 		t.ensureLang()
 		s.Pending = pendingDelete
