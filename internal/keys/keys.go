@@ -230,6 +230,18 @@ func (r ReferralKeys) Message(group int64, msgID int) string {
 	return r.prefix + "msg:" + strconv.FormatInt(group, 10) + ":" + strconv.Itoa(msgID)
 }
 
+// Trace is the hash of where a case is shown in its staff group (group,
+// topic, and the IDs of the bot's messages where the case has no topic of
+// its own), so that they can be deleted on /delete and when the case's
+// retention ends. It holds no personal data and outlives the case a little
+// (TTL: the case's plus a grace period, extended by the sweep).
+func (r ReferralKeys) Trace(code string) string { return r.prefix + "trace:" + escape(code) }
+
+// Traces is the sorted set of the codes that have a Trace (scored by when
+// it was made), which the sweep walks to find cases whose retention ended.
+// It holds only codes and has no TTL, like the streams.
+func (r ReferralKeys) Traces() string { return r.prefix + "traces" }
+
 // Once marks an effect on a case as done (an input handled twice after a
 // crash relays its message once).
 func (r ReferralKeys) Once(code, token string) string {
