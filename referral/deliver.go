@@ -207,9 +207,16 @@ func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) 
 	if c.Card == 0 {
 		return errSkip
 	}
-	if _, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
-		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)}); err != nil {
+	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
+		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)})
+	if err != nil {
 		return s.refused(c, kind, fmt.Errorf("notice to staff: %w", err))
+	}
+	if c.Shared && msg != 0 {
+		// Taken back with the case (and staff may answer it).
+		if err := s.store.place(ctx, c.Code, placement{group: c.Group, msg: msg, ttl: s.safetyTTL()}); err != nil {
+			s.log.Warn("could not map a notice to its case", "case", s.hash(c.Code), "err", err)
+		}
 	}
 	return nil
 }

@@ -136,7 +136,7 @@ func (e *testEnv) tapAgain(t *testing.T, chat int64) {
 }
 
 // TestEraseInSharedTopic: where a queue's cases share one topic, /delete
-// deletes the bot's messages of the case (card, relays, notices) — and
+// deletes the bot's messages of the case (card, relay, alert) — and
 // nothing of another case — and says so in that topic.
 func TestEraseInSharedTopic(t *testing.T) {
 	cfg := testConfig()
@@ -152,13 +152,28 @@ func TestEraseInSharedTopic(t *testing.T) {
 	_, cardID := e.card(live)
 	e.say(fil, "hello staff")
 	relay := e.waitText(groupA, "hello staff")
+	e.say(fil, "police")
+	alert := e.waitText(groupA, "emergency word")
+	waitFor(t, 5*time.Second, "the alert to be recorded", func() bool {
+		tr, _ := e.svc.store.trace(context.Background(), live)
+		return tr != nil && slices.Contains(tr.msgs, alert.MessageID)
+	})
 	e.command(fil, "/delete")
 	e.press(fil, content.TextDeleteYes)
 	e.waitText(fil, content.TextDeleteDone)
 	del := e.waitCall("deleteMessages", func(c botapitest.Call) bool { return c.ChatID == groupA })
 	got := del.Ints("message_ids")
-	if want := []int{cardID, relay.MessageID}; !slices.Equal(got, want) {
-		t.Errorf("deleted %v, want the card and the relay %v", got, want)
+	// Everything the bot posted in the shared topic before, but the other
+	// case's card: the card, the relays ("hello staff", "police"), the alert.
+	var want []int
+	for _, c := range e.api.ByChat(groupA) {
+		if c.OK && c.MessageID != 0 && c.Int("message_thread_id") == 77 && c.Time.Before(del.Time) && c.MessageID != otherCard {
+			want = append(want, c.MessageID)
+		}
+	}
+	if !slices.Equal(got, want) || !slices.Contains(got, cardID) || !slices.Contains(got, relay.MessageID) ||
+		!slices.Contains(got, alert.MessageID) {
+		t.Errorf("deleted %v, want %v (card %d, relay %d, alert %d)", got, want, cardID, relay.MessageID, alert.MessageID)
 	}
 	if slices.Contains(got, otherCard) {
 		t.Error("another case's card was deleted")
