@@ -278,7 +278,14 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 				d.log.Warn("could not send the error notice for a poison update", "chat", d.hash(in.chatID), "err", err)
 			}
 		}
-		if err := finish(finishArgs{done: true}); err != nil {
+		var sent []int
+		if marks != nil {
+			_, _, sent = marks.state()
+			if in.msgID != 0 {
+				sent = append(sent, in.msgID)
+			}
+		}
+		if err := finish(finishArgs{done: true, sent: sent}); err != nil {
 			return "error", "", err
 		}
 		return "poison", d.answerCallback(ctx, in.callbackID, deferAnswer), nil
