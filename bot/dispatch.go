@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -238,6 +239,19 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	if reactivate {
 		hctx = withActiveChat(hctx, in.chatID)
 	}
+	if br.checkErr != nil {
+		// Handled as new: at worst a re-delivered /delete runs twice.
+		d.m.redisErrors.WithLabelValues("erased_check").Inc()
+		d.log.Warn("could not check whether the update erased its person before", "update_id", u.ID,
+			"chat", d.hash(in.chatID), "err", br.checkErr)
+	}
+	// A person's update records the chat's messages for a quick exit and
+	// learns whether it asked for one, or erased the person (exit.go).
+	var marks *updateMarks
+	if in.act == actConversation && in.chatID > 0 && in.chatID == in.userID {
+		marks = &updateMarks{chatID: in.chatID}
+		hctx = withMarks(hctx, marks)
+	}
 	var tx *SessionTx
 	if sessionKey != "" {
 		tx = &SessionTx{key: sessionKey, blob: br.session}
@@ -268,7 +282,14 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 				d.log.Warn("could not send the error notice for a poison update", "chat", d.hash(in.chatID), "err", err)
 			}
 		}
-		if err := finish(finishArgs{done: true}); err != nil {
+		var sent []int
+		if marks != nil {
+			_, _, sent = marks.state()
+			if in.msgID != 0 {
+				sent = append(sent, in.msgID)
+			}
+		}
+		if err := finish(finishArgs{done: true, sent: sent}); err != nil {
 			return "error", "", err
 		}
 		return "poison", d.answerCallback(ctx, in.callbackID, deferAnswer), nil
@@ -324,7 +345,34 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		}
 	}
 
+	var quickExit, erased bool
+	var forget []int
+	if marks != nil {
+		if quickExit, erased, _ = marks.state(); quickExit && !erased {
+			// Before the replies: they are what the person sees after.
+			forget = d.quickExit(hctx, chat, in.chatID, in.msgID)
+		}
+	}
 	n, kbd, serr := d.sender.runOps(hctx, ops, d.log)
+	var sent []int
+	if marks != nil && !erased {
+		_, _, sent = marks.state()
+		if in.msgID != 0 && !slices.Contains(forget, in.msgID) {
+			sent = append(sent, in.msgID)
+		}
+	}
+	if erased {
+		// Nothing of the chat may stay, unsent replies neither: the
+		// update is done (its re-delivery is recognised by update_id).
+		if serr != nil {
+			d.log.Warn("could not send all replies after an erasure; not retried", "update_id", u.ID,
+				"sent", n, "left", len(ops)-n, "err", serr)
+		}
+		if err := finish(finishArgs{erased: true}); err != nil {
+			return "error", "", err
+		}
+		return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+	}
 	if serr != nil && !errors.Is(serr, ErrInactive) && !errors.Is(serr, tgbot.ErrorForbidden) {
 		// Keep what is left for the next delivery of this update.
 		var outbox []byte
@@ -333,13 +381,13 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		}
 		d.log.Warn("could not send all replies; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
 			"sent", n, "left", len(ops)-n, "err", serr)
-		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: tx}); err != nil {
+		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
 			d.log.Error("could not store unsent replies", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
 		}
 		return "error", "", fmt.Errorf("update %d: send replies: %w", u.ID, serr)
 	}
 	// A person who blocked the bot gets nothing more; the update is done.
-	if err := finish(finishArgs{done: true, kbd: kbd, session: tx}); err != nil {
+	if err := finish(finishArgs{done: true, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
 		return "error", "", err
 	}
 	return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
@@ -414,10 +462,19 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 func (d *Dispatcher) keepLease(chat, token string, chatID int64, lost func()) (stop func()) {
 	every := d.lim.LeaseTTL / 3
 	var mu sync.Mutex
+	var running sync.WaitGroup
 	stopped := false
 	lastOK := time.Now()
 	var t *time.Timer
 	tick := func() {
+		mu.Lock()
+		if stopped {
+			mu.Unlock()
+			return
+		}
+		running.Add(1)
+		mu.Unlock()
+		defer running.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), every)
 		ok, err := d.state.renew(ctx, chat, token)
 		cancel()
@@ -442,11 +499,14 @@ func (d *Dispatcher) keepLease(chat, token string, chatID int64, lost func()) (s
 	mu.Lock()
 	t = time.AfterFunc(every, tick)
 	mu.Unlock()
+	// stop waits for a renewal in flight: it could otherwise take the lease
+	// again after finish released it (or erased the chat).
 	return func() {
 		mu.Lock()
 		stopped = true
 		t.Stop()
 		mu.Unlock()
+		running.Wait()
 	}
 }
 

@@ -27,6 +27,11 @@
 //     whose errors match the library's.
 //   - input.go, command.go, render.go — update → engine.Input, UTF-16-correct
 //     command parsing, engine.Message → sendMessage with our own keyboard JSON.
+//   - exit.go — the quick exit (/exit): the private chat's message IDs are
+//     recorded (keys.ChatMessages, 48 h) and deleted with deleteMessages
+//     before the answer; and an update that erased its person (/delete)
+//     leaves no key that names the chat (its done mark is keyed by
+//     update_id alone). Effects wraps the conversation's effect handler.
 //   - server.go — Server: New, Run/Serve with graceful drain, /healthz,
 //     /readyz, /metrics, setMyCommands, setWebhook / deleteWebhook.
 //

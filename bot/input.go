@@ -62,6 +62,10 @@ type inbound struct {
 	userID     int64
 	input      engine.Input
 	callbackID string // a callback query to answer
+	// msgID is the private chat's message the update is about: the
+	// person's message, or the bot's message whose button they pressed
+	// (recorded for a quick exit; 0 if none).
+	msgID int
 }
 
 // Outcomes of updates dropped because their sender cannot be trusted: no
@@ -124,6 +128,7 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 		return in
 	}
 	in.act = actConversation
+	in.msgID = m.ID
 	if edited {
 		in.input.Kind, in.input.Media = engine.InMedia, "edited"
 		in.input.Text = capText(m.Text)
@@ -217,6 +222,9 @@ func classifyCallback(q *models.CallbackQuery, staffGroups map[int64]bool) inbou
 	}
 	in.act = actConversation
 	in.input.Kind, in.input.Data = engine.InButton, q.Data
+	if q.Message.Message != nil {
+		in.msgID = q.Message.Message.ID
+	}
 	return in
 }
 

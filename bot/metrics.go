@@ -25,6 +25,9 @@ type metrics struct {
 	droppedButtons   prometheus.Counter
 	inactiveMarked   prometheus.Counter
 	inflight         prometheus.Gauge
+	// The quick exit (exit.go).
+	quickExits        prometheus.Counter
+	quickExitMessages *prometheus.CounterVec // result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -92,11 +95,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "putokaz_bot_updates_in_flight",
 			Help: "Updates being handled now.",
 		}),
+		quickExits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_quick_exits_total",
+			Help: "Quick exits (/exit): the private chat's recent messages deleted before the answer.",
+		}),
+		quickExitMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_bot_quick_exit_messages_total",
+			Help: "Messages a quick exit asked Telegram to delete, by result (deleted; refused: too old or gone; failed: no answer, kept for the next /exit).",
+		}, []string{"result"}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.updates, m.handleSeconds, m.apiCalls, m.apiSeconds, m.redisErrors,
 		m.dedupeHits, m.leaseWaits, m.leaseWaitSeconds, m.leaseLost, m.panics, m.poison, m.webhookRejected,
-		m.droppedButtons, m.inactiveMarked, m.inflight} {
+		m.droppedButtons, m.inactiveMarked, m.inflight, m.quickExits, m.quickExitMessages} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

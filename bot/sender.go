@@ -42,6 +42,44 @@ type Sender struct {
 	log      *slog.Logger
 	hash     func(int64) string
 	lim      Limits
+	// msgs records the IDs of messages sent to private chats outside an
+	// update's handling (for the quick exit); nil records nothing.
+	msgs messageRecorder
+}
+
+// messageRecorder is updateState's record.
+type messageRecorder interface {
+	record(ctx context.Context, chat string, ids []int) error
+}
+
+// sendsMessage reports whether a Bot API method creates a message in the
+// chat it names (its result carries message_id).
+func sendsMessage(method string) bool {
+	switch method {
+	case "sendMessage", "copyMessage", "forwardMessage", "sendPhoto", "sendAudio", "sendDocument", "sendVideo",
+		"sendAnimation", "sendVoice", "sendVideoNote", "sendLocation", "sendVenue", "sendContact", "sendSticker",
+		"sendPoll", "sendDice":
+		return true
+	}
+	return false
+}
+
+// recordSent records a message of a private chat for the quick exit: with
+// the update being handled, when it is that chat's, else at once.
+func (s *Sender) recordSent(ctx context.Context, chatID int64, id int) {
+	if m := marksFrom(ctx); m != nil && m.chatID == chatID {
+		m.add(id)
+		return
+	}
+	if s.msgs == nil {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.msgs.record(rctx, chatKey(chatID), []int{id}); err != nil {
+		s.m.redisErrors.WithLabelValues("record_messages").Inc()
+		s.log.Warn("could not record a message id for the quick exit", "chat", s.hash(chatID), "err", err)
+	}
 }
 
 func newSender(api *apiClient, lim Limits, inactive Inactive, m *metrics, log *slog.Logger, hash func(int64) string) *Sender {
@@ -86,6 +124,23 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 			return ErrInactive
 		}
 	}
+	// A message in a private chat has its ID recorded for the quick exit:
+	// read from the result when the caller wants none or a sentMessage (the
+	// callers here), and from the parameters of an edit.
+	var sent *sentMessage
+	if chatID > 0 {
+		if sendsMessage(method) {
+			switch r := result.(type) {
+			case nil:
+				sent = &sentMessage{}
+				result = sent
+			case *sentMessage:
+				sent = r
+			}
+		} else if p, ok := params.(*outParams); ok && p.MessageID != 0 && strings.HasPrefix(method, "edit") {
+			sent = &sentMessage{MessageID: p.MessageID}
+		}
+	}
 	failures := 0
 	for {
 		if chatID != 0 {
@@ -101,6 +156,9 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 		s.m.apiCalls.WithLabelValues(method, res).Inc()
 		switch res {
 		case resOK:
+			if sent != nil && sent.MessageID != 0 {
+				s.recordSent(ctx, chatID, sent.MessageID)
+			}
 			return nil
 		case resCanceled:
 			return fmt.Errorf("telegram %s: %w", method, context.Cause(ctx))

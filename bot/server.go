@@ -118,6 +118,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 		state = newMemoryState(cfg.Limits, inactive)
 	}
 	s.sender = newSender(newAPIClient(cfg.APIURL, cfg.Token), cfg.Limits, inactive, m, log, s.hash.chat)
+	s.sender.msgs = state
 	hard, hardStop := context.WithCancel(context.Background())
 	s.d = &Dispatcher{
 		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -39,6 +40,13 @@ type updateState interface {
 	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error)
 	finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error)
 	renew(ctx context.Context, chat, token string) (bool, error)
+	// messages returns the IDs of the chat's messages recorded for a quick
+	// exit (younger than 48 hours, the newest keptMessages).
+	messages(ctx context.Context, chat string) ([]int, error)
+	// record adds IDs of messages sent to the chat outside the handling of
+	// one of its updates (staff replies, notices); an update's own go in
+	// with finish.
+	record(ctx context.Context, chat string, ids []int) error
 }
 
 // leaseState is what finish found: the lease still ours (and released),
@@ -69,6 +77,10 @@ type beginResult struct {
 	outbox   []byte        // unsent replies of a failed attempt (acquired only)
 	session  []byte        // the stored session, nil if none (acquired, when asked for)
 	busyFor  time.Duration // remaining lease time of the holder (busy only)
+	// checkErr: the chat had no dedupe set and looking for an erased
+	// update's mark failed; the update is handled (fail open) and the
+	// dispatcher reports it.
+	checkErr error
 }
 
 type finishArgs struct {
@@ -76,7 +88,24 @@ type finishArgs struct {
 	outbox  []byte // when !done: replies still to send on the next attempt
 	kbd     kbdEffect
 	session *SessionTx // its staged write, if any, is part of finish
+	// sent are IDs of the chat's messages to record for a quick exit (the
+	// person's own and the replies sent); forget are IDs a quick exit
+	// deleted.
+	sent, forget []int
+	// erased: the update erased its person (/delete). finish then leaves
+	// nothing that names the chat — no dedupe set, no attempt count, no
+	// keyboard flag, no message IDs — and marks the update done under
+	// keys.UpdateErased instead; everything else above is ignored.
+	erased bool
 }
+
+// The quick exit: Telegram lets a bot delete its own and the person's
+// messages in a private chat for 48 hours (deleteMessages). A chat keeps
+// the IDs of its newest keptMessages messages younger than that.
+const (
+	keptMessages   = 200
+	messagesMaxAge = 48 * time.Hour
+)
 
 // The scripts touch only keys of one chat, which share a hash tag: legal in
 // Redis Cluster.
@@ -91,6 +120,28 @@ type finishArgs struct {
 // 100 (getUpdates' limit), which may all be one chat's. A set of integers is
 // searched by bisection, so its size costs Redis little.
 const keptUpdates = 100
+
+// luaMessages records and forgets message IDs in a chat's set
+// (keys.ChatMessages): forget and add are space-separated IDs, now is Unix
+// seconds; what is older than maxAge seconds or beyond the newest kept goes,
+// and the set expires ttl ms after the last addition.
+const luaMessages = `
+local function messages(key, add, forget, now, kept, ttl, maxAge)
+  for id in string.gmatch(forget, '%d+') do
+    redis.call('ZREM', key, id)
+  end
+  local added = false
+  for id in string.gmatch(add, '%d+') do
+    redis.call('ZADD', key, now, id)
+    added = true
+  end
+  if added then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. (tonumber(now) - tonumber(maxAge)))
+    redis.call('ZREMRANGEBYRANK', key, 0, -(tonumber(kept) + 1))
+    redis.call('PEXPIRE', key, ttl)
+  end
+end
+`
 
 var (
 	// KEYS: done set, updates hash, lease, keyboard flag, inactive flag[, session]
@@ -116,21 +167,23 @@ local sess = false
 if KEYS[6] then
   sess = redis.call('GET', KEYS[6])
 end
-return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, sess}
+return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, 1 - redis.call('EXISTS', KEYS[1]), sess}
 `)
 
-	// KEYS: done set, updates hash, lease, keyboard flag[, session]
+	// KEYS: done set, updates hash, lease, keyboard flag, messages[, session]
 	// ARGV: update id, token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms,
-	//       updates kept[, session, session TTL ms]
-	finishScript = redis.NewScript(`
+	//       updates kept, message IDs to add, message IDs to forget, now (s), messages kept,
+	//       messages TTL ms, messages max age (s)[, session, session TTL ms]
+	finishScript = redis.NewScript(luaMessages + `
 local id = ARGV[1]
 local cur = redis.call('GET', KEYS[3])
-if KEYS[5] then
+if KEYS[6] then
   if cur ~= ARGV[2] then
     return {ARGV[2], 3}
   end
-  redis.call('SET', KEYS[5], ARGV[9], 'PX', ARGV[10])
+  redis.call('SET', KEYS[6], ARGV[15], 'PX', ARGV[16])
 end
+messages(KEYS[5], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14])
 if ARGV[3] == '1' then
   redis.call('SADD', KEYS[1], id)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -167,6 +220,30 @@ end
 return {ARGV[2], 0}
 `)
 
+	// KEYS: done set, updates hash, lease, keyboard flag, messages, inactive flag
+	// ARGV: token
+	// The end of an update that erased its person: nothing of the chat is
+	// left (unless another handler took the lease after ours expired: what
+	// it records is newer than the erasure).
+	forgetScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[3])
+if cur and cur ~= ARGV[1] then
+  return {ARGV[1], 0}
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5], KEYS[6])
+if cur then
+  redis.call('DEL', KEYS[3])
+  return {ARGV[1], 1}
+end
+return {ARGV[1], 2}
+`)
+
+	// KEYS: message set; ARGV: IDs to add, now (s), kept, TTL ms, max age (s)
+	recordScript = redis.NewScript(luaMessages + `
+messages(KEYS[1], ARGV[1], '', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return 1
+`)
+
 	// KEYS: lease; ARGV: token, lease ms
 	// A lease that is gone (expired while nobody took it, or erased with the
 	// person's keys by /delete) is taken again: we are still its only holder.
@@ -189,6 +266,7 @@ type redisState struct {
 	k       keys.Keys
 	// The TTLs as the scripts take them (milliseconds), formatted once.
 	leaseMS, dedupeMS, kbdMS string
+	dedupeTTL                time.Duration
 }
 
 // newRedisState runs begin and finish through go-redis's auto-pipeliner:
@@ -199,7 +277,8 @@ type redisState struct {
 // reply that is not ours: a mix-up fails the update (Telegram re-sends it)
 // instead of handing one person's session to another.
 func newRedisState(rdb redis.UniversalClient, k keys.Keys, lim Limits) *redisState {
-	s := &redisState{rdb: rdb, scripts: rdb, k: k, leaseMS: ms(lim.LeaseTTL), dedupeMS: ms(lim.DedupeTTL), kbdMS: ms(lim.KeyboardTTL)}
+	s := &redisState{rdb: rdb, scripts: rdb, k: k, leaseMS: ms(lim.LeaseTTL), dedupeMS: ms(lim.DedupeTTL), kbdMS: ms(lim.KeyboardTTL),
+		dedupeTTL: lim.DedupeTTL}
 	if c, ok := rdb.(interface {
 		AutoPipeline() (*redis.AutoPipeliner, error)
 	}); ok {
@@ -256,23 +335,113 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 		pttl, _ := v[1].(int64)
 		return beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}, nil
 	}
-	if len(v) < 5 {
+	if len(v) < 6 {
 		return beginResult{}, fmt.Errorf("begin update: unexpected reply %v", v)
 	}
 	n, _ := v[1].(int64)
 	kbd, _ := v[2].(int64)
 	out, _ := v[3].(string)
+	fresh, _ := v[4].(int64)
 	r := beginResult{status: beginAcquired, attempt: int(n), keyboard: kbd == 1}
 	if out != "" {
 		r.outbox = []byte(out)
 	}
-	if sess, ok := v[4].(string); ok {
-		r.session = append(make([]byte, 0, len(sess)), sess...) // non-nil even when empty
+	if len(v) > 5 {
+		if sess, ok := v[5].(string); ok {
+			r.session = append(make([]byte, 0, len(sess)), sess...) // non-nil even when empty
+		}
+	}
+	if fresh == 1 {
+		// The chat has no dedupe set: a new chat, one idle for the dedupe
+		// TTL — or one whose person this very update erased, delivered
+		// again. Only then is the erased mark looked up: one more round
+		// trip for a chat's first update, none on the hot path.
+		erased, err := s.rdb.Exists(ctx, s.k.UpdateErased(updateID)).Result()
+		switch {
+		case err != nil:
+			r.checkErr = fmt.Errorf("look up erased update: %w", err)
+		case erased == 1:
+			if _, err := s.forget(ctx, chat, token); err != nil {
+				return beginResult{}, fmt.Errorf("begin update: %w", err)
+			}
+			return beginResult{status: beginDone}, nil
+		}
 	}
 	return r, nil
 }
 
+// forget removes every transport key of the chat, releasing the lease if
+// it is ours (see forgetScript).
+func (s *redisState) forget(ctx context.Context, chat, token string) (leaseState, error) {
+	ks := s.chatKeys(chat, s.k.ChatMessages(chat), s.k.ChatInactive(chat))
+	v, err := s.reply(forgetScript.Run(ctx, s.scripts, ks, token), token)
+	if err != nil {
+		return leaseTaken, fmt.Errorf("forget the chat: %w", err)
+	}
+	switch n, _ := v[0].(int64); n {
+	case 1:
+		return leaseHeld, nil
+	case 2:
+		return leaseGone, nil
+	}
+	return leaseTaken, nil
+}
+
+// joinIDs formats message IDs for the scripts.
+func joinIDs(ids []int) string {
+	b := make([]byte, 0, 8*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, int64(id), 10)
+	}
+	return string(b)
+}
+
+var (
+	keptMessagesArg = strconv.Itoa(keptMessages)
+	messagesTTLArg  = ms(messagesMaxAge)
+	messagesAgeArg  = strconv.FormatInt(int64(messagesMaxAge/time.Second), 10)
+)
+
+func (s *redisState) messages(ctx context.Context, chat string) ([]int, error) {
+	since := time.Now().Add(-messagesMaxAge).Unix()
+	ids, err := s.rdb.ZRangeByScore(ctx, s.k.ChatMessages(chat), &redis.ZRangeBy{
+		Min: strconv.FormatInt(since, 10), Max: "+inf"}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read message ids: %w", err)
+	}
+	out := make([]int, 0, len(ids))
+	for _, id := range ids {
+		if n, err := strconv.Atoi(id); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (s *redisState) record(ctx context.Context, chat string, ids []int) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := recordScript.Run(ctx, s.rdb, []string{s.k.ChatMessages(chat)}, joinIDs(ids),
+		strconv.FormatInt(time.Now().Unix(), 10), keptMessagesArg, messagesTTLArg, messagesAgeArg).Err()
+	if err != nil {
+		return fmt.Errorf("record message ids: %w", err)
+	}
+	return nil
+}
+
 func (s *redisState) finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error) {
+	if f.erased {
+		// The mark first: should the clean-up below be lost, a
+		// re-delivery finds the mark and cleans up (begin).
+		if err := s.rdb.Set(ctx, s.k.UpdateErased(updateID), "1", s.dedupeTTL).Err(); err != nil {
+			return leaseTaken, fmt.Errorf("finish update: mark erased: %w", err)
+		}
+		return s.forget(ctx, chat, token)
+	}
 	done := "0"
 	if f.done {
 		done = "1"
@@ -284,8 +453,10 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	case kbdRemoved:
 		kop = "del"
 	}
-	ks := s.chatKeys(chat)
-	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates}
+	ks := s.chatKeys(chat, s.k.ChatMessages(chat))
+	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates,
+		joinIDs(f.sent), joinIDs(f.forget), strconv.FormatInt(time.Now().Unix(), 10), keptMessagesArg, messagesTTLArg,
+		messagesAgeArg}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))
@@ -324,7 +495,14 @@ type memoryState struct {
 	leases    map[string]memLease
 	updates   map[memUpdateKey]*memUpdate
 	keyboards map[string]time.Time // chat → expiry
+	msgs      map[string][]memMsg  // chat → message IDs, oldest first
+	erased    map[int64]time.Time  // update that erased its person → expiry
 	lastSweep time.Time
+}
+
+type memMsg struct {
+	id int
+	at time.Time
 }
 
 type memLease struct {
@@ -348,6 +526,7 @@ func newMemoryState(l Limits, inactive Inactive) *memoryState {
 	return &memoryState{
 		leaseTTL: l.LeaseTTL, dedupe: l.DedupeTTL, kbdTTL: l.KeyboardTTL, inactive: inactive,
 		leases: map[string]memLease{}, updates: map[memUpdateKey]*memUpdate{}, keyboards: map[string]time.Time{},
+		msgs: map[string][]memMsg{}, erased: map[int64]time.Time{},
 	}
 }
 
@@ -360,7 +539,7 @@ func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, to
 	s.sweepLocked(now)
 	k := memUpdateKey{chat, updateID}
 	u := s.updates[k]
-	if u != nil && u.done {
+	if exp, ok := s.erased[updateID]; (u != nil && u.done) || (ok && now.Before(exp)) {
 		s.mu.Unlock()
 		return beginResult{status: beginDone}, nil
 	}
@@ -390,6 +569,26 @@ func (s *memoryState) finish(_ context.Context, chat string, updateID int64, tok
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f.erased {
+		if l, ok := s.leases[chat]; ok && l.token != token && now.Before(l.expires) {
+			return leaseTaken, nil // a newer handler's records stay
+		}
+		for k := range s.updates {
+			if k.chat == chat {
+				delete(s.updates, k)
+			}
+		}
+		delete(s.keyboards, chat)
+		delete(s.msgs, chat)
+		_, held := s.leases[chat]
+		delete(s.leases, chat)
+		s.erased[updateID] = now.Add(s.dedupe)
+		if held {
+			return leaseHeld, nil
+		}
+		return leaseGone, nil
+	}
+	s.recordLocked(chat, f.sent, f.forget, now)
 	k := memUpdateKey{chat, updateID}
 	u := s.updates[k]
 	if u == nil {
@@ -432,6 +631,52 @@ func (s *memoryState) renew(_ context.Context, chat, token string) (bool, error)
 	return true, nil
 }
 
+func (s *memoryState) messages(_ context.Context, chat string) ([]int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since := time.Now().Add(-messagesMaxAge)
+	var out []int
+	for _, m := range s.msgs[chat] {
+		if !m.at.Before(since) {
+			out = append(out, m.id)
+		}
+	}
+	return out, nil
+}
+
+func (s *memoryState) record(_ context.Context, chat string, ids []int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordLocked(chat, ids, nil, time.Now())
+	return nil
+}
+
+// recordLocked is the Lua function messages of the Redis version.
+func (s *memoryState) recordLocked(chat string, add, forget []int, now time.Time) {
+	if len(add) == 0 && len(forget) == 0 {
+		return
+	}
+	since := now.Add(-messagesMaxAge)
+	old := s.msgs[chat]
+	kept := make([]memMsg, 0, len(old)+len(add))
+	for _, m := range old {
+		if !m.at.Before(since) && !slices.Contains(forget, m.id) && !slices.Contains(add, m.id) {
+			kept = append(kept, m)
+		}
+	}
+	for _, id := range add {
+		kept = append(kept, memMsg{id: id, at: now})
+	}
+	if len(kept) > keptMessages {
+		kept = kept[len(kept)-keptMessages:]
+	}
+	if len(kept) == 0 {
+		delete(s.msgs, chat)
+		return
+	}
+	s.msgs[chat] = kept
+}
+
 // sweepLocked drops expired entries about once a minute.
 func (s *memoryState) sweepLocked(now time.Time) {
 	if now.Sub(s.lastSweep) < time.Minute {
@@ -451,6 +696,17 @@ func (s *memoryState) sweepLocked(now time.Time) {
 	for k, exp := range s.keyboards {
 		if now.After(exp) {
 			delete(s.keyboards, k)
+		}
+	}
+	for id, exp := range s.erased {
+		if now.After(exp) {
+			delete(s.erased, id)
+		}
+	}
+	since := now.Add(-messagesMaxAge)
+	for k, ms := range s.msgs {
+		if ms[len(ms)-1].at.Before(since) {
+			delete(s.msgs, k)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -386,6 +387,7 @@ func TestEraseDuringHandling(t *testing.T) {
 			if _, err := unlink.Matching(ctx, rdb, k.UserPattern(user)); err != nil {
 				return nil, err
 			}
+			Erased(ctx)
 		}
 		return reply("done"), nil
 	})
@@ -530,5 +532,58 @@ func TestReadyzClusterDown(t *testing.T) {
 	}
 	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
 		t.Errorf("readyz = %d %q while the cluster is down", code, body)
+	}
+}
+
+// TestStateMessagesAndErasure: every implementation records a chat's
+// message IDs (bounded, forgotten on request) and, after an erasing
+// update, keeps the update done without keeping the chat.
+func TestStateMessagesAndErasure(t *testing.T) {
+	for name, st := range stateImpls(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := t.Context()
+			chat := "tg:4242"
+			if err := st.record(ctx, chat, []int{5, 3}); err != nil {
+				t.Fatal(err)
+			}
+			if r, _ := st.begin(ctx, chat, 1, "A", true, ""); r.status != beginAcquired {
+				t.Fatalf("begin = %+v", r)
+			}
+			if _, err := st.finish(ctx, chat, 1, "A", finishArgs{done: true, sent: []int{7, 8}, forget: []int{3}}); err != nil {
+				t.Fatal(err)
+			}
+			ids, err := st.messages(ctx, chat)
+			slices.Sort(ids)
+			if err != nil || !slices.Equal(ids, []int{5, 7, 8}) {
+				t.Fatalf("messages = %v, %v", ids, err)
+			}
+			many := make([]int, keptMessages+50)
+			for i := range many {
+				many[i] = 1000 + i
+			}
+			if err := st.record(ctx, chat, many); err != nil {
+				t.Fatal(err)
+			}
+			if ids, _ := st.messages(ctx, chat); len(ids) != keptMessages {
+				t.Fatalf("kept %d ids, want %d", len(ids), keptMessages)
+			}
+			if r, _ := st.begin(ctx, chat, 2, "B", true, ""); r.status != beginAcquired {
+				t.Fatalf("begin = %+v", r)
+			}
+			if _, err := st.finish(ctx, chat, 2, "B", finishArgs{erased: true, sent: []int{9}}); err != nil {
+				t.Fatal(err)
+			}
+			if ids, _ := st.messages(ctx, chat); len(ids) != 0 {
+				t.Errorf("messages after the erasure = %v", ids)
+			}
+			if r, err := st.begin(ctx, chat, 2, "C", true, ""); err != nil || r.status != beginDone {
+				t.Errorf("the erasing update again = %+v, %v; want done", r, err)
+			}
+			// A new update of the chat is handled, and nothing of the
+			// re-delivery's check stays behind.
+			if r, _ := st.begin(ctx, chat, 3, "D", true, ""); r.status != beginAcquired {
+				t.Errorf("a new update after the erasure = %+v", r)
+			}
+		})
 	}
 }

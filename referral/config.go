@@ -82,6 +82,9 @@ type Config struct {
 	// DeadMax bounds the length of each dead-letter stream (approximate
 	// MAXLEN) [10000].
 	DeadMax int64
+	// SweepEvery is how often the cases whose retention ended are looked
+	// for, to delete their messages in the staff group [5m].
+	SweepEvery time.Duration
 }
 
 // DefaultRetention is how long a closed case is kept: 90 days.
@@ -112,6 +115,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.WebhookBackoffMax, 10*time.Minute)
 	def(&c.WebhookTimeout, 10*time.Second)
 	def(&c.OnceTTL, 48*time.Hour)
+	def(&c.SweepEvery, 5*time.Minute)
 	if c.Attempts <= 0 {
 		c.Attempts = 10
 	}

@@ -15,6 +15,10 @@ import (
 // deliverStaff delivers an entry of a staff group's stream. It reads the
 // case at delivery time: what /delete erased is never posted.
 func (s *Service) deliverStaff(ctx context.Context, e entry) error {
+	if e.Event == evExpired {
+		// The case is gone: only its trace says where it was shown.
+		return s.takeBack(ctx, e.Code, nil, "expired")
+	}
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
 		return err
@@ -31,21 +35,64 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
 	case evLeft:
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
-	case evWithdrawn:
-		if c.Card == 0 {
-			return errSkip // staff never saw it: nothing to take back
+	case evWithdrawn, evErased:
+		return s.takeBack(ctx, c.Code, c, "deleted")
+	}
+	return errSkip // an event of a newer version: nothing we can do
+}
+
+// takeBack deletes a case's messages in its staff group — its forum topic,
+// or the bot's messages for it where it has no topic of its own — and then
+// forgets where they were. After /delete (c is the withdrawn record) staff
+// who saw the case are told, naming only its code, in the group's General
+// topic (or the queue's shared topic). When Telegram refuses for good (the
+// bot may not delete messages, the topic is gone), that is counted and
+// logged as an error and not retried; other failures are retried by the
+// outbox.
+func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string) error {
+	tr, err := s.store.trace(ctx, code)
+	if err != nil {
+		return err
+	}
+	if tr != nil {
+		how := "messages"
+		if !tr.shared && tr.thread != 0 {
+			how = "topic"
+			err = s.staff.DeleteTopic(ctx, tr.group, tr.thread)
+		} else if len(tr.msgs) > 0 {
+			err = s.staff.DeleteMessages(ctx, tr.group, tr.msgs)
 		}
-		if err := s.postNotice(ctx, c, "notice", tNoticeWithdrew); err != nil && !errors.Is(err, errSkip) {
+		switch {
+		case err == nil:
+			s.m.staffErased.WithLabelValues(why, how, "deleted").Inc()
+		case errors.Is(err, tgbot.ErrorBadRequest), errors.Is(err, tgbot.ErrorForbidden):
+			s.m.staffErased.WithLabelValues(why, how, "refused").Inc()
+			s.log.Error("Telegram refused to delete a case's messages in the staff group: delete them by hand, "+
+				"and let the bot delete messages there", "case", s.hash(code), "group", tr.group, "how", how,
+				"reason", reasonOf(err))
+		default:
+			return fmt.Errorf("delete the case's messages for staff: %w", err)
+		}
+		if err := s.store.dropTrace(ctx, code); err != nil {
 			return err
 		}
-		if c.Thread != 0 && !c.Shared {
-			if err := s.staff.CloseTopic(ctx, c.Group, c.Thread); err != nil {
-				s.log.Warn("could not close a withdrawn case's topic", "case", s.hash(c.Code), "err", err)
-			}
+	}
+	if c == nil || c.Card == 0 {
+		if tr == nil {
+			return errSkip // staff never saw it, or taken back already
 		}
 		return nil
 	}
-	return errSkip // an event of a newer version: nothing we can do
+	// Staff saw the case: say that it was withdrawn, by its code alone.
+	thread := 0 // the General topic: the case's own topic is gone
+	if c.Shared {
+		thread = c.Thread
+	}
+	text := "<b>" + escHTML(c.Code) + "</b> " + escHTML(s.text(tNoticeWithdrew))
+	if _, err := s.staff.Post(ctx, c.Group, thread, Post{Code: c.Code, Kind: "notice", Text: text}); err != nil {
+		return s.refused(c, "notice", fmt.Errorf("notice to staff: %w", err))
+	}
+	return nil
 }
 
 // openCase creates the case's topic (once) and posts its card (once): both
@@ -160,9 +207,16 @@ func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) 
 	if c.Card == 0 {
 		return errSkip
 	}
-	if _, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
-		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)}); err != nil {
+	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
+		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)})
+	if err != nil {
 		return s.refused(c, kind, fmt.Errorf("notice to staff: %w", err))
+	}
+	if c.Shared && msg != 0 {
+		// Taken back with the case (and staff may answer it).
+		if err := s.store.place(ctx, c.Code, placement{group: c.Group, msg: msg, ttl: s.safetyTTL()}); err != nil {
+			s.log.Warn("could not map a notice to its case", "case", s.hash(c.Code), "err", err)
+		}
 	}
 	return nil
 }
@@ -224,6 +278,15 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 		if s.lock != nil {
 			if unlock, err = s.lock(ctx, c.User); err != nil {
 				return fmt.Errorf("wait for the person's chat: %w", err)
+			}
+			// The update we waited for may have been their /delete: then
+			// there is nobody to tell, and telling would store a session.
+			if now, err := s.store.load(ctx, e.Code); err != nil || now == nil || now.User == "" {
+				unlock()
+				if err != nil {
+					return err
+				}
+				return errSkip
 			}
 		}
 		msgs, err = (*p).Handle(ctx, c.User, engine.Input{Kind: engine.InEvent, Event: event})

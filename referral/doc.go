@@ -19,7 +19,8 @@
 // # Nothing is lost: the outbox
 //
 // Everything that must reach staff (the case card, the person's messages,
-// emergency alerts, "the person left", "the person withdrew"), the person
+// emergency alerts, "the person left", "the person withdrew", taking a case
+// back), the person
 // (claimed/closed notices that resume the conversation) or a webhook is an
 // entry of a Redis stream, written by the SAME Lua script that changes the
 // record. So a referral the person is told about always has its delivery
@@ -48,6 +49,23 @@
 // part (a relayed text) lives in the case's Payload hash, which has a TTL and
 // is erased by /delete, and the outbox reads the record at delivery time — so
 // an erased referral's answers are never posted later.
+//
+// # Taking a case back from the staff group
+//
+// Where a case is shown — its group, its forum topic, and the bot's
+// messages for it where it has no topic of its own (card, relays, notices)
+// — is kept apart from the case in its trace (keys.ReferralKeys.Trace: no
+// personal data, a TTL a week longer than the case's). On /delete the
+// erase script queues "withdrawn" (an open case) or "erased" (a closed one
+// staff saw); when a case's retention ends, the sweep (Service.Sweep, every
+// Config.SweepEvery, under Run) finds its trace without a case and queues
+// "expired" — once, whichever replica sweeps. Their delivery deletes the
+// case's topic (deleteForumTopic) or its messages (deleteMessages), forgets
+// the trace, and after /delete tells staff, naming only the case's code, in
+// the group's General topic (or the queue's shared topic). A refusal
+// (the bot may not delete messages, the topic is gone) is counted
+// (putokaz_referral_staff_erased_total{result="refused"}) and logged as an
+// error, not retried; other failures are retried like any entry.
 //
 // # Staff
 //

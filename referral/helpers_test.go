@@ -168,7 +168,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	var seq atomic.Uint64
 	seq.Store(uint64(time.Now().UnixNano()))
 	eng := engine.New(time.Now, func() uint64 { return seq.Add(7919) })
-	e.conv = conversation.New(sessions, eng, e.holder, e.svc, e.log)
+	e.conv = conversation.New(sessions, eng, e.holder, bot.Effects(e.svc), e.log)
 	e.conv.Statuses = e.svc
 	late.set(e.conv)
 	e.svc.SetConversation(e.conv)

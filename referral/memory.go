@@ -22,7 +22,14 @@ type memoryStore struct {
 	messages map[string]string          // group:msg → code
 	once     map[string]time.Time       // code/token → expiry
 	streams  map[string]*memStream
+	traces   map[string]*memTrace
 	seq      int64
+}
+
+type memTrace struct {
+	trace
+	expires time.Time
+	queued  bool // "expired" is queued (in Redis: no longer in Traces)
 }
 
 type memCase struct {
@@ -45,7 +52,7 @@ type memStream struct {
 func NewMemoryStore() Store {
 	return &memoryStore{now: time.Now, cases: map[string]*memCase{}, persons: map[string]map[string]bool{},
 		lives: map[string]string{}, topics: map[string]string{}, messages: map[string]string{},
-		once: map[string]time.Time{}, streams: map[string]*memStream{}}
+		once: map[string]time.Time{}, streams: map[string]*memStream{}, traces: map[string]*memTrace{}}
 }
 
 func gkey(group int64, n int) string { return strconv.FormatInt(group, 10) + ":" + strconv.Itoa(n) }
@@ -211,6 +218,8 @@ func (m *memoryStore) erase(_ context.Context, user, code string, a eraseArgs) (
 		if a.hook {
 			m.add(a.streams.hook, evWithdrawn, code)
 		}
+	} else if f := c.fields; (f[fCard] != "" && f[fCard] != "0") || (f[fThread] != "" && f[fThread] != "0") {
+		m.add(a.streams.staff, evErased, code)
 	}
 	return wasOpen, nil
 }
@@ -272,7 +281,81 @@ func (m *memoryStore) place(_ context.Context, code string, p placement) error {
 	if p.msg != 0 {
 		m.messages[gkey(p.group, p.msg)] = code
 	}
+	t := m.traces[code]
+	if p.setThread {
+		if t == nil {
+			t = &memTrace{}
+			m.traces[code] = t
+		}
+		t.group, t.thread, t.shared = p.group, p.thread, p.shared
+	}
+	if t != nil {
+		if c.fields[fShared] == "1" {
+			for _, id := range []int{p.card, p.msg} {
+				if id != 0 && !slices.Contains(t.msgs, id) {
+					t.msgs = append(t.msgs, id)
+				}
+			}
+		}
+		t.expires = later(t.expires, c.expires.Add(traceGrace))
+	}
 	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (m *memoryStore) trace(_ context.Context, code string) (*trace, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.traces[code]
+	if t == nil || m.now().After(t.expires) {
+		return nil, nil
+	}
+	out := t.trace
+	out.msgs = slices.Sorted(slices.Values(t.msgs))
+	return &out, nil
+}
+
+func (m *memoryStore) dropTrace(_ context.Context, code string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.traces, code)
+	return nil
+}
+
+func (m *memoryStore) staleTraces(_ context.Context, grace time.Duration) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for code, t := range m.traces {
+		if t.queued {
+			continue
+		}
+		if c := m.getCase(code); c != nil {
+			t.expires = later(t.expires, c.expires.Add(grace))
+			continue
+		}
+		out = append(out, code)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (m *memoryStore) expire(_ context.Context, code, stream string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t := m.traces[code]
+	if m.getCase(code) != nil || t == nil || t.queued {
+		return false, nil
+	}
+	t.queued = true
+	m.add(stream, evExpired, code)
+	return true, nil
 }
 
 func (m *memoryStore) payload(_ context.Context, code, field string) (string, error) {

@@ -22,6 +22,7 @@ type metrics struct {
 	refused      *prometheus.CounterVec // reason
 	feedback     *prometheus.CounterVec // service, value
 	withdrawn    prometheus.Counter
+	staffErased  *prometheus.CounterVec // why, how, result
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -50,12 +51,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: `Answers to "was this helpful?" after a chat with staff, by service and value.`}, []string{"service", "value"}),
 		withdrawn: prometheus.NewCounter(prometheus.CounterOpts{Name: "putokaz_referral_withdrawn_total",
 			Help: "Open cases withdrawn by the person (/delete)."}),
+		staffErased: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_staff_erased_total",
+			Help: "Cases whose messages in the staff group were deleted, by why (deleted: /delete; expired: retention ended), how (topic, messages) and result (deleted; refused: Telegram refused, e.g. the bot may not delete messages — delete them by hand; alert on this)."},
+			[]string{"why", "how", "result"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.created, m.delivered, m.retried, m.dead, m.streamsLost, m.skipped, m.lag, m.pending,
-		m.staffActions, m.refused, m.feedback, m.withdrawn} {
+		m.staffActions, m.refused, m.feedback, m.withdrawn, m.staffErased} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("referral metrics: %w", err)
 		}

@@ -70,8 +70,52 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, w := range s.workers() {
 		wg.Go(func() { w.run(ctx) })
 	}
+	wg.Go(func() { s.sweepLoop(ctx) })
 	wg.Wait()
 	return nil
+}
+
+// sweepLoop looks for cases whose retention ended every SweepEvery (the
+// first time soon after the start) and queues the deletion of their
+// messages in the staff group. Replicas may sweep at once: each case is
+// queued once (store.expire).
+func (s *Service) sweepLoop(ctx context.Context) {
+	first := min(s.cfg.SweepEvery, time.Duration(1+rand.Int64N(int64(10*time.Second))))
+	for bot.Wait(ctx, first) == nil {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep for ended cases failed; retrying later", "err", err)
+		}
+		first = s.cfg.SweepEvery
+	}
+}
+
+// Sweep queues "expired" on its staff stream for every case whose
+// retention ended while its messages are still in the staff group, and
+// returns after one pass (the outbox delivers the deletions).
+func (s *Service) Sweep(ctx context.Context) error {
+	codes, err := s.store.staleTraces(ctx, traceGrace)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, code := range codes {
+		tr, err := s.store.trace(ctx, code)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if tr == nil {
+			// Nothing left to delete (the trace expired too).
+			if err := s.store.dropTrace(ctx, code); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if _, err := s.store.expire(ctx, code, staffStream(tr.group)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (w *worker) run(ctx context.Context) {

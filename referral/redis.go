@@ -130,8 +130,14 @@ return {st, 1}
 	// ARGV: user, code, retention ms, kept fields (space-separated),
 	//       keep history (1/0), entry, hook (1/0)
 	// Returns 0 (not this person's case), 1 (erased), 2 (erased; was open).
+	// A case staff saw is taken back from the staff group: "withdrawn" if
+	// it was open, else "erased".
 	eraseScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'user') ~= ARGV[1] then return 0 end
+local shown = false
+for _, f in ipairs(redis.call('HMGET', KEYS[1], 'card', 'thread')) do
+  if f and f ~= '' and f ~= '0' then shown = true end
+end
 local st = redis.call('HGET', KEYS[1], 'status')
 local wasOpen = (st == 'received' or st == 'claimed')
 local keep = {}
@@ -165,21 +171,57 @@ if wasOpen then
   end
   return 2
 end
+if shown then
+  redis.call('XADD', KEYS[3], '*', 'ev', 'erased', 'code', ARGV[2])
+end
 return 1
 `)
 
-	// KEYS: case, topic, message, history
+	// KEYS: case, topic, message, history, trace, traces
 	// ARGV: code, set thread (1/0), thread, shared (1/0), map topic (1/0),
-	//       card ('' none), map message (1/0), fallback ttl ms, entry ('' none)
-	placeScript = redis.NewScript(`
+	//       card ('' none), map message (1/0), fallback ttl ms, entry ('' none),
+	//       group, message id, trace grace ms, now ms
+	placeScript = redis.NewScript(luaExtend + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then ttl = tonumber(ARGV[8]) end
-if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'thread', ARGV[3], 'shared', ARGV[4]) end
+if ARGV[2] == '1' then
+  redis.call('HSET', KEYS[1], 'thread', ARGV[3], 'shared', ARGV[4])
+  redis.call('HSET', KEYS[5], 'group', ARGV[10], 'thread', ARGV[3], 'shared', ARGV[4])
+  redis.call('ZADD', KEYS[6], ARGV[13], ARGV[1])
+end
 if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[1], 'PX', ttl) end
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'card', ARGV[6]) end
 if ARGV[7] == '1' then redis.call('SET', KEYS[3], ARGV[1], 'PX', ttl) end
 if ARGV[9] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('RPUSH', KEYS[4], ARGV[9]) end
+if redis.call('HGET', KEYS[1], 'shared') == '1' and redis.call('EXISTS', KEYS[5]) == 1 then
+  if ARGV[6] ~= '' then redis.call('HSET', KEYS[5], 'm:' .. ARGV[6], '1') end
+  if ARGV[7] == '1' then redis.call('HSET', KEYS[5], 'm:' .. ARGV[11], '1') end
+end
+extend(KEYS[5], ttl + tonumber(ARGV[12]))
+return 1
+`)
+
+	// KEYS: the case and trace of each code, in pairs; ARGV: trace grace ms
+	// Returns the positions (1-based pairs) whose case is gone.
+	staleScript = redis.NewScript(luaExtend + `
+local gone = {}
+for i = 1, #KEYS, 2 do
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl == -2 then
+    gone[#gone + 1] = (i + 1) / 2
+  elseif ttl > 0 then
+    extend(KEYS[i + 1], ttl + tonumber(ARGV[1]))
+  end
+end
+return gone
+`)
+
+	// KEYS: case, traces, staff stream; ARGV: code
+	expireScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('XADD', KEYS[3], '*', 'ev', 'expired', 'code', ARGV[1])
 return 1
 `)
 
@@ -388,13 +430,72 @@ func (r *redisStore) place(ctx context.Context, code string, p placement) error 
 		entry = Entry{At: time.Now().UTC(), Who: whoBot, What: actPosted}.json()
 	}
 	_, err := placeScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.Topic(p.group, p.thread), r.k.Message(p.group, p.msg),
-		r.k.History(code)},
+		r.k.History(code), r.k.Trace(code), r.k.Traces()},
 		code, flag(p.setThread), strconv.Itoa(p.thread), flag(p.shared), flag(p.mapTopic), card, flag(p.msg != 0),
-		ms(p.ttl), entry).Result()
+		ms(p.ttl), entry, strconv.FormatInt(p.group, 10), strconv.Itoa(p.msg), ms(traceGrace),
+		strconv.FormatInt(time.Now().UnixMilli(), 10)).Result()
 	if err != nil {
 		return fmt.Errorf("record where the case is shown: %w", err)
 	}
 	return nil
+}
+
+func (r *redisStore) trace(ctx context.Context, code string) (*trace, error) {
+	m, err := r.rdb.HGetAll(ctx, r.k.Trace(code)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load where the case is shown: %w", err)
+	}
+	return parseTrace(m), nil
+}
+
+func (r *redisStore) dropTrace(ctx context.Context, code string) error {
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, r.k.Trace(code))
+		p.ZRem(ctx, r.k.Traces(), code)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("forget where the case was shown: %w", err)
+	}
+	return nil
+}
+
+// staleBatch is how many traces one script looks at.
+const staleBatch = 200
+
+func (r *redisStore) staleTraces(ctx context.Context, grace time.Duration) ([]string, error) {
+	var out []string
+	for start := int64(0); ; start += staleBatch {
+		codes, err := r.rdb.ZRange(ctx, r.k.Traces(), start, start+staleBatch-1).Result()
+		if err != nil {
+			return out, fmt.Errorf("list traces: %w", err)
+		}
+		if len(codes) == 0 {
+			return out, nil
+		}
+		ks := make([]string, 0, 2*len(codes))
+		for _, c := range codes {
+			ks = append(ks, r.k.Case(c), r.k.Trace(c))
+		}
+		gone, err := staleScript.Run(ctx, r.rdb, ks, ms(grace)).Int64Slice()
+		if err != nil {
+			return out, fmt.Errorf("find ended cases: %w", err)
+		}
+		for _, i := range gone {
+			out = append(out, codes[i-1])
+		}
+		if len(codes) < staleBatch {
+			return out, nil
+		}
+	}
+}
+
+func (r *redisStore) expire(ctx context.Context, code, stream string) (bool, error) {
+	n, err := expireScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.Traces(), r.k.Stream(stream)}, code).Int()
+	if err != nil {
+		return false, fmt.Errorf("queue the end of a case: %w", err)
+	}
+	return n == 1, nil
 }
 
 func (r *redisStore) payload(ctx context.Context, code, field string) (string, error) {

@@ -22,6 +22,12 @@ type Staff interface {
 	Post(ctx context.Context, group int64, thread int, p Post) (msgID int, err error)
 	// CloseTopic closes a case's topic.
 	CloseTopic(ctx context.Context, group int64, thread int) error
+	// DeleteTopic deletes a case's topic with all its messages (/delete,
+	// the end of the case's retention).
+	DeleteTopic(ctx context.Context, group int64, thread int) error
+	// DeleteMessages deletes messages the bot posted in a group (a case
+	// without a topic of its own).
+	DeleteMessages(ctx context.Context, group int64, ids []int) error
 	// ToPerson delivers what a staff member wrote to the person, without
 	// showing who wrote it. ErrBlocked: the person blocked the bot.
 	ToPerson(ctx context.Context, user string, r Reply) error
@@ -157,6 +163,25 @@ func (m *Memory) CloseTopic(_ context.Context, _ int64, thread int) error {
 	defer m.mu.Unlock()
 	if t := m.topics[thread]; t != nil {
 		t.Closed = true
+	}
+	return nil
+}
+
+// DeleteTopic implements Staff: the topic and its messages are gone.
+func (m *Memory) DeleteTopic(_ context.Context, _ int64, thread int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.topics, thread)
+	m.order = slices.DeleteFunc(m.order, func(th int) bool { return th == thread })
+	return nil
+}
+
+// DeleteMessages implements Staff.
+func (m *Memory) DeleteMessages(_ context.Context, _ int64, ids []int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.topics {
+		t.Messages = slices.DeleteFunc(t.Messages, func(msg MemoryMessage) bool { return slices.Contains(ids, msg.ID) })
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package referral
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,8 +40,23 @@ type Store interface {
 	byTopic(ctx context.Context, group int64, thread int) (string, error)
 	byMessage(ctx context.Context, group int64, msgID int) (string, error)
 	// place records where a case is shown: its topic (p.thread ≥ 0 with
-	// p.setThread) and/or its card, and maps a message to it.
+	// p.setThread) and/or its card, and maps a message to it. It keeps the
+	// case's trace too: the topic, and the bot's messages where the case
+	// has no topic of its own.
 	place(ctx context.Context, code string, p placement) error
+	// trace returns where the case is shown in its staff group (nil if
+	// nowhere, or forgotten).
+	trace(ctx context.Context, code string) (*trace, error)
+	// dropTrace forgets it (its messages were deleted).
+	dropTrace(ctx context.Context, code string) error
+	// staleTraces returns the codes with a trace whose case is gone (its
+	// retention ended), and extends the other traces to outlive their case
+	// by grace.
+	staleTraces(ctx context.Context, grace time.Duration) ([]string, error)
+	// expire queues "expired" on stream for code if its case is gone and
+	// its trace still listed (once, whoever sweeps), and reports whether it
+	// did.
+	expire(ctx context.Context, code, stream string) (bool, error)
 	// payload returns the personal part of an outbox event ("" if gone).
 	payload(ctx context.Context, code, field string) (string, error)
 	// setPayload stores it (a notice rendered before sending, so that a
@@ -112,6 +128,8 @@ const (
 	evAlert     = "alert"     // staff: the person typed an emergency word
 	evLeft      = "left"      // staff: the person left the chat
 	evWithdrawn = "withdrawn" // staff and webhook: the person used /delete
+	evErased    = "erased"    // staff: the person used /delete after the case was closed
+	evExpired   = "expired"   // staff: the case's retention ended
 	evClaimed   = "claimed"   // person and webhook
 	evClosed    = "closed"    // person and webhook
 	evCreated   = "created"   // webhook
@@ -177,6 +195,20 @@ type eraseArgs struct {
 	hook        bool
 }
 
+// trace is where a case is shown in its staff group: kept apart from the
+// case record (it holds no personal data) and a little longer, so that the
+// messages can be deleted when the case's retention ends.
+type trace struct {
+	group  int64
+	thread int
+	shared bool  // the topic (or main chat) is not the case's own
+	msgs   []int // the bot's messages for the case (shared only)
+}
+
+// traceGrace is how long a trace outlives its case: the sweep runs much
+// more often, so the messages are deleted soon after the case is gone.
+const traceGrace = 7 * 24 * time.Hour
+
 // placement is what place records.
 type placement struct {
 	group     int64
@@ -187,4 +219,23 @@ type placement struct {
 	card      int  // 0: not posted by this call
 	msg       int  // a message to map to the case (shared topics), 0 none
 	ttl       time.Duration
+}
+
+// parseTrace reads a trace hash (nil if empty).
+func parseTrace(m map[string]string) *trace {
+	if len(m) == 0 || m["group"] == "" {
+		return nil
+	}
+	t := &trace{shared: m["shared"] == "1"}
+	t.group, _ = strconv.ParseInt(m["group"], 10, 64)
+	t.thread, _ = strconv.Atoi(m["thread"])
+	for f := range m {
+		if id, ok := strings.CutPrefix(f, "m:"); ok {
+			if n, err := strconv.Atoi(id); err == nil && n > 0 {
+				t.msgs = append(t.msgs, n)
+			}
+		}
+	}
+	slices.Sort(t.msgs)
+	return t
 }

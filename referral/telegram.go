@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,23 @@ func (t *TelegramStaff) Post(ctx context.Context, group int64, thread int, p Pos
 // CloseTopic implements Staff with closeForumTopic.
 func (t *TelegramStaff) CloseTopic(ctx context.Context, group int64, thread int) error {
 	return t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
+}
+
+// DeleteTopic implements Staff with deleteForumTopic (the bot needs the
+// right to delete messages in the group).
+func (t *TelegramStaff) DeleteTopic(ctx context.Context, group int64, thread int) error {
+	return t.s.Call(ctx, "deleteForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
+}
+
+// DeleteMessages implements Staff with deleteMessages, up to 100 IDs per
+// call (IDs Telegram no longer finds are skipped by it).
+func (t *TelegramStaff) DeleteMessages(ctx context.Context, group int64, ids []int) error {
+	for batch := range slices.Chunk(ids, 100) {
+		if err := t.s.Call(ctx, "deleteMessages", group, map[string]any{"chat_id": group, "message_ids": batch}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // personChat is the private chat of a Telegram user ID ("tg:<id>").

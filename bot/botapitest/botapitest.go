@@ -94,6 +94,16 @@ func (c Call) Int(name string) int64 {
 	return n
 }
 
+// Ints returns parameter name as a list of integers (nil if absent or not
+// a JSON array of integers), e.g. deleteMessages' message_ids.
+func (c Call) Ints(name string) []int {
+	var out []int
+	if err := json.Unmarshal(c.Params[name], &out); err != nil {
+		return nil
+	}
+	return out
+}
+
 // Has reports whether parameter name was sent.
 func (c Call) Has(name string) bool { _, ok := c.Params[name]; return ok }
 
@@ -610,6 +620,23 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		id := s.nextThread
 		s.mu.Unlock()
 		return 200, map[string]any{"message_thread_id": id, "name": c.Str("name"), "icon_color": 7322096}, nil
+	case "deleteMessages":
+		// Like Telegram: 1–100 IDs; IDs it cannot find are skipped.
+		if e := needChat(); e != nil {
+			return 400, nil, e
+		}
+		if ids := c.Ints("message_ids"); len(ids) == 0 || len(ids) > 100 {
+			return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: message_ids must contain 1-100 identifiers"}
+		}
+		return 200, true, nil
+	case "deleteForumTopic":
+		if e := needChat(); e != nil {
+			return 400, nil, e
+		}
+		if c.Int("message_thread_id") == 0 {
+			return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: message thread not found"}
+		}
+		return 200, true, nil
 	case "answerCallbackQuery", "setMyCommands", "deleteMyCommands", "closeForumTopic", "reopenForumTopic",
 		"deleteMessage", "sendChatAction":
 		return 200, true, nil

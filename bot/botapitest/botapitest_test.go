@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,5 +330,46 @@ func TestOnCall(t *testing.T) {
 	}
 	if n := len(s.Calls()); n != 0 {
 		t.Errorf("NoLog kept %d calls", n)
+	}
+}
+
+// TestDeletes: deleteMessages takes 1–100 IDs and is recorded with them;
+// deleteForumTopic needs a topic.
+func TestDeletes(t *testing.T) {
+	s := New(t)
+	base := s.URL() + "/bot" + s.Token() + "/"
+	post := func(method, body string) int {
+		t.Helper()
+		resp, err := http.Post(base+method, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	many := make([]string, 101)
+	for i := range many {
+		many[i] = strconv.Itoa(i + 1)
+	}
+	for body, want := range map[string]int{
+		`{"chat_id":5,"message_ids":[3,1,2]}`: 200,
+		`{"chat_id":5,"message_ids":[]}`:      400,
+		`{"chat_id":5}`:                       400,
+		`{"message_ids":[1]}`:                 400,
+		`{"chat_id":5,"message_ids":[` + strings.Join(many, ",") + `]}`: 400,
+	} {
+		if got := post("deleteMessages", body); got != want {
+			t.Errorf("deleteMessages %s = %d, want %d", body, got, want)
+		}
+	}
+	ok := s.Delivered("deleteMessages")
+	if len(ok) != 1 || ok[0].ChatID != 5 || !slices.Equal(ok[0].Ints("message_ids"), []int{3, 1, 2}) {
+		t.Errorf("delivered deleteMessages = %+v", ok)
+	}
+	if got := post("deleteForumTopic", `{"chat_id":-100,"message_thread_id":7}`); got != 200 {
+		t.Errorf("deleteForumTopic = %d", got)
+	}
+	if got := post("deleteForumTopic", `{"chat_id":-100}`); got != 400 {
+		t.Errorf("deleteForumTopic without a topic = %d", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -248,5 +249,39 @@ func TestRateLimitsSetting(t *testing.T) {
 	}
 	if l := rateLimits("off"); !math.IsInf(l.PrivatePerSecond, 1) || !math.IsInf(l.GlobalPerSecond, 1) || !math.IsInf(l.GroupPerMinute, 1) {
 		t.Errorf("off: %+v, want no limits", l)
+	}
+}
+
+// TestServeTelegramQuickExit: `putokaz serve` wires the quick exit: /exit
+// deletes the person's and the bot's messages of the chat with
+// deleteMessages.
+func TestServeTelegramQuickExit(t *testing.T) {
+	b := serveForTest(t, nil)
+	b.text("/start")
+	b.tap("English")
+	b.text("hello")
+	var want []int
+	for _, c := range b.api.ByChat(servedChat) {
+		if c.Method == "sendMessage" && c.OK {
+			want = append(want, c.MessageID)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatalf("no replies\n%s", b.errOut.String())
+	}
+	// The person's /start and "hello", and the message whose button they
+	// pressed (the fake tap names message 1).
+	want = append(want, 101, 103, 1)
+	b.text("/exit")
+	want = append(want, int(b.id.Load()))
+	calls := b.api.CallsTo("deleteMessages")
+	if len(calls) != 1 || calls[0].ChatID != servedChat {
+		t.Fatalf("deleteMessages = %+v\n%s", calls, b.errOut.String())
+	}
+	got := calls[0].Ints("message_ids")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v", got, want)
 	}
 }

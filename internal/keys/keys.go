@@ -146,6 +146,25 @@ func (k Keys) ChatDone(chat string) string { return k.user(chat, "tg:done") }
 // removed, so the hash is usually empty, i.e. gone. Written with a TTL.
 func (k Keys) ChatUpdates(chat string) string { return k.user(chat, "tg:upd") }
 
+// ChatMessages is the sorted set of the message IDs of a private chat — what
+// the person sent and what the bot sent — scored by when they were recorded
+// (Unix seconds), for the quick exit (/exit): Telegram lets a bot delete
+// both for 48 hours. Only the newest ~200 are kept, none older than 48
+// hours, and the set expires 48 hours after the last message. It holds no
+// message text, but that the person wrote at all is personal: TTL, and
+// /delete erases it with the rest.
+func (k Keys) ChatMessages(chat string) string { return k.user(chat, "tg:msgs") }
+
+// UpdateErased marks a Telegram update whose handling erased its person
+// (/delete), as "<prefix>tg:erased:<update_id>". The chat's dedupe set
+// (ChatDone) goes with everything else of the person, so a re-delivery of
+// that update is recognised here instead. The key holds "1" and names no
+// chat: an update_id is unique per bot and says nothing about whom it came
+// from (rule 3). Written with a TTL (the dedupe TTL, about 48 h).
+func (k Keys) UpdateErased(updateID int64) string {
+	return k.prefix + "tg:erased:" + strconv.FormatInt(updateID, 10)
+}
+
 // Referral records and their delivery to staff (package referral).
 //
 // A case is not one person's key: it is shared by the person and the staff of
@@ -214,6 +233,18 @@ func (r ReferralKeys) Topic(group int64, thread int) string {
 func (r ReferralKeys) Message(group int64, msgID int) string {
 	return r.prefix + "msg:" + strconv.FormatInt(group, 10) + ":" + strconv.Itoa(msgID)
 }
+
+// Trace is the hash of where a case is shown in its staff group (group,
+// topic, and the IDs of the bot's messages where the case has no topic of
+// its own), so that they can be deleted on /delete and when the case's
+// retention ends. It holds no personal data and outlives the case a little
+// (TTL: the case's plus a grace period, extended by the sweep).
+func (r ReferralKeys) Trace(code string) string { return r.prefix + "trace:" + escape(code) }
+
+// Traces is the sorted set of the codes that have a Trace (scored by when
+// it was made), which the sweep walks to find cases whose retention ended.
+// It holds only codes and has no TTL, like the streams.
+func (r ReferralKeys) Traces() string { return r.prefix + "traces" }
 
 // Once marks an effect on a case as done (an input handled twice after a
 // crash relays its message once).

@@ -126,3 +126,23 @@ func TestEveryUserKeyIsTagged(t *testing.T) {
 		t.Fatal("no per-user key methods found; the reflection filter is broken")
 	}
 }
+
+// TestKeysThatNameNoPerson: the erased update's mark and the staff-group
+// traces carry no user and no person's hash tag.
+func TestKeysThatNameNoPerson(t *testing.T) {
+	k := New("p:")
+	if got := k.UpdateErased(912345); got != "p:tg:erased:912345" {
+		t.Errorf("UpdateErased = %q", got)
+	}
+	if _, tagged := hashTag(k.UpdateErased(1)); tagged {
+		t.Error("UpdateErased has a hash tag")
+	}
+	for _, key := range []string{k.Referral().Trace("PK-7F3Q"), k.Referral().Traces()} {
+		if tag, ok := hashTag(key); !ok || tag != "ref" {
+			t.Errorf("%s: hash tag %q, want ref (one slot with the cases)", key, tag)
+		}
+	}
+	if got := k.ChatMessages("tg:1"); got != "p:u:{tg:1}:tg:msgs" {
+		t.Errorf("ChatMessages = %q", got)
+	}
+}
