@@ -168,6 +168,10 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		in.act, in.ignoreWhy = actIgnore, "ignored"
 	}
 	if in.act == actIgnore {
+		if in.ignoreWhy == outcomeForged || in.ignoreWhy == outcomeNoSender {
+			d.log.Warn("update dropped: its sender cannot be trusted", "update_id", u.ID, "type", in.typ,
+				"reason", in.ignoreWhy)
+		}
 		return in.ignoreWhy, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
 	}
 	if !d.enter() {

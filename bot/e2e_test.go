@@ -689,3 +689,41 @@ func TestPollingStaffCallbackAnsweredAfterHandler(t *testing.T) {
 		t.Errorf("answered %v, handler ran at %v", calls[0].Time, handledAt)
 	}
 }
+
+// Updates whose sender cannot be trusted reach no session and no chat: a
+// private message or button whose chat is not the sender's own (it would
+// answer one person's /status into another chat), and a button without a
+// sender (it would share the session "tg:0" among all such updates).
+func TestE2EUntrustedSendersDropped(t *testing.T) {
+	conv := &echoConv{}
+	e := newEnv(t, envOpts{conv: conv})
+	forgedText := fmt.Sprintf(`{"update_id":1,"message":{"message_id":1,"from":%s,"chat":%s,"date":1767225600,"text":"/status PK-7F3Q"}}`,
+		fromUser(501, "en"), privateChat(502))
+	forgedButton := fmt.Sprintf(`{"update_id":2,"callback_query":{"id":"cb2","from":%s,"message":{"message_id":7,"chat":%s,`+
+		`"date":1767225600,"text":"menu"},"chat_instance":"-77","data":"1:0"}}`, fromUser(501, "en"), privateChat(502))
+	noSender := fmt.Sprintf(`{"update_id":3,"callback_query":{"id":"cb3","message":{"message_id":7,"chat":%s,`+
+		`"date":1767225600,"text":"menu"},"chat_instance":"-77","data":"1:0"}}`, privateChat(503))
+	noSenderText := fmt.Sprintf(`{"update_id":4,"message":{"message_id":4,"chat":%s,"date":1767225600,"text":"hi"}}`, privateChat(504))
+	for i, u := range []string{forgedText, forgedButton, noSender, noSenderText} {
+		if code, _ := e.post(u); code != http.StatusOK {
+			t.Fatalf("update %d: status %d (Telegram would re-send it forever)", i+1, code)
+		}
+	}
+	if n := len(conv.Calls()); n != 0 {
+		t.Errorf("conversation called %d times: %+v", n, conv.Calls())
+	}
+	if sent := e.api.Delivered("sendMessage"); len(sent) != 0 {
+		t.Errorf("sent %d messages", len(sent))
+	}
+	if e.updates("message", "forged") != 1 || e.updates("callback_query", "forged") != 1 ||
+		e.updates("callback_query", "no_sender") != 1 || e.updates("message", "no_sender") != 1 {
+		t.Error("untrusted updates not counted by type and reason")
+	}
+	logs := e.logBuf.String()
+	if strings.Count(logs, "its sender cannot be trusted") != 4 {
+		t.Errorf("want one log line per dropped update:\n%s", logs)
+	}
+	if strings.Contains(logs, "501") || strings.Contains(logs, "502") || strings.Contains(logs, "PK-7F3Q") {
+		t.Errorf("logs hold a raw chat id or text:\n%s", logs)
+	}
+}

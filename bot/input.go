@@ -27,7 +27,10 @@ import (
 //     the engine tells the person that edits are not read and to send the
 //     message again (or relays it to staff during a handoff).
 //   - callback_query in a private chat → InButton (Data); it is always
-//     answered, also when ignored. Callbacks without a chat (inline mode) or
+//     answered, also when ignored.
+//   - in a private chat the chat is the sender: an update whose chat.id is not
+//     from.id is dropped as "forged", one without a sender as "no_sender"
+//     (both counted and logged; neither reaches a session or staff). Callbacks without a chat (inline mode) or
 //     without data (games) are only answered.
 //   - my_chat_member of a private chat: "kicked" → the chat is marked
 //     inactive (nothing is sent to it); "member" → active again.
@@ -60,6 +63,14 @@ type inbound struct {
 	input      engine.Input
 	callbackID string // a callback query to answer
 }
+
+// Outcomes of updates dropped because their sender cannot be trusted: no
+// sender at all, or a private chat that is not the sender's own (both need
+// the webhook secret to send, so they are counted and logged).
+const (
+	outcomeNoSender = "no_sender"
+	outcomeForged   = "forged"
+)
 
 // maxInputText caps incoming text; Telegram's limit is 4096 characters.
 const maxInputText = 4096
@@ -98,8 +109,18 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 		in.act, in.ignoreWhy = actIgnore, "ignored"
 		return in
 	}
-	if m.From == nil || m.From.IsBot {
+	if m.From == nil || m.From.ID == 0 {
+		in.act, in.ignoreWhy = actIgnore, outcomeNoSender
+		return in
+	}
+	if m.From.IsBot {
 		in.act, in.ignoreWhy = actIgnore, "ignored"
+		return in
+	}
+	if m.From.ID != m.Chat.ID {
+		// In a private chat the chat is the person: anything else is forged
+		// (only someone with the webhook secret can send it).
+		in.act, in.ignoreWhy = actIgnore, outcomeForged
 		return in
 	}
 	in.act = actConversation
@@ -175,10 +196,20 @@ func classifyCallback(q *models.CallbackQuery, staffGroups map[int64]bool) inbou
 		return in // inline mode or a game: nothing to do but answer
 	}
 	in.chatID = chat.ID
+	if q.From.ID == 0 {
+		// No sender: acting on it would put every such update in one
+		// shared session ("tg:0"), or let staff actions go unattributed.
+		in.ignoreWhy = outcomeNoSender
+		return in
+	}
 	if chat.Type != models.ChatTypePrivate && chat.Type != "" {
 		if staffGroups[chat.ID] {
 			in.act = actStaff
 		}
+		return in
+	}
+	if q.From.ID != chat.ID {
+		in.ignoreWhy = outcomeForged
 		return in
 	}
 	if q.Data == "" || q.From.IsBot {
@@ -195,6 +226,10 @@ func classifyMember(c *models.ChatMemberUpdated, staffGroups map[int64]bool) inb
 		if staffGroups[c.Chat.ID] {
 			in.act = actStaff
 		}
+		return in
+	}
+	if c.From.ID != c.Chat.ID {
+		in.ignoreWhy = outcomeForged
 		return in
 	}
 	switch c.NewChatMember.Type {

@@ -44,6 +44,8 @@ func TestClassifyMessages(t *testing.T) {
 			engine.Input{Kind: engine.InMedia, Media: "unsupported", LangHint: "fa"}},
 		{"service message", privMsg(models.Message{NewChatTitle: "x"}), actIgnore, engine.Input{LangHint: "fa"}},
 		{"from a bot", privMsg(models.Message{Text: "x", From: &models.User{ID: 5, IsBot: true}}), actIgnore, engine.Input{}},
+		{"sender is not the chat", privMsg(models.Message{Text: "x", From: &models.User{ID: 6}}), actIgnore, engine.Input{}},
+		{"no sender id", privMsg(models.Message{Text: "x", From: &models.User{}}), actIgnore, engine.Input{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := classify(tc.u, staff, "PutokazBot")

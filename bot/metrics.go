@@ -31,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		updates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "putokaz_bot_updates_total",
-			Help: "Telegram updates by type and outcome (handled, duplicate, ignored, unsupported, busy, error, poison, panic, shutting_down).",
+			Help: "Telegram updates by type and outcome (handled, duplicate, ignored, unsupported, forged, no_sender, busy, error, poison, panic, shutting_down).",
 		}, []string{"type", "outcome"}),
 		handleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "putokaz_bot_update_handling_seconds",

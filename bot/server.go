@@ -130,6 +130,10 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 	return s, nil
 }
 
+// BotUsername is the bot's username (without @) once known from the
+// configuration or getMe; "" before that.
+func (s *Server) BotUsername() string { return s.d.botUsername() }
+
 // Sender is the outbound path for other packages (staff notifications).
 func (s *Server) Sender() *Sender { return s.sender }
 

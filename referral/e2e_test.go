@@ -527,3 +527,89 @@ func TestStatusOnlyForItsPerson(t *testing.T) {
 	e.command(510, "/status "+code)
 	e.waitText(510, content.TextStatusUnknown)
 }
+
+// TestStaffActionsOnlyFromMembers: an update "from" the staff group is not
+// enough (anyone with the webhook secret can forge one): a user who is not a
+// member of the group (getChatMember) can neither claim, close, note nor
+// write to the person, and is told nothing about the case.
+func TestStaffActionsOnlyFromMembers(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ivo, stranger, leftStaff = 507, 6661, 6662
+	e.api.SetMemberStatus(groupA, stranger, "left")
+	e.api.SetMemberStatus(groupA, leftStaff, "kicked")
+	e.start(ivo)
+	code := e.refer(ivo, "Zaječar")
+	card, cardID := e.card(code)
+	thread := int(card.Int("message_thread_id"))
+	status := func() string { c, _ := e.svc.Case(t.Context(), code); return c.Status }
+	copies := len(e.api.CallsTo("copyMessage"))
+
+	e.staffTap(groupA, cardID, stranger, "c:"+code)
+	if got := e.callbackAnswer("scb"); got != defaultTexts[tAnswerNotMember] {
+		t.Errorf("answer to a stranger's claim = %q", got)
+	}
+	e.staffSay(groupA, thread, stranger, "hello from outside")
+	e.staffSay(groupA, thread, leftStaff, "/note I left the team")
+	e.staffSay(groupA, thread, leftStaff, "/close")
+	time.Sleep(100 * time.Millisecond)
+	if status() != StatusReceived {
+		t.Fatalf("a non-member changed the case: %s", status())
+	}
+	if n := len(e.api.CallsTo("copyMessage")); n != copies {
+		t.Errorf("%d messages of non-members reached the person", n-copies)
+	}
+	h, _ := e.svc.History(t.Context(), code)
+	for _, x := range h {
+		if x.What == actNote {
+			t.Errorf("a non-member's note was recorded: %+v", x)
+		}
+	}
+	if got := e.counter(e.svc.m.refused.WithLabelValues("not_member")); got != 4 {
+		t.Errorf("refused{not_member} = %v, want 4", got)
+	}
+	// A member still can, and the answer was asked of the Bot API for the
+	// right group and user.
+	e.staffTap(groupA, cardID, staffA, "c:"+code)
+	if status() != StatusClaimed {
+		t.Fatal("a member's claim did not work")
+	}
+	asked := false
+	for _, c := range e.api.CallsTo("getChatMember") {
+		asked = asked || (c.ChatID == groupA && c.Int("user_id") == staffA)
+	}
+	if !asked {
+		t.Error("membership of the claiming staff member was not checked")
+	}
+}
+
+// TestCommandsForOtherBotsIgnored: in a case topic, "/close@OtherBot" (and
+// /claim@…, /note@…) is another bot's command: the case is untouched and
+// nothing reaches the person; "/close@PutokazBot" is ours.
+func TestCommandsForOtherBotsIgnored(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana = 508
+	e.start(ana)
+	code := e.refer(ana, "Bor")
+	card, _ := e.card(code)
+	thread := int(card.Int("message_thread_id"))
+	status := func() string { c, _ := e.svc.Case(t.Context(), code); return c.Status }
+	copies := len(e.api.CallsTo("copyMessage"))
+	for _, cmd := range []string{"/claim@some_other_bot", "/note@some_other_bot remember", "/close@some_other_bot"} {
+		e.staffSay(groupA, thread, staffA, cmd)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if status() != StatusReceived {
+		t.Fatalf("a command for another bot acted on the case: %s", status())
+	}
+	if n := len(e.api.CallsTo("copyMessage")); n != copies {
+		t.Errorf("%d commands for another bot were relayed to the person", n-copies)
+	}
+	h, _ := e.svc.History(t.Context(), code)
+	for _, x := range h {
+		if x.What == actNote {
+			t.Errorf("another bot's /note was recorded: %+v", x)
+		}
+	}
+	e.staffSay(groupA, thread, staffA, "/close@"+e.api.BotUsername())
+	waitFor(t, 5*time.Second, "the case closed by our own addressed /close", func() bool { return status() == StatusClosed })
+}

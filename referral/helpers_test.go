@@ -172,7 +172,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	e.conv.Statuses = e.svc
 	late.set(e.conv)
 	e.svc.SetConversation(e.conv)
-	srv.SetStaffHandler(NewStaffHandler(e.svc, srv.Sender()))
+	srv.SetStaffHandler(NewStaffHandler(e.svc, srv.Sender(), srv.BotUsername))
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
 	t.Cleanup(e.stopAll)

@@ -179,16 +179,21 @@ func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.M
 // logged without personal data. Updates from groups that are not configured
 // never get here (the transport drops them).
 type StaffHandler struct {
-	svc    *Service
-	sender *bot.Sender
-	log    *slog.Logger
+	svc      *Service
+	sender   *bot.Sender
+	members  *members
+	username func() string
+	log      *slog.Logger
 }
 
 var _ bot.StaffHandler = (*StaffHandler)(nil)
 
 // NewStaffHandler handles staff updates for svc, answering through sender.
-func NewStaffHandler(svc *Service, sender *bot.Sender) *StaffHandler {
-	return &StaffHandler{svc: svc, sender: sender, log: svc.log.With("part", "staff")}
+// botUsername gives the bot's username, so that a command addressed to
+// another bot in the group ("/close@OtherBot") is not taken as ours.
+func NewStaffHandler(svc *Service, sender *bot.Sender, botUsername func() string) *StaffHandler {
+	return &StaffHandler{svc: svc, sender: sender, members: newMembers(sender), username: botUsername,
+		log: svc.log.With("part", "staff")}
 }
 
 // HandleStaff implements bot.StaffHandler. An error makes the transport
@@ -219,6 +224,32 @@ func staffID(from *models.User, senderChat *models.Chat) string {
 		return "anonymous"
 	}
 	return "tg:" + strconv.FormatInt(from.ID, 10)
+}
+
+// allowed reports whether the sender of a staff update may act on the
+// group's cases: a member or admin of the group (getChatMember), or the
+// group itself (an anonymous admin posting as the group, which only its
+// admins can do). A refusal is counted and logged.
+func (h *StaffHandler) allowed(ctx context.Context, group int64, from *models.User, senderChat *models.Chat) (bool, error) {
+	if senderChat != nil {
+		if senderChat.ID == group {
+			return true, nil
+		}
+		h.refuse("not_member", group) // a channel or another chat posting into the group
+		return false, nil
+	}
+	if from == nil || from.ID == 0 || from.ID == anonymousAdmin {
+		h.refuse("not_member", group)
+		return false, nil
+	}
+	ok, err := h.members.isMember(ctx, group, from.ID)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		h.refuse("not_member", group)
+	}
+	return ok, nil
 }
 
 func (h *StaffHandler) refuse(reason string, group int64) {
@@ -267,6 +298,12 @@ func (h *StaffHandler) callback(ctx context.Context, q *models.CallbackQuery) er
 		h.refuse("not_the_card", group)
 		h.answer(ctx, q.ID, tAnswerOther)
 		return nil
+	}
+	if ok, err := h.allowed(ctx, group, &q.From, nil); err != nil || !ok {
+		if err == nil {
+			h.answer(ctx, q.ID, tAnswerNotMember)
+		}
+		return err
 	}
 	by := staffID(&q.From, nil)
 	var out Outcome
@@ -350,6 +387,25 @@ func staffMedia(m *models.Message) string {
 	return ""
 }
 
+// command parses a staff text's command. A command addressed to another
+// bot (or to any bot while our own username is not known yet) is reported
+// as addressed elsewhere.
+func (h *StaffHandler) command(m *models.Message) (name, arg string, ok, elsewhere bool) {
+	ours := h.username()
+	if ours == "" {
+		ours = "\x00" // matches no addressee: only unaddressed commands count
+	}
+	if name, arg, ok = bot.ParseCommand(m.Text, m.Entities, ours); ok {
+		return name, arg, true, false
+	}
+	// ParseCommand also says "no" to "/cmd@OtherBot": tell that apart from
+	// plain text by parsing without an addressee check.
+	if _, _, any := bot.ParseCommand(m.Text, m.Entities, ""); any {
+		return "", "", false, true
+	}
+	return "", "", false, false
+}
+
 func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Message) error {
 	if m.From != nil && m.From.IsBot && m.From.ID != anonymousAdmin {
 		return nil // other bots (and never ourselves: Telegram does not echo)
@@ -360,7 +416,11 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 	}
 	cmd, arg, isCmd := "", "", false
 	if kind == "text" {
-		cmd, arg, isCmd = bot.ParseCommand(m.Text, m.Entities, "")
+		var addressedElsewhere bool
+		cmd, arg, isCmd, addressedElsewhere = h.command(m)
+		if addressedElsewhere {
+			return nil // another bot's command: neither ours nor a message to relay
+		}
 	}
 	code, err := h.caseOf(ctx, m)
 	if err != nil {
@@ -387,6 +447,9 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 		h.refuse("other_group", group)
 		h.say(ctx, m, tAnswerNotCase)
 		return nil
+	}
+	if ok, err := h.allowed(ctx, group, m.From, m.SenderChat); err != nil || !ok {
+		return err // a non-member gets no answer: nothing of the case is shown
 	}
 	by := staffID(m.From, m.SenderChat)
 	var out Outcome

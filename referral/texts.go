@@ -45,6 +45,7 @@ const (
 	tAnswerOther     = "staff.answer.other_group"
 	tAnswerBlocked   = "staff.answer.blocked"
 	tAnswerCommand   = "staff.answer.unknown_command"
+	tAnswerNotMember = "staff.answer.not_member"
 )
 
 // defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
@@ -77,6 +78,7 @@ var defaultTexts = map[string]string{
 	tAnswerOther:     "This button does not belong to a case of this group.",
 	tAnswerBlocked:   "Not delivered: the person has blocked the bot.",
 	tAnswerCommand:   "Unknown command. In a case: /note text (internal, not sent), /close.",
+	tAnswerNotMember: "Only members of this staff group can act on its cases.",
 }
 
 // staffLang is the language of staff texts.

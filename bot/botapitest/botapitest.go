@@ -142,6 +142,9 @@ type Server struct {
 	release    chan struct{} // closed by Release to free hanging requests
 	closed     chan struct{}
 	closeOnce  sync.Once
+	// memberStatus is what getChatMember answers, by chat and user; anyone
+	// not in it is a "member".
+	memberStatus map[[2]int64]string
 }
 
 // New starts a fake server that is closed when the test ends.
@@ -173,6 +176,17 @@ func NewServer(opts Options) *Server {
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// SetMemberStatus sets what getChatMember answers for a user of a chat
+// ("left", "kicked", "administrator", ...). Everyone else is a "member".
+func (s *Server) SetMemberStatus(chatID, userID int64, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.memberStatus == nil {
+		s.memberStatus = map[[2]int64]string{}
+	}
+	s.memberStatus[[2]int64{chatID, userID}] = status
 }
 
 // URL is the base URL to configure as the Bot API server (no trailing slash).
@@ -618,6 +632,18 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 		return 200, map[string]any{"url": s.webhookURL, "has_custom_certificate": false, "pending_update_count": len(s.updates)}, nil
 	case "getUpdates":
 		return s.getUpdates(ctx, c)
+	case "getChatMember":
+		if e := needChat(); e != nil {
+			return 400, nil, e
+		}
+		user := c.Int("user_id")
+		s.mu.Lock()
+		status, ok := s.memberStatus[[2]int64{c.ChatID, user}]
+		s.mu.Unlock()
+		if !ok {
+			status = "member"
+		}
+		return 200, map[string]any{"status": status, "user": map[string]any{"id": user, "is_bot": false, "first_name": "Staff"}}, nil
 	}
 	return 404, nil, &apiError{ErrorCode: 404, Description: "Not Found: method not found"}
 }

@@ -33,7 +33,7 @@ func commands() []command {
 		{"chat", "[--lang TAG] [DIR]", "talk to the bot in this terminal (in-memory store)", chatCmd},
 		{"graph", "[--lang TAG] [FLOW]", "print the flows (or one) as a Mermaid diagram", graphCmd},
 		{"stats", "[--days N]", "summary of the anonymous usage statistics kept in Redis", statsCmd},
-		{"translate", "[export LANG | import FILE]", "translation coverage; files with only what a language lacks", translateCmd},
+		{"translate", "[export LANG | import FILE | review [--stamp LANG]]", "translation coverage and back-translations; files with only what a language lacks", translateCmd},
 		{"config", "", "print every configuration key, its environment variable and default", configRef},
 		{"loadtest", "[flags]", "load-test the Telegram transport against a bare go-telegram/bot baseline", loadtestCmd},
 	}

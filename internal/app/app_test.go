@@ -88,3 +88,34 @@ func TestTranslateCommands(t *testing.T) {
 		t.Fatalf("after import: %s", out)
 	}
 }
+
+func TestTranslateReviewStamp(t *testing.T) {
+	dir := contenttest.Write(t, map[string]string{
+		"locales/safety.yaml":    "- sos.numbers\n",
+		"locales/review.fa.yaml": "# back-translations\nsos.numbers:\n  hash: \"\"\n  english: Police 192\n",
+	})
+	code, out, _ := run(t, "", "check", dir)
+	if code != 0 || !strings.Contains(out, `warning: the back-translation of "sos.numbers" is not stamped`) {
+		t.Fatalf("check before stamping: %d\n%s", code, out)
+	}
+	if code, out, errOut := run(t, "", "translate", "--dir", dir, "review"); code != 0 || !strings.Contains(out, "not stamped: sos.numbers") {
+		t.Fatalf("review: %d %s %s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "", "translate", "--dir", dir, "review", "--stamp", "fa"); code != 0 || !strings.Contains(out, "1 back-translations stamped") {
+		t.Fatalf("stamp: %d %s %s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "locales/review.fa.yaml"))
+	if !strings.HasPrefix(string(data), "# back-translations\nsos.numbers:\n  hash: \"") || strings.Contains(string(data), `hash: ""`) {
+		t.Fatalf("stamped file:\n%s", data)
+	}
+	code, out, _ = run(t, "", "check", dir)
+	if code != 0 || strings.Contains(out, "back-translation") || !strings.Contains(out, "0 warnings") {
+		t.Fatalf("check after stamping: %d\n%s", code, out)
+	}
+	if code, out, _ := run(t, "", "translate", "--dir", dir); code != 0 || !strings.Contains(out, "fa       1/1 current") {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	if code, _, errOut := run(t, "", "translate", "--dir", dir, "review", "--stamp", "xx"); code != 2 || !strings.Contains(errOut, "unknown language") {
+		t.Fatalf("unknown language: %d %s", code, errOut)
+	}
+}

@@ -115,7 +115,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	defer stopStats() // before rdb.Close (deferred earlier): writes the last counters
 	convRef.set(conv)
 	refs.SetConversation(conv)
-	srv.SetStaffHandler(referral.NewStaffHandler(refs, srv.Sender()))
+	srv.SetStaffHandler(referral.NewStaffHandler(refs, srv.Sender(), srv.BotUsername))
 	srv.SetCommandTexts(commandTexts{holder})
 	var names []string
 	for name := range c.Directory.Services {

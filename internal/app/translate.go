@@ -16,6 +16,8 @@ import (
 //	putokaz translate                  coverage of every language
 //	putokaz translate export LANG      write translate.LANG.yaml with what LANG lacks
 //	putokaz translate import FILE      merge a translated file into locales/active.LANG.yaml
+//	putokaz translate review           which safety-critical texts lack a current back-translation
+//	putokaz translate review --stamp LANG   fill the empty hashes of locales/review.LANG.yaml
 func translateCmd(_ context.Context, env Env, args []string) int {
 	fs := newFlags("translate", env)
 	dir := fs.String("dir", "", "content folder holding flows/ and locales/ (default: the current folder's)")
@@ -47,7 +49,11 @@ func translateCmd(_ context.Context, env Env, args []string) int {
 			}
 			fmt.Fprintln(env.Stdout, line)
 		}
+		fmt.Fprintln(env.Stdout)
+		translate.WriteReviews(c, env.Stdout)
 		return 0
+	case "review":
+		return reviewCmd(env, c, src, fs.Args()[1:])
 	case "export":
 		lang := fs.Arg(1)
 		data, n, err := translate.Export(c, lang)
@@ -92,7 +98,45 @@ func translateCmd(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "%s: %d texts merged; now run putokaz check\n", activePath, n)
 		return 0
 	default:
-		fmt.Fprintf(env.Stderr, "putokaz translate: unknown %q (status, export LANG, import FILE)\n", verb)
+		fmt.Fprintf(env.Stderr, "putokaz translate: unknown %q (status, export LANG, import FILE, review [--stamp LANG])\n", verb)
 		return 2
 	}
+}
+
+// reviewCmd shows the back-translations' state, or stamps a language's
+// review file: every empty hash gets the hash of the current translation.
+func reviewCmd(env Env, c *content.Content, src content.Source, args []string) int {
+	fs := newFlags("translate review", env)
+	stamp := fs.String("stamp", "", "fill the empty hashes of locales/review.`LANG`.yaml with the current translations' hashes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *stamp == "" {
+		translate.WriteReviews(c, env.Stdout)
+		return 0
+	}
+	lang := *stamp
+	if _, ok := c.Language(lang); !ok {
+		fmt.Fprintf(env.Stderr, "putokaz translate review: unknown language %q\n", lang)
+		return 2
+	}
+	file := filepath.Join(src.LocalesDir, content.ReviewFile(lang))
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz translate review:", err)
+		return 1
+	}
+	out, n, err := translate.Stamp(c, lang, data)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz translate review:", err)
+		return 1
+	}
+	if n > 0 {
+		if err := os.WriteFile(file, out, 0o644); err != nil {
+			fmt.Fprintln(env.Stderr, "putokaz translate review:", err)
+			return 1
+		}
+	}
+	fmt.Fprintf(env.Stdout, "%s: %d back-translations stamped with the hash of the current %s text\n", file, n, lang)
+	return 0
 }

@@ -139,13 +139,25 @@ func (ck *checker) run() {
 	ck.steps()
 	ck.reachability()
 	ck.cycles()
+	ck.flowLanguages()
 	ck.textsExist()
 	ck.textsWellFormed()
+	ck.translations()
+	ck.safety()
 	ck.keywords()
+}
+
+// knownVar reports whether a variable is saved by some step; when a step was
+// rejected, any variable is taken as known (the rejected step may save it).
+func (ck *checker) knownVar(name string) bool {
+	return ck.vars[name] || len(ck.fl.broken) > 0
 }
 
 func (ck *checker) flows() {
 	c := ck.c
+	if len(ck.fl.brokenFlows) > 0 {
+		return // the missing main or emergency flow may be the rejected one
+	}
 	if c.Flows[HomeFlow] == nil {
 		ck.diags.errorf(Pos{File: ck.flowsDir, Line: 1, Col: 1}, "there is no flow %q: it is the main menu that /menu leads to", HomeFlow)
 	}
@@ -173,6 +185,9 @@ func (ck *checker) steps() {
 		f := ck.c.Flows[name]
 		for _, sn := range f.Order {
 			s := f.Steps[sn]
+			if ck.fl.broken[s] {
+				continue // rejected while loading: that error says enough
+			}
 			where := fmt.Sprintf("step %q", s.Name)
 			n := len(s.Buttons) + len(s.Choices)
 			if n > MaxButtons {
@@ -205,7 +220,7 @@ func (ck *checker) steps() {
 				if len(s.Buttons) == 0 {
 					ck.diags.errorf(s.Pos, "%s waits for the person but has no button; add back or menu", where)
 				}
-				if s.From != "" && !ck.vars[s.From] {
+				if s.From != "" && !ck.knownVar(s.From) {
 					ck.diags.errorf(s.Pos, "%s reads the location from %q, but no step saves it", where, s.From)
 				}
 				for _, k := range s.Nearest {
@@ -214,7 +229,7 @@ func (ck *checker) steps() {
 					}
 				}
 			}
-			if s.Count != "" && !ck.vars[s.Count] {
+			if s.Count != "" && !ck.knownVar(s.Count) {
 				ck.diags.errorf(s.Pos, "%s counts with variable %q, but no step saves it", where, s.Count)
 			}
 			for _, b := range s.Buttons {
@@ -261,6 +276,10 @@ func successors(s *Step) []*Ref {
 
 func (ck *checker) reachability() {
 	c := ck.c
+	if ck.fl.anyBroken() {
+		// A rejected step or flow may have led anywhere: fix it first.
+		return
+	}
 	reached := map[Ref]bool{}
 	linked := map[string]bool{HomeFlow: true}
 	var queue []Ref
@@ -324,7 +343,7 @@ func (ck *checker) cycles() {
 		}
 		state[r] = 1
 		s := c.Step(r)
-		if s != nil {
+		if s != nil && !ck.fl.broken[s] {
 			if n := auto(s); n != nil && walk(*n) {
 				if state[r] == 1 {
 					ck.diags.errorf(s.Pos, "step %q is part of a loop of steps that never wait for the person (go/next); add buttons somewhere in the loop", r.Step)
@@ -357,18 +376,30 @@ func (ck *checker) textsExist() {
 			where = "the bot itself"
 		}
 		var missing []Language
+		needed := 0
 		for _, l := range c.Languages {
+			if !c.TextNeeded(l.Tag, id) {
+				continue // only flows for other languages use it
+			}
+			needed++
 			if !c.Texts.Has(l.Tag, id) {
 				missing = append(missing, l)
 			}
 		}
-		if len(missing) == len(c.Languages) {
+		if needed == 0 {
+			continue
+		}
+		if len(missing) == needed {
 			if c.Texts.broken {
 				continue // an unreadable locale file is reported once, not per text
 			}
 			p := use.Pos
 			if p.File == builtIn {
 				p = Pos{File: ck.localeFile(c.Languages[0]), Line: 1, Col: 1}
+			}
+			if needed < len(c.Languages) {
+				ck.diags.errorf(p, "there is no text %q in any language; add it to the locales/active.*.yaml files of %s (used by %s)", id, languageTags(missing), where)
+				continue
 			}
 			ck.diags.errorf(p, "there is no text %q in any language; add it to every locales/active.*.yaml file (used by %s)", id, where)
 			continue
@@ -380,6 +411,9 @@ func (ck *checker) textsExist() {
 			*ck.diags = append(*ck.diags, Diag{Pos: Pos{File: ck.localeFile(l), Line: 1, Col: 1}, Severity: Error, missingText: true,
 				Msg: fmt.Sprintf("text %q is missing in %s (used by %s)", id, l.Tag, where)})
 		}
+	}
+	if ck.fl.anyBroken() {
+		return // a rejected step or flow may use any text
 	}
 	for _, l := range c.Languages {
 		for _, id := range c.Texts.IDs(l.Tag) {
@@ -442,7 +476,9 @@ func (ck *checker) textsWellFormed() {
 					ck.diags.errorf(t.Pos, "text %q in %s can be %d characters long; Telegram allows %d — split it into two texts", id, l.Tag, n, MaxTextLen)
 				}
 				if l.RTL && !kw[id] {
-					if !textnorm.StartsWithArabicLetter(src) {
+					// Tags are not shown (Telegram makes them formatting), so
+					// "<b>عنوان</b>" starts with an Arabic letter.
+					if !textnorm.StartsWithArabicLetter(tagRe.ReplaceAllString(src, "")) {
 						ck.diags.errorf(t.Pos, "text %q in %s must start with an Arabic-script letter, or the phone shows it left-to-right; move numbers, links and emoji after the first word", id, l.Tag)
 					}
 					if loc := longDigits.FindStringIndex(stripIsolated(src)); loc != nil {
@@ -505,7 +541,7 @@ func (ck *checker) template(t *text, src string) {
 	}
 	for _, tree := range trees {
 		walkFields(tree.Root, func(name string) {
-			if !ck.vars[name] {
+			if !ck.knownVar(name) {
 				known := make([]string, 0, len(ck.vars))
 				for v := range ck.vars {
 					known = append(known, v)

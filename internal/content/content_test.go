@@ -111,7 +111,7 @@ topic:
     two: "مدينة {{.town}} ٢"
     few: "مدينة {{.town}} ٣"
     many: "مدينة {{.town}} ١١"
-    other: "مدينة {{.town}} ١٠٠"
+    other: "مدينة {{.town}} كثيرة"
 `
 
 // systemYAML writes every system text with the same word, nested as go-i18n reads it.
@@ -299,4 +299,39 @@ func joinDiags(ds Diags) string {
 		b.WriteString(d.String() + "\n")
 	}
 	return b.String()
+}
+
+// One typo gives one error: a rejected step keeps its name, so nothing that
+// leads to it, follows from it or uses its texts is reported as well.
+func TestOneTypoOneError(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(f, l fstest.MapFS)
+		says string
+	}{
+		{"misspelt say", func(f, l fstest.MapFS) { replace(f, "main.yaml", "    say: main.menu", "    sya: main.menu") }, `no field "sya"`},
+		{"misspelt buttons", func(f, l fstest.MapFS) { replace(f, "main.yaml", "    buttons:", "    buttns:") }, `no field "buttns"`},
+		{"misspelt next", func(f, l fstest.MapFS) { replace(f, "topic.yaml", "    next: done", "    nxet: done") }, `no field "nxet"`},
+		{"misspelt ask", func(f, l fstest.MapFS) { replace(f, "topic.yaml", "    ask: topic.ask", "    aks: topic.ask") }, `no field "aks"`},
+		{"misspelt button field", func(f, l fstest.MapFS) {
+			replace(f, "main.yaml", "label: main.btn.ask, go:", "label: main.btn.ask, og:")
+		}, `no field "og"`},
+		{"step that is not a group", func(f, l fstest.MapFS) {
+			replace(f, "topic.yaml", "  done:\n    say: topic.done\n    count: town\n    end: true\n", "  done: topic.done\n")
+		}, "should be a list of"},
+		{"misspelt flow field", func(f, l fstest.MapFS) {
+			replace(f, "topic.yaml", "keywords: topic.keywords", "keywrods: topic.keywords")
+		}, `no field "keywrods"`},
+		{"flow file without a name", func(f, l fstest.MapFS) { replace(f, "sos.yaml", "flow: sos\n", "") }, `must start with "flow: <name>"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, l := base()
+			tc.edit(f, l)
+			_, diags := loadFS(t, f, l)
+			if len(diags) != 1 || !strings.Contains(diags[0].Msg, tc.says) {
+				t.Fatalf("want exactly one diagnostic saying %q, got:\n%s", tc.says, joinDiags(diags))
+			}
+		})
+	}
 }

@@ -22,9 +22,11 @@ type Diag struct {
 	Pos      Pos
 	Severity Severity
 	Msg      string
-	// missingText marks "text missing in a language" errors, which the
-	// translators' tools tolerate.
+	// missingText marks "text missing in a language" errors, and
+	// translation marks "translation does not match its source" errors:
+	// the translators' tools tolerate both.
 	missingText bool
+	translation bool
 }
 
 // String formats the problem as "file:line:col: sentence" (warnings say so).

@@ -15,7 +15,7 @@ import (
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 var (
-	flowFields   = []string{"flow", "title", "keywords", "emergency", "start", "steps"}
+	flowFields   = []string{"flow", "title", "keywords", "emergency", "languages", "start", "steps"}
 	stepFields   = []string{"say", "count", "buttons", "ask", "expect", "choices", "invalid", "save", "location", "next", "go", "end", "referral", "handoff", "nearest", "from", "item", "limit"}
 	buttonFields = []string{"label", "go", "url", "action"}
 	choiceFields = []string{"label", "value"}
@@ -32,16 +32,49 @@ type flowLoader struct {
 	refs []pendingRef
 	// ids records where each message ID is used, for missing-text reports.
 	ids map[string][]idUse
+	// refPos records where each step reference (next, go) was written.
+	refPos map[*Ref]Pos
+	// flow is the flow being loaded ("" for the directory).
+	flow string
+	// languagesPos records where each flow's languages list was written.
+	languagesPos map[string]Pos
+	// broken records steps that were rejected (a misspelt field, a step that
+	// is not a group of fields): they are kept as placeholders so references
+	// to them resolve, and the checks that would only repeat the first error
+	// (unreachable steps, unused texts, dead ends) are skipped. brokenFlows
+	// are flow files that could not be read, by the flow name their file
+	// suggests (or, for a flow with a misspelt field, by its file). One typo
+	// gives one error.
+	broken      map[*Step]bool
+	brokenFlows map[string]bool
+}
+
+// anyBroken reports whether some flow or step was rejected while loading.
+func (fl *flowLoader) anyBroken() bool { return len(fl.broken) > 0 || len(fl.brokenFlows) > 0 }
+
+func (fl *flowLoader) markBroken(s *Step) {
+	if fl.broken == nil {
+		fl.broken = map[*Step]bool{}
+	}
+	fl.broken[s] = true
 }
 
 type idUse struct {
 	Pos Pos
 	// Keywords marks IDs that hold keyword lists (not shown to people).
 	Keywords bool
+	// Flow is the flow that uses the text ("" for the bot itself and the
+	// directory): the text is needed in the languages that flow serves.
+	Flow string
+	// Go, for a button's label, is where the button leads: a button to a
+	// flow for some languages is shown only to their readers.
+	Go **Ref
+	// Label marks IDs shown on a button or a choice.
+	Label bool
 }
 
 func (fl *flowLoader) useID(id string, p Pos, keywords bool) {
-	fl.ids[id] = append(fl.ids[id], idUse{Pos: p, Keywords: keywords})
+	fl.ids[id] = append(fl.ids[id], idUse{Pos: p, Keywords: keywords, Flow: fl.flow})
 }
 
 // loadFlows reads every *.yaml file of the flows folder.
@@ -58,11 +91,15 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 		}
 		r := &fileReader{name: path.Join(dir, file), diags: diags}
 		_, root := r.readYAML(fsys, file)
-		if root == nil {
-			continue
+		var f *Flow
+		if root != nil {
+			f = fl.loadFlow(r, root)
 		}
-		f := fl.loadFlow(r, root)
 		if f == nil {
+			if fl.brokenFlows == nil {
+				fl.brokenFlows = map[string]bool{}
+			}
+			fl.brokenFlows[strings.ReplaceAll(strings.TrimSuffix(file, ".yaml"), "-", "_")] = true
 			continue
 		}
 		if other, dup := flows[f.Name]; dup {
@@ -78,9 +115,17 @@ func (fl *flowLoader) loadFlows(fsys fs.FS, dir string, diags *Diags) map[string
 }
 
 func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
+	before := len(*r.diags)
 	fields, keys := r.fields(root, "a flow file", flowFields...)
 	if fields == nil {
 		return nil
+	}
+	if len(*r.diags) > before {
+		// A misspelt flow field (titel, keywrods): what it named is unknown.
+		if fl.brokenFlows == nil {
+			fl.brokenFlows = map[string]bool{}
+		}
+		fl.brokenFlows[r.name] = true
 	}
 	f := &Flow{File: r.name, Steps: map[string]*Step{}, Pos: r.pos(root)}
 	name, ok := r.str(fields["flow"], "flow")
@@ -94,6 +139,15 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 	}
 	f.Name = name
 	f.Pos = r.pos(keys["flow"])
+	fl.flow = name
+	defer func() { fl.flow = "" }()
+	if n := fields["languages"]; n != nil {
+		f.Languages = fl.loadLanguages(r, n)
+		if fl.languagesPos == nil {
+			fl.languagesPos = map[string]Pos{}
+		}
+		fl.languagesPos[name] = r.pos(n)
+	}
 	if n := fields["title"]; n != nil {
 		if f.Title, ok = r.str(n, "title"); ok {
 			fl.useID(f.Title, r.pos(n), false)
@@ -126,11 +180,17 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 			r.errorf(k, "step %q is defined twice in this flow", k.Value)
 			continue
 		}
+		before := len(*r.diags)
 		s := fl.loadStep(r, f.Name, k, v)
-		if s != nil {
-			f.Steps[s.Name] = s
-			f.Order = append(f.Order, s.Name)
+		if s == nil {
+			// Keep the name, so that what leads here is not reported too.
+			s = &Step{Name: k.Value, Kind: KindMessage, Pos: r.pos(k)}
+			fl.markBroken(s)
+		} else if len(*r.diags) > before {
+			fl.markBroken(s)
 		}
+		f.Steps[s.Name] = s
+		f.Order = append(f.Order, s.Name)
 	}
 	if len(f.Order) == 0 {
 		r.errorf(stepsNode, "flow %q has no steps", name)
@@ -149,12 +209,40 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 	return f
 }
 
+// loadLanguages reads a flow's "languages: [sr-Cyrl, en]"; the checker
+// tells whether the tags are languages the bot speaks.
+func (fl *flowLoader) loadLanguages(r *fileReader, n *yaml.Node) []string {
+	var nodes []*yaml.Node
+	switch n.Kind {
+	case yaml.ScalarNode:
+		nodes = []*yaml.Node{n}
+	case yaml.SequenceNode:
+		nodes = n.Content
+	}
+	var tags []string
+	for _, t := range nodes {
+		if v, ok := r.str(t, "a language tag"); ok && v != "" {
+			if slices.Contains(tags, v) {
+				r.errorf(t, "language %q is listed twice", v)
+				continue
+			}
+			tags = append(tags, v)
+		}
+	}
+	if len(tags) == 0 {
+		r.errorf(n, "languages should list language tags, like [sr-Cyrl, sr-Latn, en]; leave it out for a flow that serves every language")
+	}
+	return tags
+}
+
 func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Step {
 	what := fmt.Sprintf("step %q", k.Value)
+	before := len(*r.diags)
 	fields, _ := r.fields(n, what, stepFields...)
 	if fields == nil {
 		return nil
 	}
+	misspelt := len(*r.diags) > before // a field was rejected: what it said is unknown
 	s := &Step{Name: k.Value, Pos: r.pos(k)}
 	// The kind follows from the one field that says what the step does.
 	kinds := map[string]Kind{"ask": KindQuestion, "location": KindLocation, "go": KindJump, "end": KindEnd, "referral": KindReferral, "handoff": KindHandoff, "nearest": KindNearest}
@@ -168,6 +256,9 @@ func (fl *flowLoader) loadStep(r *fileReader, flow string, k, n *yaml.Node) *Ste
 	case 0:
 		s.Kind = KindMessage
 		if fields["say"] == nil {
+			if misspelt {
+				return nil // the misspelt field was probably the one that says what the step does
+			}
 			r.errorf(k, "%s does nothing: give it \"say\", \"ask\", \"location\", \"go\", \"nearest\", \"referral\" or \"handoff\"", what)
 			return nil
 		}
@@ -313,6 +404,7 @@ func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
 	}
 	seen := map[string]bool{}
 	for _, c := range n.Content {
+		before := len(*r.diags)
 		f, _ := r.fields(c, "a choice", choiceFields...)
 		if f == nil {
 			continue
@@ -321,14 +413,16 @@ func (fl *flowLoader) loadChoices(r *fileReader, s *Step, n *yaml.Node) {
 		ch.Label, _ = r.str(f["label"], "label")
 		ch.Value, _ = r.str(f["value"], "value")
 		if ch.Label == "" || ch.Value == "" {
-			r.errorf(c, "a choice needs a label (text name) and a value (what is saved)")
+			if len(*r.diags) == before {
+				r.errorf(c, "a choice needs a label (text name) and a value (what is saved)")
+			}
 			continue
 		}
 		if seen[ch.Value] {
 			r.errorf(f["value"], "value %q is used by two choices", ch.Value)
 		}
 		seen[ch.Value] = true
-		fl.useID(ch.Label, r.pos(f["label"]), false)
+		fl.ids[ch.Label] = append(fl.ids[ch.Label], idUse{Pos: r.pos(f["label"]), Label: true, Flow: fl.flow})
 		s.Choices = append(s.Choices, ch)
 	}
 }
@@ -348,22 +442,32 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 		return
 	}
 	for _, bn := range n.Content {
+		before := len(*r.diags)
 		f, _ := r.fields(bn, "a button", buttonFields...)
 		if f == nil {
 			continue
 		}
+		misspelt := len(*r.diags) > before
 		b := Button{Pos: r.pos(bn)}
 		b.Label, _ = r.str(f["label"], "label")
 		if b.Label == "" {
-			r.errorf(bn, "a button needs a label (a text name)")
+			if !misspelt {
+				r.errorf(bn, "a button needs a label (a text name)")
+			}
 			continue
 		}
-		fl.useID(b.Label, r.pos(f["label"]), false)
 		set := 0
 		if g := f["go"]; g != nil {
 			set++
 			v, _ := r.str(g, "go")
 			fl.ref(v, &b.Go, r.pos(g), flow)
+		}
+		fl.useID(b.Label, r.pos(f["label"]), false)
+		use := &fl.ids[b.Label][len(fl.ids[b.Label])-1]
+		use.Label = true
+		if b.Go != nil {
+			// b.Go is resolved in place later; the use reads it then.
+			use.Go = &b.Go
 		}
 		if u := f["url"]; u != nil {
 			set++
@@ -383,7 +487,9 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 			}
 		}
 		if set != 1 {
-			r.errorf(bn, "a button needs exactly one of go, url or action")
+			if !misspelt {
+				r.errorf(bn, "a button needs exactly one of go, url or action")
+			}
 			continue
 		}
 		s.Buttons = append(s.Buttons, b)
@@ -398,6 +504,10 @@ func (fl *flowLoader) ref(raw string, dst **Ref, p Pos, flow string) {
 	// Resolved later; keep the unresolved flow-relative form for now.
 	r := parseRef(raw, flow)
 	*dst = &r
+	if fl.refPos == nil {
+		fl.refPos = map[*Ref]Pos{}
+	}
+	fl.refPos[&r] = p
 }
 
 // resolve checks every step reference now that all flows are known. A bare
@@ -405,6 +515,10 @@ func (fl *flowLoader) ref(raw string, dst **Ref, p Pos, flow string) {
 func (fl *flowLoader) resolve(flows map[string]*Flow, diags *Diags) {
 	for _, pr := range fl.refs {
 		r := *pr.ref
+		if fl.toBrokenFlow(flows, pr.raw, r) {
+			*pr.ref = nil // the flow's file was rejected; that error is enough
+			continue
+		}
 		if strings.Contains(pr.raw, "/") {
 			f := flows[r.Flow]
 			if f == nil {
@@ -438,6 +552,15 @@ func (fl *flowLoader) resolve(flows map[string]*Flow, diags *Diags) {
 		diags.errorf(pr.node, "%q is neither a step of this flow nor a flow%s", pr.raw, suggest(r.Step, append(slices.Clone(steps), flowNames(flows)...)))
 		*pr.ref = nil
 	}
+}
+
+// toBrokenFlow reports a reference to a flow whose file was rejected.
+func (fl *flowLoader) toBrokenFlow(flows map[string]*Flow, raw string, r *Ref) bool {
+	if strings.Contains(raw, "/") {
+		return flows[r.Flow] == nil && fl.brokenFlows[r.Flow]
+	}
+	f := flows[r.Flow]
+	return (f == nil || f.Steps[r.Step] == nil) && flows[r.Step] == nil && fl.brokenFlows[r.Step]
 }
 
 func flowNames(flows map[string]*Flow) []string {

@@ -26,7 +26,14 @@ func (c *Content) indexKeywords() {
 // MatchKeyword finds the flow a folded text asks for: the longest keyword
 // phrase found as whole words anywhere in it.
 func (c *Content) MatchKeyword(folded string) (Keyword, bool) {
-	return c.kw.match(c.kw.all, folded)
+	return c.kw.match(c.kw.all, folded, nil)
+}
+
+// MatchKeywordFor is MatchKeyword for a reader of a language: keywords of
+// flows that do not serve it are passed over, so a longer phrase of such a
+// flow does not hide a shorter one of a flow the reader can open.
+func (c *Content) MatchKeywordFor(folded, lang string) (Keyword, bool) {
+	return c.kw.match(c.kw.all, folded, func(k Keyword) bool { return c.Serves(k.Flow, lang) })
 }
 
 // MatchEmergency finds an emergency word. With exact set (the person is
@@ -37,14 +44,16 @@ func (c *Content) MatchEmergency(folded string, exact bool) (Keyword, bool) {
 		k, ok := c.kw.emergency[folded]
 		return k, ok
 	}
-	return c.kw.match(c.kw.emergency, folded)
+	return c.kw.match(c.kw.emergency, folded, nil)
 }
 
-func (ix *keywordIndex) match(m map[string]Keyword, folded string) (Keyword, bool) {
+// match finds the longest keyword in folded; with allow set, only keywords
+// it allows count.
+func (ix *keywordIndex) match(m map[string]Keyword, folded string, allow func(Keyword) bool) (Keyword, bool) {
 	if folded == "" || len(m) == 0 {
 		return Keyword{}, false
 	}
-	if k, ok := m[folded]; ok {
+	if k, ok := m[folded]; ok && (allow == nil || allow(k)) {
 		return k, true
 	}
 	// Word boundaries of the folded text (single spaces between words).
@@ -60,7 +69,7 @@ func (ix *keywordIndex) match(m map[string]Keyword, folded string) (Keyword, boo
 	}
 	for size := min(ix.maxWords, n); size >= 1; size-- {
 		for i := 0; i+size <= n; i++ {
-			if k, ok := m[folded[starts[i]:ends[i+size-1]]]; ok {
+			if k, ok := m[folded[starts[i]:ends[i+size-1]]]; ok && (allow == nil || allow(k)) {
 				return k, true
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"putokaz/locales"
 	"slices"
 	"sort"
+	"time"
 )
 
 // Source is where content comes from: a flows folder and a locales folder.
@@ -20,6 +21,9 @@ type Source struct {
 	Locales    fs.FS
 	FlowsDir   string // shown in problem reports, e.g. "flows"
 	LocalesDir string
+	// Now is the clock that the checked: dates of fact comments are compared
+	// with; nil means time.Now.
+	Now func() time.Time
 }
 
 // Dir is content from a folder holding flows/ and locales/.
@@ -44,14 +48,15 @@ func Load(src Source) (*Content, Diags) {
 	return c, diags
 }
 
-// LoadLenient loads content even when texts are missing or outdated in some
-// languages (for the translators' tools); other errors still stop it.
+// LoadLenient loads content even when texts are missing, outdated or do not
+// match their source in some languages (for the translators' tools); other
+// errors still stop it.
 func LoadLenient(src Source) (*Content, Diags) {
 	var diags Diags
 	c := load(src, &diags)
 	diags.Sort()
 	for _, d := range diags {
-		if d.Severity == Error && !d.missingText {
+		if d.Severity == Error && !d.missingText && !d.translation {
 			return nil, diags
 		}
 	}
@@ -59,6 +64,7 @@ func LoadLenient(src Source) (*Content, Diags) {
 }
 
 func load(src Source, diags *Diags) *Content {
+	checkFacts(src, diags)
 	langs := loadLanguages(src.Locales, src.LocalesDir, diags)
 	if len(langs) == 0 {
 		return nil
@@ -72,6 +78,8 @@ func load(src Source, diags *Diags) *Content {
 	dir := fl.loadDirectory(src.Flows, src.FlowsDir, diags)
 	fl.resolve(flows, diags)
 	c := &Content{Flows: flows, Languages: langs, Texts: texts, Directory: dir}
+	c.Safety, c.safetyPos = loadSafety(src.Locales, src.LocalesDir, diags)
+	c.Reviews, c.ReviewFiles = loadReviews(src.Locales, src.LocalesDir, langs, diags)
 	for name := range flows {
 		c.FlowOrder = append(c.FlowOrder, name)
 	}

@@ -5,6 +5,7 @@ package content
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -111,6 +112,10 @@ type Flow struct {
 	Title     string // message ID
 	Keywords  string // message ID holding comma-separated keywords
 	Emergency bool
+	// Languages lists the tags of the languages the flow serves; empty means
+	// every language. A flow for some languages is offered, opened and
+	// checked only for readers of one of them.
+	Languages []string
 	Start     string
 	Steps     map[string]*Step
 	Order     []string // step names in file order
@@ -120,6 +125,11 @@ type Flow struct {
 
 // StartRef is where the flow begins.
 func (f *Flow) StartRef() Ref { return Ref{Flow: f.Name, Step: f.Start} }
+
+// Serves reports whether readers of a language may see the flow.
+func (f *Flow) Serves(lang string) bool {
+	return len(f.Languages) == 0 || slices.Contains(f.Languages, lang)
+}
 
 // Language is one language the bot speaks.
 type Language struct {
@@ -150,7 +160,18 @@ type Content struct {
 	Keywords []Keyword
 	// Version identifies this content (a hash of its files).
 	Version string
-	kw      keywordIndex
+	// textLangs lists, for texts used only by flows for some languages,
+	// the languages they are needed in; a text not in it is needed in all.
+	textLangs map[string][]string
+	// Safety lists the safety-critical text names (globs) of
+	// locales/safety.yaml; Reviews holds each language's English
+	// back-translations (locales/review.<tag>.yaml) by text name, and
+	// ReviewFiles the path of each of those files.
+	Safety      []string
+	Reviews     map[string]map[string]Review
+	ReviewFiles map[string]string
+	safetyPos   []Pos
+	kw          keywordIndex
 }
 
 // Keyword is one folded word or phrase that opens a flow.
@@ -167,6 +188,20 @@ func (c *Content) Step(r Ref) *Step {
 		return nil
 	}
 	return f.Steps[r.Step]
+}
+
+// Serves reports whether readers of a language may see a flow; false for
+// a flow that does not exist.
+func (c *Content) Serves(flow, lang string) bool {
+	f := c.Flows[flow]
+	return f != nil && f.Serves(lang)
+}
+
+// TextNeeded reports whether a text must exist in a language: false only
+// for texts that flows for other languages alone use.
+func (c *Content) TextNeeded(lang, id string) bool {
+	langs, limited := c.textLangs[id]
+	return !limited || slices.Contains(langs, lang)
 }
 
 // Home is where /menu leads.

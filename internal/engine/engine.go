@@ -423,7 +423,7 @@ func (t *turn) typed() {
 		t.answer(st, t.in.Text)
 		return
 	}
-	if kw, ok := t.c.MatchKeyword(textnorm.Fold(t.in.Text)); ok {
+	if kw, ok := t.c.MatchKeywordFor(textnorm.Fold(t.in.Text), t.s.Lang); ok {
 		t.notice = "keyword"
 		t.enter(t.c.Flows[kw.Flow].StartRef())
 		return
@@ -511,6 +511,11 @@ func (t *turn) reshow() {
 		t.enter(t.c.Home())
 		return
 	}
+	if !t.c.Serves(t.s.Flow, t.s.Lang) {
+		// The person changed to a language this flow does not serve.
+		t.enter(t.c.Home())
+		return
+	}
 	switch st.Kind {
 	case content.KindQuestion, content.KindLocation:
 		t.ask(st)
@@ -525,6 +530,11 @@ func (t *turn) reshow() {
 // enter runs steps from r until one waits for the person.
 func (t *turn) enter(r content.Ref) {
 	for hops := 0; ; hops++ {
+		if f := t.c.Flows[r.Flow]; f != nil && !f.Serves(t.s.Lang) {
+			// A flow for other languages (a /start link, an old button):
+			// the reader could not read it, so the menu instead.
+			r = t.c.Home()
+		}
 		st := t.c.Step(r)
 		if st == nil || hops >= maxHops {
 			t.notice = "content_changed"
@@ -614,6 +624,9 @@ func (t *turn) keyboardWith(bs []button, st *content.Step) {
 	for _, b := range st.Buttons {
 		switch {
 		case b.Go != nil:
+			if !t.c.Serves(b.Go.Flow, t.s.Lang) {
+				continue // a flow for other languages: shown only to its readers
+			}
 			bs = append(bs, button{b.Label, "go:" + b.Go.Flow + "/" + b.Go.Step})
 		case b.Action != "":
 			bs = append(bs, button{b.Label, "act:" + string(b.Action)})

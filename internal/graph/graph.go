@@ -145,6 +145,11 @@ func (d *drawer) flow(f *content.Flow, single bool) []string {
 	if t := d.text(f.Title); t != "" {
 		title += ": " + shorten(t)
 	}
+	if len(f.Languages) > 0 {
+		// A flow for some languages: say which, so editors see why
+		// readers of others never reach it.
+		title += " (only " + strings.Join(f.Languages, ", ") + ")"
+	}
 	d.nodes[d.ids.flow(f.Name)] = true
 	d.line("  subgraph " + d.ids.flow(f.Name) + " [" + quote(title) + "]")
 	d.line("    direction TB")

@@ -360,6 +360,37 @@ func TestContentView(t *testing.T) {
 	}
 }
 
+// A flow for some languages is listed for every language (editors see all
+// flows), with its languages, and its title in English where it has none.
+func TestContentViewFlowForSomeLanguages(t *testing.T) {
+	f := newFixture(t)
+	files := contenttest.Files()
+	c, diags := content.Load(content.Dir(contenttest.Write(t, map[string]string{
+		"flows/abroad.yaml":      "flow: abroad\ntitle: abroad.title\nlanguages: [en]\nsteps:\n  intro:\n    say: abroad.intro\n    buttons:\n      - { label: common.btn.menu, action: menu }\n",
+		"locales/active.en.yaml": files["locales/active.en.yaml"] + "abroad:\n  title: Work abroad\n  intro: Check the agency.\n",
+	})))
+	if c == nil {
+		t.Fatalf("content: %v", diags)
+	}
+	f.holder.Swap(c)
+	var v playground.ContentView
+	if err := json.Unmarshal(get(t, f.srv, "/api/content?lang=fa").Body.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	var got *playground.FlowView
+	for i := range v.Flows {
+		if v.Flows[i].Name == "abroad" {
+			got = &v.Flows[i]
+		}
+	}
+	if got == nil || got.Title != "Work abroad" || strings.Join(got.Languages, ",") != "en" {
+		t.Fatalf("abroad: %+v", got)
+	}
+	if v.Flows[0].Languages != nil {
+		t.Errorf("the menu serves every language: %+v", v.Flows[0].Languages)
+	}
+}
+
 func TestGraph(t *testing.T) {
 	f := newFixture(t)
 	var g playground.GraphView

@@ -490,9 +490,11 @@ type LanguageView struct {
 
 // FlowView is one flow of the flows panel.
 type FlowView struct {
-	Name      string     `json:"name"`
-	Title     string     `json:"title"`
-	Emergency bool       `json:"emergency,omitempty"`
+	Name      string `json:"name"`
+	Title     string `json:"title"`
+	Emergency bool   `json:"emergency,omitempty"`
+	// Languages lists the languages a flow for some languages serves.
+	Languages []string   `json:"languages,omitempty"`
 	Steps     []StepView `json:"steps"`
 }
 
@@ -529,9 +531,13 @@ func (s *Server) content(w http.ResponseWriter, r *http.Request) {
 		seen[name] = true
 		title, ok := c.Texts.Plain(lang, f.Title)
 		if !ok {
+			// A flow for other languages has no title in this one.
+			title, ok = c.Texts.Plain(content.DefaultLanguage, f.Title)
+		}
+		if !ok {
 			title = name
 		}
-		fv := FlowView{Name: name, Title: title, Emergency: f.Emergency, Steps: []StepView{}}
+		fv := FlowView{Name: name, Title: title, Emergency: f.Emergency, Languages: f.Languages, Steps: []StepView{}}
 		for _, sn := range f.Order {
 			fv.Steps = append(fv.Steps, StepView{Name: sn, Kind: string(f.Steps[sn].Kind)})
 		}

@@ -31,6 +31,7 @@ type Coverage struct {
 }
 
 // Status reports every language's coverage against the default language.
+// A text that only flows for other languages use does not count.
 func Status(c *content.Content) []Coverage {
 	var src []string
 	for _, id := range c.Texts.IDs(content.DefaultLanguage) {
@@ -40,8 +41,12 @@ func Status(c *content.Content) []Coverage {
 	}
 	var out []Coverage
 	for _, l := range c.Languages {
-		cv := Coverage{Lang: l.Tag, Total: len(src)}
+		cv := Coverage{Lang: l.Tag}
 		for _, id := range src {
+			if !c.TextNeeded(l.Tag, id) {
+				continue // only flows for other languages use it
+			}
+			cv.Total++
 			tr, ok := c.Texts.Translation(l.Tag, id)
 			switch {
 			case !ok:
