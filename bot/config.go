@@ -109,7 +109,8 @@ type Limits struct {
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds a webhook request body [4 MiB].
 	MaxBodyBytes int64
-	// ReadyCacheTTL is how long a /readyz result is reused [5s].
+	// ReadyCacheTTL is how long /readyz reuses the Bot API's answer (Redis
+	// is asked on every probe, so a short outage is not hidden) [5s].
 	ReadyCacheTTL time.Duration
 }
 

@@ -74,6 +74,7 @@ type Server struct {
 	readyAt   time.Time
 	readyErr  error
 	readyBusy sync.Mutex // one probe at a time
+	readyKey  string     // written by each probe (keys.Ready)
 }
 
 // New builds the transport. rdb nil means everything (deduplication, leases,
@@ -109,6 +110,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 		inactive = NewRedisInactive(rdb, k, cfg.Limits.InactiveTTL)
 		state = newRedisState(rdb, k, cfg.Limits)
 		leaseKey, sessionKey = k.ChatLease, k.Session
+		s.readyKey = k.Ready()
 	} else {
 		log.Warn("no Redis configured: update deduplication, chat leases and blocked-user marks are kept in memory " +
 			"and LOST ON RESTART; run a single replica only")
@@ -384,8 +386,10 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ready\n")
 }
 
-// ready checks Redis (PING) and the Bot API (getMe), reusing a result for
-// ReadyCacheTTL so probes cannot hammer either.
+// ready checks that the bot can serve now: Redis on every probe (a keyed
+// write, and for a cluster its state: a PING still succeeds while the
+// cluster refuses every keyed command), then the Bot API (getMe), whose
+// answer is reused for ReadyCacheTTL so probes cannot hammer Telegram.
 func (s *Server) ready(ctx context.Context) error {
 	s.d.drainMu.Lock()
 	draining := s.d.draining
@@ -395,6 +399,13 @@ func (s *Server) ready(ctx context.Context) error {
 	}
 	s.readyBusy.Lock()
 	defer s.readyBusy.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if s.rdb != nil {
+		if err := s.redisReady(cctx); err != nil {
+			return err
+		}
+	}
 	s.readyMu.Lock()
 	if !s.readyAt.IsZero() && time.Since(s.readyAt) < s.cfg.Limits.ReadyCacheTTL {
 		err := s.readyErr
@@ -402,25 +413,49 @@ func (s *Server) ready(ctx context.Context) error {
 		return err
 	}
 	s.readyMu.Unlock()
-
-	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
 	var err error
-	if s.rdb != nil {
-		if perr := s.rdb.Ping(cctx).Err(); perr != nil {
-			s.m.redisErrors.WithLabelValues("ping").Inc()
-			err = errors.New("redis unreachable")
-			s.log.Warn("readiness: redis ping failed", "err", perr)
-		}
-	}
-	if err == nil {
-		if aerr := s.sender.callOnce(cctx, "getMe", nil, nil); aerr != nil {
-			err = errors.New("bot API unreachable")
-			s.log.Warn("readiness: getMe failed", "err", aerr)
-		}
+	if aerr := s.sender.callOnce(cctx, "getMe", nil, nil); aerr != nil {
+		err = errors.New("bot API unreachable")
+		s.log.Warn("readiness: getMe failed", "err", aerr)
 	}
 	s.readyMu.Lock()
 	s.readyAt, s.readyErr = time.Now(), err
 	s.readyMu.Unlock()
 	return err
+}
+
+// redisReady writes the readiness key (a keyed command reaches the master
+// that owns its slot, or Sentinel's current primary) and, in a cluster,
+// asks for cluster_state.
+func (s *Server) redisReady(ctx context.Context) error {
+	if err := s.rdb.Set(ctx, s.readyKey, "1", 10*time.Second).Err(); err != nil {
+		s.m.redisErrors.WithLabelValues("ready").Inc()
+		s.log.Warn("readiness: redis refused a write", "err", err)
+		return errors.New("redis does not accept writes")
+	}
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		return nil
+	}
+	info, err := cc.ClusterInfo(ctx).Result()
+	if err != nil {
+		s.m.redisErrors.WithLabelValues("ready").Inc()
+		s.log.Warn("readiness: CLUSTER INFO failed", "err", err)
+		return errors.New("redis cluster unreachable")
+	}
+	if state := clusterState(info); state != "ok" {
+		s.log.Warn("readiness: redis cluster is not ok", "cluster_state", state)
+		return errors.New("redis cluster is down")
+	}
+	return nil
+}
+
+// clusterState reads cluster_state from CLUSTER INFO's answer.
+func clusterState(info string) string {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "cluster_state:"); ok {
+			return v
+		}
+	}
+	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -462,5 +463,72 @@ func TestRedisStateBatchesWithoutMixUps(t *testing.T) {
 	}
 	if v, err := st.reply(redis.NewCmdResult([]any{"ours", int64(2)}, nil), "ours"); err != nil || v[0] != int64(2) {
 		t.Errorf("own reply = %v, %v", v, err)
+	}
+}
+
+// TestReadyzFollowsRedisAtOnce: /readyz asks Redis on every probe, so an
+// outage shorter than the Bot API cache is not hidden, and recovery shows
+// as soon as Redis answers again.
+func TestReadyzFollowsRedisAtOnce(t *testing.T) {
+	srv := redistest.StartServer(t)
+	k := keys.New("ready:")
+	lim := testLimits()
+	lim.ReadyCacheTTL = time.Hour // the Bot API's answer is reused throughout
+	e := newEnv(t, envOpts{rdb: srv.Client(), keys: &k, limits: &lim})
+	get := func() int {
+		resp, err := http.Get(e.http.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("readyz = %d with Redis up", code)
+	}
+	srv.Stop()
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz = %d right after Redis stopped", code)
+	}
+	srv.Start()
+	waitCond(t, 5*time.Second, "ready again once Redis is back", func() bool { return get() == http.StatusOK })
+	if n := len(e.api.CallsTo("getMe")); n != 1 {
+		t.Errorf("getMe calls = %d, want 1 (cached)", n)
+	}
+}
+
+// TestReadyzClusterDown: a cluster that has lost slot coverage still answers
+// PING, but refuses keyed commands (CLUSTERDOWN): /readyz says so.
+func TestReadyzClusterDown(t *testing.T) {
+	srv := redistest.StartClusterServer(t)
+	rdb := srv.Client()
+	k := keys.New("readycl:")
+	e := newEnv(t, envOpts{rdb: rdb, keys: &k})
+	get := func() (int, string) {
+		resp, err := http.Get(e.http.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(); code != http.StatusOK {
+		t.Fatalf("readyz = %d %q on a healthy cluster", code, body)
+	}
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer admin.Close()
+	if err := admin.Do(t.Context(), "CLUSTER", "DELSLOTS", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, 5*time.Second, "cluster_state:fail", func() bool {
+		info, _ := admin.ClusterInfo(t.Context()).Result()
+		return clusterState(info) == "fail"
+	})
+	if err := admin.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("PING fails too (%v): the test would not show the difference", err)
+	}
+	if code, body := get(); code != http.StatusServiceUnavailable || !strings.Contains(body, "redis") {
+		t.Errorf("readyz = %d %q while the cluster is down", code, body)
 	}
 }

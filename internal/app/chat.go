@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"putokaz/internal/chat"
+	"putokaz/internal/config"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
@@ -41,7 +42,14 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	staff := chat.NewLocalStaff(env.Stdout)
-	conv := conversation.New(mem, newEngine(), content.NewHolder(c), staff, log)
+	// The organisation the texts name, from config.yaml and the environment
+	// as for serve; a broken file only loses the name, not the chat.
+	cfg, err := config.Load("", env.Getenv)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz chat:", err)
+		cfg = config.Default()
+	}
+	conv := conversation.New(mem, newEngine(cfg.Organisation), content.NewHolder(c), staff, log)
 	conv.Statuses = staff
 	opt := chat.Options{Lang: *lang}
 	if env.Interactive {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"putokaz/internal/config"
 	"putokaz/internal/content"
 	"putokaz/internal/engine"
 )
@@ -34,11 +35,14 @@ func hasYAML(dir string) bool {
 	return len(m) > 0
 }
 
-// newEngine is the production engine: real clock, crypto randomness.
-func newEngine() *engine.Engine {
-	return engine.New(time.Now, func() uint64 {
+// newEngine is the production engine: real clock, crypto randomness, and
+// the organisation the texts name (config.yaml: organisation).
+func newEngine(org config.Organisation) *engine.Engine {
+	e := engine.New(time.Now, func() uint64 {
 		var b [8]byte
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 		return binary.LittleEndian.Uint64(b[:])
 	})
+	e.Org = engine.Organisation{Name: org.Name, Names: org.Names, DataContact: org.DataContact}
+	return e
 }

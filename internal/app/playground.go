@@ -65,7 +65,8 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 		return 1
 	}
 	staff.Bind(refs)
-	conv := conversation.New(tracked, newEngine(), holder, refs, log)
+	exits := playground.NewQuickExits(refs)
+	conv := conversation.New(tracked, newEngine(cfg.Organisation), holder, exits, log)
 	conv.Statuses = refs
 	refs.SetConversation(conv)
 	// The outbox runs beside the server and stops after it (see
@@ -74,7 +75,7 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 
 	opt := playground.Options{Conversation: conv, Content: holder, Sessions: tracked, Log: log,
 		Source: "embedded", Graph: flowGraph{}, Referrals: &playground.Referrals{Service: refs, Staff: staff},
-		Locks: locks}
+		Locks: locks, QuickExits: exits}
 	r, stopWatch, err := watchContent(ctx, folder, holder, load, diags, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -185,6 +186,7 @@ func playgroundStore(ctx context.Context, cfg config.Config, log *slog.Logger) (
 		log.Warn("IN-MEMORY STORE: conversations are lost when the playground stops; set REDIS_URL to keep them")
 		return mem, nil, func() {}, nil
 	}
+	store.LogRedisTo(log)
 	rdb, err := store.Connect(ctx, cfg.Redis.URL)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("playground store: %w", err) // Connect redacts the password

@@ -103,7 +103,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 			return nil, false
 		}
 	}
-	eng := newEngine()
+	eng := newEngine(cfg.Organisation)
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
 	conv := conversation.New(sessions, eng, holder, refs, log)
 	conv.Statuses = refs
@@ -194,6 +194,7 @@ func openSessions(ctx context.Context, cfg config.Config, log *slog.Logger) (red
 		m, err := store.NewMemory(ttl, time.Now)
 		return nil, m, err
 	}
+	store.LogRedisTo(log)
 	rdb, err := store.Connect(ctx, cfg.Redis.URL)
 	if err != nil {
 		return nil, nil, err

@@ -63,6 +63,11 @@ func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effec
 		line = "everything about the person was erased; staff are told they withdrew"
 	case engine.EffectFeedback:
 		line = "feedback for " + fx.Service + ": " + fx.Value
+	case engine.EffectQuickExit:
+		// Not staff's business: what the phone shows. Telegram deletes the
+		// chat's messages here; the terminal can only say so.
+		fmt.Fprintln(l.w, "  ── quick exit: the messages of this chat are deleted from the phone")
+		return nil
 	default:
 		return nil
 	}

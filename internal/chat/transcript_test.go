@@ -22,7 +22,8 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts (then re
 
 // TestTranscripts replays testdata/transcripts/*.in through the terminal
 // chat on the default content and compares with the .golden file beside it.
-// The first line of an .in file may be "# lang: fa" (chat --lang).
+// The first lines of an .in file may be "# lang: fa" (chat --lang) and
+// "# at: 2026-11-28T20:00:00Z" (the clock; default Thursday 10:00 UTC).
 func TestTranscripts(t *testing.T) {
 	c, diags := content.Load(content.Embedded())
 	if c == nil {
@@ -40,12 +41,22 @@ func TestTranscripts(t *testing.T) {
 				t.Fatal(err)
 			}
 			opt := chat.Options{Echo: true, User: "test:" + name}
-			if first, _, _ := strings.Cut(string(input), "\n"); strings.HasPrefix(first, "# lang: ") {
-				opt.Lang = strings.TrimSpace(strings.TrimPrefix(first, "# lang: "))
-				input = input[len(first)+1:]
+			now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) // a Thursday: staff are at work
+			for {
+				first, _, _ := strings.Cut(string(input), "\n")
+				if v, ok := strings.CutPrefix(first, "# lang: "); ok {
+					opt.Lang = strings.TrimSpace(v)
+				} else if v, ok := strings.CutPrefix(first, "# at: "); ok {
+					if now, err = time.Parse(time.RFC3339, strings.TrimSpace(v)); err != nil {
+						t.Fatalf("%s: # at: %v", in, err)
+					}
+				} else {
+					break
+				}
+				input = input[min(len(first)+1, len(input)):]
 			}
 			var out bytes.Buffer
-			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, newConversation(t, c, &out), opt); err != nil {
+			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, newConversation(t, c, &out, now), opt); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(in, ".in") + ".golden"
@@ -66,14 +77,17 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer) *conversation.Service {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) *conversation.Service {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var n uint64
-	e := engine.New(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) },
+	e := engine.New(func() time.Time { return now },
 		func() uint64 { n += 104729; return n })
+	// The organisation as an operator's config.yaml names it.
+	e.Org = engine.Organisation{Name: "Example Aid", Names: map[string]string{"sr-Cyrl": "Пример помоћ", "ar": "مثال للمساعدة", "fa": "کمک نمونه"},
+		DataContact: "privacy@example.org"}
 	staff := chat.NewLocalStaff(out)
 	conv := conversation.New(mem, e, content.NewHolder(c), staff, nil)
 	conv.Statuses = staff

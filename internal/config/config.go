@@ -28,7 +28,21 @@ type Config struct {
 	Redis      Redis    `yaml:"redis"`
 	Telegram   Telegram `yaml:"telegram"`
 	Referral   Referral `yaml:"referral"`
+	// Organisation names who runs the bot and holds the data, for texts.
+	Organisation Organisation `yaml:"organisation"`
 }
+
+// Organisation names who runs the bot: the texts show it as {{.org}} (the
+// consents, the privacy notice, about/data and about/rights) and
+// {{.data_contact}} (where to ask about data).
+type Organisation struct {
+	Name        string `yaml:"name" env:"ORGANISATION_NAME" doc:"the organisation that runs the bot and holds the data, as texts name it ({{.org}}); empty: the texts say \"a humanitarian organisation\""`
+	Names       Names  `yaml:"names" env:"ORGANISATION_NAMES" doc:"the name in other languages, by language tag: {sr-Cyrl: …, ar: …, fa: …} (Serbian Latin is made from sr-Cyrl); languages without one use name; YAML or JSON in the environment"`
+	DataContact string `yaml:"data_contact" env:"ORGANISATION_DATA_CONTACT" doc:"where people ask about their data: an e-mail address or a web page ({{.data_contact}}); empty: the texts point to a chat with staff"`
+}
+
+// Names maps a language tag to a name in that language.
+type Names map[string]string
 
 // Redis settings.
 type Redis struct {
@@ -198,6 +212,11 @@ func format(v reflect.Value) string {
 			return ""
 		}
 		return strings.Join(slices.Sorted(maps.Keys(x)), ",")
+	case Names:
+		if len(x) == 0 {
+			return ""
+		}
+		return strings.Join(slices.Sorted(maps.Keys(x)), ",")
 	}
 	return fmt.Sprint(v.Interface())
 }
@@ -250,6 +269,14 @@ func set(v reflect.Value, s string) error {
 			return fmt.Errorf("queues: %w", err)
 		}
 		v.Set(reflect.ValueOf(q))
+	case *Names:
+		var n Names
+		dec := yaml.NewDecoder(strings.NewReader(s))
+		dec.KnownFields(true)
+		if err := dec.Decode(&n); err != nil {
+			return fmt.Errorf("names: %w", err)
+		}
+		v.Set(reflect.ValueOf(n))
 	case *[]int64:
 		var ids []int64
 		for _, p := range strings.Split(s, ",") {

@@ -74,3 +74,30 @@ func TestSettingsListEveryKeyWithItsVariable(t *testing.T) {
 		}
 	}
 }
+
+// TestOrganisation: the organisation's name per language comes from the file
+// or, like every key, from the environment (YAML or JSON there).
+func TestOrganisation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte("organisation:\n  name: Example Aid\n  names: {sr-Cyrl: Пример помоћ}\n  data_contact: privacy@example.org\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Organisation; o.Name != "Example Aid" || o.Names["sr-Cyrl"] != "Пример помоћ" || o.DataContact != "privacy@example.org" {
+		t.Fatalf("organisation from the file: %+v", o)
+	}
+	cfg, err = Load(path, env(map[string]string{"ORGANISATION_NAMES": `{"ar": "مثال", "fa": "نمونه"}`, "ORGANISATION_DATA_CONTACT": "https://example.org/data"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cfg.Organisation; o.Names["ar"] != "مثال" || o.Names["sr-Cyrl"] != "" || o.DataContact != "https://example.org/data" || o.Name != "Example Aid" {
+		t.Fatalf("organisation from the environment: %+v", o)
+	}
+	if _, err := Load(path, env(map[string]string{"ORGANISATION_NAMES": "[not, a, map]"})); err == nil || !strings.Contains(err.Error(), "ORGANISATION_NAMES") {
+		t.Errorf("a list for names: err = %v", err)
+	}
+}

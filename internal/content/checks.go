@@ -68,11 +68,30 @@ const (
 	TextStatusButton    = "common.status.button"
 	TextNearestNone     = "common.nearest.none"
 	TextEdited          = "common.edited"
+	// TextPrivacy is the short privacy notice shown once, after the first
+	// choice of a language.
+	TextPrivacy = "common.privacy"
+	// TextExitDone follows a quick exit: how to delete the chat itself.
+	TextExitDone = "common.exit.done"
+	// TextHolder names who runs the service and holds the data; the engine
+	// shows it with every referral and handoff consent.
+	TextHolder = "common.holder"
+	// TextHandoffNowOpen and TextHandoffNowLater tell, before a person
+	// agrees to talk to staff, whether someone is at work now or when.
+	TextHandoffNowOpen  = "common.talk_now.open"
+	TextHandoffNowLater = "common.talk_now.later"
+	// TextLocationAbroad answers a location outside the area the
+	// directory's services cover.
+	TextLocationAbroad = "common.abroad"
+	// TextOrgUnnamed and TextOrgNoContact stand in for {{.org}} and
+	// {{.data_contact}} when config.yaml does not name them.
+	TextOrgUnnamed   = "common.org.unnamed"
+	TextOrgNoContact = "common.org.no_contact"
 )
 
 // CommandTexts describe each command in Telegram's command menu.
 var CommandTexts = []string{"common.command.start", "common.command.menu", "common.command.language",
-	"common.command.help", "common.command.status", "common.command.delete"}
+	"common.command.help", "common.command.status", "common.command.delete", "common.command.exit"}
 
 // Weekdays are the texts naming days, for "staff answer from Monday 09:00".
 var Weekdays = [7]string{"common.weekday.sun", "common.weekday.mon", "common.weekday.tue", "common.weekday.wed",
@@ -89,7 +108,9 @@ var SystemTexts = []string{
 	TextReferralYes, TextReferralNo, TextReferralSkip, TextReferralCancel, TextReferralDropped, TextReferralSent,
 	TextReferralOpen, TextReferralLater, TextServiceOffline, TextStatusAsk, TextStatusReceived, TextStatusClaimed, TextStatusClosed,
 	TextStatusUnknown, TextStatusButton, TextNearestNone, TextEdited,
-	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5],
+	TextPrivacy, TextExitDone, TextHolder, TextHandoffNowOpen, TextHandoffNowLater, TextLocationAbroad,
+	TextOrgUnnamed, TextOrgNoContact,
+	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }
 
@@ -100,8 +121,14 @@ const StaffPrefix = "staff."
 
 // BuiltinVars are variables the engine fills in itself.
 // code and service describe a referral; opens is when staff next work;
-// name, address, distance and map describe a place in a nearest list.
-var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map"}
+// name, address, distance and map describe a place in a nearest list;
+// org and data_contact name who runs the bot and where to ask about data
+// (config.yaml), in every text.
+var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map", "org", "data_contact"}
+
+// NearbyStep is the step of the home flow that a location shared outside a
+// location step opens (a nearest step, if the content has one).
+const NearbyStep = "nearby"
 
 // MaxButtons is Telegram's practical limit of buttons under one message.
 const MaxButtons = 100
@@ -181,6 +208,10 @@ func (ck *checker) flows() {
 }
 
 func (ck *checker) steps() {
+	if s := ck.c.Step(Ref{Flow: HomeFlow, Step: NearbyStep}); s != nil && s.Kind != KindNearest {
+		ck.diags.errorf(s.Pos, "step %q of flow %q is what a location shared anywhere opens, so it must list the nearest places (\"nearest:\"); it is a %s step",
+			NearbyStep, HomeFlow, s.Kind)
+	}
 	for _, name := range ck.c.FlowOrder {
 		f := ck.c.Flows[name]
 		for _, sn := range f.Order {
@@ -292,6 +323,7 @@ func (ck *checker) reachability() {
 	for _, name := range c.FlowOrder {
 		visit(c.Flows[name].StartRef()) // every flow can be opened by keyword or /start
 	}
+	visit(Ref{Flow: HomeFlow, Step: NearbyStep}) // a location shared anywhere opens it
 	for len(queue) > 0 {
 		r := queue[0]
 		queue = queue[1:]

@@ -192,6 +192,21 @@ func TestMissingTemplateVariableFailsInsteadOfNoValue(t *testing.T) {
 	}
 }
 
+// TestCountBesideOtherValues: a counting text knows {{.Count}} also when
+// other values are given (the engine always gives {{.org}}).
+func TestCountBesideOtherValues(t *testing.T) {
+	f0, l0 := base()
+	l0["active.en.yaml"].Data = []byte(strings.Replace(string(l0["active.en.yaml"].Data), `other: "{{.town}} many"`, `other: "{{.town}} {{.Count}} many"`, 1))
+	c, diags := loadFS(t, f0, l0)
+	if c == nil {
+		t.Fatal(joinDiags(diags))
+	}
+	got, err := c.Texts.Render("en", "topic.done", map[string]string{"town": "Niš", "org": "X"}, 3)
+	if err != nil || got != "Niš 3 many" {
+		t.Fatalf("Render = %q, %v", got, err)
+	}
+}
+
 func TestProblemsArePositioned(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -258,6 +273,11 @@ func TestProblemsArePositioned(t *testing.T) {
 		{"duplicate step", func(f, l fstest.MapFS) {
 			replace(f, "sos.yaml", "steps:\n", "steps:\n  numbers:\n    say: sos.numbers\n    next: numbers\n")
 		}, "flows/sos.yaml:", "defined twice", false},
+		{"nearby step that lists nothing", func(f, l fstest.MapFS) {
+			replace(f, "main.yaml", "      - { label: main.btn.site, url: \"https://example.org\" }", "      - { label: main.btn.site, url: \"https://example.org\" }\n  nearby:\n    say: main.menu\n    buttons:\n      - { label: main.btn.menu, action: menu }")
+		}, "flows/main.yaml:10:3", `what a location shared anywhere opens, so it must list the nearest places`, false},
+		{"unknown action", func(f, l fstest.MapFS) { replace(f, "sos.yaml", "action: menu", "action: exitt") },
+			"flows/sos.yaml:9:41", "actions: menu, language, help, delete, exit", false},
 		{"untranslated", func(f, l fstest.MapFS) {
 			replace(l, "active.sr-Cyrl.yaml", "sos: Помоћ", "sos: Help me")
 			replace(l, "active.en.yaml", "sos: Help", "sos: Help me")

@@ -483,7 +483,7 @@ func (fl *flowLoader) loadButtons(r *fileReader, s *Step, n *yaml.Node, flow str
 			v, _ := r.str(a, "action")
 			b.Action = Action(v)
 			if !slices.Contains(Actions, b.Action) {
-				r.errorf(a, "unknown action %q (actions: menu, language, help, delete)", v)
+				r.errorf(a, "unknown action %q (actions: menu, language, help, delete, exit)", v)
 			}
 		}
 		if set != 1 {

@@ -58,10 +58,11 @@ const (
 	ActionLanguage Action = "language" // show the language picker
 	ActionHelp     Action = "help"     // show the help text
 	ActionDelete   Action = "delete"   // ask to erase everything stored
+	ActionExit     Action = "exit"     // quick exit: wipe this chat from the phone
 )
 
 // Actions lists the actions a button may name, for the checker's sentences.
-var Actions = []Action{ActionMenu, ActionLanguage, ActionHelp, ActionDelete}
+var Actions = []Action{ActionMenu, ActionLanguage, ActionHelp, ActionDelete, ActionExit}
 
 // Button is a button under a step's message. Exactly one of Go, URL and
 // Action is set.

@@ -168,8 +168,15 @@ func (t *Texts) Render(lang, id string, vars map[string]string, count any) (stri
 			count = 0
 		}
 		cfg.PluralCount = count
-		if vars == nil {
-			cfg.TemplateData = map[string]any{"Count": count}
+		if _, ok := vars["Count"]; !ok {
+			// {{.Count}} is always defined in a counting text, also next to
+			// other values (the engine always passes {{.org}}).
+			data := make(map[string]any, len(vars)+1)
+			for k, v := range vars {
+				data[k] = v
+			}
+			data["Count"] = count
+			cfg.TemplateData = data
 		}
 	}
 	s, err := loc.Localize(cfg)

@@ -85,7 +85,8 @@ func Check(c *content.Content) content.Diags {
 // sampleVars fills every variable with the longest answer a person can give.
 func sampleVars(c *content.Content) map[string]string {
 	long := strings.Repeat("W", content.MaxAnswerLen)
-	vars := map[string]string{"code": "PK-WWWW", "service": "service", "Count": "100"}
+	vars := map[string]string{"code": "PK-WWWW", "service": "service", "Count": "100",
+		"org": long, "data_contact": long}
 	for _, f := range c.Flows {
 		for _, st := range f.Steps {
 			if st.Save != "" {

@@ -28,6 +28,44 @@ type Engine struct {
 	// handoffs (no staff queue is configured for them): people who reach
 	// one get its public contacts instead of a request nobody would read.
 	Offline func(service string) bool
+	// Org names who runs the bot and holds the data: every text can show
+	// it as {{.org}} and {{.data_contact}}.
+	Org Organisation
+}
+
+// Organisation names who runs the bot and where to ask about data
+// (config.yaml: organisation). Empty parts fall back to the content's
+// texts common.org.unnamed and common.org.no_contact, so that a sentence
+// never shows a gap.
+type Organisation struct {
+	// Name is the organisation's name in languages without one of their own.
+	Name string
+	// Names are the name by language tag. A language transliterated from
+	// another (Serbian Latin from Cyrillic) uses that one's, transliterated.
+	Names map[string]string
+	// DataContact is where to ask about data: an e-mail or a web page.
+	DataContact string
+}
+
+// vars are the organisation's values for texts in lang, unescaped.
+func (o Organisation) vars(c *content.Content, lang string) (org, contact string) {
+	org = o.Names[lang]
+	if org == "" {
+		if l, ok := c.Language(lang); ok && l.From != "" && o.Names[l.From] != "" {
+			org = textnorm.CyrToLat(o.Names[l.From])
+		}
+	}
+	if org == "" {
+		org = o.Name
+	}
+	if org == "" {
+		org, _ = c.Texts.Render(lang, content.TextOrgUnnamed, nil, nil)
+	}
+	contact = o.DataContact
+	if contact == "" {
+		contact, _ = c.Texts.Render(lang, content.TextOrgNoContact, nil, nil)
+	}
+	return org, contact
 }
 
 func (e *Engine) offline(service string) bool { return e.Offline != nil && e.Offline(service) }
@@ -38,7 +76,7 @@ func New(now func() time.Time, rnd func() uint64) *Engine {
 }
 
 // Commands the engine understands, in every language.
-var Commands = []string{"start", "menu", "language", "help", "status", "delete"}
+var Commands = []string{"start", "menu", "language", "help", "status", "delete", "exit"}
 
 // turn is the work of one input.
 type turn struct {
@@ -220,6 +258,8 @@ func (t *turn) command() {
 		s.Pending = pendingDelete
 		t.say(content.TextDeleteConfirm)
 		t.keyboard([]button{{content.TextDeleteYes, "del:yes"}, {content.TextDeleteNo, "del:no"}})
+	case "exit":
+		t.quickExit()
 	default:
 		t.notice = "unknown_command"
 		if s.Lang == "" {
@@ -275,6 +315,7 @@ func (t *turn) chooseLanguage(tag string) {
 	t.s.Lang = tag
 	t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: tag})
 	t.say(content.TextLanguageChosen)
+	t.privacyOnce()
 	if flow, ok := strings.CutPrefix(t.s.Pending, pendingStart); ok {
 		t.s.Pending = ""
 		if f := t.c.Flows[flow]; f != nil {
@@ -288,6 +329,17 @@ func (t *turn) chooseLanguage(tag string) {
 		return
 	}
 	t.enter(t.c.Home())
+}
+
+// privacyOnce shows the short privacy notice the first time it can: after
+// the first choice of a language, or — for a person whose language an
+// emergency word set, or who chose one before the notice existed — before
+// the first main menu.
+func (t *turn) privacyOnce() {
+	if !t.s.Privacy {
+		t.s.Privacy = true
+		t.say(content.TextPrivacy)
+	}
 }
 
 func (t *turn) emergency(kw content.Keyword) {
@@ -335,8 +387,8 @@ func (t *turn) button() {
 	if s.Pending == pendingDelete && kind != "del" {
 		s.Pending = ""
 	}
-	if kind == "go" || kind == "act" || kind == "leave" {
-		t.endHandoff(true)
+	if (kind == "go" || kind == "act" || kind == "leave") && target != "act:"+string(content.ActionExit) {
+		t.endHandoff(true) // a quick exit ends it without a word
 	}
 	switch kind {
 	case "go":
@@ -407,6 +459,8 @@ func (t *turn) action(a content.Action) {
 	case content.ActionDelete:
 		t.in = Input{Kind: InCommand, Command: "delete"}
 		t.command()
+	case content.ActionExit:
+		t.quickExit()
 	default:
 		t.enter(t.c.Home())
 	}
@@ -441,16 +495,71 @@ func (t *turn) typed() {
 	t.enter(t.c.Home())
 }
 
+// location handles a shared location: the answer to a location step, or,
+// anywhere else, the places nearest to it (the home flow's nearby step).
+// A location outside the area the services cover says so and gives the
+// local emergency number instead.
 func (t *turn) location() {
 	st := t.current()
-	if st == nil || st.Kind != content.KindLocation {
+	abroad := !inServiceArea(t.in.Lat, t.in.Lon)
+	if t.s.Ref == nil && st != nil && st.Kind == content.KindLocation {
+		if abroad {
+			t.say(content.TextLocationAbroad)
+		}
+		t.setVar(st.Save, formatLocation(t.in.Lat, t.in.Lon))
+		t.enter(*st.Next)
+		return
+	}
+	nearby := content.Ref{Flow: content.HomeFlow, Step: content.NearbyStep}
+	nb := t.c.Step(nearby)
+	switch {
+	case abroad:
+		t.notice = "location_abroad"
+		t.say(content.TextLocationAbroad)
+		if t.s.Ref != nil {
+			t.showReferral()
+			return
+		}
+		t.keyboard([]button{{content.TextMenuButton, "act:menu"}})
+	case t.s.Ref != nil || nb == nil || nb.Kind != content.KindNearest || nb.From == "":
+		// In the middle of a referral, going elsewhere would drop it.
 		t.notice = "unexpected_location"
 		t.say(content.TextLocationUnknown)
 		t.reshow()
-		return
+	default:
+		t.notice = "location_nearby"
+		t.setVar(nb.From, formatLocation(t.in.Lat, t.in.Lon))
+		t.enter(nearby)
 	}
-	t.setVar(st.Save, strconv.FormatFloat(t.in.Lat, 'f', 5, 64)+","+strconv.FormatFloat(t.in.Lon, 'f', 5, 64))
-	t.enter(*st.Next)
+}
+
+func formatLocation(lat, lon float64) string {
+	return strconv.FormatFloat(lat, 'f', 5, 64) + "," + strconv.FormatFloat(lon, 'f', 5, 64)
+}
+
+// quickExit wipes the conversation from the person's phone: the transport
+// deletes the chat's messages (EffectQuickExit), and the conversation starts
+// over on a neutral screen that names no topic. A chat with staff ends
+// without a word to the person; a referral being prepared is dropped.
+func (t *turn) quickExit() {
+	t.ensureLang()
+	s := t.s
+	if s.Handoff != "" {
+		t.fx = append(t.fx, Effect{Kind: EffectHandoffEnd, Service: s.Handoff})
+		s.Handoff = ""
+	}
+	code := s.Vars["code"] // /status still works; nothing on the phone shows it
+	s.Flow, s.Step, s.Ref, s.Pending, s.Vars = "", "", nil, "", nil
+	if code != "" {
+		t.setVar("code", code)
+	}
+	t.fx = append(t.fx, Effect{Kind: EffectQuickExit})
+	t.notice = "quick_exit"
+	t.say(content.TextExitDone)
+	// Only "start again": every older keyboard is stale from now on.
+	s.Menu++
+	s.Targets = s.Targets[:0]
+	t.out[len(t.out)-1].Buttons = []Button{{Label: t.text(content.TextStartButton), Data: restartData}}
 }
 
 func (t *turn) contact() {
@@ -529,6 +638,9 @@ func (t *turn) reshow() {
 
 // enter runs steps from r until one waits for the person.
 func (t *turn) enter(r content.Ref) {
+	if r == t.c.Home() {
+		t.privacyOnce()
+	}
 	for hops := 0; ; hops++ {
 		if f := t.c.Flows[r.Flow]; f != nil && !f.Serves(t.s.Lang) {
 			// A flow for other languages (a /start link, an old button):
@@ -551,6 +663,9 @@ func (t *turn) enter(r content.Ref) {
 		switch st.Kind {
 		case content.KindMessage:
 			t.sayAll(st.Say, count)
+			if svc, handoff := t.consentOf(st); svc != nil {
+				t.consentNotes(svc, handoff)
+			}
 			if len(st.Buttons) > 0 || st.Next == nil {
 				t.stepKeyboard(st)
 				return
@@ -730,17 +845,19 @@ func (e *Engine) render(c *content.Content, lang, id string, vars map[string]str
 	if s, ok := c.Texts.Plain(lang, id); ok {
 		return s
 	}
-	var data map[string]string
-	if len(vars) > 0 {
-		data = make(map[string]string, len(vars)+1)
-		for k, v := range vars {
-			data[k] = html.EscapeString(v)
-		}
+	data := make(map[string]string, len(vars)+3)
+	for k, v := range vars {
+		data[k] = html.EscapeString(v)
 	}
+	org, contact := e.Org.vars(c, lang)
+	org, contact = html.EscapeString(org), html.EscapeString(contact)
+	if l, ok := c.Language(lang); ok && l.RTL {
+		// A name in Latin letters (or an e-mail) must not turn an Arabic or
+		// Farsi line left-to-right: isolate it, in its own direction.
+		org, contact = fsi+org+textnorm.PDI, fsi+contact+textnorm.PDI
+	}
+	data["org"], data["data_contact"] = org, contact
 	if count != nil {
-		if data == nil {
-			data = map[string]string{}
-		}
 		data["Count"] = fmt.Sprint(count)
 	}
 	s, err := c.Texts.Render(lang, id, data, count)
@@ -751,6 +868,10 @@ func (e *Engine) render(c *content.Content, lang, id string, vars map[string]str
 	}
 	return s
 }
+
+// fsi opens a first-strong isolate (U+2068): its content keeps its own
+// direction and does not change the paragraph's.
+const fsi = "\u2068"
 
 // codeAlphabet leaves out 0/O and 1/I so a code can be read aloud and typed.
 const codeAlphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"

@@ -6,7 +6,10 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/language"
+
 	"putokaz/internal/content"
+	"putokaz/internal/textnorm"
 )
 
 // nearest lists the active places of the step's kinds nearest to the
@@ -41,10 +44,15 @@ func (t *turn) nearest(st *content.Step) {
 		hits = hits[:st.Limit]
 	}
 	items := make([]string, 0, len(hits))
+	cyr := readsSerbianCyrillic(t.s.Lang)
 	for _, h := range hits {
+		name, address := h.p.Name, h.p.Address
+		if cyr { // the directory writes places in Latin, as on most signs
+			name, address = textnorm.LatToCyr(name), textnorm.LatToCyr(address)
+		}
 		vars := map[string]string{
-			"name":     isolateIfRTL(t.c, t.s.Lang, h.p.Name),
-			"address":  isolateIfRTL(t.c, t.s.Lang, h.p.Address),
+			"name":     isolateIfRTL(t.c, t.s.Lang, name),
+			"address":  isolateIfRTL(t.c, t.s.Lang, address),
 			"distance": isolateIfRTL(t.c, t.s.Lang, formatDistance(h.d)),
 			"map": "https://www.openstreetmap.org/?mlat=" + strconv.FormatFloat(h.p.Lat, 'f', 5, 64) +
 				"&mlon=" + strconv.FormatFloat(h.p.Lon, 'f', 5, 64) + "#map=15/" +
@@ -56,6 +64,18 @@ func (t *turn) nearest(st *content.Step) {
 		t.out = append(t.out, Message{Text: strings.Join(items, "\n\n"), Lang: t.s.Lang})
 	}
 	t.stepKeyboard(st)
+}
+
+// readsSerbianCyrillic reports a Serbian language tag written in Cyrillic
+// (sr-Cyrl, or sr, whose default script is Cyrillic).
+func readsSerbianCyrillic(tag string) bool {
+	t, err := language.Parse(tag)
+	if err != nil {
+		return false
+	}
+	base, _ := t.Base()
+	script, _ := t.Script()
+	return base.String() == "sr" && script.String() == "Cyrl"
 }
 
 func parseLocation(s string) (float64, float64, bool) {

@@ -29,6 +29,7 @@ func (t *turn) showReferral() {
 	}
 	if ref.Question < 0 {
 		t.say(svc.Consent)
+		t.consentNotes(svc, false)
 		t.keyboard([]button{{content.TextReferralYes, "ref:yes"}, {content.TextReferralNo, "ref:no"}})
 		return
 	}
@@ -174,14 +175,59 @@ func (t *turn) submitReferral(svc *content.Service) {
 
 // availability tells when staff of a service will answer.
 func (t *turn) availability(svc *content.Service, open, later string) {
+	t.out = append(t.out, Message{Text: t.availabilityText(svc, open, later), Lang: t.s.Lang})
+}
+
+// availabilityText is open when staff are at work now, else later with
+// {{.opens}}: the day and time they next are.
+func (t *turn) availabilityText(svc *content.Service, open, later string) string {
 	now := t.e.Now()
 	if svc.Hours.Open(now) {
-		t.say(open)
-		return
+		return t.text(open)
 	}
 	next := svc.Hours.NextOpen(now)
 	opens := t.text(content.Weekdays[next.Weekday()]) + " " + isolateIfRTL(t.c, t.s.Lang, next.Format("15:04"))
-	t.sayWith(later, map[string]string{"opens": opens})
+	vars := make(map[string]string, len(t.s.Vars)+1)
+	for k, v := range t.s.Vars {
+		vars[k] = v
+	}
+	vars["opens"] = opens
+	return t.e.render(t.c, t.s.Lang, later, vars, nil)
+}
+
+// consentOf finds the service whose consent text a message step shows (a
+// "talk to someone now" step shows it before its handoff), and whether one
+// of the step's buttons hands the person over to that service's staff.
+func (t *turn) consentOf(st *content.Step) (*content.Service, bool) {
+	for _, id := range st.Say {
+		for _, svc := range t.c.Directory.Services {
+			if svc.Consent != id {
+				continue
+			}
+			for _, b := range st.Buttons {
+				if b.Go == nil {
+					continue
+				}
+				if n := t.c.Step(*b.Go); n != nil && n.Kind == content.KindHandoff && n.Service == svc.ID {
+					return svc, true
+				}
+			}
+			return svc, false
+		}
+	}
+	return nil, false
+}
+
+// consentNotes follows a consent text, before the person answers it: for a
+// handoff whether someone is at work now (or when they will be), and who
+// runs the service and holds the data.
+func (t *turn) consentNotes(svc *content.Service, handoff bool) {
+	var parts []string
+	if handoff && !t.e.offline(svc.ID) {
+		parts = append(parts, t.availabilityText(svc, content.TextHandoffNowOpen, content.TextHandoffNowLater))
+	}
+	parts = append(parts, t.text(content.TextHolder))
+	t.out = append(t.out, Message{Text: strings.Join(parts, "\n\n"), Lang: t.s.Lang})
 }
 
 func invalidText(e content.Expect) string {

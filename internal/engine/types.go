@@ -165,8 +165,11 @@ type Session struct {
 	Handoff string `json:"handoff,omitempty"`
 	// Ref is a referral being prepared: nothing leaves the session until the
 	// person has consented and answered.
-	Ref  *Referral `json:"ref,omitempty"`
-	Seen time.Time `json:"seen,omitzero"`
+	Ref *Referral `json:"ref,omitempty"`
+	// Privacy is set once the short privacy notice has been shown (after
+	// the first choice of a language); it is shown once per person.
+	Privacy bool      `json:"privacy,omitempty"`
+	Seen    time.Time `json:"seen,omitzero"`
 }
 
 // Referral is the state of a referral being prepared.

@@ -261,6 +261,7 @@ var actionLabel = map[content.Action]string{
 	content.ActionLanguage: "language picker",
 	content.ActionHelp:     "help text",
 	content.ActionDelete:   "erase my data",
+	content.ActionExit:     "quick exit",
 }
 
 // classDefs are the styles, in the order they are written (later wins when

@@ -176,6 +176,10 @@ func (k Keys) ChatUpdates(chat string) string { return k.user(chat, "tg:upd") }
 // The builder is a separate type so that its func(string) string methods are
 // not mistaken for per-person keys (see keys_test.go).
 
+// Ready is written by every readiness probe (a keyed command proves that
+// the master owning its slot accepts writes). Global, holds nothing.
+func (k Keys) Ready() string { return k.prefix + "ready" }
+
 // Referral returns the builder of referral keys.
 func (k Keys) Referral() ReferralKeys { return ReferralKeys{prefix: k.prefix + "{ref}:"} }
 

@@ -483,3 +483,35 @@ func TestSessionsTracker(t *testing.T) {
 		t.Fatalf("after delete the store still has %s", got)
 	}
 }
+
+// TestQuickExitClearsChat: /exit answers with "clear": true once, so that the
+// page clears the phone's chat as Telegram would, then shows the neutral
+// screen; the next input does not clear again.
+func TestQuickExitClearsChat(t *testing.T) {
+	c := contenttest.Load(t)
+	mem, err := store.NewMemory(time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder := content.NewHolder(c)
+	exits := playground.NewQuickExits(nil)
+	conv := conversation.New(mem, engine.New(time.Now, func() uint64 { return 7 }), holder, exits, nil)
+	srv, err := playground.New(playground.Options{Conversation: conv, Content: holder, QuickExits: exits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{srv: srv, holder: holder}
+	if res := f.send(t, map[string]any{"kind": "button", "data": "L:en"}); res.Clear {
+		t.Fatal("choosing a language must not clear the chat")
+	}
+	res := f.send(t, map[string]any{"kind": "command", "text": "/exit"})
+	if !res.Clear {
+		t.Fatalf("/exit: clear = false: %+v", res)
+	}
+	if !strings.Contains(texts(res), "common.exit.done") || strings.Contains(texts(res), "Choose a topic") {
+		t.Errorf("/exit must show only the neutral line, got %q", texts(res))
+	}
+	if res := f.send(t, map[string]any{"kind": "command", "text": "/menu"}); res.Clear {
+		t.Error("clear must be given once")
+	}
+}

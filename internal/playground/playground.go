@@ -36,7 +36,8 @@
 //	    "requestLocation": false, "locationLabel": ""
 //	  }],
 //	  "at": "voluntary_return/intro",      // where the person now stands ("" if nowhere)
-//	  "content": { ...as GET /api/status... }
+//	  "content": { ...as GET /api/status... },
+//	  "clear": true                        // only after a quick exit (/exit): clear the chat first
 //	}
 //
 // Errors are JSON {"error": "sentence"}: 400 for a malformed request (bad
@@ -101,6 +102,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"putokaz/internal/content"
@@ -171,6 +173,51 @@ type Options struct {
 	// Locks, if set, serialises each person's inputs with the staff events
 	// shown to them (the same Locks as referral.Options.Lock).
 	Locks *Locks
+	// QuickExits, if set, is the conversation's effect handler (or wraps
+	// it): it tells which input asked for a quick exit, so that the
+	// response says to clear the chat ("clear": true).
+	QuickExits *QuickExits
+}
+
+// QuickExits is the effect handler of the playground's conversation, in
+// front of the real one: it notes who asked for a quick exit
+// (engine.EffectQuickExit), which Telegram answers by deleting the chat's
+// messages from the phone, and passes every effect on.
+type QuickExits struct {
+	next  conversation.EffectHandler
+	mu    sync.Mutex
+	users map[string]bool
+}
+
+// NewQuickExits passes effects on to next (nil: none needs a handler).
+func NewQuickExits(next conversation.EffectHandler) *QuickExits {
+	return &QuickExits{next: next, users: map[string]bool{}}
+}
+
+// Apply notes a quick exit and passes the effect on.
+func (q *QuickExits) Apply(ctx context.Context, user, lang string, fx engine.Effect) error {
+	if fx.Kind == engine.EffectQuickExit {
+		q.mu.Lock()
+		q.users[user] = true
+		q.mu.Unlock()
+	}
+	if q.next == nil {
+		return nil
+	}
+	return q.next.Apply(ctx, user, lang, fx)
+}
+
+// Take reports whether the person asked for a quick exit since the last
+// call, and forgets it. A nil QuickExits knows of none.
+func (q *QuickExits) Take(user string) bool {
+	if q == nil {
+		return false
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	was := q.users[user]
+	delete(q.users, user)
+	return was
 }
 
 // Server serves the page and its API.
@@ -270,6 +317,10 @@ type InputResponse struct {
 	Messages []Message `json:"messages"`
 	At       string    `json:"at"`
 	Content  Status    `json:"content"`
+	// Clear is set after a quick exit (/exit): Telegram deletes the chat's
+	// messages from the phone, so the page clears its chat before showing
+	// Messages.
+	Clear bool `json:"clear,omitempty"`
 }
 
 // Status is the content in use and the last reload (GET /api/status).
@@ -311,6 +362,7 @@ func (s *Server) input(w http.ResponseWriter, r *http.Request) {
 		defer unlock()
 	}
 	msgs, err := s.opt.Conversation.Handle(r.Context(), req.User, in)
+	clear := s.opt.QuickExits.Take(req.User)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the page went away; nothing to answer
@@ -327,7 +379,7 @@ func (s *Server) input(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.opt.Content.Content()
-	out := InputResponse{Messages: make([]Message, 0, len(msgs)), Content: s.currentStatus()}
+	out := InputResponse{Messages: make([]Message, 0, len(msgs)), Content: s.currentStatus(), Clear: clear}
 	for _, m := range msgs {
 		out.Messages = append(out.Messages, toMessage(c, m))
 	}

@@ -96,8 +96,9 @@ var Outcomes = []string{OutcomeOffered, OutcomeDeclined, OutcomeCancelled, Outco
 // other is counted as "other". A test keeps it in step with the engine.
 var Notices = []string{
 	"content_changed", "edited", "emergency", "erased", "event", "invalid_answer", "keyword",
-	"language_picker", "media", "referral_cancelled", "referral_declined", "referral_sent",
-	"relayed", "reset", "service_offline", "stale_button", "status", "unexpected_location", "unknown_command", "unknown_text",
+	"language_picker", "location_abroad", "location_nearby", "media", "quick_exit", "referral_cancelled",
+	"referral_declined", "referral_sent", "relayed", "reset", "service_offline", "stale_button", "status",
+	"unexpected_location", "unknown_command", "unknown_text",
 }
 
 // InputKinds names the inputs counted, by engine kind.

@@ -134,6 +134,112 @@ func CyrToLat(s string) string {
 	return b.String()
 }
 
+// latCyr maps one Serbian Latin letter (lower case) to Cyrillic; the
+// digraphs lj, nj and dž are handled by LatToCyr before it.
+var latCyr = map[rune]rune{
+	'a': 'а', 'b': 'б', 'v': 'в', 'g': 'г', 'd': 'д', 'đ': 'ђ', 'e': 'е', 'ž': 'ж', 'z': 'з',
+	'i': 'и', 'j': 'ј', 'k': 'к', 'l': 'л', 'm': 'м', 'n': 'н', 'o': 'о', 'p': 'п', 'r': 'р',
+	's': 'с', 't': 'т', 'ć': 'ћ', 'u': 'у', 'f': 'ф', 'h': 'х', 'c': 'ц', 'č': 'ч', 'š': 'ш',
+}
+
+// latDigraphs are the Latin letter pairs that are one Cyrillic letter.
+var latDigraphs = map[[2]rune]rune{{'l', 'j'}: 'љ', {'n', 'j'}: 'њ', {'d', 'ž'}: 'џ'}
+
+// LatToCyr transliterates Serbian Latin (Gaj's alphabet) into Serbian
+// Cyrillic, for proper names and addresses that are written in Latin (the
+// directory) but shown to people who read Cyrillic.
+//
+// lj, nj and dž become љ, њ and џ in any case ("Lj", "LJ", "lJ"). A word
+// holding a letter Serbian does not use (q, w, x, y), an @, a slash or "://"
+// is a foreign name, an e-mail or a link and is copied unchanged, as are
+// digits, punctuation, and "{{...}}" or <...> parts. Mixed tokens keep their
+// digits: "128d" → "128д", "bb" (bez broja, no number) → "бб".
+//
+// The digraph rule is the usual one for transliteration; the rare word in
+// which n and j are two letters ("konjunkcija") comes out wrong, which does
+// not happen in place names and street names of the directory.
+func LatToCyr(s string) string {
+	s = norm.NFC.String(s)
+	var b strings.Builder
+	b.Grow(len(s) * 2)
+	for i := 0; i < len(s); {
+		// Template actions and HTML tags pass through whole.
+		if strings.HasPrefix(s[i:], "{{") {
+			if end := strings.Index(s[i:], "}}"); end >= 0 {
+				b.WriteString(s[i : i+end+2])
+				i += end + 2
+				continue
+			}
+		}
+		if s[i] == '<' {
+			if end := strings.IndexByte(s[i:], '>'); end >= 0 {
+				b.WriteString(s[i : i+end+1])
+				i += end + 1
+				continue
+			}
+		}
+		// One word: up to the next space.
+		j := i
+		for j < len(s) && s[j] != ' ' && s[j] != '\n' && s[j] != '\t' && s[j] != '<' && !strings.HasPrefix(s[j:], "{{") {
+			j++
+		}
+		if j == i {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		word := s[i:j]
+		if foreignWord(word) {
+			b.WriteString(word)
+		} else {
+			latToCyrWord(&b, word)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func foreignWord(w string) bool {
+	if strings.ContainsAny(w, "@/") {
+		return true
+	}
+	for _, r := range w {
+		switch unicode.ToLower(r) {
+		case 'q', 'w', 'x', 'y':
+			return true
+		}
+	}
+	return false
+}
+
+func latToCyrWord(b *strings.Builder, w string) {
+	rs := []rune(w)
+	for k := 0; k < len(rs); k++ {
+		r := rs[k]
+		lower := unicode.ToLower(r)
+		upper := r != lower
+		if k+1 < len(rs) {
+			if c, ok := latDigraphs[[2]rune{lower, unicode.ToLower(rs[k+1])}]; ok {
+				if upper {
+					c = unicode.ToUpper(c)
+				}
+				b.WriteRune(c)
+				k++
+				continue
+			}
+		}
+		c, ok := latCyr[lower]
+		switch {
+		case !ok:
+			b.WriteRune(r)
+		case upper:
+			b.WriteRune(unicode.ToUpper(c))
+		default:
+			b.WriteRune(c)
+		}
+	}
+}
+
 // hasCyrillic reports whether s may contain a character from U+0400–U+04FF
 // (UTF-8 lead bytes 0xD0–0xD3); a cheap byte scan that lets pure Latin or
 // Arabic text skip transliteration entirely.

@@ -181,6 +181,41 @@ func TestCyrToLat(t *testing.T) {
 	}
 }
 
+func TestLatToCyr(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"Krnjača", "Крњача"},
+		{"Palilula, Beograd", "Палилула, Београд"},
+		{"Nemanjina 128d, Obrenovac", "Немањина 128д, Обреновац"},
+		{"Radnička bb, Vranje", "Радничка бб, Врање"},
+		{"Ljubljana LJUBAV Džep DŽEP Njegoš", "Љубљана ЉУБАВ Џеп ЏЕП Његош"},
+		{"Đurđevdan, Šid, Ćuprija, Žabalj, Čačak", "Ђурђевдан, Шид, Ћуприја, Жабаљ, Чачак"},
+		{"Vase Smajevića 2, Preševo", "Васе Смајевића 2, Прешево"},
+		{"Bulevar Zorana Đinđića 64", "Булевар Зорана Ђинђића 64"},
+		{"www.example.org info@x.rs https://a.rs/b", "www.example.org info@x.rs https://a.rs/b"},
+		{"Kneza Miloša 4 {{.town}} <b>Wien</b>", "Кнеза Милоша 4 {{.town}} <b>Wien</b>"},
+		{"Banja Koviljača", "Бања Ковиљача"},
+		{"Лепо већ", "Лепо већ"}, // Cyrillic stays Cyrillic
+		{"", ""},
+	}
+	for _, tc := range tests {
+		if got := LatToCyr(tc.in); got != tc.want {
+			t.Errorf("LatToCyr(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLatToCyrRoundTrip: Serbian Latin → Cyrillic → Latin gives the text back.
+func TestLatToCyrRoundTrip(t *testing.T) {
+	for _, s := range []string{"Krnjača, Obrenovac, Vranje, Sjenica, Preševo, Bujanovac, Principovac, Šid",
+		"Džervin Ljig Njeguš Đakovica Ćićevac Žitište", "Radnička bb 128d"} {
+		if got := CyrToLat(LatToCyr(s)); got != s {
+			t.Errorf("CyrToLat(LatToCyr(%q)) = %q", s, got)
+		}
+	}
+}
+
 // TestCyrToLatFoldAgree ties the two tables together: folding Cyrillic must
 // give the same key as folding its transliteration.
 func TestCyrToLatFoldAgree(t *testing.T) {

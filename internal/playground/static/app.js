@@ -403,11 +403,16 @@
     }
     const time = clock();
     let location = '';
+    if (body.clear) {
+      // Quick exit: Telegram deletes this chat's messages from the phone.
+      state.history = [];
+    }
     for (const m of body.messages) {
       record({ who: 'bot', m, time });
       if (m.requestLocation) location = m.locationLabel || '📍';
       if (m.lang) state.lang = m.lang;
     }
+    if (body.clear) redraw();
     // A reply keyboard stays until a reply that does not ask again (bot/render.go).
     if (body.messages.length) state.location = location;
     state.at = body.at || '';
