@@ -152,7 +152,8 @@ func factsOfFile(file, data string, now time.Time, diags *Diags) {
 			verify = verify || verifyRe.MatchString(c.text)
 			for _, m := range checkedRe.FindAllStringSubmatchIndex(c.text, -1) {
 				p := Pos{File: file, Line: c.line, Col: c.col + utf8.RuneCountInString(c.text[:m[0]])}
-				value := c.text[m[2]:m[3]]
+				// A date may end a sentence: "checked: 2026-12-02."
+				value := strings.TrimRight(c.text[m[2]:m[3]], ".")
 				day, err := time.Parse(time.DateOnly, value)
 				switch {
 				case err != nil:

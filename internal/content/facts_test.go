@@ -55,6 +55,9 @@ steps:
     say: a.text
   b:
     say: b.text   # hours: source: iom.int, checked: 2026-06-02
+  b2:
+    # Source: a sentence that ends with its date, checked: 2026-12-01.
+    say: b2.text
   c:
     # verify: office hours not published
     say: c.text
@@ -75,9 +78,9 @@ steps:
 	got := joinDiags(diags)
 	for _, want := range []string{
 		"flows/x.yaml:5:60: warning: this fact was last checked on 2026-05-01, more than 6 months ago",
-		`flows/x.yaml:14:26: warning: checked: "last" is not a date; write it as checked: YYYY-MM-DD (like 2026-12-02)`,
-		"flows/x.yaml:21:24: warning: checked: 2027-01-10 is in the future",
-		`flows/x.yaml:10:5: warning: 2 fact comments (lines 10, 13) have no checked: date (1 marked verify); check each against its source, then add "checked: 2026-12-02" to it`,
+		`flows/x.yaml:17:26: warning: checked: "last" is not a date; write it as checked: YYYY-MM-DD (like 2026-12-02)`,
+		"flows/x.yaml:24:24: warning: checked: 2027-01-10 is in the future",
+		`flows/x.yaml:13:5: warning: 2 fact comments (lines 13, 16) have no checked: date (1 marked verify); check each against its source, then add "checked: 2026-12-02" to it`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("want %q in:\n%s", want, got)
