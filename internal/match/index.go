@@ -257,9 +257,8 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 		return 0, 0, false
 	}
 	best, bestD := int32(-1), k+1
-	var dels [64]string
-	for _, del := range deletions(t, k, dels[:0]) {
-		for _, id := range fl.deletes[del] {
+	consider := func(ids []int32) {
+		for _, id := range ids {
 			if id == best {
 				continue
 			}
@@ -267,6 +266,18 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 			if d < bestD || (d == bestD && best >= 0 && len(fl.post[id]) > len(fl.post[best])) {
 				best, bestD = id, d
 			}
+		}
+	}
+	// The index holds known words with up to two letters deleted; the
+	// query needs only itself and its one-letter deletions (written into
+	// one buffer: a map lookup by string(bytes) does not allocate).
+	consider(fl.deletes[t])
+	var buf [128]byte
+	if len(t) <= len(buf) {
+		for i, r := range t {
+			n := copy(buf[:], t[:i])
+			n += copy(buf[n:], t[i+utf8.RuneLen(r):])
+			consider(fl.deletes[string(buf[:n])])
 		}
 	}
 	switch {

@@ -51,7 +51,9 @@ func (ix *Index) Match(text string) Result {
 	var seen [maxTokens]int32
 	var sk []byte
 	content := 0
-	for _, tok := range toks {
+	var latinKnown [maxTokens]bool
+	for i, tok := range toks {
+		latinKnown[i] = ix.knownLatin(st, tok)
 		if !isNumber(tok) && !helpWords[tok] && !isStop(tok) {
 			content++
 		}
@@ -63,15 +65,15 @@ func (ix *Index) Match(text string) Result {
 		}
 		nseen := 0
 		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
-		for _, tok := range toks {
+		for i, tok := range toks {
 			if helpWords[tok] || isNumber(tok) {
 				continue
 			}
 			id, w, ok := int32(0), float32(0), false
-			if t := st.stem(f, tok); t != "" && (scriptOf(tok) != latinScript || f < Arabic || !ix.knownLatin(st, tok)) {
+			if t := st.stem(f, tok); t != "" && (scriptOf(tok) != latinScript || f < Arabic || !latinKnown[i]) {
 				id, w, ok = fl.lookup(t)
 			}
-			if !ok && (f == Arabic || f == Persian) && !isStop(tok) && !ix.knownLatin(st, tok) {
+			if !ok && (f == Arabic || f == Persian) && !isStop(tok) && !latinKnown[i] {
 				// A Latin word's skeleton drops most of its letters: only
 				// three consonants or more say enough.
 				if sk = skeleton(tok, sk); len(sk) > 2 || (len(sk) > 0 && scriptOf(tok) == arabicScript) {
