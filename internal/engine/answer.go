@@ -66,6 +66,7 @@ func (t *turn) understood(a Answer) {
 		}
 		t.enter(t.c.Home())
 	default:
+		t.unmatched = match.Words(t.in.Text)
 		t.nothing()
 	}
 }
