@@ -63,10 +63,13 @@ type posting struct {
 
 // field is the inverted index of one language family.
 type field struct {
-	terms   map[string]int32
-	post    [][]posting
-	idf     []float32
-	norm    []float32          // per target: k1*(1-b+b*dl/avgdl)
+	terms map[string]int32
+	post  [][]posting
+	idf   []float32
+	norm  []float32 // per target: k1*(1-b+b*dl/avgdl)
+	// scale divides scores by the idf of a word only one target uses, so
+	// that scores compare across languages and content sizes.
+	scale   float32
 	deletes map[string][]int32 // one- and two-letter deletions of longer terms → terms
 	words   []string
 }
@@ -165,10 +168,11 @@ func buildField(docs []map[string]float32, ntargets int) field {
 			fl.post[id] = append(fl.post[id], posting{doc: int32(d), tf: m[t]})
 		}
 	}
+	fl.scale = float32(1 / math.Log(1+(float64(n)-0.5)/1.5))
 	fl.idf = make([]float32, len(fl.post))
 	for id, p := range fl.post {
 		df := float64(len(p))
-		fl.idf[id] = float32(math.Log(1 + (float64(n)-df+0.5)/(df+0.5)))
+		fl.idf[id] = float32(math.Log(1+(float64(n)-df+0.5)/(df+0.5))) * fl.scale
 		w := fl.words[id]
 		if strings.HasPrefix(w, "~") || utf8.RuneCountInString(w) < minTypoLen {
 			continue
