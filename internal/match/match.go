@@ -74,9 +74,9 @@ func (ix *Index) Match(text string) Result {
 				id, w, ok = fl.lookup(t)
 			}
 			if !ok && (f == Arabic || f == Persian) && !isStop(tok) && !latinKnown[i] {
-				// A Latin word's skeleton drops most of its letters: only
-				// three consonants or more say enough.
-				if sk = skeleton(tok, sk); len(sk) > 2 || (len(sk) > 0 && scriptOf(tok) == arabicScript) {
+				// A skeleton drops most letters: only three consonants or
+				// more say enough (two-letter ones collide all the time).
+				if sk = skeleton(tok, sk); len(sk) > 2 {
 					var b strings.Builder
 					b.Grow(len(sk) + 1)
 					b.WriteByte('~')
