@@ -47,6 +47,12 @@ func TestEvalGate(t *testing.T) {
 			t.Errorf("%s: hit rate %.1f %% is below %.0f %%", lang, 100*tl.Rate(), 100*gate)
 		}
 	}
+	for _, f := range files {
+		fr := match.Evaluate([]match.EvalFile{f}, func(text string) match.Got { return engine.Understand(c, text).Got() })
+		if fr.Total.Rate() < gate {
+			t.Errorf("%s: hit rate %.1f %% is below %.0f %%", f.Name, 100*fr.Total.Rate(), 100*gate)
+		}
+	}
 }
 
 func TestAnswers(t *testing.T) {
