@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"slices"
@@ -87,6 +88,13 @@ const (
 	// {{.data_contact}} when config.yaml does not name them.
 	TextOrgUnnamed   = "common.org.unnamed"
 	TextOrgNoContact = "common.org.no_contact"
+	// Answers to typed text (issue 12).
+	TextMatchAsk      = "common.match.ask"      // "Did you mean …?" above the topics
+	TextMatchNothing  = "common.match.nothing"  // what the bot can do, the emergency number
+	TextMatchGreeting = "common.match.greeting" // a greeting, before the menu
+	TextMatchThanks   = "common.match.thanks"   // "you are welcome", before the menu
+	TextMatchDanger   = "common.match.danger"   // one line of emergency numbers
+	TextMatchSwitch   = "common.match.switch"   // in the language the person wrote: continue in it?
 )
 
 // CommandTexts describe each command in Telegram's command menu.
@@ -110,6 +118,7 @@ var SystemTexts = []string{
 	TextStatusUnknown, TextStatusButton, TextNearestNone, TextEdited,
 	TextPrivacy, TextExitDone, TextHolder, TextHandoffNowOpen, TextHandoffNowLater, TextLocationAbroad,
 	TextOrgUnnamed, TextOrgNoContact,
+	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }
@@ -141,10 +150,13 @@ const MaxAnswerLen = 300
 
 type checker struct {
 	flowsDir string
-	c        *Content
-	fl       *flowLoader
-	diags    *Diags
-	vars     map[string]bool
+	// locales and localesDir hold the examples files.
+	locales    fs.FS
+	localesDir string
+	c          *Content
+	fl         *flowLoader
+	diags      *Diags
+	vars       map[string]bool
 }
 
 func (ck *checker) run() {
@@ -172,6 +184,11 @@ func (ck *checker) run() {
 	ck.translations()
 	ck.safety()
 	ck.keywords()
+	if ck.locales != nil {
+		ck.loadExamples(ck.locales, ck.localesDir)
+	}
+	ck.indexMatcher()
+	ck.examplesMatch()
 }
 
 // knownVar reports whether a variable is saved by some step; when a step was

@@ -1,6 +1,10 @@
 package content
 
-import "strings"
+import (
+	"strings"
+
+	"putokaz/internal/match"
+)
 
 // maxScanWords bounds how much of a long message is searched for keywords.
 const maxScanWords = 200
@@ -45,6 +49,14 @@ func (c *Content) MatchEmergency(folded string, exact bool) (Keyword, bool) {
 		return k, ok
 	}
 	return c.kw.match(c.kw.emergency, folded, nil)
+}
+
+// MatchDanger finds an emergency word that names an immediate danger
+// (police, attacked, …) anywhere in a folded text, skipping the generic
+// calls for help ("help", "doctor"; see match.IsGeneric), which only open
+// the emergency numbers when nothing else in the message is understood.
+func (c *Content) MatchDanger(folded string) (Keyword, bool) {
+	return c.kw.match(c.kw.emergency, folded, func(k Keyword) bool { return !match.IsGeneric(k.Folded) })
 }
 
 // match finds the longest keyword in folded; with allow set, only keywords

@@ -88,6 +88,8 @@ type turn struct {
 	fx     []Effect
 	notice string
 	erased bool
+	// unmatched: the words of a typed message that nothing matched.
+	unmatched []string
 }
 
 // Handle processes one input. s is the person's session (nil for a new
@@ -104,7 +106,7 @@ func (e *Engine) Handle(c *content.Content, s *Session, in Input) Result {
 	}
 	t.handle()
 	s.Seen = e.Now().UTC()
-	res := Result{Messages: t.out, Effects: t.fx, Session: s, Notice: t.notice}
+	res := Result{Messages: t.out, Effects: t.fx, Session: s, Notice: t.notice, Unmatched: t.unmatched}
 	if t.erased {
 		res.Session = nil
 	}
@@ -155,8 +157,21 @@ func (t *turn) handle() {
 		return
 	}
 	if in.Kind == InText {
+		// Emergency words open the emergency flow from anywhere. In a
+		// question only a message that is nothing but one counts; outside
+		// one, a generic call for help ("help", "doctor") inside a sentence
+		// is left to typed(), which opens the topic the sentence asks for.
 		st := t.current()
-		if kw, ok := t.c.MatchEmergency(textnorm.Fold(in.Text), st != nil && st.Kind == content.KindQuestion && s.Handoff == ""); ok {
+		exact := st != nil && st.Kind == content.KindQuestion && s.Handoff == ""
+		folded := textnorm.Fold(in.Text)
+		var kw content.Keyword
+		var ok bool
+		if exact || s.Handoff != "" || s.Lang == "" || s.Ref != nil {
+			kw, ok = t.c.MatchEmergency(folded, exact)
+		} else {
+			kw, ok = t.c.MatchDanger(folded)
+		}
+		if ok {
 			t.emergency(kw)
 			return
 		}
@@ -477,9 +492,7 @@ func (t *turn) typed() {
 		t.answer(st, t.in.Text)
 		return
 	}
-	if kw, ok := t.c.MatchKeywordFor(textnorm.Fold(t.in.Text), t.s.Lang); ok {
-		t.notice = "keyword"
-		t.enter(t.c.Flows[kw.Flow].StartRef())
+	if t.pressTyped() {
 		return
 	}
 	if st == nil && t.s.Flow != "" && t.s.Handoff == "" {
@@ -490,9 +503,7 @@ func (t *turn) typed() {
 		t.enter(t.c.Home())
 		return
 	}
-	t.notice = "unknown_text"
-	t.say(content.TextUnknownText)
-	t.enter(t.c.Home())
+	t.understood(Understand(t.c, t.s.Lang, t.in.Text))
 }
 
 // location handles a shared location: the answer to a location step, or,

@@ -95,10 +95,7 @@ var Outcomes = []string{OutcomeOffered, OutcomeDeclined, OutcomeCancelled, Outco
 // Notices lists the engine's notice labels that are counted by name; any
 // other is counted as "other". A test keeps it in step with the engine.
 var Notices = []string{
-	"content_changed", "edited", "emergency", "erased", "event", "invalid_answer", "keyword",
-	"language_picker", "location_abroad", "location_nearby", "media", "quick_exit", "referral_cancelled",
-	"referral_declined", "referral_sent", "relayed", "reset", "service_offline", "stale_button", "status",
-	"unexpected_location", "unknown_command", "unknown_text",
+	"content_changed", "did_you_mean", "edited", "emergency", "erased", "event", "greeting", "invalid_answer", "keyword", "language_picker", "location_abroad", "location_nearby", "media", "quick_exit", "referral_cancelled", "referral_declined", "referral_sent", "relayed", "reset", "service_offline", "stale_button", "status", "unexpected_location", "unknown_command", "unknown_text",
 }
 
 // InputKinds names the inputs counted, by engine kind.
@@ -170,6 +167,8 @@ type Stats struct {
 	mu sync.Mutex
 	// pending holds increments not yet written: Redis key → field → n.
 	pending map[string]map[string]int64
+	// words holds unmatched words not yet written (see words.go).
+	words []wordUse
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -275,6 +274,9 @@ func (s *Stats) Observe(o conversation.Outcome) {
 		fields[n], n = fieldRef+svc+":"+outcome, n+1
 	}
 	s.buffer(fields[:n])
+	if len(o.Unmatched) > 0 {
+		s.observeWords(language(c, o.Lang), o.Person, o.Unmatched)
+	}
 }
 
 // referralOutcome tells what an input did to a referral or handoff: the
@@ -356,6 +358,9 @@ func (s *Stats) loop() {
 			if err := s.Flush(ctx); err != nil {
 				s.opt.Log.Warn("usage statistics not written to Redis; kept for the next try", "err", err)
 			}
+			if err := s.flushWords(ctx); err != nil {
+				s.opt.Log.Warn("unmatched words not written to Redis; dropped", "err", err)
+			}
 			cancel()
 		}
 	}
@@ -424,6 +429,9 @@ func (s *Stats) Stop(ctx context.Context) error {
 	case <-s.done:
 	case <-ctx.Done():
 		return fmt.Errorf("stats: stop: %w", ctx.Err())
+	}
+	if err := s.flushWords(ctx); err != nil {
+		s.opt.Log.Warn("unmatched words not written to Redis; dropped", "err", err)
 	}
 	return s.Flush(ctx)
 }
