@@ -31,6 +31,7 @@ func commands() []command {
 		{"serve", "", "run the bot (Telegram with TELEGRAM_TOKEN, else the local playground)", serve},
 		{"check", "[DIR]", "check flows and texts; print every problem as file:line:col", check},
 		{"chat", "[--lang TAG] [DIR]", "talk to the bot in this terminal (in-memory store)", chatCmd},
+		{"eval", "[--sets DIR] [DIR]", "hit rate of typed-text understanding on the labelled phrasings", evalCmd},
 		{"graph", "[--lang TAG] [FLOW]", "print the flows (or one) as a Mermaid diagram", graphCmd},
 		{"stats", "[--days N]", "summary of the anonymous usage statistics kept in Redis", statsCmd},
 		{"translate", "[export LANG | import FILE]", "translation coverage; files with only what a language lacks", translateCmd},

@@ -2,6 +2,7 @@ package content
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"regexp"
 	"slices"
@@ -114,10 +115,13 @@ const MaxAnswerLen = 300
 
 type checker struct {
 	flowsDir string
-	c        *Content
-	fl       *flowLoader
-	diags    *Diags
-	vars     map[string]bool
+	// locales and localesDir hold the examples files.
+	locales    fs.FS
+	localesDir string
+	c          *Content
+	fl         *flowLoader
+	diags      *Diags
+	vars       map[string]bool
 }
 
 func (ck *checker) run() {
@@ -142,6 +146,11 @@ func (ck *checker) run() {
 	ck.textsExist()
 	ck.textsWellFormed()
 	ck.keywords()
+	if ck.locales != nil {
+		ck.loadExamples(ck.locales, ck.localesDir)
+	}
+	ck.indexMatcher()
+	ck.examplesMatch()
 }
 
 func (ck *checker) flows() {

@@ -1,6 +1,10 @@
 package content
 
-import "strings"
+import (
+	"strings"
+
+	"putokaz/internal/match"
+)
 
 // maxScanWords bounds how much of a long message is searched for keywords.
 const maxScanWords = 200
@@ -40,11 +44,23 @@ func (c *Content) MatchEmergency(folded string, exact bool) (Keyword, bool) {
 	return c.kw.match(c.kw.emergency, folded)
 }
 
+// MatchDanger finds an emergency word that names an immediate danger
+// (police, attacked, …) anywhere in a folded text, skipping the generic
+// calls for help ("help", "doctor"; see match.IsGeneric), which only open
+// the emergency numbers when nothing else in the message is understood.
+func (c *Content) MatchDanger(folded string) (Keyword, bool) {
+	return c.kw.matchSkip(c.kw.emergency, folded, match.IsGeneric)
+}
+
 func (ix *keywordIndex) match(m map[string]Keyword, folded string) (Keyword, bool) {
+	return ix.matchSkip(m, folded, nil)
+}
+
+func (ix *keywordIndex) matchSkip(m map[string]Keyword, folded string, skip func(string) bool) (Keyword, bool) {
 	if folded == "" || len(m) == 0 {
 		return Keyword{}, false
 	}
-	if k, ok := m[folded]; ok {
+	if k, ok := m[folded]; ok && (skip == nil || !skip(folded)) {
 		return k, true
 	}
 	// Word boundaries of the folded text (single spaces between words).
@@ -60,7 +76,7 @@ func (ix *keywordIndex) match(m map[string]Keyword, folded string) (Keyword, boo
 	}
 	for size := min(ix.maxWords, n); size >= 1; size-- {
 		for i := 0; i+size <= n; i++ {
-			if k, ok := m[folded[starts[i]:ends[i+size-1]]]; ok {
+			if k, ok := m[folded[starts[i]:ends[i+size-1]]]; ok && (skip == nil || !skip(k.Folded)) {
 				return k, true
 			}
 		}

@@ -76,7 +76,7 @@ func load(src Source, diags *Diags) *Content {
 		c.FlowOrder = append(c.FlowOrder, name)
 	}
 	sort.Strings(c.FlowOrder)
-	ck := &checker{c: c, fl: fl, diags: diags, flowsDir: src.FlowsDir}
+	ck := &checker{c: c, fl: fl, diags: diags, flowsDir: src.FlowsDir, locales: src.Locales, localesDir: src.LocalesDir}
 	ck.run()
 	c.Version = version(src)
 	return c

@@ -6,6 +6,8 @@ package content
 import (
 	"fmt"
 	"strings"
+
+	"putokaz/internal/match"
 )
 
 // Kind is what a step does.
@@ -148,6 +150,12 @@ type Content struct {
 	Emergency string
 	// Keywords maps a folded keyword to its flow.
 	Keywords []Keyword
+	// Examples are the phrasings people type, per target and language
+	// (locales/examples.<tag>.yaml).
+	Examples []Example
+	// Matcher ranks topics against typed text; built from the examples,
+	// keywords and titles at every load.
+	Matcher *match.Index
 	// Version identifies this content (a hash of its files).
 	Version string
 	kw      keywordIndex

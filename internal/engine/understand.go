@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"unicode"
+
+	"putokaz/internal/content"
+	"putokaz/internal/match"
+	"putokaz/internal/textnorm"
+)
+
+// AnswerKind is how the engine answers a typed message that is not an
+// answer to a question.
+type AnswerKind uint8
+
+const (
+	// AnswerNothing: nothing understood; what the bot can do, the emergency
+	// number, the menu.
+	AnswerNothing AnswerKind = iota
+	// AnswerOpen: one clear topic (Targets[0]).
+	AnswerOpen
+	// AnswerAsk: "Did you mean …?" with two or three topics (Targets).
+	AnswerAsk
+	// AnswerGreeting and AnswerThanks: a greeting and the menu.
+	AnswerGreeting
+	AnswerThanks
+	// AnswerEmergency: the emergency flow, from anywhere.
+	AnswerEmergency
+)
+
+func (k AnswerKind) String() string {
+	return [...]string{"nothing", "open", "ask", "greeting", "thanks", "emergency"}[k]
+}
+
+// Answer is what Understand decided.
+type Answer struct {
+	Kind AnswerKind
+	// Targets are flows or flow/step references (Open: one; Ask: two or three).
+	Targets []string
+	// DangerLine adds one line of emergency numbers: the message called for
+	// help or a doctor inside a sentence about another topic.
+	DangerLine bool
+	// Lang is the content language the message is written in, when that is
+	// clear, else "".
+	Lang string
+	// Keyword is the emergency word found (AnswerEmergency by keyword).
+	Keyword content.Keyword
+}
+
+// Understand decides how to answer typed text outside a question. It is
+// pure and shared by the engine and the evaluation (putokaz eval).
+//
+// A named immediate danger (police, attacked, …) opens the emergency flow.
+// Otherwise the matcher ranks every topic: one clear winner opens, two or
+// three close ones are offered, a greeting or thanks is greeted. A generic
+// call for help ("help", "doctor") opens the topic the rest of the
+// sentence asks for, with a line of emergency numbers, and the emergency
+// flow only when nothing else is understood.
+func Understand(c *content.Content, text string) Answer {
+	folded := textnorm.Fold(text)
+	if kw, ok := c.MatchDanger(folded); ok {
+		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: kw, Lang: kw.Lang}
+	}
+	gkw, generic := c.MatchEmergency(folded, false)
+	var a Answer
+	if c.Matcher != nil {
+		res := c.Matcher.Match(text)
+		if res.LangKnown {
+			a.Lang = langTag(c, res.Lang, text)
+		}
+		d, cs := res.Decide()
+		switch d {
+		case match.Open:
+			a.Targets = []string{cs[0].Target}
+			switch cs[0].Target {
+			case match.Greeting:
+				a.Kind = AnswerGreeting
+			case match.Thanks:
+				a.Kind = AnswerThanks
+			case c.Emergency:
+				a.Kind = AnswerEmergency
+			default:
+				a.Kind = AnswerOpen
+				a.DangerLine = generic
+			}
+			return a
+		case match.Ask:
+			a.Kind = AnswerAsk
+			for _, cand := range cs {
+				a.Targets = append(a.Targets, cand.Target)
+			}
+			a.DangerLine = generic
+			return a
+		}
+	}
+	if generic {
+		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: gkw, Lang: gkw.Lang}
+	}
+	if kw, ok := c.MatchKeyword(folded); ok {
+		// Keywords stay for exact words the ranking does not know (all
+		// stop words, say).
+		a.Kind, a.Targets = AnswerOpen, []string{kw.Flow}
+		if kw.Flow == c.Emergency {
+			a.Kind = AnswerEmergency
+		}
+		return a
+	}
+	a.Kind = AnswerNothing
+	return a
+}
+
+// langTag turns a matcher family into the content's language tag: Serbian
+// is Cyrillic when the message has Cyrillic letters.
+func langTag(c *content.Content, f match.Family, text string) string {
+	tag := f.String()
+	if f == match.Serbian {
+		tag = "sr-Latn"
+		for _, r := range text {
+			if unicode.Is(unicode.Cyrillic, r) {
+				tag = "sr-Cyrl"
+				break
+			}
+		}
+	}
+	if _, ok := c.Language(tag); !ok {
+		return ""
+	}
+	return tag
+}
+
+// Got is the answer as an evaluation counts it (see match.Judge).
+func (a Answer) Got() match.Got {
+	return match.Got{Kind: a.Kind.String(), Targets: a.Targets}
+}

@@ -1,0 +1,370 @@
+package match
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	snowball "github.com/blevesearch/snowballstem"
+	"github.com/blevesearch/snowballstem/arabic"
+	"github.com/blevesearch/snowballstem/english"
+
+	"putokaz/internal/textnorm"
+)
+
+// Family is a language family the matcher knows: one analyser each.
+// Serbian Cyrillic and Latin are one family (typed text is folded to Latin).
+type Family uint8
+
+const (
+	English Family = iota
+	Serbian
+	Arabic
+	Persian
+	numFamilies
+)
+
+var familyNames = [numFamilies]string{"en", "sr", "ar", "fa"}
+
+func (f Family) String() string { return familyNames[f] }
+
+// FamilyOf maps a language tag of the content (en, sr-Cyrl, sr-Latn, ar, fa)
+// to its family.
+func FamilyOf(tag string) (Family, bool) {
+	base, _, _ := strings.Cut(tag, "-")
+	for i, n := range familyNames {
+		if n == base {
+			return Family(i), true
+		}
+	}
+	return 0, false
+}
+
+// script of a folded token.
+type script uint8
+
+const (
+	latinScript script = iota
+	arabicScript
+	otherScript
+)
+
+func scriptOf(tok string) script {
+	r, _ := utf8.DecodeRuneInString(tok)
+	switch {
+	case r < utf8.RuneSelf:
+		return latinScript
+	case r >= 0x0600 && r <= 0x06FF:
+		return arabicScript
+	}
+	return otherScript
+}
+
+// tokens folds text (textnorm.Fold: lower case, no diacritics, Serbian
+// Cyrillic to Latin, Arabic/Persian letter variants, any digits to 0-9) and
+// splits it into words; Arabizi digits inside Latin words are kept.
+func tokens(text string, dst []string) []string {
+	f := textnorm.Fold(text)
+	for f != "" {
+		var w string
+		w, f, _ = strings.Cut(f, " ")
+		if w != "" {
+			dst = append(dst, w)
+		}
+		if len(dst) >= maxTokens {
+			break
+		}
+	}
+	return dst
+}
+
+// maxTokens bounds the words of one message that are looked at.
+const maxTokens = 64
+
+// isNumber reports a token made of digits only (never a word to count).
+func isNumber(tok string) bool {
+	return tok != "" && strings.Trim(tok, "0123456789") == ""
+}
+
+// stemmer turns one folded token of its family into an index term, "" to
+// drop it. It is not safe for concurrent use (snowball environments are
+// reused), so each Match call builds its own.
+type stemmer struct {
+	env *snowball.Env
+}
+
+func newStemmer() *stemmer { return &stemmer{env: snowball.NewEnv("")} }
+
+// stem returns the term for tok in family f, or "" when the token is a stop
+// word or does not belong to the family's script.
+func (s *stemmer) stem(f Family, tok string) string {
+	sc := scriptOf(tok)
+	switch f {
+	case English:
+		if sc != latinScript || stopEN[tok] {
+			return ""
+		}
+		if len(tok) <= 2 {
+			return tok
+		}
+		s.env.SetCurrent(tok)
+		english.Stem(s.env)
+		return s.env.Current()
+	case Serbian:
+		if sc != latinScript || stopSR[tok] {
+			return ""
+		}
+		return stemSerbian(tok)
+	case Arabic:
+		if sc == latinScript && !isStop(tok) {
+			return tok // Arabizi, as typed (its skeleton is a second term)
+		}
+		if sc != arabicScript || stopAR[tok] {
+			return ""
+		}
+		// Fold writes Persian yeh and keheh; Snowball's Arabic stemmer
+		// expects the Arabic letters.
+		t := toArabicLetters.Replace(tok)
+		s.env.SetCurrent(t)
+		arabic.Stem(s.env)
+		out := fromArabicLetters.Replace(s.env.Current())
+		if out == "" {
+			return tok
+		}
+		return out
+	case Persian:
+		if sc == latinScript && !isStop(tok) {
+			return tok // Finglish, as typed (its skeleton is a second term)
+		}
+		if sc != arabicScript || stopFA[tok] {
+			return ""
+		}
+		return stemPersian(tok)
+	}
+	return ""
+}
+
+var (
+	toArabicLetters   = strings.NewReplacer("ی", "ي", "ک", "ك")
+	fromArabicLetters = strings.NewReplacer("ي", "ی", "ك", "ک", "ى", "ی", "ة", "ه", "أ", "ا", "إ", "ا", "آ", "ا")
+)
+
+// serbianSuffixes are case and verb endings of Serbian, in Latin without
+// diacritics, longest first. No maintained Go Snowball port has Serbian
+// (blevesearch/snowballstem has English and Arabic, kljensen/snowball
+// neither), so this light stemmer strips one ending and keeps a stem of at
+// least three letters; spelling tolerance covers the rest.
+var serbianSuffixes = []string{
+	"ovima", "evima", "anjem", "enjem",
+	"anja", "enja", "anje", "enje", "ovoj", "ovom", "ovog", "iste", "cemo", "cete",
+	"ama", "ima", "ovi", "evi", "ova", "eva", "ove", "eve", "om", "em", "og", "oj", "ih", "im",
+	"ati", "iti", "eti", "uti", "amo", "ate", "emo", "ete", "imo", "ite", "aju", "eju", "uju", "ale", "ali", "alo", "ila", "ili", "ilo",
+	"am", "as", "em", "es", "im", "is", "la", "le", "li", "lo", "cu", "ce", "ci", "ju",
+	"a", "e", "i", "o", "u",
+}
+
+func stemSerbian(tok string) string {
+	if len(tok) < 5 {
+		return tok
+	}
+	for _, suf := range serbianSuffixes {
+		if strings.HasSuffix(tok, suf) && len(tok)-len(suf) >= 3 {
+			return tok[:len(tok)-len(suf)]
+		}
+	}
+	return tok
+}
+
+// Persian affixes on the folded form (ی, ک; ZWNJ already removed, so
+// "می‌خواهم" arrives as "میخواهم"). No maintained Go stemmer for Persian
+// exists (bleve's fa analyser only normalises); these are the verb prefixes
+// and the plural, possessive and person endings.
+var (
+	persianPrefixes = []string{"نمی", "می"}
+	persianSuffixes = []string{
+		"هایمان", "هایتان", "هایشان", "هایم", "هایت", "هایش", "های", "ها",
+		"ترین", "مان", "تان", "شان", "ایم", "اید", "اند", "یم", "ید", "ند", "ام", "ات", "اش", "یی",
+		"م", "ی", "ت", "ش", "د",
+	}
+	// persianSpoken maps spoken stems to written ones (میخوام → می‌خواهم).
+	persianSpoken = map[string]string{"خوا": "خواه", "تون": "توان", "دون": "دان", "گ": "گو", "ر": "رو"}
+)
+
+func stemPersian(tok string) string {
+	w := tok
+	if rest, ok := strings.CutSuffix(w, "گی"); ok && utf8.RuneCountInString(rest) >= 3 {
+		w = rest + "ه" // پناهندگی → پناهنده, زندگی → زنده
+	}
+	for _, p := range persianPrefixes {
+		if rest, ok := strings.CutPrefix(w, p); ok && utf8.RuneCountInString(rest) >= 2 {
+			w = rest
+			break
+		}
+	}
+	for _, suf := range persianSuffixes {
+		if rest, ok := strings.CutSuffix(w, suf); ok && utf8.RuneCountInString(rest) >= 3 {
+			w = rest
+			break
+		}
+	}
+	if s, ok := persianSpoken[w]; ok {
+		w = s
+	}
+	return w
+}
+
+// skeleton is the romanised key of a word typed in Arabic script or in
+// Latin letters (Finglish, Arabizi): consonants only, in one spelling, so
+// that "komak", "کمک" and "komakk" share "kmk", and "bdi 2rja3" meets
+// "بدي ارجع". Vowels, alef, ain, hamza and the semivowels (و ی, w v y)
+// inside a word are dropped because both ways of writing omit or add them
+// freely; a final h (ه, -eh) too. Returns "" for skeletons under two
+// letters, which match too much.
+func skeleton(tok string, buf []byte) []byte {
+	buf = buf[:0]
+	sc := scriptOf(tok)
+	if sc == otherScript {
+		return buf
+	}
+	first := true
+	emit := func(c byte) {
+		if n := len(buf); n > 0 && buf[n-1] == c {
+			first = false
+			return // doubled letters: "lazzem", "تشدید"
+		}
+		buf = append(buf, c)
+		first = false
+	}
+	if sc == arabicScript {
+		if rest, ok := strings.CutPrefix(tok, "ال"); ok && utf8.RuneCountInString(rest) >= 3 {
+			tok = rest
+		}
+		for _, r := range tok {
+			switch r {
+			case 'ب':
+				emit('b')
+			case 'پ':
+				emit('p')
+			case 'ت', 'ط':
+				emit('t')
+			case 'ث', 'س', 'ص':
+				emit('s')
+			case 'ج':
+				emit('j')
+			case 'ژ':
+				emit('j')
+			case 'چ':
+				emit('c')
+			case 'ح', 'ه':
+				emit('h')
+			case 'خ':
+				emit('x')
+			case 'د':
+				emit('d')
+			case 'ذ', 'ز', 'ض', 'ظ':
+				emit('z')
+			case 'ر':
+				emit('r')
+			case 'ش':
+				emit('S')
+			case 'غ', 'ق':
+				emit('q')
+			case 'ف':
+				emit('f')
+			case 'ک':
+				emit('k')
+			case 'گ':
+				emit('g')
+			case 'ل':
+				emit('l')
+			case 'م':
+				emit('m')
+			case 'ن':
+				emit('n')
+			case 'و':
+				if first {
+					emit('v')
+				}
+			case 'ی':
+				if first {
+					emit('y')
+				}
+			default:
+				first = false // alef, ain, hamza, digits: silent
+			}
+		}
+	} else {
+		for i := 0; i < len(tok); i++ {
+			c := tok[i]
+			var next byte
+			if i+1 < len(tok) {
+				next = tok[i+1]
+			}
+			if next == 'h' {
+				two := true
+				switch c {
+				case 'k':
+					emit('x')
+				case 'g':
+					emit('q')
+				case 's':
+					emit('S')
+				case 'c':
+					emit('c')
+				case 'z':
+					emit('j')
+				case 't':
+					emit('s')
+				case 'd':
+					emit('z')
+				default:
+					two = false
+				}
+				if two {
+					i++
+					continue
+				}
+			}
+			switch c {
+			case 'a', 'e', 'i', 'o', 'u', '2', '3':
+				first = false
+			case 'w', 'v':
+				if first {
+					emit('v')
+				} else {
+					first = false
+				}
+			case 'y':
+				if first {
+					emit('y')
+				} else {
+					first = false
+				}
+			case 'c':
+				emit('k')
+			case '5':
+				emit('x')
+			case '7':
+				emit('h')
+			case '6':
+				emit('t')
+			case '9':
+				emit('s')
+			case '8':
+				emit('q')
+			default:
+				if c >= '0' && c <= '9' {
+					first = false
+					continue
+				}
+				emit(c)
+			}
+		}
+	}
+	if n := len(buf); n > 0 && buf[n-1] == 'h' {
+		buf = buf[:n-1]
+	}
+	if len(buf) < 2 {
+		return buf[:0]
+	}
+	return buf
+}

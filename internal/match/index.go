@@ -1,0 +1,283 @@
+// Package match understands typed text: it ranks every topic target (a flow
+// or a flow's step) against a message with BM25 over the example phrasings,
+// keywords and titles editors write in locales/, in all languages at once,
+// and says which language the match came from.
+//
+// Text is folded (textnorm.Fold), split into words and turned into terms by
+// one analyser per language family: Snowball stemmers for English and
+// Arabic (github.com/blevesearch/snowballstem), light stemmers for Serbian
+// and Persian, and for Arabic and Persian also a romanised consonant
+// skeleton that lets Finglish and Arabizi ("komak", "bdi 2rja3") meet the
+// Arabic script. Longer words tolerate a typo or two.
+//
+// The package is pure and its Index is read-only after Build, so one index
+// serves every conversation and is swapped whole on a content reload.
+package match
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Special targets that are answers, not topics.
+const (
+	Greeting = "greeting"
+	Thanks   = "thanks"
+)
+
+// Doc is one piece of text that leads to a target: an example phrasing, a
+// keyword or a title, in the language Lang (a content tag such as "sr-Cyrl").
+type Doc struct {
+	Target string
+	Lang   string
+	Text   string
+}
+
+// BM25 parameters. b is lower than the usual 0.75 because a target's
+// document is many short examples glued together: more examples should not
+// make a target harder to reach.
+const (
+	k1 = 1.2
+	b  = 0.4
+)
+
+// Weights of terms found by other means than the exact stem.
+const (
+	weightTypo1    = 0.8 // one edit away
+	weightTypo2    = 0.6 // two edits away
+	weightSkeleton = 0.8 // a romanised skeleton (Finglish, Arabizi)
+)
+
+// Index ranks targets against a message.
+type Index struct {
+	targets []string
+	fields  [numFamilies]field
+}
+
+type posting struct {
+	doc int32
+	tf  float32
+}
+
+// field is the inverted index of one language family.
+type field struct {
+	terms   map[string]int32
+	post    [][]posting
+	idf     []float32
+	norm    []float32          // per target: k1*(1-b+b*dl/avgdl)
+	deletes map[string][]int32 // one- and two-letter deletions of longer terms → terms
+	words   []string
+}
+
+// Build indexes docs. Docs in a language outside the five families are
+// ignored (the content check reports them).
+func Build(docs []Doc) *Index {
+	ix := &Index{}
+	tid := map[string]int32{}
+	st := newStemmer()
+	tf := make([]map[string]float32, 0, 64)
+	var fieldTF [numFamilies][]map[string]float32
+	var buf [maxTokens]string
+	var sk []byte
+	for _, d := range docs {
+		fam, ok := FamilyOf(d.Lang)
+		if !ok {
+			continue
+		}
+		id, ok := tid[d.Target]
+		if !ok {
+			id = int32(len(ix.targets))
+			tid[d.Target] = id
+			ix.targets = append(ix.targets, d.Target)
+		}
+		for int(id) >= len(fieldTF[fam]) {
+			fieldTF[fam] = append(fieldTF[fam], nil)
+		}
+		m := fieldTF[fam][id]
+		if m == nil {
+			m = map[string]float32{}
+			fieldTF[fam][id] = m
+		}
+		for _, tok := range tokens(d.Text, buf[:0]) {
+			if helpWords[tok] || isNumber(tok) {
+				continue
+			}
+			if t := st.stem(fam, tok); t != "" {
+				m[t]++
+			}
+			if fam == Arabic || fam == Persian {
+				if isStop(tok) {
+					continue
+				}
+				if sk = skeleton(tok, sk); len(sk) > 0 {
+					m["~"+string(sk)]++
+				}
+			}
+		}
+	}
+	_ = tf
+	for f := range fieldTF {
+		ix.fields[f] = buildField(fieldTF[f], len(ix.targets))
+	}
+	return ix
+}
+
+func buildField(docs []map[string]float32, ntargets int) field {
+	fl := field{terms: map[string]int32{}, deletes: map[string][]int32{}, norm: make([]float32, ntargets)}
+	var total float32
+	n := 0
+	dl := make([]float32, ntargets)
+	for d, m := range docs {
+		if len(m) == 0 {
+			continue
+		}
+		n++
+		for _, c := range m {
+			dl[d] += c
+		}
+		total += dl[d]
+	}
+	if n == 0 {
+		return fl
+	}
+	avg := total / float32(n)
+	for d := range dl {
+		fl.norm[d] = k1 * (1 - b + b*dl[d]/avg)
+	}
+	for d, m := range docs {
+		// Sorted terms, so that term IDs (and thus ties) do not depend on
+		// map order.
+		keys := make([]string, 0, len(m))
+		for t := range m {
+			keys = append(keys, t)
+		}
+		slices.Sort(keys)
+		for _, t := range keys {
+			id, ok := fl.terms[t]
+			if !ok {
+				id = int32(len(fl.words))
+				fl.terms[t] = id
+				fl.words = append(fl.words, t)
+				fl.post = append(fl.post, nil)
+			}
+			fl.post[id] = append(fl.post[id], posting{doc: int32(d), tf: m[t]})
+		}
+	}
+	fl.idf = make([]float32, len(fl.post))
+	for id, p := range fl.post {
+		df := float64(len(p))
+		fl.idf[id] = float32(math.Log(1 + (float64(n)-df+0.5)/(df+0.5)))
+		w := fl.words[id]
+		if strings.HasPrefix(w, "~") || utf8.RuneCountInString(w) < minTypoLen {
+			continue
+		}
+		for _, del := range deletions(w, maxEdits(w), nil) {
+			fl.deletes[del] = append(fl.deletes[del], int32(id))
+		}
+	}
+	return fl
+}
+
+// Spelling tolerance: words of five letters or more may be one edit away
+// from a known word, of eight or more two edits.
+const minTypoLen = 5
+
+func maxEdits(w string) int {
+	switch n := utf8.RuneCountInString(w); {
+	case n >= 8:
+		return 2
+	case n >= minTypoLen:
+		return 1
+	}
+	return 0
+}
+
+// deletions appends w with up to k runes deleted (w itself included).
+func deletions(w string, k int, dst []string) []string {
+	dst = append(dst, w)
+	if k == 0 {
+		return dst
+	}
+	rs := []rune(w)
+	seen := map[string]bool{}
+	var rec func(rs []rune, k int)
+	rec = func(rs []rune, k int) {
+		for i := range rs {
+			d := string(rs[:i]) + string(rs[i+1:])
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			dst = append(dst, d)
+			if k > 1 && len(rs) > 3 {
+				rec([]rune(d), k-1)
+			}
+		}
+	}
+	rec(rs, k)
+	return dst
+}
+
+// editDistance is the optimal string alignment distance over runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+// lookup finds a query term: exactly, or else the closest known term within
+// the spelling tolerance. It returns the term ID and its weight.
+func (fl *field) lookup(t string) (int32, float32, bool) {
+	if id, ok := fl.terms[t]; ok {
+		return id, 1, true
+	}
+	k := maxEdits(t)
+	if k == 0 || len(fl.deletes) == 0 {
+		return 0, 0, false
+	}
+	best, bestD := int32(-1), k+1
+	var dels [64]string
+	for _, del := range deletions(t, k, dels[:0]) {
+		for _, id := range fl.deletes[del] {
+			if id == best {
+				continue
+			}
+			d := editDistance(t, fl.words[id])
+			if d < bestD || (d == bestD && best >= 0 && len(fl.post[id]) > len(fl.post[best])) {
+				best, bestD = id, d
+			}
+		}
+	}
+	switch {
+	case best < 0 || bestD > k:
+		return 0, 0, false
+	case bestD == 1:
+		return best, weightTypo1, true
+	default:
+		return best, weightTypo2, true
+	}
+}
+
+// Targets lists every target the index knows, in the order first seen.
+func (ix *Index) Targets() []string { return ix.targets }

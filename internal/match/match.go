@@ -1,0 +1,179 @@
+package match
+
+import (
+	"slices"
+	"strings"
+)
+
+// Candidate is one target that the message matches.
+type Candidate struct {
+	Target string
+	Score  float64
+	// Lang is the language family whose examples matched best.
+	Lang Family
+}
+
+// Flow is the flow part of the target ("shelter" of "shelter/where").
+func (c Candidate) Flow() string {
+	f, _, _ := strings.Cut(c.Target, "/")
+	return f
+}
+
+// Result is what a message matches.
+type Result struct {
+	// Candidates are the matched targets, best first, at most maxCandidates,
+	// each target once.
+	Candidates []Candidate
+	// Lang is the language family the message is written in, when that is
+	// clear (LangKnown): most of its words are known in that language and
+	// in no other as many.
+	Lang      Family
+	LangKnown bool
+}
+
+const maxCandidates = 6
+
+// Match ranks every target against text. It is safe for concurrent use.
+func (ix *Index) Match(text string) Result {
+	var buf [maxTokens]string
+	toks := tokens(text, buf[:0])
+	var res Result
+	if len(toks) == 0 || len(ix.targets) == 0 {
+		return res
+	}
+	st := stemPool.get()
+	defer stemPool.put(st)
+	scores := make([]float32, len(ix.targets)*int(numFamilies))
+	var known [numFamilies]float32
+	var seen [maxTokens]int32
+	var sk []byte
+	content := 0
+	for _, tok := range toks {
+		if !isNumber(tok) && !helpWords[tok] && !isStop(tok) {
+			content++
+		}
+	}
+	for f := Family(0); f < numFamilies; f++ {
+		fl := &ix.fields[f]
+		if len(fl.terms) == 0 {
+			continue
+		}
+		nseen := 0
+		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
+		for _, tok := range toks {
+			if helpWords[tok] || isNumber(tok) {
+				continue
+			}
+			id, w, ok := int32(0), float32(0), false
+			if t := st.stem(f, tok); t != "" && (scriptOf(tok) != latinScript || f < Arabic || !ix.knownLatin(st, tok)) {
+				id, w, ok = fl.lookup(t)
+			}
+			if !ok && (f == Arabic || f == Persian) && !isStop(tok) && !ix.knownLatin(st, tok) {
+				// A Latin word's skeleton drops most of its letters: only
+				// three consonants or more say enough.
+				if sk = skeleton(tok, sk); len(sk) > 2 || (len(sk) > 0 && scriptOf(tok) == arabicScript) {
+					var b strings.Builder
+					b.Grow(len(sk) + 1)
+					b.WriteByte('~')
+					b.Write(sk)
+					if sid, found := fl.terms[b.String()]; found {
+						id, w, ok = sid, weightSkeleton, true
+					}
+				}
+			}
+			if !ok || slices.Contains(seen[:nseen], id) {
+				continue
+			}
+			seen[nseen] = id
+			nseen++
+			if scriptOf(tok) == latinScript && (f == Arabic || f == Persian) {
+				known[f] += w / 2 // a romanised word is weaker evidence of the language
+			} else {
+				known[f] += w
+			}
+			idf := fl.idf[id] * w
+			for _, p := range fl.post[id] {
+				acc[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + fl.norm[p.doc])
+			}
+		}
+	}
+	// Best family per target.
+	for t := range ix.targets {
+		best, fam := float32(0), Family(0)
+		for f := Family(0); f < numFamilies; f++ {
+			if s := scores[int(f)*len(ix.targets)+t]; s > best {
+				best, fam = s, f
+			}
+		}
+		if best > 0 {
+			res.Candidates = append(res.Candidates, Candidate{Target: ix.targets[t], Score: float64(best), Lang: fam})
+		}
+	}
+	slices.SortStableFunc(res.Candidates, func(a, b Candidate) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return strings.Compare(a.Target, b.Target)
+	})
+	if len(res.Candidates) > maxCandidates {
+		res.Candidates = res.Candidates[:maxCandidates]
+	}
+	res.Lang, res.LangKnown = detect(known, content, text)
+	return res
+}
+
+func isStop(tok string) bool {
+	return stopEN[tok] || stopSR[tok] || stopAR[tok] || stopFA[tok] || romanStop[tok]
+}
+
+// knownLatin reports a Latin word that English or Serbian examples use as
+// it is: its romanised skeleton is not taken, so "home" does not meet a
+// Persian word that happens to share "hm".
+func (ix *Index) knownLatin(st *stemmer, tok string) bool {
+	if scriptOf(tok) != latinScript {
+		return false
+	}
+	for _, f := range []Family{English, Serbian} {
+		if t := st.stem(f, tok); t != "" {
+			if _, ok := ix.fields[f].terms[t]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// detect names the language of a message: the family that knows most of
+// its words, if it knows at least half of them and clearly more than any
+// other family.
+func detect(known [numFamilies]float32, content int, raw string) (Family, bool) {
+	// Letters that only Persian uses, or only Arabic, tip the balance.
+	if strings.ContainsAny(raw, "پچژگ") {
+		known[Persian] += 0.5
+	}
+	if strings.ContainsAny(raw, "ةى") {
+		known[Arabic] += 0.5
+	}
+	best, second := Family(0), float32(0)
+	for f := Family(1); f < numFamilies; f++ {
+		if known[f] > known[best] {
+			best = f
+		}
+	}
+	for f := Family(0); f < numFamilies; f++ {
+		if f != best && known[f] > second {
+			second = known[f]
+		}
+	}
+	if known[best] < 1 || known[best]*2 < float32(content) || known[best] < second+1 {
+		return 0, false
+	}
+	return best, true
+}
+
+// stemPool hands out stemmers (their snowball environments are reused
+// buffers) without a sync.Pool allocation per call.
+var stemPool = newPool()

@@ -1,0 +1,88 @@
+package match
+
+import "putokaz/internal/textnorm"
+
+// Word lists are written as people type and folded when the package loads,
+// so they compare with folded input (Serbian without diacritics, Persian
+// yeh and keheh, ة as ه).
+
+func foldSet(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		if f := textnorm.Fold(w); f != "" {
+			m[f] = true
+		}
+	}
+	return m
+}
+
+// Stop words: words that say nothing about the topic. Kept short on
+// purpose: "home", "back", "alone" or "where" carry meaning here.
+var (
+	stopEN = foldSet("a", "an", "the", "i", "im", "i'm", "me", "my", "mine", "you", "your", "we", "our", "us", "he", "she", "it",
+		"is", "am", "are", "was", "were", "be", "been", "do", "does", "did", "to", "of", "in", "on", "at", "for", "with",
+		"and", "or", "but", "so", "this", "that", "there", "here", "please", "pls", "plz", "can", "could", "would", "will",
+		"want", "wanna", "need", "needs", "like", "some", "any", "have", "has", "had", "get", "got", "a", "about", "from",
+		"what", "how", "which", "ok", "okay", "just", "very", "much", "also", "too", "if", "know", "tell", "give",
+		"should", "must", "now", "u", "ur", "r")
+	stopSR = foldSet("ja", "ti", "mi", "vi", "on", "ona", "ono", "oni", "me", "te", "se", "si", "je", "smo", "ste", "su",
+		"i", "a", "ali", "ili", "da", "li", "u", "na", "za", "od", "do", "sa", "s", "o", "po", "iz", "k", "ka", "kod",
+		"moj", "moja", "moje", "moji", "mog", "mene", "meni", "mnom", "tebi", "nam", "nas", "vam", "vas", "im", "ih", "ga", "joj",
+		"to", "taj", "ta", "ovo", "ovaj", "ova", "tu", "ovde", "molim", "vas", "treba", "trebam", "trebalo", "hocu", "zelim",
+		"mogu", "moze", "mozete", "bih", "bi", "ce", "cu", "sta", "kako", "neki", "neku", "nesto", "jos", "vec", "samo",
+		"ok", "jel", "jeli", "jer", "kad", "kada", "ako", "imam", "ima", "nemam")
+	stopAR = foldSet("انا", "أنا", "انت", "نحن", "هو", "هي", "في", "من", "الى", "إلى", "على", "عن", "مع", "و", "او", "أو", "ثم",
+		"هذا", "هذه", "ذلك", "تلك", "هناك", "هنا", "ان", "أن", "إن", "لا", "ما", "ماذا", "كيف", "هل", "لو", "اذا", "إذا",
+		"لي", "لك", "عندي", "بدي", "بدى", "اريد", "أريد", "عايز", "عاوز", "ابغى", "ابي", "احتاج", "أحتاج", "محتاج", "ممكن", "يمكن",
+		"يمكنني", "لو سمحت", "سمحت", "من فضلك", "فضلك", "رجاء", "الرجاء", "شي", "شيء", "كل", "قد", "لقد", "كان", "يا", "بس")
+	stopFA = foldSet("من", "تو", "ما", "شما", "او", "اون", "آن", "این", "در", "به", "از", "با", "برای", "براي", "که", "و", "یا",
+		"را", "رو", "هم", "است", "هست", "هستم", "هستیم", "بود", "شد", "می", "ای", "یک", "یه", "چی", "چه", "چطور", "چگونه",
+		"لطفا", "لطفاً", "خواهش", "میکنم", "می‌کنم", "کنم", "کنید", "کن", "دارم", "داریم", "میخواهم", "میخوام", "می‌خواهم",
+		"میخواستم", "خواستم", "باید", "میتونم", "می‌توانم", "میتوانم", "توانم", "لازم", "نیاز", "آیا", "ایا", "اینجا", "اونجا")
+)
+
+// romanStop are romanised Farsi and Arabic function words, dropped before
+// their skeletons are taken (their skeletons would match anything).
+var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be", "az", "ba", "baraye", "bara", "ke", "va", "ya",
+	"ra", "ro", "ham", "ast", "hast", "hastam", "mikham", "mikhaam", "mikhastam", "mikhaham", "khahesh", "lotfan", "lotfn",
+	"daram", "dare", "dari", "konam", "konid", "kon", "bayad", "mitonam", "mitunam", "lazem", "niaz", "chi", "che", "chetor",
+	"ana", "enta", "inta", "ani", "fi", "fe", "min", "mn", "men", "ila", "ela", "3la", "ala", "3an", "an", "ma3", "wa", "w", "aw",
+	"hatha", "hada", "hadha", "hon", "hona", "hena", "huna", "la", "shu", "sho", "shou", "eh", "esh", "kif", "keef", "kaif", "hal",
+	"li", "li", "lak", "3ndi", "andi", "3andi", "bdi", "badi", "biddi", "bade", "arid", "ureed", "orid", "3ayez", "3ayz", "abi", "abgha",
+	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz")
+
+// helpWords ask for help and say nothing about which help: the matcher
+// ignores them, so "I need legal help" is about legal help.
+var helpWords = foldSet(
+	"help", "helpme", "sos",
+	"pomoc", "upomoc", "pomozite", "pomozi", "pomognete", "pomogne",
+	"مساعدة", "المساعدة", "مساعده", "ساعدني", "ساعدوني", "ساعدنا", "النجدة", "نجدة",
+	"musaada", "mosa3ada", "mosaada", "mousa3ada", "musa3ada", "sa3edni", "sa3idni", "sa3dni",
+	"کمک", "کمکم", "komak", "komakam", "komk",
+)
+
+// Generic words call for help without naming a danger: the help words and
+// "doctor", "urgent". They are among the emergency keywords, but a message
+// with one opens the topic the rest of it asks for (with one line of
+// emergency numbers); only when nothing else matches does it open the
+// emergency numbers.
+var generic = func() map[string]bool {
+	m := foldSet(
+		"help me", "need help", "please help", "doctor", "urgent",
+		// Violence at home is a disclosure for women_children/violence (with
+		// the emergency line), not a call for the police alone.
+		"beats me", "hits me", "beaten", "бије ме", "туче ме", "удара ме", "bije me", "tuce me", "udara me",
+		"ضربني", "يضربني", "يضربونني", "کتک", "کتکم زد", "کتکم زدند", "مرا می‌زند", "مرا زد",
+		"помоћ", "упомоћ", "помозите", "хитно", "hitno", "doktor", "доктор", "lekar", "лекар",
+		"طبيب", "الطبيب", "دكتور", "عاجل", "مستعجل", "dktor",
+		"کمک کنید", "کمکم کنید", "کمک فوری", "دکتر", "داکتر", "فوری", "komakam konid", "komak konid", "daktar", "dactar", "fori", "fouri",
+	)
+	for w := range helpWords {
+		m[w] = true
+	}
+	return m
+}()
+
+// IsGeneric reports whether a folded emergency keyword is a generic call
+// for help rather than a named danger.
+func IsGeneric(folded string) bool { return generic[folded] }
