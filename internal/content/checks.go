@@ -69,6 +69,13 @@ const (
 	TextStatusButton    = "common.status.button"
 	TextNearestNone     = "common.nearest.none"
 	TextEdited          = "common.edited"
+	// Answers to typed text (issue 12).
+	TextMatchAsk      = "common.match.ask"      // "Did you mean …?" above the topics
+	TextMatchNothing  = "common.match.nothing"  // what the bot can do, the emergency number
+	TextMatchGreeting = "common.match.greeting" // a greeting, before the menu
+	TextMatchThanks   = "common.match.thanks"   // "you are welcome", before the menu
+	TextMatchDanger   = "common.match.danger"   // one line of emergency numbers
+	TextMatchSwitch   = "common.match.switch"   // in the language the person wrote: continue in it?
 )
 
 // CommandTexts describe each command in Telegram's command menu.
@@ -90,6 +97,7 @@ var SystemTexts = []string{
 	TextReferralYes, TextReferralNo, TextReferralSkip, TextReferralCancel, TextReferralDropped, TextReferralSent,
 	TextReferralOpen, TextReferralLater, TextServiceOffline, TextStatusAsk, TextStatusReceived, TextStatusClaimed, TextStatusClosed,
 	TextStatusUnknown, TextStatusButton, TextNearestNone, TextEdited,
+	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }

@@ -48,7 +48,7 @@ func (ck *checker) loadExamples(fsys fs.FS, dir string) {
 	for _, l := range c.Languages {
 		file := examplesFile(l.Tag)
 		if _, err := fs.Stat(fsys, file); err != nil {
-			if l.From == "" {
+			if l.From == "" && len(files) > 0 {
 				ck.diags.warnf(l.Pos, "there is no %s: people who type in %s are understood only through keywords", path.Join(dir, file), l.Tag)
 			}
 			continue

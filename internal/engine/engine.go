@@ -117,8 +117,21 @@ func (t *turn) handle() {
 		return
 	}
 	if in.Kind == InText {
+		// Emergency words open the emergency flow from anywhere. In a
+		// question only a message that is nothing but one counts; outside
+		// one, a generic call for help ("help", "doctor") inside a sentence
+		// is left to typed(), which opens the topic the sentence asks for.
 		st := t.current()
-		if kw, ok := t.c.MatchEmergency(textnorm.Fold(in.Text), st != nil && st.Kind == content.KindQuestion && s.Handoff == ""); ok {
+		exact := st != nil && st.Kind == content.KindQuestion && s.Handoff == ""
+		folded := textnorm.Fold(in.Text)
+		var kw content.Keyword
+		var ok bool
+		if exact || s.Handoff != "" || s.Lang == "" || s.Ref != nil {
+			kw, ok = t.c.MatchEmergency(folded, exact)
+		} else {
+			kw, ok = t.c.MatchDanger(folded)
+		}
+		if ok {
 			t.emergency(kw)
 			return
 		}
@@ -423,9 +436,7 @@ func (t *turn) typed() {
 		t.answer(st, t.in.Text)
 		return
 	}
-	if kw, ok := t.c.MatchKeyword(textnorm.Fold(t.in.Text)); ok {
-		t.notice = "keyword"
-		t.enter(t.c.Flows[kw.Flow].StartRef())
+	if t.pressTyped() {
 		return
 	}
 	if st == nil && t.s.Flow != "" && t.s.Handoff == "" {
@@ -436,9 +447,7 @@ func (t *turn) typed() {
 		t.enter(t.c.Home())
 		return
 	}
-	t.notice = "unknown_text"
-	t.say(content.TextUnknownText)
-	t.enter(t.c.Home())
+	t.understood(Understand(t.c, t.in.Text))
 }
 
 func (t *turn) location() {

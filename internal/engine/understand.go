@@ -44,6 +44,8 @@ type Answer struct {
 	Lang string
 	// Keyword is the emergency word found (AnswerEmergency by keyword).
 	Keyword content.Keyword
+	// langWords is how many words of the message Lang knows.
+	langWords float64
 }
 
 // Understand decides how to answer typed text outside a question. It is
@@ -58,7 +60,7 @@ type Answer struct {
 func Understand(c *content.Content, text string) Answer {
 	folded := textnorm.Fold(text)
 	if kw, ok := c.MatchDanger(folded); ok {
-		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: kw, Lang: kw.Lang}
+		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: kw}
 	}
 	gkw, generic := c.MatchEmergency(folded, false)
 	var a Answer
@@ -66,6 +68,7 @@ func Understand(c *content.Content, text string) Answer {
 		res := c.Matcher.Match(text)
 		if res.LangKnown {
 			a.Lang = langTag(c, res.Lang, text)
+			a.langWords = res.LangWords
 		}
 		d, cs := res.Decide()
 		switch d {
@@ -93,7 +96,7 @@ func Understand(c *content.Content, text string) Answer {
 		}
 	}
 	if generic {
-		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: gkw, Lang: gkw.Lang}
+		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: gkw, Lang: a.Lang}
 	}
 	if kw, ok := c.MatchKeyword(folded); ok {
 		// Keywords stay for exact words the ranking does not know (all

@@ -29,6 +29,9 @@ type Result struct {
 	// in no other as many.
 	Lang      Family
 	LangKnown bool
+	// LangWords is how many of its words the language knows (romanised
+	// words count half).
+	LangWords float64
 }
 
 const maxCandidates = 6
@@ -122,6 +125,7 @@ func (ix *Index) Match(text string) Result {
 		res.Candidates = res.Candidates[:maxCandidates]
 	}
 	res.Lang, res.LangKnown = detect(known, content, text)
+	res.LangWords = float64(known[res.Lang])
 	return res
 }
 
@@ -168,7 +172,9 @@ func detect(known [numFamilies]float32, content int, raw string) (Family, bool) 
 			second = known[f]
 		}
 	}
-	if known[best] < 1 || known[best]*2 < float32(content) || known[best] < second+1 {
+	// One word is never clear: "police" or "salam" are typed in every
+	// language.
+	if known[best] < 2 || known[best]*2 < float32(content) || known[best] < second+1 {
 		return 0, false
 	}
 	return best, true
