@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/config"
+	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/keys"
 	"putokaz/internal/stats"
@@ -21,6 +22,10 @@ const statsHelp = `Usage: putokaz stats [--days N] [--until YYYY-MM-DD] [--top N
 Summarises the anonymous usage counters kept in Redis (REDIS_URL): languages,
 topics opened, the most viewed steps, notices, where people stop, referrals by
 service and outcome. Days are UTC days; every replica adds to the same counters.
+
+Words nobody understood: the single words of typed messages that matched no
+topic, per language, shown once at least 5 different people typed one on the
+same day (counted with salted hashes, never who typed it or whole messages).
 
 Where people stop is approximated without identifiers: per step,
 exits = views − departures (a visit that did not continue). Conversations
@@ -81,6 +86,14 @@ func statsCmd(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "putokaz stats:", err)
 		return 1
 	}
+	words, err := stats.ReadWords(ctx, rdb, keys.New(cfg.Redis.KeyPrefix), contentLanguages(), last, *days)
+	if err == nil {
+		err = stats.WriteWords(env.Stdout, words, *top)
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz stats:", err)
+		return 1
+	}
 	return 0
 }
 
@@ -102,4 +115,16 @@ func startStats(conv *conversation.Service, src stats.ContentSource, rdb redis.U
 			log.Warn("usage statistics: last counters not written", "err", err)
 		}
 	}, nil
+}
+
+// contentLanguages are the language tags of the content in this folder (or
+// the built-in one), for the unmatched words, plus "none" and "other".
+func contentLanguages() []string {
+	tags := []string{stats.NoLanguage, stats.Other}
+	if c, _ := content.LoadLenient(contentSource("")); c != nil {
+		for _, l := range c.Languages {
+			tags = append(tags, l.Tag)
+		}
+	}
+	return tags
 }

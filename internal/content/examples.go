@@ -176,7 +176,7 @@ func (ck *checker) examplesMatch() {
 			ck.diags.warnf(e.Pos, "phrasing %q (%s) for %s is not clear enough: the bot asks \"did you mean\" %s",
 				e.Text, e.Lang, e.Target, strings.Join(names, ", "))
 		default:
-			ck.diags.warnf(e.Pos, "phrasing %q (%s) for %s matches nothing: its words are too common (stop words)",
+			ck.diags.warnf(e.Pos, "phrasing %q (%s) for %s matches nothing: its words are stop words or used by many topics",
 				e.Text, e.Lang, e.Target)
 		}
 	}

@@ -120,6 +120,9 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 	}
 	if s.OnResult != nil {
 		seen.Input, seen.Notice = in.Kind, res.Notice
+		if len(res.Unmatched) > 0 {
+			seen.Unmatched, seen.Person = res.Unmatched, user
+		}
 		if res.Session != nil {
 			seen.To = content.Ref{Flow: res.Session.Flow, Step: res.Session.Step}
 			if res.Session.Lang != "" {
@@ -203,4 +206,10 @@ type Outcome struct {
 	From, To content.Ref
 	// Notice is the engine's label of what happened (engine.Result.Notice).
 	Notice string
+	// Unmatched are the single words of a typed message nobody understood
+	// (engine.Result.Unmatched), and Person the person's key, set only with
+	// them: the statistics count how many different people typed a word
+	// (salted hashes in a HyperLogLog) and never store the key itself.
+	Unmatched []string
+	Person    string
 }

@@ -43,19 +43,29 @@ func (t *turn) understood(a Answer) {
 		}
 		t.enter(r)
 	case AnswerAsk:
+		// Each offered topic is a button with its flow's title (a flow
+		// without one cannot be offered).
+		var bs []button
+		for _, target := range a.Targets {
+			if r, ok := t.targetRef(target); ok && t.c.Flows[r.Flow].Title != "" {
+				bs = append(bs, button{t.c.Flows[r.Flow].Title, "go:" + r.Flow + "/" + r.Step})
+			}
+		}
+		if len(bs) < 2 {
+			if len(bs) == 1 {
+				a.Kind, a.Targets = AnswerOpen, []string{strings.TrimPrefix(bs[0].target, "go:")}
+				a.Lang = "" // offered above already
+				t.understood(a)
+				return
+			}
+			t.nothing()
+			return
+		}
 		t.notice = "did_you_mean"
 		if a.DangerLine {
 			t.say(content.TextMatchDanger)
 		}
 		t.say(content.TextMatchAsk)
-		var bs []button
-		for _, target := range a.Targets {
-			r, ok := t.targetRef(target)
-			if !ok {
-				continue
-			}
-			bs = append(bs, button{t.c.Flows[r.Flow].Title, "go:" + r.Flow + "/" + r.Step})
-		}
 		t.keyboard(append(bs, button{content.TextMenuButton, "act:menu"}))
 	case AnswerGreeting, AnswerThanks:
 		t.notice = "greeting"
@@ -66,6 +76,7 @@ func (t *turn) understood(a Answer) {
 		}
 		t.enter(t.c.Home())
 	default:
+		t.unmatched = match.Words(t.in.Text)
 		t.nothing()
 	}
 }

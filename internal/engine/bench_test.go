@@ -51,7 +51,8 @@ func BenchmarkHandle(b *testing.B) {
 	}
 }
 
-// BenchmarkKeyword is a typed sentence matched against every keyword.
+// BenchmarkKeyword is a typed sentence understood (emergency words, then
+// the matcher's ranking of every topic) and answered.
 func BenchmarkKeyword(b *testing.B) {
 	c := loadDefault(b)
 	e := newEngine()

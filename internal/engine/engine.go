@@ -50,6 +50,8 @@ type turn struct {
 	fx     []Effect
 	notice string
 	erased bool
+	// unmatched: the words of a typed message that nothing matched.
+	unmatched []string
 }
 
 // Handle processes one input. s is the person's session (nil for a new
@@ -66,7 +68,7 @@ func (e *Engine) Handle(c *content.Content, s *Session, in Input) Result {
 	}
 	t.handle()
 	s.Seen = e.Now().UTC()
-	res := Result{Messages: t.out, Effects: t.fx, Session: s, Notice: t.notice}
+	res := Result{Messages: t.out, Effects: t.fx, Session: s, Notice: t.notice, Unmatched: t.unmatched}
 	if t.erased {
 		res.Session = nil
 	}

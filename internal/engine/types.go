@@ -142,6 +142,10 @@ type Result struct {
 	// Notice is a machine-readable label of what happened ("stale_button",
 	// "unknown_text", "reset"), for metrics and logs; never message text.
 	Notice string
+	// Unmatched are the normalised single words of a typed message nobody
+	// understood (match.Words), for the unmatched-words statistics; never
+	// the message itself.
+	Unmatched []string
 }
 
 // Session is everything the engine remembers about one person between inputs.

@@ -244,3 +244,26 @@ func (r ReferralKeys) Pattern() string { return escapeGlob(r.prefix) + "*" }
 func (k Keys) StatsDay(day time.Time) string {
 	return k.prefix + "stats:" + day.UTC().Format(time.DateOnly)
 }
+
+// Unmatched words (package stats): what people typed that nobody understood,
+// counted per language and UTC day without identifiers.
+
+// StatsWords is the set of candidate words of one day and language, e.g.
+// "putokaz:stats:words:2026-11-26:fa". It holds folded single words only
+// (no numbers), kept a few days (TTL).
+func (k Keys) StatsWords(day time.Time, lang string) string {
+	return k.prefix + "stats:words:" + day.UTC().Format(time.DateOnly) + ":" + escape(lang)
+}
+
+// StatsWord is the HyperLogLog of the people who typed one word that day:
+// it holds salted hashes of their keys, from which no key can be read back
+// (TTL as StatsWords).
+func (k Keys) StatsWord(day time.Time, lang, word string) string {
+	return k.prefix + "stats:word:" + day.UTC().Format(time.DateOnly) + ":" + escape(lang) + ":" + escape(word)
+}
+
+// StatsSalt is the random salt of one day's word hashes; it expires soon
+// after the day, and with it any way to test whether someone typed a word.
+func (k Keys) StatsSalt(day time.Time) string {
+	return k.prefix + "stats:salt:" + day.UTC().Format(time.DateOnly)
+}

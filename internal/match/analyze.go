@@ -82,7 +82,12 @@ const maxTokens = 64
 
 // isNumber reports a token made of digits only (never a word to count).
 func isNumber(tok string) bool {
-	return tok != "" && strings.Trim(tok, "0123456789") == ""
+	for i := 0; i < len(tok); i++ {
+		if tok[i] < '0' || tok[i] > '9' {
+			return false
+		}
+	}
+	return tok != ""
 }
 
 // stemmer turns one folded token of its family into an index term, "" to

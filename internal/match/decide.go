@@ -26,7 +26,7 @@ func (d Decision) String() string {
 // clear when the next target (of another flow) scores less than closeRatio
 // of it; otherwise up to maxOffered targets within closeRatio are offered.
 const (
-	minScore   = 2.0
+	minScore   = 0.7
 	closeRatio = 0.8
 	maxOffered = 3
 	// flowSupport is the share of a flow's score added to its steps.

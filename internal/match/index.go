@@ -63,10 +63,13 @@ type posting struct {
 
 // field is the inverted index of one language family.
 type field struct {
-	terms   map[string]int32
-	post    [][]posting
-	idf     []float32
-	norm    []float32          // per target: k1*(1-b+b*dl/avgdl)
+	terms map[string]int32
+	post  [][]posting
+	idf   []float32
+	norm  []float32 // per target: k1*(1-b+b*dl/avgdl)
+	// scale divides scores by the idf of a word only one target uses, so
+	// that scores compare across languages and content sizes.
+	scale   float32
 	deletes map[string][]int32 // one- and two-letter deletions of longer terms → terms
 	words   []string
 }
@@ -165,10 +168,11 @@ func buildField(docs []map[string]float32, ntargets int) field {
 			fl.post[id] = append(fl.post[id], posting{doc: int32(d), tf: m[t]})
 		}
 	}
+	fl.scale = float32(1 / math.Log(1+(float64(n)-0.5)/1.5))
 	fl.idf = make([]float32, len(fl.post))
 	for id, p := range fl.post {
 		df := float64(len(p))
-		fl.idf[id] = float32(math.Log(1 + (float64(n)-df+0.5)/(df+0.5)))
+		fl.idf[id] = float32(math.Log(1+(float64(n)-df+0.5)/(df+0.5))) * fl.scale
 		w := fl.words[id]
 		if strings.HasPrefix(w, "~") || utf8.RuneCountInString(w) < minTypoLen {
 			continue
@@ -257,9 +261,8 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 		return 0, 0, false
 	}
 	best, bestD := int32(-1), k+1
-	var dels [64]string
-	for _, del := range deletions(t, k, dels[:0]) {
-		for _, id := range fl.deletes[del] {
+	consider := func(ids []int32) {
+		for _, id := range ids {
 			if id == best {
 				continue
 			}
@@ -267,6 +270,18 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 			if d < bestD || (d == bestD && best >= 0 && len(fl.post[id]) > len(fl.post[best])) {
 				best, bestD = id, d
 			}
+		}
+	}
+	// The index holds known words with up to two letters deleted; the
+	// query needs only itself and its one-letter deletions (written into
+	// one buffer: a map lookup by string(bytes) does not allocate).
+	consider(fl.deletes[t])
+	var buf [128]byte
+	if len(t) <= len(buf) {
+		for i, r := range t {
+			n := copy(buf[:], t[:i])
+			n += copy(buf[n:], t[i+utf8.RuneLen(r):])
+			consider(fl.deletes[string(buf[:n])])
 		}
 	}
 	switch {

@@ -49,13 +49,36 @@ func (ix *Index) Match(text string) Result {
 	scores := make([]float32, len(ix.targets)*int(numFamilies))
 	var known [numFamilies]float32
 	var seen [maxTokens]int32
-	var sk []byte
+	// Everything about a word that does not depend on the field, once.
+	type word struct {
+		skip, stop, latin, latinKnown bool
+		stems                         [numFamilies]string
+	}
+	var words [maxTokens]word
 	content := 0
-	for _, tok := range toks {
-		if !isNumber(tok) && !helpWords[tok] && !isStop(tok) {
+	for i, tok := range toks {
+		w := &words[i]
+		w.skip = helpWords[tok] || isNumber(tok)
+		if w.skip {
+			continue
+		}
+		w.stop = isStop(tok)
+		w.latin = scriptOf(tok) == latinScript
+		for f := Family(0); f < numFamilies; f++ {
+			w.stems[f] = st.stem(f, tok)
+		}
+		if w.latin {
+			for _, f := range []Family{English, Serbian} {
+				if _, ok := ix.fields[f].terms[w.stems[f]]; ok && w.stems[f] != "" {
+					w.latinKnown = true
+				}
+			}
+		}
+		if !w.stop {
 			content++
 		}
 	}
+	var skbuf [64]byte
 	for f := Family(0); f < numFamilies; f++ {
 		fl := &ix.fields[f]
 		if len(fl.terms) == 0 {
@@ -63,23 +86,22 @@ func (ix *Index) Match(text string) Result {
 		}
 		nseen := 0
 		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
-		for _, tok := range toks {
-			if helpWords[tok] || isNumber(tok) {
+		for i, tok := range toks {
+			wd := &words[i]
+			if wd.skip {
 				continue
 			}
 			id, w, ok := int32(0), float32(0), false
-			if t := st.stem(f, tok); t != "" && (scriptOf(tok) != latinScript || f < Arabic || !ix.knownLatin(st, tok)) {
+			if t := wd.stems[f]; t != "" && (!wd.latin || f < Arabic || !wd.latinKnown) {
 				id, w, ok = fl.lookup(t)
 			}
-			if !ok && (f == Arabic || f == Persian) && !isStop(tok) && !ix.knownLatin(st, tok) {
-				// A Latin word's skeleton drops most of its letters: only
-				// three consonants or more say enough.
-				if sk = skeleton(tok, sk); len(sk) > 2 || (len(sk) > 0 && scriptOf(tok) == arabicScript) {
-					var b strings.Builder
-					b.Grow(len(sk) + 1)
-					b.WriteByte('~')
-					b.Write(sk)
-					if sid, found := fl.terms[b.String()]; found {
+			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
+				// A skeleton drops most letters: only three consonants or
+				// more say enough (two-letter ones collide all the time).
+				sk := append(skbuf[:0], '~')
+				sk = append(sk, skeleton(tok, skbuf[1:1])...)
+				if len(sk) > 3 {
+					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
 					}
 				}
@@ -89,7 +111,7 @@ func (ix *Index) Match(text string) Result {
 			}
 			seen[nseen] = id
 			nseen++
-			if scriptOf(tok) == latinScript && (f == Arabic || f == Persian) {
+			if wd.latin && (f == Arabic || f == Persian) {
 				known[f] += w / 2 // a romanised word is weaker evidence of the language
 			} else {
 				known[f] += w
@@ -131,23 +153,6 @@ func (ix *Index) Match(text string) Result {
 
 func isStop(tok string) bool {
 	return stopEN[tok] || stopSR[tok] || stopAR[tok] || stopFA[tok] || romanStop[tok]
-}
-
-// knownLatin reports a Latin word that English or Serbian examples use as
-// it is: its romanised skeleton is not taken, so "home" does not meet a
-// Persian word that happens to share "hm".
-func (ix *Index) knownLatin(st *stemmer, tok string) bool {
-	if scriptOf(tok) != latinScript {
-		return false
-	}
-	for _, f := range []Family{English, Serbian} {
-		if t := st.stem(f, tok); t != "" {
-			if _, ok := ix.fields[f].terms[t]; ok {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // detect names the language of a message: the family that knows most of

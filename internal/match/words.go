@@ -1,6 +1,11 @@
 package match
 
-import "putokaz/internal/textnorm"
+import (
+	"slices"
+	"strings"
+
+	"putokaz/internal/textnorm"
+)
 
 // Word lists are written as people type and folded when the package loads,
 // so they compare with folded input (Serbian without diacritics, Persian
@@ -86,3 +91,27 @@ var generic = func() map[string]bool {
 // IsGeneric reports whether a folded emergency keyword is a generic call
 // for help rather than a named danger.
 func IsGeneric(folded string) bool { return generic[folded] }
+
+// maxWords bounds the words of one unmatched message that are counted.
+const maxWords = 8
+
+// Words are the normalised single words of a message, as the unmatched-
+// words statistics count them: folded, no numbers (nor words with digits,
+// which may be codes or phone numbers), no stop words, each once, two to 24
+// bytes long, at most eight.
+func Words(text string) []string {
+	var buf [maxTokens]string
+	var out []string
+	for _, tok := range tokens(text, buf[:0]) {
+		if len(tok) < 2 || len(tok) > 24 || isStop(tok) || strings.ContainsAny(tok, "0123456789") {
+			continue
+		}
+		if !slices.Contains(out, tok) {
+			out = append(out, tok)
+		}
+		if len(out) == maxWords {
+			break
+		}
+	}
+	return out
+}

@@ -169,6 +169,8 @@ type Stats struct {
 	mu sync.Mutex
 	// pending holds increments not yet written: Redis key → field → n.
 	pending map[string]map[string]int64
+	// words holds unmatched words not yet written (see words.go).
+	words []wordUse
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -274,6 +276,9 @@ func (s *Stats) Observe(o conversation.Outcome) {
 		fields[n], n = fieldRef+svc+":"+outcome, n+1
 	}
 	s.buffer(fields[:n])
+	if len(o.Unmatched) > 0 {
+		s.observeWords(language(c, o.Lang), o.Person, o.Unmatched)
+	}
 }
 
 // referralOutcome tells what an input did to a referral or handoff: the
@@ -355,6 +360,9 @@ func (s *Stats) loop() {
 			if err := s.Flush(ctx); err != nil {
 				s.opt.Log.Warn("usage statistics not written to Redis; kept for the next try", "err", err)
 			}
+			if err := s.flushWords(ctx); err != nil {
+				s.opt.Log.Warn("unmatched words not written to Redis; dropped", "err", err)
+			}
 			cancel()
 		}
 	}
@@ -423,6 +431,9 @@ func (s *Stats) Stop(ctx context.Context) error {
 	case <-s.done:
 	case <-ctx.Done():
 		return fmt.Errorf("stats: stop: %w", ctx.Err())
+	}
+	if err := s.flushWords(ctx); err != nil {
+		s.opt.Log.Warn("unmatched words not written to Redis; dropped", "err", err)
 	}
 	return s.Flush(ctx)
 }

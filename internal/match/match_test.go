@@ -1,0 +1,186 @@
+package match_test
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"putokaz/internal/content"
+	"putokaz/internal/engine"
+	"putokaz/internal/match"
+)
+
+func load(t testing.TB) *content.Content {
+	t.Helper()
+	c, diags := content.Load(content.Embedded())
+	if c == nil {
+		t.Fatalf("default content: %v", diags)
+	}
+	return c
+}
+
+// TestEvalGate answers every labelled phrasing of testdata/eval as the bot
+// would: below 95 % hits overall or in any language, it fails and lists
+// what went where (putokaz eval prints the same).
+func TestEvalGate(t *testing.T) {
+	c := load(t)
+	files, err := match.ReadEvalFiles("testdata/eval")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no evaluation sets in testdata/eval")
+	}
+	r := match.Evaluate(files, func(text string) match.Got { return engine.Understand(c, text).Got() })
+	var b strings.Builder
+	r.Write(&b)
+	t.Log("\n" + b.String())
+	const gate = 0.95
+	if r.Total.Rate() < gate {
+		t.Errorf("overall hit rate %.1f %% is below %.0f %%", 100*r.Total.Rate(), 100*gate)
+	}
+	for lang, tl := range r.ByLang {
+		if tl.Rate() < gate {
+			t.Errorf("%s: hit rate %.1f %% is below %.0f %%", lang, 100*tl.Rate(), 100*gate)
+		}
+	}
+	for _, f := range files {
+		fr := match.Evaluate([]match.EvalFile{f}, func(text string) match.Got { return engine.Understand(c, text).Got() })
+		if fr.Total.Rate() < gate {
+			t.Errorf("%s: hit rate %.1f %% is below %.0f %%", f.Name, 100*fr.Total.Rate(), 100*gate)
+		}
+	}
+}
+
+func TestAnswers(t *testing.T) {
+	c := load(t)
+	for _, tc := range []struct {
+		text   string
+		kind   engine.AnswerKind
+		target string
+		danger bool
+	}{
+		{"hi", engine.AnswerGreeting, "", false},
+		{"merci", engine.AnswerThanks, "", false},
+		{"help", engine.AnswerEmergency, "emergency", false},
+		{"помоћ", engine.AnswerEmergency, "emergency", false},
+		{"pomoć", engine.AnswerEmergency, "emergency", false},
+		{"police", engine.AnswerEmergency, "emergency", false},
+		{"I need legal help", engine.AnswerOpen, "asylum/legal", true},
+		{"i need a doctor", engine.AnswerOpen, "health/doctor", true},
+		{"my husband beats me", engine.AnswerOpen, "women_children/violence", true},
+		{"asylim", engine.AnswerOpen, "asylum", false},
+		{"komak lazem daram baraye panahandegi", engine.AnswerOpen, "asylum", true},
+		{"bdi 2rja3 3ala baladi", engine.AnswerOpen, "voluntary_return", false},
+		{"xyzzy qwerty", engine.AnswerNothing, "", false},
+	} {
+		a := engine.Understand(c, tc.text)
+		if a.Kind != tc.kind || (tc.target != "" && (len(a.Targets) == 0 || a.Targets[0] != tc.target)) || a.DangerLine != tc.danger {
+			t.Errorf("%q: got %s %v danger=%v, want %s %s danger=%v", tc.text, a.Kind, a.Targets, a.DangerLine, tc.kind, tc.target, tc.danger)
+		}
+	}
+}
+
+func TestLanguageOfMessage(t *testing.T) {
+	c := load(t)
+	for text, want := range map[string]string{
+		"میخوام برگردم به کشورم":                 "fa",
+		"أريد العودة إلى بلدي":                   "ar",
+		"I want to go back to my country please": "en",
+		"желим да се вратим у своју земљу":       "sr-Cyrl",
+		"zelim da se vratim u svoju zemlju":      "sr-Latn",
+		"police":                                 "", // one word is never clear
+	} {
+		if got := engine.Understand(c, text).Lang; got != want {
+			t.Errorf("%q: language %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestSpellingTolerance(t *testing.T) {
+	ix := match.Build([]match.Doc{
+		{Target: "asylum", Lang: "en", Text: "asylum protection"},
+		{Target: "health", Lang: "en", Text: "doctor hospital medicine"},
+		{Target: "shelter", Lang: "en", Text: "accommodation"},
+	})
+	for text, want := range map[string]string{"asylim": "asylum", "hospitl": "health", "accomodation": "shelter"} {
+		cs := ix.Match(text).Candidates
+		if len(cs) == 0 || cs[0].Target != want {
+			t.Errorf("%q: %v, want %s", text, cs, want)
+		}
+	}
+	if cs := ix.Match("asy").Candidates; len(cs) != 0 {
+		t.Errorf("a 3-letter fragment matched: %v", cs)
+	}
+}
+
+// TestMatchLatency checks the p99 of matching typical messages against all
+// content in five languages (the budget is 50 µs; the test allows slack
+// for a busy machine and -race).
+func TestMatchLatency(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("timing")
+	}
+	c := load(t)
+	msgs := benchMessages()
+	for _, m := range msgs { // warm up: pooled stemmers, caches
+		c.Matcher.Match(m)
+	}
+	var d []time.Duration
+	for range 200 {
+		for _, m := range msgs {
+			start := time.Now()
+			c.Matcher.Match(m)
+			d = append(d, time.Since(start))
+		}
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	p99 := d[len(d)*99/100]
+	t.Logf("p99 %v over %d matches", p99, len(d))
+	if p99 > 500*time.Microsecond {
+		t.Errorf("p99 %v, budget 50µs", p99)
+	}
+}
+
+func benchMessages() []string {
+	return []string{
+		"i need a bed for tonight", "I need legal help", "my boss took my passport and does not pay me",
+		"komak lazem daram baraye panahandegi", "bdi 2rja3 3ala baladi", "treba mi doktor za dete",
+		"میخوام برگردم به کشورم", "زوجي يضربني", "хоћу да се вратим кући", "asylim", "hi",
+	}
+}
+
+func BenchmarkMatch(b *testing.B) {
+	c := load(b)
+	msgs := benchMessages()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		c.Matcher.Match(msgs[i%len(msgs)])
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	c := load(b)
+	var docs []match.Doc
+	for _, e := range c.Examples {
+		docs = append(docs, match.Doc{Target: e.Target, Lang: e.Lang, Text: e.Text})
+	}
+	// Five times today's examples: the size the real sets will reach.
+	var big []match.Doc
+	for i := range 5 {
+		for _, d := range docs {
+			d.Text = fmt.Sprintf("%s %d", d.Text, i)
+			big = append(big, d)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		match.Build(big)
+	}
+}
+
+func TestMain(m *testing.M) { os.Exit(m.Run()) }
