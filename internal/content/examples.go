@@ -70,6 +70,11 @@ func (ck *checker) loadExamples(fsys fs.FS, dir string) {
 					target, match.Greeting, match.Thanks, suggest(target, ck.targetNames()))
 				continue
 			}
+			if st := ck.c.Step(parseRef(target, "")); strings.Contains(target, "/") && st != nil && (st.Kind == KindHandoff || st.Kind == KindReferral) {
+				r.errorf(k, "%s is a %s step: typed text must not start it without its consent text; write the examples for the step that asks first",
+					target, st.Kind)
+				continue
+			}
 			if v.Kind != yaml.SequenceNode {
 				r.errorf(v, "the phrasings of %s should be a list: each on its own line starting with \"- \"", target)
 				continue

@@ -1,6 +1,7 @@
 package content
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -67,4 +68,30 @@ func TestExampleProblems(t *testing.T) {
 			t.Errorf("no %q at %s in %v", tc.msg, tc.pos, diags)
 		})
 	}
+}
+
+// Typed text must not start a handoff or referral without its consent text.
+func TestExampleForHandoffStep(t *testing.T) {
+	src := Embedded()
+	l := fstest.MapFS{}
+	err := fs.WalkDir(src.Locales, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(src.Locales, p)
+		l[p] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l["examples.en.yaml"] = &fstest.MapFile{Data: []byte("trafficking/talk:\n  - let me talk to them\n")}
+	src.Locales = l
+	_, diags := Load(src)
+	for _, d := range diags {
+		if d.Severity == Error && strings.Contains(d.Msg, "is a handoff step") && d.Pos.String() == "locales/examples.en.yaml:1:1" {
+			return
+		}
+	}
+	t.Errorf("no error for examples of a handoff step: %v", diags)
 }

@@ -128,7 +128,7 @@ func (s *stemmer) stem(f Family, tok string) string {
 		}
 		// Fold writes Persian yeh and keheh; Snowball's Arabic stemmer
 		// expects the Arabic letters.
-		t := toArabicLetters.Replace(tok)
+		t := toArabicLetters.Replace(dialectPrefix(tok))
 		s.env.SetCurrent(t)
 		arabic.Stem(s.env)
 		out := fromArabicLetters.Replace(s.env.Current())
@@ -194,15 +194,36 @@ var (
 	persianSpoken = map[string]string{"خوا": "خواه", "تون": "توان", "دون": "دان", "گ": "گو", "ر": "رو"}
 )
 
+// dialectPrefix drops the Levantine and Egyptian present-tense b- of a
+// verb ("بيضربني" → "يضربني", "بنام" → "نام"), which Snowball's (standard
+// Arabic) stemmer does not know.
+func dialectPrefix(tok string) string {
+	rest, ok := strings.CutPrefix(tok, "ب")
+	if !ok || utf8.RuneCountInString(rest) < 3 {
+		return tok
+	}
+	if r, _ := utf8.DecodeRuneInString(rest); r == 'ی' || r == 'ت' || r == 'ن' {
+		return rest
+	}
+	return tok
+}
+
 func stemPersian(tok string) string {
 	w := tok
 	if rest, ok := strings.CutSuffix(w, "گی"); ok && utf8.RuneCountInString(rest) >= 3 {
 		w = rest + "ه" // پناهندگی → پناهنده, زندگی → زنده
 	}
+	verb := false
 	for _, p := range persianPrefixes {
 		if rest, ok := strings.CutPrefix(w, p); ok && utf8.RuneCountInString(rest) >= 2 {
-			w = rest
+			w, verb = rest, true
 			break
+		}
+	}
+	if verb {
+		// Spoken person ending -e of a verb: میزنه, میکنه (as میزند).
+		if rest, ok := strings.CutSuffix(w, "ه"); ok && utf8.RuneCountInString(rest) >= 2 {
+			w = rest + "د"
 		}
 	}
 	for _, suf := range persianSuffixes {

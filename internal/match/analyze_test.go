@@ -1,0 +1,82 @@
+package match
+
+import (
+	"testing"
+
+	"putokaz/internal/textnorm"
+)
+
+func TestStems(t *testing.T) {
+	st := newStemmer()
+	for _, tc := range []struct {
+		f       Family
+		a, b    string // two ways of writing one word
+		differs bool
+	}{
+		{English, "returning", "return", false},
+		{English, "doctors", "doctor", false},
+		{Serbian, "смештаја", "smestaj", false},
+		{Serbian, "doktora", "доктор", false},
+		{Serbian, "vratim", "vratiti", false},
+		{Arabic, "المحامي", "محامي", false},
+		{Arabic, "بيضربني", "يضربني", false},
+		{Arabic, "طبيبة", "طبيبه", false},
+		{Persian, "می‌خوابم", "میخوابم", false},
+		{Persian, "میخواد", "می‌خواهد", false},
+		{Persian, "پناهندگی", "پناهنده", false},
+		{Persian, "كتابها", "کتاب", false}, // Arabic kaf, plural
+		{Persian, "میزنه", "میزند", false},
+		{English, "shelter", "asylum", true},
+	} {
+		a := st.stem(tc.f, textnorm.Fold(tc.a))
+		b := st.stem(tc.f, textnorm.Fold(tc.b))
+		if (a == b) == tc.differs || a == "" {
+			t.Errorf("%s: %q → %q, %q → %q", tc.f, tc.a, a, tc.b, b)
+		}
+	}
+	if st.stem(English, "the") != "" || st.stem(Persian, "shelter") != "shelter" || st.stem(English, "کمک") != "" {
+		t.Error("stop words, Finglish as typed, or script mismatch")
+	}
+}
+
+func TestSkeleton(t *testing.T) {
+	for _, group := range [][]string{
+		{"komak", "کمک", "komakk"},
+		{"khoone", "خونه"},
+		{"bargardam", "برگردم"},
+		{"2rja3", "ارجع", "ارجاع"},
+		{"mo7ami", "محامی"},
+		{"shoghl", "شغل"},
+	} {
+		want := string(skeleton(textnorm.Fold(group[0]), nil))
+		for _, w := range group[1:] {
+			if got := string(skeleton(textnorm.Fold(w), nil)); got != want {
+				t.Errorf("skeleton(%q) = %q, skeleton(%q) = %q", group[0], want, w, got)
+			}
+		}
+	}
+	if sk := skeleton("aya", nil); len(sk) != 0 {
+		t.Errorf("a skeleton under two letters: %q", sk)
+	}
+}
+
+func TestWords(t *testing.T) {
+	got := Words("Please, my VISA visa 12345 a2b lottery!")
+	want := []string{"visa", "lottery"}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("Words = %v, want %v (no stop words, numbers, words with digits, repeats)", got, want)
+	}
+}
+
+func TestGeneric(t *testing.T) {
+	for _, w := range []string{"help", "pomoć", "помоћ", "کمک", "مساعدة", "doctor", "beats me"} {
+		if !IsGeneric(textnorm.Fold(w)) {
+			t.Errorf("%q is not generic", w)
+		}
+	}
+	for _, w := range []string{"police", "полиција", "پلیس", "attacked"} {
+		if IsGeneric(textnorm.Fold(w)) {
+			t.Errorf("%q is generic: it names a danger", w)
+		}
+	}
+}
