@@ -165,7 +165,7 @@ func (ck *checker) indexMatcher() {
 // own topic, naming where it sends them instead.
 func (ck *checker) examplesMatch() {
 	for _, e := range ck.c.Examples {
-		d, cs := ck.c.Matcher.Match(e.Text).Decide()
+		d, cs := ck.c.Matcher.Rank(e.Text).Decide()
 		if d == match.Open && Reaches(cs[0].Target, e.Target) {
 			continue
 		}

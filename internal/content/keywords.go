@@ -52,11 +52,20 @@ func (c *Content) MatchEmergency(folded string, exact bool) (Keyword, bool) {
 }
 
 // MatchDanger finds an emergency word that names an immediate danger
-// (police, attacked, …) anywhere in a folded text, skipping the generic
-// calls for help ("help", "doctor"; see match.IsGeneric), which only open
-// the emergency numbers when nothing else in the message is understood.
+// (attacked, ambulance, fire, …) anywhere in a folded text, skipping the
+// generic calls for help ("help", "doctor"; see match.IsGeneric), which only
+// open the emergency numbers when nothing else in the message is understood,
+// and service words (police, trafficking; see match.IsService).
 func (c *Content) MatchDanger(folded string) (Keyword, bool) {
-	return c.kw.match(c.kw.emergency, folded, func(k Keyword) bool { return !match.IsGeneric(k.Folded) })
+	return c.kw.match(c.kw.emergency, folded, func(k Keyword) bool {
+		return !match.IsGeneric(k.Folded) && !match.IsService(k.Folded)
+	})
+}
+
+// MatchService finds an emergency word that names a service or a crime
+// (police, trafficking; see match.IsService) anywhere in a folded text.
+func (c *Content) MatchService(folded string) (Keyword, bool) {
+	return c.kw.match(c.kw.emergency, folded, func(k Keyword) bool { return match.IsService(k.Folded) })
 }
 
 // match finds the longest keyword in folded; with allow set, only keywords

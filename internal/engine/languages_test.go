@@ -92,7 +92,7 @@ func TestFlowForSomeLanguagesKeywords(t *testing.T) {
 	if fa.s.Flow != content.HomeFlow || fa.res.Notice != "unknown_text" {
 		t.Fatalf("fa: a keyword of a flow for English opened %q (notice %q)", fa.s.Flow, fa.res.Notice)
 	}
-	fa.says("متن common.unknown_text")
+	fa.says("متن common.match.nothing")
 }
 
 func TestFlowForSomeLanguagesClosedToOthers(t *testing.T) {

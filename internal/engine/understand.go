@@ -2,6 +2,7 @@ package engine
 
 import (
 	"slices"
+	"strings"
 	"unicode"
 
 	"putokaz/internal/content"
@@ -52,12 +53,14 @@ type Answer struct {
 // Understand decides how to answer typed text outside a question. It is
 // pure and shared by the engine and the evaluation (putokaz eval).
 //
-// A named immediate danger (police, attacked, …) opens the emergency flow.
-// Otherwise the matcher ranks every topic: one clear winner opens, two or
-// three close ones are offered, a greeting or thanks is greeted. A generic
-// call for help ("help", "doctor") opens the topic the rest of the
-// sentence asks for, with a line of emergency numbers, and the emergency
-// flow only when nothing else is understood.
+// A named immediate danger (attacked, ambulance, fire, …) opens the
+// emergency flow. Otherwise the matcher ranks every topic: one clear winner
+// opens, two or three close ones are offered, a greeting or thanks is
+// greeted. A generic call for help ("help", "doctor") opens the topic the
+// rest of the sentence asks for, with a line of emergency numbers, and the
+// emergency flow only when nothing else is understood. A service word
+// (police, trafficking) opens a topic only when it is the one clear winner,
+// with the line of emergency numbers; otherwise the emergency flow.
 //
 // lang is the reader's language: topics written for other languages only
 // (a flow's languages) are never offered to them.
@@ -66,10 +69,20 @@ func Understand(c *content.Content, lang, text string) Answer {
 	if kw, ok := c.MatchDanger(folded); ok {
 		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: kw}
 	}
+	skw, service := c.MatchService(folded)
 	gkw, generic := c.MatchEmergency(folded, false)
+	if service {
+		gkw = skw
+	}
 	var a Answer
 	if c.Matcher != nil {
-		res := c.Matcher.Match(text)
+		q := text
+		if service {
+			// What the rest of the message asks for: "police" alone, or
+			// with words that only call the police, is no topic.
+			q = strings.Replace(folded, skw.Folded, " ", 1)
+		}
+		res := c.Matcher.Match(q)
 		res.Candidates = slices.DeleteFunc(res.Candidates, func(cand match.Candidate) bool {
 			return c.Flows[cand.Flow()] != nil && !c.Serves(cand.Flow(), lang)
 		})
@@ -78,6 +91,13 @@ func Understand(c *content.Content, lang, text string) Answer {
 			a.langWords = res.LangWords
 		}
 		d, cs := res.Decide()
+		// Two words besides the service word, at least, to say what else
+		// the message is about: "call the police" is a call for the police.
+		if service && (d != match.Open || cs[0].Target == match.Greeting || cs[0].Target == match.Thanks ||
+			len(match.Words(q)) < 2) {
+			// The police (or a crime) named with no clear topic: danger.
+			return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: skw, Lang: a.Lang}
+		}
 		switch d {
 		case match.Open:
 			a.Targets = []string{cs[0].Target}
@@ -90,7 +110,7 @@ func Understand(c *content.Content, lang, text string) Answer {
 				a.Kind = AnswerEmergency
 			default:
 				a.Kind = AnswerOpen
-				a.DangerLine = generic
+				a.DangerLine = generic || service
 			}
 			return a
 		case match.Ask:

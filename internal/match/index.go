@@ -54,6 +54,16 @@ const (
 type Index struct {
 	targets []string
 	fields  [numFamilies]field
+	// exact maps a phrasing's words (as tokens gives them, joined by
+	// spaces) to its target and language: a message that is word for word
+	// one of the phrasings goes where the editor put it ("اهلا" is a
+	// greeting, though أهل also means family).
+	exact map[string]exactDoc
+}
+
+type exactDoc struct {
+	target int32
+	fam    Family
 }
 
 type posting struct {
@@ -84,6 +94,7 @@ func Build(docs []Doc) *Index {
 	var fieldTF [numFamilies][]map[string]float32
 	var buf [maxTokens]string
 	var sk []byte
+	ix.exact = map[string]exactDoc{}
 	for _, d := range docs {
 		fam, ok := FamilyOf(d.Lang)
 		if !ok {
@@ -94,6 +105,11 @@ func Build(docs []Doc) *Index {
 			id = int32(len(ix.targets))
 			tid[d.Target] = id
 			ix.targets = append(ix.targets, d.Target)
+		}
+		if key := strings.Join(tokens(d.Text, buf[:0]), " "); key != "" {
+			if _, taken := ix.exact[key]; !taken {
+				ix.exact[key] = exactDoc{target: id, fam: fam}
+			}
 		}
 		for int(id) >= len(fieldTF[fam]) {
 			fieldTF[fam] = append(fieldTF[fam], nil)

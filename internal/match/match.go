@@ -36,10 +36,32 @@ type Result struct {
 
 const maxCandidates = 6
 
-// Match ranks every target against text. It is safe for concurrent use.
+// exactScore is the score of a message that is word for word one of the
+// phrasings: far above anything ranking gives.
+const exactScore = 100
+
+// Match ranks every target against text. A message that is word for word
+// one of the phrasings goes to that phrasing's target. It is safe for
+// concurrent use.
 func (ix *Index) Match(text string) Result {
 	var buf [maxTokens]string
 	toks := tokens(text, buf[:0])
+	res := ix.rank(toks, text)
+	if e, ok := ix.exact[strings.Join(toks, " ")]; ok && len(toks) > 0 {
+		res.Candidates = []Candidate{{Target: ix.targets[e.target], Score: exactScore, Lang: e.fam}}
+	}
+	return res
+}
+
+// Rank ranks every target against text without the word-for-word
+// shortcut: how the matcher generalises, which the content check reports
+// for each phrasing.
+func (ix *Index) Rank(text string) Result {
+	var buf [maxTokens]string
+	return ix.rank(tokens(text, buf[:0]), text)
+}
+
+func (ix *Index) rank(toks []string, text string) Result {
 	var res Result
 	if len(toks) == 0 || len(ix.targets) == 0 {
 		return res

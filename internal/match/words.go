@@ -92,6 +92,24 @@ var generic = func() map[string]bool {
 // for help rather than a named danger.
 func IsGeneric(folded string) bool { return generic[folded] }
 
+// Service words name whom to call (the police) or a crime by its name
+// (trafficking) rather than a danger happening now: "the police pushed us
+// back over the border" is about push-backs, "what are the signs of
+// trafficking" about trafficking. A message with one opens the topic the
+// rest of it clearly asks for, with one line of emergency numbers; when no
+// single topic is clear, it opens the emergency numbers, as before.
+var service = foldSet(
+	"police", "policija", "policiju", "полиција", "полицију",
+	"شرطة", "الشرطة", "بوليس", "البوليس", "shurta", "shorta", "bolis",
+	"پلیس", "پولیس", "polis",
+	"trafficking", "human trafficking", "трговина људима", "трговина људи", "трафикинг", "trgovina ljudima", "trgovina ljudi", "trafiking",
+	"اتجار بالبشر", "الاتجار بالبشر", "قاچاق انسان", "ghachagh ensan",
+)
+
+// IsService reports whether a folded emergency keyword is a service word
+// (see service).
+func IsService(folded string) bool { return service[folded] }
+
 // maxWords bounds the words of one unmatched message that are counted.
 const maxWords = 8
 
