@@ -20,10 +20,12 @@ import (
 //
 // begin, atomically:
 //   - if the update is already done → beginDone (a re-delivery: skip it);
-//   - if another handler holds the chat's lease → beginBusy (wait and retry);
-//     a lease holding our own token is ours: begin run twice (a pipeline
-//     that Redis's client re-sent after a dropped connection) does not
-//     lock the chat out until the lease expires;
+//   - if another handler holds the chat's lease → beginBusy with the
+//     holder's token (wait and retry, or take the lease over when its
+//     holder is gone: takeOver); a lease holding our own token is ours:
+//     begin run twice (a pipeline that Redis's client re-sent after a
+//     dropped connection) does not lock the chat out until the lease
+//     expires;
 //   - else take the lease (a random token, with a TTL), count the attempt,
 //     optionally clear the chat's "inactive" mark, and return the attempt
 //     number, whether a reply keyboard is showing, replies left unsent by
@@ -35,10 +37,24 @@ import (
 // the reply keyboard state, and release the lease if the token still
 // matches (compare-and-delete: a handler whose lease expired must not
 // release someone else's).
+//
+// finish with finishArgs.flush records, later, an end that could not be
+// recorded when the update ended (Redis unreachable: see pendingRecords).
+// The replies are sent by then, so the done mark is written whoever holds
+// the lease now, unless the update is already in the done set. The session
+// write goes with it only if no other handler can have written the session
+// since: the lease is still ours, or it is gone and no later update of the
+// chat is done (update_ids grow; after a Redis restart that lost the data,
+// the done set holds only what was handled since).
+//
+// takeOver replaces the lease with token if it still holds holder
+// (compare-and-set): the dispatcher takes over the lease of a handler that
+// is gone (see Dispatcher.holderGone) instead of waiting for it to expire.
 type updateState interface {
 	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error)
 	finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error)
 	renew(ctx context.Context, chat, token string) (bool, error)
+	takeOver(ctx context.Context, chat, holder, token string) (bool, error)
 }
 
 // leaseState is what finish found: the lease still ours (and released),
@@ -69,6 +85,7 @@ type beginResult struct {
 	outbox   []byte        // unsent replies of a failed attempt (acquired only)
 	session  []byte        // the stored session, nil if none (acquired, when asked for)
 	busyFor  time.Duration // remaining lease time of the holder (busy only)
+	holder   string        // the holder's token (busy only; see leaseToken)
 }
 
 type finishArgs struct {
@@ -76,6 +93,7 @@ type finishArgs struct {
 	outbox  []byte // when !done: replies still to send on the next attempt
 	kbd     kbdEffect
 	session *SessionTx // its staged write, if any, is part of finish
+	flush   bool       // recording a pending end later (see updateState)
 }
 
 // The scripts touch only keys of one chat, which share a hash tag: legal in
@@ -99,8 +117,11 @@ var (
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
   return {ARGV[2], 1}
 end
-if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) and redis.call('GET', KEYS[3]) ~= ARGV[2] then
-  return {ARGV[2], 2, redis.call('PTTL', KEYS[3])}
+if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  local holder = redis.call('GET', KEYS[3])
+  if holder ~= ARGV[2] then
+    return {ARGV[2], 2, redis.call('PTTL', KEYS[3]), holder or ''}
+  end
 end
 local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 local out = ''
@@ -121,15 +142,34 @@ return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, sess}
 
 	// KEYS: done set, updates hash, lease, keyboard flag[, session]
 	// ARGV: update id, token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms,
-	//       updates kept[, session, session TTL ms]
+	//       updates kept, flush (1/0)[, session, session TTL ms]
 	finishScript = redis.NewScript(`
 local id = ARGV[1]
 local cur = redis.call('GET', KEYS[3])
+local flush = ARGV[9] == '1'
+if flush and redis.call('SISMEMBER', KEYS[1], id) == 1 then
+  if cur == ARGV[2] then
+    redis.call('DEL', KEYS[3])
+  end
+  return {ARGV[2], 2}
+end
 if KEYS[5] then
-  if cur ~= ARGV[2] then
+  local mine = cur == ARGV[2]
+  if flush and not cur then
+    mine = true
+    local n = tonumber(id)
+    for _, f in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+      if tonumber(f) > n then
+        mine = false
+        break
+      end
+    end
+  end
+  if mine then
+    redis.call('SET', KEYS[5], ARGV[10], 'PX', ARGV[11])
+  elseif not flush then
     return {ARGV[2], 3}
   end
-  redis.call('SET', KEYS[5], ARGV[9], 'PX', ARGV[10])
 end
 if ARGV[3] == '1' then
   redis.call('SADD', KEYS[1], id)
@@ -165,6 +205,15 @@ if not cur then
   return {ARGV[2], 2}
 end
 return {ARGV[2], 0}
+`)
+
+	// KEYS: lease; ARGV: holder's token, new token, lease ms
+	takeOverScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
 `)
 
 	// KEYS: lease; ARGV: token, lease ms
@@ -254,7 +303,11 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 		return beginResult{status: beginDone}, nil
 	case 2:
 		pttl, _ := v[1].(int64)
-		return beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}, nil
+		r := beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}
+		if len(v) > 2 {
+			r.holder, _ = v[2].(string)
+		}
+		return r, nil
 	}
 	if len(v) < 5 {
 		return beginResult{}, fmt.Errorf("begin update: unexpected reply %v", v)
@@ -285,7 +338,11 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 		kop = "del"
 	}
 	ks := s.chatKeys(chat)
-	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates}
+	flush := "0"
+	if f.flush {
+		flush = "1"
+	}
+	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates, flush}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))
@@ -304,6 +361,14 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 		return leaseLost, nil
 	}
 	return leaseTaken, nil
+}
+
+func (s *redisState) takeOver(ctx context.Context, chat, holder, token string) (bool, error) {
+	n, err := takeOverScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, holder, token, s.leaseMS).Int()
+	if err != nil {
+		return false, fmt.Errorf("take over lease: %w", err)
+	}
+	return n == 1, nil
 }
 
 func (s *redisState) renew(ctx context.Context, chat, token string) (bool, error) {
@@ -366,7 +431,7 @@ func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, to
 	}
 	if l, ok := s.leases[chat]; ok && now.Before(l.expires) && l.token != token {
 		s.mu.Unlock()
-		return beginResult{status: beginBusy, busyFor: l.expires.Sub(now)}, nil
+		return beginResult{status: beginBusy, busyFor: l.expires.Sub(now), holder: l.token}, nil
 	}
 	s.leases[chat] = memLease{token, now.Add(s.leaseTTL)}
 	if u == nil {
@@ -419,6 +484,17 @@ func (s *memoryState) finish(_ context.Context, chat string, updateID int64, tok
 		return leaseHeld, nil
 	}
 	return leaseTaken, nil
+}
+
+func (s *memoryState) takeOver(_ context.Context, chat, holder, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if l, ok := s.leases[chat]; !ok || l.token != holder || now.After(l.expires) {
+		return false, nil
+	}
+	s.leases[chat] = memLease{token, now.Add(s.leaseTTL)}
+	return true, nil
 }
 
 func (s *memoryState) renew(_ context.Context, chat, token string) (bool, error) {

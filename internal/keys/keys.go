@@ -146,6 +146,13 @@ func (k Keys) ChatDone(chat string) string { return k.user(chat, "tg:done") }
 // removed, so the hash is usually empty, i.e. gone. Written with a TTL.
 func (k Keys) ChatUpdates(chat string) string { return k.user(chat, "tg:upd") }
 
+// Instance is the heartbeat of one bot process (its random instance ID),
+// written every fraction of a second with a TTL of a little more: a lease
+// whose holder's heartbeat is gone belongs to a dead process, and a
+// re-delivery of the same update takes it over at once. Global, holds
+// nothing personal.
+func (k Keys) Instance(id string) string { return k.prefix + "tg:alive:" + escape(id) }
+
 // Referral records and their delivery to staff (package referral).
 //
 // A case is not one person's key: it is shared by the person and the staff of
