@@ -80,8 +80,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		reason := retryReason(err)
 		status := retryStatus(reason)
 		s.m.webhookRetry.WithLabelValues(strconv.Itoa(status), reason).Inc()
-		s.log.Warn("webhook answered "+strconv.Itoa(status)+": Telegram will re-send the update", "status", status,
-			"reason", reason, "update_id", u.ID)
+		s.log.Warn("webhook asks Telegram to re-send the update", "status", status, "reason", reason, "update_id", u.ID)
 		if status == http.StatusServiceUnavailable {
 			http.Error(w, "busy, retry later", status)
 		} else {
