@@ -31,7 +31,7 @@ import (
 //     (leaseToken). A re-delivery of that same update takes the lease over
 //     as soon as the instance's heartbeat (keys.Instance, renewed every
 //     heartbeatEvery, TTL heartbeatTTL) has been seen missing for a
-//     heartbeatEvery, or the lease is older than HandleTimeout+LeaseTTL;
+//     heartbeatEvery, or the lease is older than any attempt can hold it;
 //     any other update of the chat waits for the lease to expire, so two
 //     different updates of one chat never run at once. The update is
 //     handled again from the session it started from: replies the killed
@@ -46,6 +46,9 @@ const (
 	// within heartbeatTTL+heartbeatEvery (about 2 s).
 	heartbeatEvery = 500 * time.Millisecond
 	heartbeatTTL   = 3 * heartbeatEvery
+	// finishBudget bounds Dispatcher.finish: three tries of at most 5 s
+	// with short pauses.
+	finishBudget = 16 * time.Second
 )
 
 // retryError is a failure after which the update must be delivered again,
@@ -138,8 +141,8 @@ func (d *Dispatcher) holderGone(ctx context.Context, holder string, updateID int
 		// returned (its end was not recorded, and the lease outlived it).
 		return true
 	}
-	if time.Since(h.start) > d.lim.HandleTimeout+d.lim.LeaseTTL {
-		return true // its handling deadline passed long ago: not renewing a live attempt
+	if time.Since(h.start) > d.staleLeaseAge() {
+		return true // no live attempt renews its lease this long
 	}
 	if d.alive == nil {
 		return false
@@ -156,6 +159,13 @@ func (d *Dispatcher) holderGone(ctx context.Context, holder string, updateID int
 		return false
 	}
 	return time.Since(*absentSince) >= heartbeatEvery
+}
+
+// staleLeaseAge is how long an attempt can hold its lease at most: its
+// handling (HandleTimeout), then finish with its retries (finishBudget),
+// then the last renewal's LeaseTTL.
+func (d *Dispatcher) staleLeaseAge() time.Duration {
+	return d.lim.HandleTimeout + finishBudget + d.lim.LeaseTTL
 }
 
 // startHeartbeat starts renewing this process's heartbeat (with Redis),

@@ -245,7 +245,7 @@ func TestLeaseTakeover(t *testing.T) {
 		t.Errorf("took the lease of a live handler: status %d", code)
 	}
 	// A live process whose lease is older than any handling can last.
-	abandon("cafe00000000.71." + strconv.FormatInt(time.Now().Add(-lim.HandleTimeout-lim.LeaseTTL-time.Second).UnixMilli(), 10) + ".x")
+	abandon("cafe00000000.71." + strconv.FormatInt(time.Now().Add(-e.srv.d.staleLeaseAge()-time.Second).UnixMilli(), 10) + ".x")
 	if code, _ := e.post(textUpdate(71, chat, "stale")); code != http.StatusOK || handled("stale") != 1 {
 		t.Errorf("stale lease not taken over: status %d", code)
 	}
@@ -419,4 +419,34 @@ func TestLeaseTokenNamesItsHolder(t *testing.T) {
 			t.Errorf("parse(%q) ok", bad)
 		}
 	}
+}
+
+// TestHeartbeatOnCluster: the heartbeat key lives in its own slot, outside
+// any chat's scripts; it is written and read through a cluster client too.
+func TestHeartbeatOnCluster(t *testing.T) {
+	cluster := redistest.StartClusterServer(t)
+	rdb := cluster.Client()
+	k := keys.New("beat:")
+	e := newEnv(t, envOpts{rdb: rdb, keys: &k})
+	if code, _ := e.post(textUpdate(1, 918273900, "hi")); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	alive, err := e.srv.d.alive(t.Context(), e.srv.d.instance)
+	if err != nil || !alive {
+		t.Fatalf("own heartbeat: alive %v, %v", alive, err)
+	}
+	if ttl := rdb.PTTL(t.Context(), k.Instance(e.srv.d.instance)).Val(); ttl <= 0 || ttl > heartbeatTTL {
+		t.Errorf("heartbeat TTL = %v, want up to %v", ttl, heartbeatTTL)
+	}
+	if alive, err := e.srv.d.alive(t.Context(), "000000000000"); err != nil || alive {
+		t.Errorf("unknown instance: alive %v, %v", alive, err)
+	}
+	// A drained process stops its heartbeat; the key expires.
+	if err := e.srv.d.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	waitCond(t, 3*heartbeatTTL, "heartbeat gone after shutdown", func() bool {
+		alive, _ := e.srv.d.alive(t.Context(), e.srv.d.instance)
+		return !alive
+	})
 }
