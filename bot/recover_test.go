@@ -450,3 +450,65 @@ func TestHeartbeatOnCluster(t *testing.T) {
 		return !alive
 	})
 }
+
+// TestKilledReplicaTakenOver: replica A hangs in an update and its
+// heartbeat stops (its process is as good as killed; its lease, renewed
+// until then, is valid for 15 s more). Telegram's re-send reaches replica
+// B, which takes the lease over within about 2 s of the "kill" and answers
+// once; A, finding its lease taken (or, once B is done, its update done),
+// stops without sending anything and does not take the chat back.
+func TestKilledReplicaTakenOver(t *testing.T) {
+	rdb, k := redistest.New(t)
+	lim := testLimits()
+	lim.LeaseTTL = 15 * time.Second
+	lim.LeaseWait = 5 * time.Second
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	hung := funcConv(func(ctx context.Context, _ string, _ engine.Input) ([]engine.Message, error) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil, errors.New("killed")
+	})
+	a := newEnv(t, envOpts{conv: hung, rdb: rdb, keys: &k, limits: &lim})
+	conv := &echoConv{}
+	b := newEnv(t, envOpts{conv: conv, rdb: rdb, keys: &k, limits: &lim, api: a.api})
+	const chat int64 = 918274000
+	aDone := make(chan int, 1)
+	go func() {
+		code, _ := postWebhook(t, a.http.URL+"/telegram/hook", testSecret, textUpdate(7, chat, "hello"))
+		aDone <- code
+	}()
+	<-entered
+	a.srv.d.stopHeartbeat()
+	killed := time.Now()
+	code, _ := b.post(textUpdate(7, chat, "hello"))
+	took := time.Since(killed)
+	if code != http.StatusOK || len(conv.Calls()) != 1 {
+		t.Fatalf("re-send to the other replica: status %d, handled %d times", code, len(conv.Calls()))
+	}
+	// heartbeatTTL after the last beat, heartbeatEvery of confirmation,
+	// plus the polling of begin (and slack for a loaded machine).
+	if took > 3*time.Second {
+		t.Errorf("answered %v after the kill, want about 2 s (heartbeat TTL %v + %v)", took, heartbeatTTL, heartbeatEvery)
+	}
+	if got := b.counter(b.srv.m.leaseTakeovers); got != 1 {
+		t.Errorf("takeovers = %v", got)
+	}
+	// A notices at its next renewal (every LeaseTTL/3) that the lease was
+	// taken, and its attempt ends without a reply.
+	select {
+	case code := <-aDone:
+		if code == http.StatusOK {
+			t.Errorf("the hung replica answered 200")
+		}
+	case <-time.After(lim.LeaseTTL/3 + 3*time.Second):
+		t.Error("the hung replica did not stop after losing its lease")
+	}
+	if n := len(a.api.Delivered("sendMessage")); n != 1 {
+		t.Errorf("sendMessage = %d, want 1", n)
+	}
+	t.Logf("measured: the re-send reached another replica and was answered %v after the kill", took.Round(time.Millisecond))
+}

@@ -216,15 +216,20 @@ end
 return 0
 `)
 
-	// KEYS: lease; ARGV: token, lease ms
+	// KEYS: lease, done set; ARGV: token, lease ms, update id ('' if unknown)
 	// A lease that is gone (expired while nobody took it, or erased with the
-	// person's keys by /delete) is taken again: we are still its only holder.
+	// person's keys by /delete) is taken again: we are still its only holder
+	// — unless our update is done: another handler took the lease over
+	// (believing us dead), finished the update and released the chat.
 	renewScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 if not cur then
+  if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
+    return 0
+  end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
@@ -372,7 +377,11 @@ func (s *redisState) takeOver(ctx context.Context, chat, holder, token string) (
 }
 
 func (s *redisState) renew(ctx context.Context, chat, token string) (bool, error) {
-	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, token, s.leaseMS).Int()
+	id := ""
+	if h, ok := parseLeaseToken(token); ok {
+		id = strconv.FormatInt(h.updateID, 10)
+	}
+	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat), s.k.ChatDone(chat)}, token, s.leaseMS, id).Int()
 	if err != nil {
 		return false, fmt.Errorf("renew lease: %w", err)
 	}
