@@ -35,7 +35,11 @@ import (
 //     any other update of the chat waits for the lease to expire, so two
 //     different updates of one chat never run at once. The update is
 //     handled again from the session it started from: replies the killed
-//     process had sent for it are sent again.
+//     process had sent for it are sent again. A live process cut off from
+//     Redis for longer than heartbeatTTL while handling looks the same: if
+//     it still sends its replies, that update is answered twice. A handler
+//     whose lease was taken over stops at its next renewal, and never takes
+//     the chat back once its update is done (renewScript).
 
 const (
 	// maxPendingRecords bounds the ends kept in memory (one per chat: a
