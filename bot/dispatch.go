@@ -100,6 +100,17 @@ type Dispatcher struct {
 	errorText   func(lang string) string
 	locks       chatLocks
 
+	// Crash recovery (recover.go): ends of updates not yet recorded in
+	// Redis, this process's instance ID (in its lease tokens) and
+	// heartbeat, and the liveness check of other instances (nil without
+	// Redis).
+	pending  pendingRecords
+	instance string
+	alive    func(ctx context.Context, instance string) (bool, error)
+	beat     func(ctx context.Context) error
+	beatOnce sync.Once
+	beatStop chan struct{}
+
 	drainMu  sync.Mutex
 	draining bool
 	inflight sync.WaitGroup
@@ -176,9 +187,10 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		return in.ignoreWhy, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
 	}
 	if !d.enter() {
-		return "shutting_down", "", ErrShuttingDown
+		return "shutting_down", "", retryLater("shutting_down", ErrShuttingDown)
 	}
 	defer d.leave()
+	d.startHeartbeat() // once, before the first lease this process takes
 	if !deferAnswer && in.callbackID != "" && in.act == actConversation {
 		// Stop the client's spinner at once. Staff callbacks are answered
 		// after the StaffHandler, which may answer them itself with a text.
@@ -196,11 +208,17 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		d.m.leaseWaitSeconds.Observe(time.Since(lockStart).Seconds())
 	}
 	if err != nil {
-		return "busy", "", fmt.Errorf("update %d: %w", u.ID, ErrBusy)
+		return "busy", "", retryLater("busy", fmt.Errorf("update %d: %w", u.ID, ErrBusy))
 	}
 	defer unlock()
+	// An earlier update of this chat whose end could not be recorded
+	// (Redis was unreachable) is recorded first: a re-delivery of it is
+	// then a duplicate, and a later update starts from its session.
+	if err := d.flushPending(ctx, chat); err != nil {
+		return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
+	}
 
-	token := newToken()
+	token := d.leaseToken(u.ID)
 	reactivate := in.act == actConversation || in.act == actUnblocked
 	// The person's session travels with the lease (SessionTx). Only in a
 	// private chat: its lease and the session share a hash tag (one
@@ -212,11 +230,11 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	br, err := d.begin(wctx, chat, u.ID, token, reactivate, sessionKey)
 	switch {
 	case errors.Is(err, ErrBusy):
-		return "busy", "", fmt.Errorf("update %d: %w", u.ID, err)
+		return "busy", "", retryLater("busy", fmt.Errorf("update %d: %w", u.ID, err))
 	case err != nil:
 		d.m.redisErrors.WithLabelValues("begin").Inc()
 		d.log.Error("could not begin update", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
-		return "error", "", fmt.Errorf("update %d: %w", u.ID, err)
+		return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
 	case br.status == beginDone:
 		d.m.dedupeHits.Inc()
 		// The first delivery's webhook answer (if any) may have been lost
@@ -309,7 +327,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		if err := d.inactive.SetInactive(hctx, in.chatID); err != nil {
 			d.m.redisErrors.WithLabelValues("inactive_set").Inc()
 			_ = finish(finishArgs{})
-			return "error", "", fmt.Errorf("update %d: %w", u.ID, err)
+			return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
 		}
 		d.m.inactiveMarked.Inc()
 	case in.act == actUnblocked:
@@ -321,7 +339,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 			d.log.Warn("staff handler failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
 				"attempt", br.attempt, "err", perr)
 			_ = finish(finishArgs{})
-			return "error", "", fmt.Errorf("update %d: staff handler: %w", u.ID, perr)
+			return "error", "", retryLater("handler_failed", fmt.Errorf("update %d: staff handler: %w", u.ID, perr))
 		}
 	case in.act == actConversation:
 		msgs, herr := d.safeHandle(hctx, userKey(in.userID), in.input)
@@ -333,7 +351,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 			d.log.Warn("conversation failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
 				"attempt", br.attempt, "err", herr)
 			_ = finish(finishArgs{})
-			return "error", "", fmt.Errorf("update %d: conversation: %w", u.ID, herr)
+			return "error", "", retryLater("handler_failed", fmt.Errorf("update %d: conversation: %w", u.ID, herr))
 		default:
 			var dropped int
 			ops, dropped = render(in.chatID, 0, msgs, br.keyboard)
@@ -384,7 +402,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
 			d.log.Error("could not store unsent replies", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
 		}
-		return "error", "", fmt.Errorf("update %d: send replies: %w", u.ID, serr)
+		return "error", "", retryLater("send_failed", fmt.Errorf("update %d: send replies: %w", u.ID, serr))
 	}
 	// A person who blocked the bot gets nothing more; the update is done.
 	if err := finish(finishArgs{done: true, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
@@ -394,9 +412,11 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 }
 
 // begin takes the chat's lease for the update, waiting with backoff while
-// another handler holds it, up to the deadline of ctx.
+// another handler holds it, up to the deadline of ctx. A lease held for
+// this same update by a handler that is gone (holderGone: a killed
+// process) is taken over at once instead of waited out.
 func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error) {
-	var waitStart time.Time
+	var waitStart, absentSince time.Time
 	delay := 5 * time.Millisecond
 	for {
 		br, err := d.state.begin(ctx, chat, updateID, token, reactivate, sessionKey)
@@ -415,6 +435,14 @@ func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, tok
 		if waitStart.IsZero() {
 			waitStart = time.Now()
 			d.m.leaseWaits.Inc()
+		}
+		if d.holderGone(ctx, br.holder, updateID, &absentSince) {
+			if ok, err := d.state.takeOver(ctx, chat, br.holder, token); err == nil && ok {
+				d.m.leaseTakeovers.Inc()
+				d.log.Warn("took over the chat lease of a handler that is gone (a re-delivery of its update)",
+					"update_id", updateID, "waited_ms", time.Since(waitStart).Milliseconds())
+				continue // begin again: the lease holds our token now
+			}
 		}
 		if err := Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
 			d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
@@ -445,15 +473,25 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 				d.m.leaseLost.Inc()
 				d.log.Warn("chat lease lost before the session was saved; update will be retried",
 					"update_id", updateID, "chat", d.hash(chatID))
-				return fmt.Errorf("update %d: %w", updateID, errLeaseLost)
+				return retryLater("lease_lost", fmt.Errorf("update %d: %w", updateID, errLeaseLost))
 			}
 			return nil
 		}
 		d.m.redisErrors.WithLabelValues("finish").Inc()
 		_ = Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
 	}
+	// Redis is unreachable and the replies (if any) are sent: keep the end
+	// in memory and record it when Redis is back, before this chat's next
+	// update. The update is still answered as failed (never 200 while its
+	// end is only in memory): Telegram's re-send is a duplicate once the
+	// end is recorded, and handled again if this process dies first.
+	if d.keepPending(chat, pendingRecord{updateID: updateID, token: token, chatID: chatID, f: f, since: time.Now()}) {
+		d.log.Error("could not record the end of an update; kept in memory until Redis is back", "update_id", updateID,
+			"chat", d.hash(chatID), "done", f.done, "err", err)
+		return retryLater("record_pending", fmt.Errorf("update %d: %w", updateID, err))
+	}
 	d.log.Error("could not record the end of an update", "update_id", updateID, "chat", d.hash(chatID), "done", f.done, "err", err)
-	return fmt.Errorf("update %d: %w", updateID, err)
+	return retryLater("redis_unreachable", fmt.Errorf("update %d: %w", updateID, err))
 }
 
 // keepLease renews the lease every third of its TTL until stopped. If the
@@ -594,14 +632,16 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 		d.inflight.Wait()
 		close(done)
 	}()
+	defer d.stopHeartbeat()
 	select {
 	case <-done:
-		return nil
+		return d.flushAll(ctx)
 	case <-ctx.Done():
 	}
 	d.hardStop()
 	select {
 	case <-done:
+		_ = d.flushAll(ctx)
 		return fmt.Errorf("drain deadline passed; in-flight updates were cancelled and will be re-delivered: %w", ctx.Err())
 	case <-time.After(5 * time.Second):
 		return errors.New("drain deadline passed and in-flight updates did not stop")

@@ -21,6 +21,11 @@
 //   - state.go — the two Lua scripts (begin, finish) that are the only Redis
 //     round trips of an update, reading and writing the person's session too
 //     (session.go: SessionTx); a memory version for running without Redis.
+//   - recover.go — exactly once through crashes: ends of updates that Redis
+//     could not record kept in memory and recorded before the chat's next
+//     update; lease tokens that name their process and update, a heartbeat
+//     per process, and the takeover of a dead handler's lease by the
+//     re-delivery of its update; the reasons of 503/500 answers.
 //   - sender.go, limiter.go, api.go — the one outbound path: per-chat and
 //     global rate limits, 429 retry_after honoured, 5xx/network retries with
 //     backoff, 403 marks the chat inactive (inactive.go); a small JSON client

@@ -698,12 +698,12 @@ func TestE2EUntrustedSendersDropped(t *testing.T) {
 	conv := &echoConv{}
 	e := newEnv(t, envOpts{conv: conv})
 	forgedText := fmt.Sprintf(`{"update_id":1,"message":{"message_id":1,"from":%s,"chat":%s,"date":1767225600,"text":"/status PK-7F3Q"}}`,
-		fromUser(501, "en"), privateChat(502))
+		fromUser(880000501, "en"), privateChat(880000502))
 	forgedButton := fmt.Sprintf(`{"update_id":2,"callback_query":{"id":"cb2","from":%s,"message":{"message_id":7,"chat":%s,`+
-		`"date":1767225600,"text":"menu"},"chat_instance":"-77","data":"1:0"}}`, fromUser(501, "en"), privateChat(502))
+		`"date":1767225600,"text":"menu"},"chat_instance":"-77","data":"1:0"}}`, fromUser(880000501, "en"), privateChat(880000502))
 	noSender := fmt.Sprintf(`{"update_id":3,"callback_query":{"id":"cb3","message":{"message_id":7,"chat":%s,`+
-		`"date":1767225600,"text":"menu"},"chat_instance":"-77","data":"1:0"}}`, privateChat(503))
-	noSenderText := fmt.Sprintf(`{"update_id":4,"message":{"message_id":4,"chat":%s,"date":1767225600,"text":"hi"}}`, privateChat(504))
+		`"date":1767225600,"text":"menu"},"chat_instance":"-77","data":"1:0"}}`, privateChat(880000503))
+	noSenderText := fmt.Sprintf(`{"update_id":4,"message":{"message_id":4,"chat":%s,"date":1767225600,"text":"hi"}}`, privateChat(880000504))
 	for i, u := range []string{forgedText, forgedButton, noSender, noSenderText} {
 		if code, _ := e.post(u); code != http.StatusOK {
 			t.Fatalf("update %d: status %d (Telegram would re-send it forever)", i+1, code)
@@ -723,7 +723,7 @@ func TestE2EUntrustedSendersDropped(t *testing.T) {
 	if strings.Count(logs, "its sender cannot be trusted") != 4 {
 		t.Errorf("want one log line per dropped update:\n%s", logs)
 	}
-	if strings.Contains(logs, "501") || strings.Contains(logs, "502") || strings.Contains(logs, "PK-7F3Q") {
+	if strings.Contains(logs, "880000501") || strings.Contains(logs, "880000502") || strings.Contains(logs, "PK-7F3Q") {
 		t.Errorf("logs hold a raw chat id or text:\n%s", logs)
 	}
 }

@@ -28,6 +28,11 @@ type metrics struct {
 	// The quick exit (exit.go).
 	quickExits        prometheus.Counter
 	quickExitMessages *prometheus.CounterVec // result
+	webhookRetry      *prometheus.CounterVec // status, reason
+	pending           prometheus.Gauge
+	pendingFlushed    prometheus.Counter
+	pendingDropped    prometheus.Counter
+	leaseTakeovers    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -103,11 +108,32 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "putokaz_bot_quick_exit_messages_total",
 			Help: "Messages a quick exit asked Telegram to delete, by result (deleted; refused: too old or gone; failed: no answer, kept for the next /exit).",
 		}, []string{"result"}),
+		webhookRetry: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_bot_webhook_retry_total",
+			Help: "Webhook answers that make Telegram re-send the update, by status (503, 500) and reason (busy, shutting_down, redis_unreachable, record_pending, lease_lost, handler_failed, send_failed, error).",
+		}, []string{"status", "reason"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "putokaz_bot_pending_records",
+			Help: "Ends of updates (done mark, session) kept in memory because Redis was unreachable, not yet recorded.",
+		}),
+		pendingFlushed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_pending_records_flushed_total",
+			Help: "Ends of updates kept in memory and recorded once Redis was back.",
+		}),
+		pendingDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_pending_records_dropped_total",
+			Help: "Ends of updates that could not be recorded nor kept (too many kept already): handled again on re-delivery.",
+		}),
+		leaseTakeovers: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_lease_takeovers_total",
+			Help: "Chat leases taken over from a handler that was gone (a killed process) by a re-delivery of the same update.",
+		}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.updates, m.handleSeconds, m.apiCalls, m.apiSeconds, m.redisErrors,
 		m.dedupeHits, m.leaseWaits, m.leaseWaitSeconds, m.leaseLost, m.panics, m.poison, m.webhookRejected,
-		m.droppedButtons, m.inactiveMarked, m.inflight, m.quickExits, m.quickExitMessages} {
+		m.droppedButtons, m.inactiveMarked, m.inflight, m.quickExits, m.quickExitMessages, m.webhookRetry, m.pending,
+		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

@@ -124,6 +124,18 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,
 		staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: m, log: log, hash: s.hash.chat,
 		errorText: s.errorText, hard: hard, hardStop: hardStop,
+		instance: newToken()[:12], beatStop: make(chan struct{}),
+	}
+	if rdb != nil {
+		beatKey := k.Instance(s.d.instance)
+		s.d.beat = func(ctx context.Context) error {
+			// PSETEX, not SET: the hot path's round-trip test tells it apart.
+			return rdb.Do(ctx, "PSETEX", beatKey, heartbeatTTL.Milliseconds(), "1").Err()
+		}
+		s.d.alive = func(ctx context.Context, instance string) (bool, error) {
+			n, err := rdb.Exists(ctx, k.Instance(instance)).Result()
+			return n == 1, err
+		}
 	}
 	if cfg.BotUsername != "" {
 		name := cfg.BotUsername

@@ -21,10 +21,12 @@ import (
 //
 // begin, atomically:
 //   - if the update is already done → beginDone (a re-delivery: skip it);
-//   - if another handler holds the chat's lease → beginBusy (wait and retry);
-//     a lease holding our own token is ours: begin run twice (a pipeline
-//     that Redis's client re-sent after a dropped connection) does not
-//     lock the chat out until the lease expires;
+//   - if another handler holds the chat's lease → beginBusy with the
+//     holder's token (wait and retry, or take the lease over when its
+//     holder is gone: takeOver); a lease holding our own token is ours:
+//     begin run twice (a pipeline that Redis's client re-sent after a
+//     dropped connection) does not lock the chat out until the lease
+//     expires;
 //   - else take the lease (a random token, with a TTL), count the attempt,
 //     optionally clear the chat's "inactive" mark, and return the attempt
 //     number, whether a reply keyboard is showing, replies left unsent by
@@ -36,6 +38,19 @@ import (
 // the reply keyboard state, and release the lease if the token still
 // matches (compare-and-delete: a handler whose lease expired must not
 // release someone else's).
+//
+// finish with finishArgs.flush records, later, an end that could not be
+// recorded when the update ended (Redis unreachable: see pendingRecords).
+// The replies are sent by then, so the done mark is written whoever holds
+// the lease now, unless the update is already in the done set. The session
+// write goes with it only if no other handler can have written the session
+// since: the lease is still ours, or it is gone and no later update of the
+// chat is done (update_ids grow; after a Redis restart that lost the data,
+// the done set holds only what was handled since).
+//
+// takeOver replaces the lease with token if it still holds holder
+// (compare-and-set): the dispatcher takes over the lease of a handler that
+// is gone (see Dispatcher.holderGone) instead of waiting for it to expire.
 type updateState interface {
 	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error)
 	finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error)
@@ -47,6 +62,7 @@ type updateState interface {
 	// one of its updates (staff replies, notices); an update's own go in
 	// with finish.
 	record(ctx context.Context, chat string, ids []int) error
+	takeOver(ctx context.Context, chat, holder, token string) (bool, error)
 }
 
 // leaseState is what finish found: the lease still ours (and released),
@@ -77,6 +93,7 @@ type beginResult struct {
 	outbox   []byte        // unsent replies of a failed attempt (acquired only)
 	session  []byte        // the stored session, nil if none (acquired, when asked for)
 	busyFor  time.Duration // remaining lease time of the holder (busy only)
+	holder   string        // the holder's token (busy only; see leaseToken)
 	// checkErr: the chat had no dedupe set and looking for an erased
 	// update's mark failed; the update is handled (fail open) and the
 	// dispatcher reports it.
@@ -97,6 +114,7 @@ type finishArgs struct {
 	// keyboard flag, no message IDs — and marks the update done under
 	// keys.UpdateErased instead; everything else above is ignored.
 	erased bool
+	flush  bool // recording a pending end later (see updateState)
 }
 
 // The quick exit: Telegram lets a bot delete its own and the person's
@@ -150,8 +168,11 @@ var (
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then
   return {ARGV[2], 1}
 end
-if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) and redis.call('GET', KEYS[3]) ~= ARGV[2] then
-  return {ARGV[2], 2, redis.call('PTTL', KEYS[3])}
+if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  local holder = redis.call('GET', KEYS[3])
+  if holder ~= ARGV[2] then
+    return {ARGV[2], 2, redis.call('PTTL', KEYS[3]), holder or ''}
+  end
 end
 local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 local out = ''
@@ -173,15 +194,34 @@ return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, 1 - redis.call('EXIST
 	// KEYS: done set, updates hash, lease, keyboard flag, messages[, session]
 	// ARGV: update id, token, done (1/0), outbox, update TTL ms, keyboard op (set/del/''), keyboard TTL ms,
 	//       updates kept, message IDs to add, message IDs to forget, now (s), messages kept,
-	//       messages TTL ms, messages max age (s)[, session, session TTL ms]
+	//       messages TTL ms, messages max age (s), flush (1/0)[, session, session TTL ms]
 	finishScript = redis.NewScript(luaMessages + `
 local id = ARGV[1]
 local cur = redis.call('GET', KEYS[3])
+local flush = ARGV[15] == '1'
+if flush and redis.call('SISMEMBER', KEYS[1], id) == 1 then
+  if cur == ARGV[2] then
+    redis.call('DEL', KEYS[3])
+  end
+  return {ARGV[2], 2}
+end
 if KEYS[6] then
-  if cur ~= ARGV[2] then
+  local mine = cur == ARGV[2]
+  if flush and not cur then
+    mine = true
+    local n = tonumber(id)
+    for _, f in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+      if tonumber(f) > n then
+        mine = false
+        break
+      end
+    end
+  end
+  if mine then
+    redis.call('SET', KEYS[6], ARGV[16], 'PX', ARGV[17])
+  elseif not flush then
     return {ARGV[2], 3}
   end
-  redis.call('SET', KEYS[6], ARGV[15], 'PX', ARGV[16])
 end
 messages(KEYS[5], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14])
 if ARGV[3] == '1' then
@@ -244,15 +284,29 @@ messages(KEYS[1], ARGV[1], '', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 return 1
 `)
 
-	// KEYS: lease; ARGV: token, lease ms
+	// KEYS: lease; ARGV: holder's token, new token, lease ms
+	takeOverScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+`)
+
+	// KEYS: lease, done set; ARGV: token, lease ms, update id ('' if unknown)
 	// A lease that is gone (expired while nobody took it, or erased with the
-	// person's keys by /delete) is taken again: we are still its only holder.
+	// person's keys by /delete) is taken again: we are still its only holder
+	// — unless our update is done: another handler took the lease over
+	// (believing us dead), finished the update and released the chat.
 	renewScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 if not cur then
+  if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
+    return 0
+  end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
@@ -333,7 +387,11 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 		return beginResult{status: beginDone}, nil
 	case 2:
 		pttl, _ := v[1].(int64)
-		return beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}, nil
+		r := beginResult{status: beginBusy, busyFor: time.Duration(max(pttl, 0)) * time.Millisecond}
+		if len(v) > 2 {
+			r.holder, _ = v[2].(string)
+		}
+		return r, nil
 	}
 	if len(v) < 6 {
 		return beginResult{}, fmt.Errorf("begin update: unexpected reply %v", v)
@@ -454,9 +512,13 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 		kop = "del"
 	}
 	ks := s.chatKeys(chat, s.k.ChatMessages(chat))
+	flush := "0"
+	if f.flush {
+		flush = "1"
+	}
 	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates,
 		joinIDs(f.sent), joinIDs(f.forget), strconv.FormatInt(time.Now().Unix(), 10), keptMessagesArg, messagesTTLArg,
-		messagesAgeArg}
+		messagesAgeArg, flush}
 	if key, blob, ttl, ok := f.session.write(); ok {
 		ks = append(ks, key)
 		args = append(args, blob, ms(max(ttl, time.Millisecond)))
@@ -477,8 +539,20 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	return leaseTaken, nil
 }
 
+func (s *redisState) takeOver(ctx context.Context, chat, holder, token string) (bool, error) {
+	n, err := takeOverScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, holder, token, s.leaseMS).Int()
+	if err != nil {
+		return false, fmt.Errorf("take over lease: %w", err)
+	}
+	return n == 1, nil
+}
+
 func (s *redisState) renew(ctx context.Context, chat, token string) (bool, error) {
-	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, token, s.leaseMS).Int()
+	id := ""
+	if h, ok := parseLeaseToken(token); ok {
+		id = strconv.FormatInt(h.updateID, 10)
+	}
+	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat), s.k.ChatDone(chat)}, token, s.leaseMS, id).Int()
 	if err != nil {
 		return false, fmt.Errorf("renew lease: %w", err)
 	}
@@ -545,7 +619,7 @@ func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, to
 	}
 	if l, ok := s.leases[chat]; ok && now.Before(l.expires) && l.token != token {
 		s.mu.Unlock()
-		return beginResult{status: beginBusy, busyFor: l.expires.Sub(now)}, nil
+		return beginResult{status: beginBusy, busyFor: l.expires.Sub(now), holder: l.token}, nil
 	}
 	s.leases[chat] = memLease{token, now.Add(s.leaseTTL)}
 	if u == nil {
@@ -618,6 +692,17 @@ func (s *memoryState) finish(_ context.Context, chat string, updateID int64, tok
 		return leaseHeld, nil
 	}
 	return leaseTaken, nil
+}
+
+func (s *memoryState) takeOver(_ context.Context, chat, holder, token string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if l, ok := s.leases[chat]; !ok || l.token != holder || now.After(l.expires) {
+		return false, nil
+	}
+	s.leases[chat] = memLease{token, now.Add(s.leaseTTL)}
+	return true, nil
 }
 
 func (s *memoryState) renew(_ context.Context, chat, token string) (bool, error) {

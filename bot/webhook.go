@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 )
 
 // secretHeader carries the webhook's secret_token in every delivery.
@@ -20,9 +21,15 @@ const secretHeader = "X-Telegram-Bot-Api-Secret-Token"
 //	     large or not JSON, which no retry could fix); the body may carry an
 //	     answerCallbackQuery for a callback of this update — sent only after
 //	     the update is finished, so losing it costs only the client's spinner
-//	503  the chat is busy (lease not free in time) or we are shutting down:
-//	     Telegram re-sends later
-//	500  handling failed: Telegram re-sends (up to Limits.UpdateAttempts)
+//	503  not handled for a reason outside the update: the chat is busy (its
+//	     lease held by another update), we are shutting down, Redis is
+//	     unreachable, or the update's end is kept in memory until Redis is
+//	     back (recover.go): Telegram re-sends later
+//	500  handling failed (the conversation, the Bot API, a lost lease):
+//	     Telegram re-sends (up to Limits.UpdateAttempts)
+//
+// Every 503 and 500 is logged with its reason (never a chat ID or text) and
+// counted in putokaz_bot_webhook_retry_total{status,reason}.
 func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		s.m.webhookRejected.WithLabelValues("method").Inc()
@@ -69,9 +76,15 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(callbackAnswer{Method: "answerCallbackQuery", CallbackQueryID: answer})
 	case err == nil:
 		w.WriteHeader(http.StatusOK)
-	case errors.Is(err, ErrBusy), errors.Is(err, ErrShuttingDown):
-		http.Error(w, "busy, retry later", http.StatusServiceUnavailable)
 	default:
-		http.Error(w, "update not handled, retry later", http.StatusInternalServerError)
+		reason := retryReason(err)
+		status := retryStatus(reason)
+		s.m.webhookRetry.WithLabelValues(strconv.Itoa(status), reason).Inc()
+		s.log.Warn("webhook asks Telegram to re-send the update", "status", status, "reason", reason, "update_id", u.ID)
+		if status == http.StatusServiceUnavailable {
+			http.Error(w, "busy, retry later", status)
+		} else {
+			http.Error(w, "update not handled, retry later", status)
+		}
 	}
 }

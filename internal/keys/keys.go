@@ -120,9 +120,12 @@ func escapeGlob(s string) string {
 // session) and /delete finds them through UserPattern. Staff groups use
 // their negative chat ID the same way.
 
-// ChatLease is the short per-chat lease (a random fencing token, SET NX PX)
-// that keeps two updates of one chat from being handled at once, across
-// replicas. Written with a TTL (milliseconds to seconds).
+// ChatLease is the short per-chat lease (a fencing token, SET NX PX) that
+// keeps two updates of one chat from being handled at once, across
+// replicas. The transport's tokens read "<instance>.<update id>.<start unix
+// ms>.<random>" (bot/recover.go), so a re-delivery can tell a dead holder of
+// its own update; other holders (the referral package's person lock) use a
+// plain random token. Written with a TTL (milliseconds to seconds).
 func (k Keys) ChatLease(chat string) string { return k.user(chat, "tg:lease") }
 
 // ChatKeyboard flags that a reply keyboard (a location request) is showing
@@ -164,6 +167,13 @@ func (k Keys) ChatMessages(chat string) string { return k.user(chat, "tg:msgs") 
 func (k Keys) UpdateErased(updateID int64) string {
 	return k.prefix + "tg:erased:" + strconv.FormatInt(updateID, 10)
 }
+
+// Instance is the heartbeat of one bot process (its random instance ID),
+// written every fraction of a second with a TTL of a little more: a lease
+// whose holder's heartbeat is gone belongs to a dead process, and a
+// re-delivery of the same update takes it over at once. Global, holds
+// nothing personal.
+func (k Keys) Instance(id string) string { return k.prefix + "tg:alive:" + escape(id) }
 
 // Referral records and their delivery to staff (package referral).
 //
