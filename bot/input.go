@@ -124,6 +124,11 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 		return in
 	}
 	in.act = actConversation
+	if m.ReplyToMessage != nil {
+		// The conversation looks it up: an answer to a staff message of
+		// an open referral goes to that case.
+		in.input.ReplyTo = m.ReplyToMessage.ID
+	}
 	if edited {
 		in.input.Kind, in.input.Media = engine.InMedia, "edited"
 		in.input.Text = capText(m.Text)

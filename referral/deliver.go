@@ -216,9 +216,16 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 		if p == nil {
 			return errors.New("no conversation to tell the person")
 		}
-		event := engine.EventHandoffClaimed
-		if e.Event == evClosed {
-			event = engine.EventHandoffClosed
+		in := engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed, LangHint: c.Lang}
+		switch {
+		case c.Kind == KindReferral && e.Event == evReplied:
+			in.Event, in.Case, in.CaseService = engine.EventCaseMessage, c.Code, c.Service
+		case c.Kind == KindReferral && e.Event == evClosed:
+			in.Event, in.Case, in.CaseService = engine.EventCaseClosed, c.Code, c.Service
+		case c.Kind == KindReferral:
+			return errSkip // an event of a newer version
+		case e.Event == evClosed:
+			in.Event = engine.EventHandoffClosed
 		}
 		unlock := func() {}
 		if s.lock != nil {
@@ -226,7 +233,7 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 				return fmt.Errorf("wait for the person's chat: %w", err)
 			}
 		}
-		msgs, err = (*p).Handle(ctx, c.User, engine.Input{Kind: engine.InEvent, Event: event})
+		msgs, err = (*p).Handle(ctx, c.User, in)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("tell the person: %w", err)

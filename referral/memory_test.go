@@ -102,9 +102,15 @@ func TestMemoryStaff(t *testing.T) {
 	if o, _ := mem.Reply(ctx, code, "web:staff", "We call you <soon>"); o != Done {
 		t.Fatalf("reply %v", o)
 	}
-	if got := mem.TakePerson("web:1"); len(got) != 1 || got[0].Text != "We call you &lt;soon&gt;" {
+	// Under a header naming the service and the case; then the person's
+	// conversation says that what they write goes to the case.
+	if got := mem.TakePerson("web:1"); len(got) != 1 || got[0].Text != "EN common.case_talk.from Test service "+code+"\nWe call you &lt;soon&gt;" {
 		t.Fatalf("person got %+v", got)
 	}
+	waitFor(t, 5*time.Second, "the case talk notice", func() bool {
+		got := mem.TakePerson("web:1")
+		return len(got) > 0 && strings.Contains(texts(got), content.TextCaseOpen)
+	})
 	if o, _ := mem.Note(ctx, code, "web:staff", "internal"); o != Done {
 		t.Fatalf("note %v", o)
 	}

@@ -23,8 +23,11 @@ type Staff interface {
 	// CloseTopic closes a case's topic.
 	CloseTopic(ctx context.Context, group int64, thread int) error
 	// ToPerson delivers what a staff member wrote to the person, without
-	// showing who wrote it. ErrBlocked: the person blocked the bot.
-	ToPerson(ctx context.Context, user string, r Reply) error
+	// showing who wrote it, under r.Header if set. It returns the IDs of
+	// the messages the person got (none where they have no IDs), so that
+	// a reply to one of them reaches the case. ErrBlocked: the person
+	// blocked the bot.
+	ToPerson(ctx context.Context, user string, r Reply) (msgIDs []int, err error)
 	// Notify shows the person messages of the conversation (the bot's
 	// answer to "staff claimed / closed your chat").
 	Notify(ctx context.Context, user string, msgs []engine.Message) error
@@ -69,6 +72,9 @@ type Reply struct {
 	Media string
 	// Copy is the staff message to copy (Telegram).
 	Copy *Copy
+	// Header, if set, is shown above it (Telegram HTML, in the person's
+	// language): which service and which referral it is about.
+	Header string
 }
 
 // Memory is a Staff that keeps everything in memory: the playground shows
@@ -162,15 +168,18 @@ func (m *Memory) CloseTopic(_ context.Context, _ int64, thread int) error {
 }
 
 // ToPerson implements Staff: the reply waits in TakePerson.
-func (m *Memory) ToPerson(_ context.Context, user string, r Reply) error {
+func (m *Memory) ToPerson(_ context.Context, user string, r Reply) ([]int, error) {
 	text := escHTML(r.Text)
 	if text == "" {
 		text = "[" + r.Media + "]"
 	}
+	if r.Header != "" {
+		text = r.Header + "\n" + text
+	}
 	m.mu.Lock()
 	m.persons[user] = append(m.persons[user], engine.Message{Text: text})
 	m.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 // Notify implements Staff: the messages wait in TakePerson.

@@ -115,6 +115,7 @@ const (
 	evClaimed   = "claimed"   // person and webhook
 	evClosed    = "closed"    // person and webhook
 	evCreated   = "created"   // webhook
+	evReplied   = "replied"   // person: staff wrote about a referral
 	evMessage   = "message"   // webhook
 )
 
@@ -149,8 +150,9 @@ type change struct {
 	hook        string
 	hookPayload string
 	// tell is queued on the person stream, only if the case is the person's
-	// live handoff ("" none).
-	tell string
+	// live handoff or tellAlways is set (a referral) ("" none).
+	tell       string
+	tellAlways bool
 	// endLive ends the person's live handoff if it is this case.
 	endLive bool
 	// once, if set, makes the change happen at most once for this token

@@ -141,17 +141,41 @@ func blocked(err error) error {
 
 // ToPerson implements Staff: the staff member's message is copied, so the
 // person sees it from the bot, not from the staff member's account.
-func (t *TelegramStaff) ToPerson(ctx context.Context, user string, r Reply) error {
+//
+// With a header, a text that fits is sent as one message under it; anything
+// else (media, a text too long) is copied after the header in a message of
+// its own.
+func (t *TelegramStaff) ToPerson(ctx context.Context, user string, r Reply) ([]int, error) {
 	chat, err := personChat(user)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	send := func(text string) (int, error) {
+		var res messageID
+		err := t.s.Call(ctx, "sendMessage", chat, sendParams{ChatID: chat, Text: text, ParseMode: "HTML",
+			LinkPreviewOptions: &linkPreview{IsDisabled: true}}, &res)
+		return res.MessageID, blocked(err)
+	}
+	var ids []int
+	if r.Header != "" {
+		if r.Media == "" && r.Text != "" && utf16Len(r.Header)+1+utf16Len(r.Text) <= 4096 {
+			id, err := send(r.Header + "\n" + escHTML(r.Text))
+			return append(ids, id), err
+		}
+		id, err := send(r.Header)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
 	}
 	if r.Copy != nil {
-		return blocked(t.s.Call(ctx, "copyMessage", chat, copyParams{ChatID: chat, FromChatID: r.Copy.FromChat,
-			MessageID: r.Copy.MessageID}, nil))
+		var res messageID
+		err := t.s.Call(ctx, "copyMessage", chat, copyParams{ChatID: chat, FromChatID: r.Copy.FromChat,
+			MessageID: r.Copy.MessageID}, &res)
+		return append(ids, res.MessageID), blocked(err)
 	}
-	return blocked(t.s.Call(ctx, "sendMessage", chat, sendParams{ChatID: chat, Text: escHTML(r.Text),
-		ParseMode: "HTML", LinkPreviewOptions: &linkPreview{IsDisabled: true}}, nil))
+	id, err := send(escHTML(r.Text))
+	return append(ids, id), err
 }
 
 // Notify implements Staff through the transport's rendering of engine

@@ -117,6 +117,34 @@ func (s *Service) serviceName(id string) string {
 	return name
 }
 
+// personHeader heads a staff message about referral c for its person: the
+// service and the code, in the person's language (Telegram HTML; "" if the
+// content has no such text).
+func (s *Service) personHeader(c *Case) string {
+	if s.content == nil {
+		return ""
+	}
+	ct := s.content.Content()
+	if ct == nil || ct.Texts == nil {
+		return ""
+	}
+	lang := c.Lang
+	if !ct.Texts.Has(lang, content.TextCaseFrom) {
+		lang = content.DefaultLanguage
+	}
+	name := c.Service
+	if ct.Directory != nil && ct.Directory.Services[c.Service] != nil {
+		if n, err := ct.Texts.Render(lang, ct.Directory.Services[c.Service].Name, nil, nil); err == nil && n != "" {
+			name = n
+		}
+	}
+	h, err := ct.Texts.Render(lang, content.TextCaseFrom, map[string]string{"service": escHTML(name), "code": c.Code}, nil)
+	if err != nil {
+		return ""
+	}
+	return h
+}
+
 // zone is where staff of a service work (its hours' time zone), else UTC.
 func (s *Service) zone(service string) *time.Location {
 	if s.content != nil {

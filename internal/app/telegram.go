@@ -107,6 +107,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
 	conv := conversation.New(sessions, eng, holder, refs, log)
 	conv.Statuses = refs
+	conv.Cases = refs
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)

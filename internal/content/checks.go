@@ -87,6 +87,14 @@ const (
 	// {{.data_contact}} when config.yaml does not name them.
 	TextOrgUnnamed   = "common.org.unnamed"
 	TextOrgNoContact = "common.org.no_contact"
+	// TextCaseFrom heads a staff message about a referral ({{.service}},
+	// {{.code}}); TextCaseOpen tells the person that what they write now
+	// goes to that case, TextCaseLeave is the button that stops it and
+	// TextCaseLeft confirms it.
+	TextCaseFrom  = "common.case_talk.from"
+	TextCaseOpen  = "common.case_talk.open"
+	TextCaseLeave = "common.case_talk.leave"
+	TextCaseLeft  = "common.case_talk.left"
 )
 
 // CommandTexts describe each command in Telegram's command menu.
@@ -109,7 +117,7 @@ var SystemTexts = []string{
 	TextReferralOpen, TextReferralLater, TextServiceOffline, TextStatusAsk, TextStatusReceived, TextStatusClaimed, TextStatusClosed,
 	TextStatusUnknown, TextStatusButton, TextNearestNone, TextEdited,
 	TextPrivacy, TextExitDone, TextHolder, TextHandoffNowOpen, TextHandoffNowLater, TextLocationAbroad,
-	TextOrgUnnamed, TextOrgNoContact,
+	TextOrgUnnamed, TextOrgNoContact, TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }
