@@ -722,3 +722,23 @@ func TestReferralConversationBothWays(t *testing.T) {
 		t.Errorf("%d person messages in the history, want 4: %+v", n, h)
 	}
 }
+
+// TestStaffButtonAnsweredOnce: a staff button press gets one answer, with
+// its text, and none in the webhook response — also a refused press.
+func TestStaffButtonAnsweredOnce(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.start(504)
+	code := e.refer(504, "Niš")
+	_, cardID := e.card(code)
+	for _, data := range []string{"c:" + code, "c:PK-2222", "x:" + code} {
+		before := len(e.api.CallsTo("answerCallbackQuery"))
+		body := e.staffTap(groupA, cardID, staffA, data)
+		if strings.Contains(body, "answerCallbackQuery") {
+			t.Errorf("%s: answered again in the webhook response: %s", data, body)
+		}
+		calls := e.api.CallsTo("answerCallbackQuery")[before:]
+		if len(calls) != 1 || calls[0].Str("text") == "" {
+			t.Errorf("%s: %d answers (%+v), want one with a text", data, len(calls), calls)
+		}
+	}
+}

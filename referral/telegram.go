@@ -285,7 +285,9 @@ func (h *StaffHandler) answer(ctx context.Context, id, textID string) {
 	p := map[string]any{"callback_query_id": id, "text": h.svc.text(textID)}
 	if err := h.sender.Call(ctx, "answerCallbackQuery", 0, p, nil); err != nil {
 		h.log.Debug("answerCallbackQuery failed", "err", err)
+		return // the transport answers it (without text)
 	}
+	bot.CallbackAnswered(ctx)
 }
 
 func (h *StaffHandler) callback(ctx context.Context, q *models.CallbackQuery) error {
