@@ -31,9 +31,14 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
 	case evLeft:
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
+	case evCard:
+		return s.editCard(ctx, c)
 	case evWithdrawn:
 		if c.Card == 0 {
 			return errSkip // staff never saw it: nothing to take back
+		}
+		if err := s.editCard(ctx, c); err != nil && !errors.Is(err, errSkip) {
+			return err
 		}
 		if err := s.postNotice(ctx, c, "notice", tNoticeWithdrew); err != nil && !errors.Is(err, errSkip) {
 			return err
@@ -82,8 +87,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 		c.Thread, c.Shared = thread, shared
 	}
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: "card", Text: s.card(c, q),
-		Buttons: []engine.Button{{Label: s.text(tButtonClaim), Data: dataClaim + c.Code},
-			{Label: s.text(tButtonClose), Data: dataClose + c.Code}}})
+		Buttons: s.cardButtons(c)})
 	if err != nil {
 		return fmt.Errorf("post card: %w", err)
 	}
@@ -103,6 +107,35 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 		}
 	}
 	s.log.Info("case card posted", "case", s.hash(c.Code), "group", c.Group)
+	return nil
+}
+
+// cardButtons are the actions a case's status still allows: Claim and
+// Close while it waits, Close once claimed, none after.
+func (s *Service) cardButtons(c *Case) []engine.Button {
+	claim := engine.Button{Label: s.text(tButtonClaim), Data: dataClaim + c.Code}
+	closeB := engine.Button{Label: s.text(tButtonClose), Data: dataClose + c.Code}
+	switch c.Status {
+	case StatusReceived:
+		return []engine.Button{claim, closeB}
+	case StatusClaimed:
+		return []engine.Button{closeB}
+	}
+	return nil
+}
+
+// editCard shows a case's status on its card (the card posted later
+// shows it anyway). The edit reads the record now: an entry delivered
+// late shows the newest status, and a withdrawn case's card loses its
+// answers.
+func (s *Service) editCard(ctx context.Context, c *Case) error {
+	if c.Card == 0 {
+		return errSkip
+	}
+	q, _ := s.cfg.queue(c.Service)
+	if err := s.staff.EditCard(ctx, c.Group, c.Card, s.card(c, q), s.cardButtons(c)); err != nil {
+		return s.refused(c, "card", fmt.Errorf("edit card: %w", err))
+	}
 	return nil
 }
 

@@ -31,6 +31,12 @@ const (
 // staff member is with them (if they are still in that chat); for a referral
 // only its status changes (/status shows it).
 func (s *Service) Claim(ctx context.Context, code, by string) (Outcome, error) {
+	return s.claim(ctx, code, by, "")
+}
+
+// claim is Claim by a staff member whose first name (name, "" unknown) the
+// card shows.
+func (s *Service) claim(ctx context.Context, code, by, name string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("claim: %w", err)
@@ -41,7 +47,10 @@ func (s *Service) Claim(ctx context.Context, code, by string) (Outcome, error) {
 	now := s.now().UTC()
 	ch := change{from: []string{StatusReceived}, to: StatusClaimed, user: c.User, group: c.Group, thread: c.Thread,
 		ttl: s.safetyTTL(), streams: s.streams(c), set: map[string]string{fClaimedBy: by, fClaimedAt: fmtTime(now)},
-		entry: &Entry{At: now, Who: staffWho(by), What: actClaimed}}
+		entry: &Entry{At: now, Who: staffWho(by), What: actClaimed}, event: evCard}
+	if name != "" {
+		ch.set[fClaimedName] = clip(name, 64)
+	}
 	if c.Kind == KindHandoff {
 		ch.tell = evClaimed
 	}
@@ -75,6 +84,11 @@ func notApplied(status string) Outcome {
 // person is still in, the person is told and their conversation resumes
 // ("was this helpful?"). The record is kept for Config.Retention.
 func (s *Service) Close(ctx context.Context, code, by string) (Outcome, error) {
+	return s.close(ctx, code, by, "")
+}
+
+// close is Close by a staff member whose first name the card shows.
+func (s *Service) close(ctx context.Context, code, by, name string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("close: %w", err)
@@ -85,7 +99,10 @@ func (s *Service) Close(ctx context.Context, code, by string) (Outcome, error) {
 	now := s.now().UTC()
 	ch := change{from: open, to: StatusClosed, user: c.User, group: c.Group, thread: c.Thread,
 		ttl: s.cfg.Retention, streams: s.streams(c), set: map[string]string{fClosedBy: by, fClosedAt: fmtTime(now)},
-		entry: &Entry{At: now, Who: staffWho(by), What: actClosed}, endLive: true}
+		entry: &Entry{At: now, Who: staffWho(by), What: actClosed}, endLive: true, event: evCard}
+	if name != "" {
+		ch.set[fClosedName] = clip(name, 64)
+	}
 	if c.Kind == KindHandoff {
 		ch.tell = evClosed
 	} else {

@@ -742,3 +742,73 @@ func TestStaffButtonAnsweredOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestCardIsLive: the card shows the case's status and edits itself when
+// staff claim it (Claim goes away; who and when are shown) and close it
+// (no buttons), and when the person withdraws (their answers go away).
+func TestCardIsLive(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana = 505
+	e.start(ana)
+	code := e.refer(ana, "Bor")
+	card, cardID := e.card(code)
+	thread := int(card.Int("message_thread_id"))
+	if !strings.Contains(card.Str("text"), "Status: ⏳ waiting to be claimed") {
+		t.Errorf("new card:\n%s", card.Str("text"))
+	}
+	buttons := func(c botapitest.Call) []string {
+		var kb struct {
+			InlineKeyboard [][]struct {
+				Data string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+		}
+		if err := c.Decode("reply_markup", &kb); err != nil {
+			t.Fatalf("reply_markup %s: %v", c.Params["reply_markup"], err)
+		}
+		var out []string
+		for _, row := range kb.InlineKeyboard {
+			for _, b := range row {
+				out = append(out, b.Data)
+			}
+		}
+		return out
+	}
+	edit := func(want string) botapitest.Call {
+		return e.waitCall("editMessageText", func(c botapitest.Call) bool {
+			return c.ChatID == groupA && int(c.Int("message_id")) == cardID && strings.Contains(c.Str("text"), want)
+		})
+	}
+
+	e.staffTap(groupA, cardID, staffA, "c:"+code)
+	ed := edit("Status: ✋ claimed")
+	if !strings.Contains(ed.Str("text"), "Claimed: Case, ") || !strings.Contains(ed.Str("text"), "• town: Bor") ||
+		strings.Contains(ed.Str("text"), "Worker") {
+		t.Errorf("claimed card:\n%s", ed.Str("text"))
+	}
+	if got := buttons(ed); !slices.Equal(got, []string{"x:" + code}) {
+		t.Errorf("claimed card buttons = %v", got)
+	}
+
+	e.staffSay(groupA, thread, staffA, "/close")
+	ed = edit("Status: ✅ closed")
+	if !strings.Contains(ed.Str("text"), "Claimed: Case, ") || !strings.Contains(ed.Str("text"), "Closed: Case, ") {
+		t.Errorf("closed card:\n%s", ed.Str("text"))
+	}
+	if got := buttons(ed); len(got) != 0 {
+		t.Errorf("closed card buttons = %v", got)
+	}
+
+	// Withdrawn: the card keeps nothing of the person.
+	const bo = 506
+	e.start(bo)
+	code2 := e.refer(bo, "Zaječar")
+	_, card2 := e.card(code2)
+	e.command(bo, "/delete")
+	e.press(bo, content.TextDeleteYes)
+	ed = e.waitCall("editMessageText", func(c botapitest.Call) bool {
+		return int(c.Int("message_id")) == card2 && strings.Contains(c.Str("text"), code2)
+	})
+	if !strings.Contains(ed.Str("text"), "withdrawn") || strings.Contains(ed.Str("text"), "Zaječar") || len(buttons(ed)) != 0 {
+		t.Errorf("withdrawn card:\n%s\nbuttons %v", ed.Str("text"), buttons(ed))
+	}
+}

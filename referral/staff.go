@@ -22,6 +22,8 @@ type Staff interface {
 	Post(ctx context.Context, group int64, thread int, p Post) (msgID int, err error)
 	// CloseTopic closes a case's topic.
 	CloseTopic(ctx context.Context, group int64, thread int) error
+	// EditCard replaces a case card's text and buttons (none: no buttons).
+	EditCard(ctx context.Context, group int64, msgID int, text string, buttons []engine.Button) error
 	// ToPerson delivers what a staff member wrote to the person, without
 	// showing who wrote it, under r.Header if set. It returns the IDs of
 	// the messages the person got (none where they have no IDs), so that
@@ -155,6 +157,21 @@ func (m *Memory) Post(_ context.Context, group int64, thread int, p Post) (int, 
 	t.Messages = append(t.Messages, MemoryMessage{ID: m.next, Code: p.Code, Kind: p.Kind, Text: p.Text,
 		Buttons: slices.Clone(p.Buttons), Copied: p.Copy != nil})
 	return m.next, nil
+}
+
+// EditCard implements Staff.
+func (m *Memory) EditCard(_ context.Context, _ int64, msgID int, text string, buttons []engine.Button) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.topics {
+		for i := range t.Messages {
+			if t.Messages[i].ID == msgID {
+				t.Messages[i].Text, t.Messages[i].Buttons = text, slices.Clone(buttons)
+				return nil
+			}
+		}
+	}
+	return nil
 }
 
 // CloseTopic implements Staff.

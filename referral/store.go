@@ -116,6 +116,7 @@ const (
 	evClosed    = "closed"    // person and webhook
 	evCreated   = "created"   // webhook
 	evReplied   = "replied"   // person: staff wrote about a referral
+	evCard      = "card"      // staff: show the case's new status on its card
 	evMessage   = "message"   // webhook
 )
 

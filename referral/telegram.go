@@ -118,6 +118,36 @@ func (t *TelegramStaff) Post(ctx context.Context, group int64, thread int, p Pos
 	return res.MessageID, nil
 }
 
+// EditCard implements Staff with editMessageText (the text and the
+// buttons at once; no buttons removes them). "message is not modified" (an
+// edit delivered again) is success.
+func (t *TelegramStaff) EditCard(ctx context.Context, group int64, msgID int, text string, buttons []engine.Button) error {
+	kb := &inlineKeyboard{InlineKeyboard: [][]inlineButton{}}
+	if len(buttons) > 0 {
+		row := make([]inlineButton, 0, len(buttons))
+		for _, b := range buttons {
+			row = append(row, inlineButton{Text: b.Label, CallbackData: b.Data})
+		}
+		kb.InlineKeyboard = append(kb.InlineKeyboard, row)
+	}
+	err := t.s.Call(ctx, "editMessageText", group, editParams{ChatID: group, MessageID: msgID, Text: text,
+		ParseMode: "HTML", LinkPreviewOptions: &linkPreview{IsDisabled: true}, ReplyMarkup: kb}, nil)
+	var ae *bot.APIError
+	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
+		return nil
+	}
+	return err
+}
+
+type editParams struct {
+	ChatID             int64           `json:"chat_id"`
+	MessageID          int             `json:"message_id"`
+	Text               string          `json:"text"`
+	ParseMode          string          `json:"parse_mode,omitempty"`
+	LinkPreviewOptions *linkPreview    `json:"link_preview_options,omitempty"`
+	ReplyMarkup        *inlineKeyboard `json:"reply_markup,omitempty"`
+}
+
 // CloseTopic implements Staff with closeForumTopic.
 func (t *TelegramStaff) CloseTopic(ctx context.Context, group int64, thread int) error {
 	return t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
@@ -250,6 +280,15 @@ func staffID(from *models.User, senderChat *models.Chat) string {
 	return "tg:" + strconv.FormatInt(from.ID, 10)
 }
 
+// staffName is what the card shows of who acted: the staff member's first
+// name ("" for an admin posting as the group).
+func staffName(from *models.User, senderChat *models.Chat) string {
+	if senderChat != nil || from == nil || from.ID == anonymousAdmin {
+		return ""
+	}
+	return from.FirstName
+}
+
 // allowed reports whether the sender of a staff update may act on the
 // group's cases: a member or admin of the group (getChatMember), or the
 // group itself (an anonymous admin posting as the group, which only its
@@ -335,10 +374,10 @@ func (h *StaffHandler) callback(ctx context.Context, q *models.CallbackQuery) er
 	var out Outcome
 	action := actClaimed
 	if act+":" == dataClaim {
-		out, err = h.svc.Claim(ctx, code, by)
+		out, err = h.svc.claim(ctx, code, by, staffName(&q.From, nil))
 	} else {
 		action = actClosed
-		out, err = h.svc.Close(ctx, code, by)
+		out, err = h.svc.close(ctx, code, by, staffName(&q.From, nil))
 	}
 	if err != nil {
 		return err
@@ -481,11 +520,11 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 	var out Outcome
 	switch {
 	case isCmd && cmd == "close":
-		if out, err = h.svc.Close(ctx, code, by); err == nil && out != Done {
+		if out, err = h.svc.close(ctx, code, by, staffName(m.From, m.SenderChat)); err == nil && out != Done {
 			h.say(ctx, m, outcomeText(out, actClosed))
 		}
 	case isCmd && cmd == "claim":
-		if out, err = h.svc.Claim(ctx, code, by); err == nil && out != Done {
+		if out, err = h.svc.claim(ctx, code, by, staffName(m.From, m.SenderChat)); err == nil && out != Done {
 			h.say(ctx, m, outcomeText(out, actClaimed))
 		}
 	case isCmd && cmd == "note":

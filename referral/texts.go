@@ -46,6 +46,14 @@ const (
 	tAnswerBlocked   = "staff.answer.blocked"
 	tAnswerCommand   = "staff.answer.unknown_command"
 	tAnswerNotMember = "staff.answer.not_member"
+	tStatusLabel     = "staff.status.label"
+	tStatusWaiting   = "staff.status.waiting"
+	tStatusClaimed   = "staff.status.claimed"
+	tStatusClosed    = "staff.status.closed"
+	tStatusWithdrawn = "staff.status.withdrawn"
+	tStatusClaimedBy = "staff.status.claimed_by"
+	tStatusClosedBy  = "staff.status.closed_by"
+	tStatusSomeone   = "staff.status.someone"
 )
 
 // defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
@@ -79,6 +87,14 @@ var defaultTexts = map[string]string{
 	tAnswerBlocked:   "Not delivered: the person has blocked the bot.",
 	tAnswerCommand:   "Unknown command. In a case: /note text (internal, not sent), /close.",
 	tAnswerNotMember: "Only members of this staff group can act on its cases.",
+	tStatusLabel:     "Status",
+	tStatusWaiting:   "⏳ waiting to be claimed",
+	tStatusClaimed:   "✋ claimed",
+	tStatusClosed:    "✅ closed",
+	tStatusWithdrawn: "🗑 withdrawn: the person erased their data (/delete)",
+	tStatusClaimedBy: "Claimed",
+	tStatusClosedBy:  "Closed",
+	tStatusSomeone:   "a staff member",
 }
 
 // staffLang is the language of staff texts.
@@ -179,6 +195,12 @@ func (s *Service) card(c *Case, q Queue) string {
 		title = tCardHandoff
 	}
 	b.WriteString("<b>" + esc(s.text(title)) + " · " + esc(c.Code) + "</b>\n")
+	if c.Status == StatusWithdrawn {
+		// Nothing of the person is left to show.
+		b.WriteString(esc(s.text(tStatusLabel)) + ": " + esc(s.text(tStatusWithdrawn)))
+		return b.String()
+	}
+	s.cardStatus(&b, c)
 	svc := esc(c.Service)
 	if n := s.serviceName(c.Service); n != "" {
 		svc += " (" + esc(n) + ")"
@@ -211,6 +233,33 @@ func (s *Service) card(c *Case, q Queue) string {
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// cardStatus writes the card's status lines: the status, and who claimed
+// and closed the case (the staff member's first name) and when.
+func (s *Service) cardStatus(b *strings.Builder, c *Case) {
+	esc := escHTML
+	status := map[string]string{StatusReceived: tStatusWaiting, StatusClaimed: tStatusClaimed,
+		StatusClosed: tStatusClosed}[c.Status]
+	if status == "" {
+		return
+	}
+	b.WriteString(esc(s.text(tStatusLabel)) + ": " + esc(s.text(status)) + "\n")
+	zone := s.zone(c.Service)
+	who := func(name string) string {
+		if name == "" {
+			return esc(s.text(tStatusSomeone))
+		}
+		return esc(name)
+	}
+	if !c.ClaimedAt.IsZero() {
+		b.WriteString(esc(s.text(tStatusClaimedBy)) + ": " + who(c.ClaimedName) + ", " +
+			c.ClaimedAt.In(zone).Format("2006-01-02 15:04 MST") + "\n")
+	}
+	if !c.ClosedAt.IsZero() {
+		b.WriteString(esc(s.text(tStatusClosedBy)) + ": " + who(c.ClosedName) + ", " +
+			c.ClosedAt.In(zone).Format("2006-01-02 15:04 MST") + "\n")
+	}
 }
 
 // topicName is a case topic's name: code and service, within Telegram's
