@@ -67,7 +67,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 	if c.Thread == 0 && !c.Shared {
 		thread, shared := q.Topic, q.Topic != 0
 		if !shared {
-			t, err := s.staff.OpenTopic(ctx, c.Group, topicName(c))
+			t, err := s.staff.OpenTopic(ctx, c.Group, s.topicName(c))
 			switch {
 			case errors.Is(err, ErrNoTopics):
 				// Better in the main chat than nowhere; staff reply to the card.

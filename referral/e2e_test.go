@@ -74,7 +74,7 @@ func TestJourney(t *testing.T) {
 	// The card: a new topic in group A (svc's queue), named by code and
 	// service, then the card in it with Claim/Close.
 	topic := e.waitCall("createForumTopic", func(c botapitest.Call) bool { return strings.Contains(c.Str("name"), code) })
-	if topic.ChatID != groupA || topic.Str("name") != code+" · svc" {
+	if topic.ChatID != groupA || topic.Str("name") != code+" · Test service" {
 		t.Fatalf("topic = %d %q", topic.ChatID, topic.Str("name"))
 	}
 	var tr struct {

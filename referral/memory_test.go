@@ -208,3 +208,25 @@ func TestConfigValidation(t *testing.T) {
 		t.Errorf("unserved with * = %v", got)
 	}
 }
+
+// Topic names are the code and the service's name in the staff language
+// (falling back to English, then to the service's ID); the staff language
+// is English or Serbian.
+func TestTopicNameInWords(t *testing.T) {
+	for _, lang := range []string{"", "en", "sr-Cyrl"} {
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(testContent(t)),
+			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for service, want := range map[string]string{"svc": "PK-7F3Q · Test service", "svc2": "PK-7F3Q · Second service",
+			"gone": "PK-7F3Q · gone"} {
+			if got := svc.topicName(&Case{Code: "PK-7F3Q", Service: service}); got != want {
+				t.Errorf("staff language %q: topic of %s = %q, want %q", lang, service, got, want)
+			}
+		}
+	}
+	if err := (Config{StaffLanguage: "fa"}).Validate(); err == nil || !strings.Contains(err.Error(), "staff_language") {
+		t.Errorf("staff language fa accepted: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -117,20 +118,44 @@ func (s *Service) text(id string) string {
 	return defaultTexts[id]
 }
 
-// serviceName is the service's name in the staff language, for the card.
+// serviceName is the service's name in the staff language
+// (Config.StaffLanguage, else English), for the card and the topic.
 func (s *Service) serviceName(id string) string {
 	if s.content == nil {
 		return ""
 	}
 	c := s.content.Content()
-	if c == nil || c.Directory == nil || c.Directory.Services[id] == nil {
+	if c == nil || c.Directory == nil || c.Directory.Services[id] == nil || c.Texts == nil {
 		return ""
 	}
-	name, err := c.Texts.Render(staffLang, c.Directory.Services[id].Name, nil, nil)
-	if err != nil {
-		return ""
+	textID := c.Directory.Services[id].Name
+	for _, lang := range []string{s.cfg.StaffLanguage, staffLang} {
+		if lang == "" || !c.Texts.Has(lang, textID) {
+			continue
+		}
+		if name, err := c.Texts.Render(lang, textID, nil, nil); err == nil && strings.TrimSpace(name) != "" {
+			return html.UnescapeString(stripTags(name))
+		}
 	}
-	return name
+	return ""
+}
+
+// stripTags removes HTML tags (a service name in the content may carry
+// <b>…</b>; a topic name is plain text).
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>' && in:
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // personHeader heads a staff message about referral c for its person: the
@@ -262,9 +287,16 @@ func (s *Service) cardStatus(b *strings.Builder, c *Case) {
 	}
 }
 
-// topicName is a case topic's name: code and service, within Telegram's
-// 128 characters.
-func topicName(c *Case) string { return clip(c.Code+" · "+c.Service, 128) }
+// topicName is a case topic's name: code and the service's name in the
+// staff language ("PK-7F3Q · Going home (IOM)"; its ID if the content has
+// no name), within Telegram's 128 characters.
+func (s *Service) topicName(c *Case) string {
+	name := s.serviceName(c.Service)
+	if name == "" {
+		name = c.Service
+	}
+	return clip(c.Code+" · "+name, 128)
+}
 
 // clip shortens s to at most n characters.
 func clip(s string, n int) string {

@@ -145,7 +145,8 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 func referralConfig(cfg config.Config) referral.Config {
 	r := cfg.Referral
 	out := referral.Config{Retention: time.Duration(r.Retention), KeepAfterDelete: r.KeepAfterDelete, Attempts: r.Attempts,
-		WebhookAttempts: r.WebhookAttempts, MinIdle: time.Duration(r.MinIdle), Queues: map[string]referral.Queue{}}
+		WebhookAttempts: r.WebhookAttempts, MinIdle: time.Duration(r.MinIdle), StaffLanguage: r.StaffLanguage,
+		Queues: map[string]referral.Queue{}}
 	for name, q := range r.Queues {
 		out.Queues[name] = referral.Queue{Group: q.Group, Topic: q.Topic, Languages: q.Languages, WebhookURL: q.WebhookURL,
 			WebhookSecret: q.WebhookSecret}
