@@ -90,7 +90,7 @@ func TestMemoryStaff(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "the card", func() bool { return len(mem.Topics()) == 1 && len(mem.Topics()[0].Messages) == 1 })
 	top := mem.Topics()[0]
-	if top.Name != code+" · svc" || top.Messages[0].Kind != "card" || !strings.Contains(top.Messages[0].Text, "Zrenjanin") {
+	if top.Name != code+" · Test service" || top.Messages[0].Kind != "card" || !strings.Contains(top.Messages[0].Text, "Zrenjanin") {
 		t.Fatalf("topic = %+v", top)
 	}
 	if o, err := mem.Claim(ctx, code, "web:staff"); err != nil || o != Done {
