@@ -14,6 +14,8 @@ import (
 
 // What each kind of update becomes (inbound.action):
 //
+//   - a private message that replies to another carries its ID in ReplyTo
+//     (the conversation routes an answer to a staff message to its case).
 //   - private message with text → InText, or InCommand when it starts with a
 //     bot command for us (see ParseCommand); "/cmd@OtherBot" stays InText so
 //     the person gets an answer instead of silence. Texts are capped at 4096
