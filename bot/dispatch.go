@@ -35,7 +35,7 @@ type Conversation interface {
 // (at most Limits.UpdateAttempts times), so it must be idempotent per
 // update_id. Callback queries are answered by the transport after it returns
 // (without text); a handler that wants to show a text answers the query
-// itself, and the transport's later answer is then a harmless no-op.
+// itself and calls CallbackAnswered, so that it is answered once.
 type StaffHandler interface {
 	HandleStaff(ctx context.Context, u *models.Update) error
 }
@@ -63,6 +63,16 @@ type Lease struct {
 
 type updateCtxKey struct{}
 type leaseCtxKey struct{}
+type answeredCtxKey struct{}
+
+// CallbackAnswered tells the transport that the StaffHandler answered the
+// callback query of the update being handled itself (with a text): the
+// transport then does not answer it a second time.
+func CallbackAnswered(ctx context.Context) {
+	if a, ok := ctx.Value(answeredCtxKey{}).(*atomic.Bool); ok {
+		a.Store(true)
+	}
+}
 
 // UpdateFromContext returns the Telegram update being handled (for example
 // to copy a person's message to staff with copyMessage).
@@ -333,7 +343,13 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	case in.act == actUnblocked:
 		// begin cleared the inactive mark.
 	case in.act == actStaff:
-		if perr := d.safeStaff(hctx, u); errors.Is(perr, errPanicked) {
+		answered := new(atomic.Bool)
+		sctx := context.WithValue(hctx, answeredCtxKey{}, answered)
+		perr := d.safeStaff(sctx, u)
+		if answered.Load() {
+			in.callbackID = "" // answered with its text: once is enough
+		}
+		if errors.Is(perr, errPanicked) {
 			outcome = "panic"
 		} else if perr != nil {
 			d.log.Warn("staff handler failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),

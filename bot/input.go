@@ -14,6 +14,8 @@ import (
 
 // What each kind of update becomes (inbound.action):
 //
+//   - a private message that replies to another carries its ID in ReplyTo
+//     (the conversation routes an answer to a staff message to its case).
 //   - private message with text → InText, or InCommand when it starts with a
 //     bot command for us (see ParseCommand); "/cmd@OtherBot" stays InText so
 //     the person gets an answer instead of silence. Texts are capped at 4096
@@ -129,6 +131,11 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 	}
 	in.act = actConversation
 	in.msgID = m.ID
+	if m.ReplyToMessage != nil {
+		// The conversation looks it up: an answer to a staff message of
+		// an open referral goes to that case.
+		in.input.ReplyTo = m.ReplyToMessage.ID
+	}
 	if edited {
 		in.input.Kind, in.input.Media = engine.InMedia, "edited"
 		in.input.Text = capText(m.Text)

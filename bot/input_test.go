@@ -42,6 +42,8 @@ func TestClassifyMessages(t *testing.T) {
 			engine.Input{Kind: engine.InMedia, Media: "video", LangHint: "fa"}},
 		{"poll", privMsg(models.Message{Poll: &models.Poll{}}), actConversation,
 			engine.Input{Kind: engine.InMedia, Media: "unsupported", LangHint: "fa"}},
+		{"reply", privMsg(models.Message{Text: "yes", ReplyToMessage: &models.Message{ID: 77}}), actConversation,
+			engine.Input{Kind: engine.InText, Text: "yes", ReplyTo: 77, LangHint: "fa"}},
 		{"service message", privMsg(models.Message{NewChatTitle: "x"}), actIgnore, engine.Input{LangHint: "fa"}},
 		{"from a bot", privMsg(models.Message{Text: "x", From: &models.User{ID: 5, IsBot: true}}), actIgnore, engine.Input{}},
 		{"sender is not the chat", privMsg(models.Message{Text: "x", From: &models.User{ID: 6}}), actIgnore, engine.Input{}},

@@ -70,6 +70,10 @@ type Case struct {
 	ClaimedAt time.Time
 	ClosedBy  string
 	ClosedAt  time.Time
+	// ClaimedName and ClosedName are the first names of the staff members
+	// who claimed and closed it (Telegram), shown on the card.
+	ClaimedName string
+	ClosedName  string
 }
 
 // Hash fields of a stored case. Names are part of the stored format and of
@@ -92,6 +96,8 @@ const (
 	fClaimedAt      = "claimed_at"
 	fClosedBy       = "closed_by"
 	fClosedAt       = "closed_at"
+	fClaimedName    = "claimed_name"
+	fClosedName     = "closed_name"
 )
 
 // alwaysKept are kept by /delete whatever KeepAfterDelete says: the status
@@ -138,7 +144,7 @@ func parseCase(code string, m map[string]string) *Case {
 	c := &Case{Code: code, Kind: m[fKind], User: m[fUser], Service: m[fService], Lang: m[fLang], Status: m[fStatus],
 		Created: parseTime(m[fCreated]), ConsentAt: parseTime(m[fConsentAt]), ConsentVersion: m[fConsentVersion],
 		ClaimedBy: m[fClaimedBy], ClaimedAt: parseTime(m[fClaimedAt]), ClosedBy: m[fClosedBy], ClosedAt: parseTime(m[fClosedAt]),
-		Shared: m[fShared] == "1"}
+		Shared: m[fShared] == "1", ClaimedName: m[fClaimedName], ClosedName: m[fClosedName]}
 	c.Group, _ = strconv.ParseInt(m[fGroup], 10, 64)
 	c.Thread, _ = strconv.Atoi(m[fThread])
 	c.Card, _ = strconv.Atoi(m[fCard])

@@ -85,6 +85,9 @@ type Config struct {
 	// SweepEvery is how often the cases whose retention ended are looked
 	// for, to delete their messages in the staff group [5m].
 	SweepEvery time.Duration
+	// StaffLanguage is the language of service names in case topics and
+	// cards: en, sr-Latn or sr-Cyrl [en].
+	StaffLanguage string
 }
 
 // DefaultRetention is how long a closed case is kept: 90 days.
@@ -92,6 +95,9 @@ const DefaultRetention = 2160 * time.Hour
 
 // DefaultKeepAfterDelete is what a case keeps after /delete.
 var DefaultKeepAfterDelete = []string{"code", "service", "created", "status"}
+
+// staffLanguages are the languages StaffLanguage may name.
+var staffLanguages = []string{"en", "sr-Latn", "sr-Cyrl"}
 
 // keepable are the names KeepAfterDelete may list.
 var keepable = []string{"code", "service", "created", "status", "kind", "lang", "consent_at", "consent_version",
@@ -124,6 +130,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DeadMax <= 0 {
 		c.DeadMax = 10000
+	}
+	if c.StaffLanguage == "" {
+		c.StaffLanguage = "en"
 	}
 	if c.KeepAfterDelete == nil {
 		c.KeepAfterDelete = slices.Clone(DefaultKeepAfterDelete)
@@ -158,6 +167,9 @@ func (c Config) Validate() error {
 				errs = append(errs, fmt.Errorf("queue %s: a webhook needs a secret to sign its events", name))
 			}
 		}
+	}
+	if c.StaffLanguage != "" && !slices.Contains(staffLanguages, c.StaffLanguage) {
+		errs = append(errs, fmt.Errorf("staff_language must be one of %s, not %q", strings.Join(staffLanguages, ", "), c.StaffLanguage))
 	}
 	if c.MinIdle > 0 && c.LeaseTTL > 0 && c.MinIdle < c.LeaseTTL {
 		errs = append(errs, errors.New("min_idle must not be shorter than the lease TTL: a worker that lost its lease may still be delivering"))

@@ -35,7 +35,11 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
 	case evLeft:
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
+	case evCard:
+		return s.editCard(ctx, c)
 	case evWithdrawn, evErased:
+		// Taken back whole (topic or messages deleted): editing the card
+		// first would only be deleted with it.
 		return s.takeBack(ctx, c.Code, c, "deleted")
 	}
 	return errSkip // an event of a newer version: nothing we can do
@@ -109,7 +113,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 	if c.Thread == 0 && !c.Shared {
 		thread, shared := q.Topic, q.Topic != 0
 		if !shared {
-			t, err := s.staff.OpenTopic(ctx, c.Group, topicName(c))
+			t, err := s.staff.OpenTopic(ctx, c.Group, s.topicName(c))
 			switch {
 			case errors.Is(err, ErrNoTopics):
 				// Better in the main chat than nowhere; staff reply to the card.
@@ -129,8 +133,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 		c.Thread, c.Shared = thread, shared
 	}
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: "card", Text: s.card(c, q),
-		Buttons: []engine.Button{{Label: s.text(tButtonClaim), Data: dataClaim + c.Code},
-			{Label: s.text(tButtonClose), Data: dataClose + c.Code}}})
+		Buttons: s.cardButtons(c)})
 	if err != nil {
 		return fmt.Errorf("post card: %w", err)
 	}
@@ -150,6 +153,35 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 		}
 	}
 	s.log.Info("case card posted", "case", s.hash(c.Code), "group", c.Group)
+	return nil
+}
+
+// cardButtons are the actions a case's status still allows: Claim and
+// Close while it waits, Close once claimed, none after.
+func (s *Service) cardButtons(c *Case) []engine.Button {
+	claim := engine.Button{Label: s.text(tButtonClaim), Data: dataClaim + c.Code}
+	closeB := engine.Button{Label: s.text(tButtonClose), Data: dataClose + c.Code}
+	switch c.Status {
+	case StatusReceived:
+		return []engine.Button{claim, closeB}
+	case StatusClaimed:
+		return []engine.Button{closeB}
+	}
+	return nil
+}
+
+// editCard shows a case's status on its card (the card posted later
+// shows it anyway). The edit reads the record now: an entry delivered
+// late shows the newest status, and a withdrawn case's card loses its
+// answers.
+func (s *Service) editCard(ctx context.Context, c *Case) error {
+	if c.Card == 0 {
+		return errSkip
+	}
+	q, _ := s.cfg.queue(c.Service)
+	if err := s.staff.EditCard(ctx, c.Group, c.Card, s.card(c, q), s.cardButtons(c)); err != nil {
+		return s.refused(c, "card", fmt.Errorf("edit card: %w", err))
+	}
 	return nil
 }
 
@@ -270,9 +302,16 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 		if p == nil {
 			return errors.New("no conversation to tell the person")
 		}
-		event := engine.EventHandoffClaimed
-		if e.Event == evClosed {
-			event = engine.EventHandoffClosed
+		in := engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed, LangHint: c.Lang}
+		switch {
+		case c.Kind == KindReferral && e.Event == evReplied:
+			in.Event, in.Case, in.CaseService = engine.EventCaseMessage, c.Code, c.Service
+		case c.Kind == KindReferral && e.Event == evClosed:
+			in.Event, in.Case, in.CaseService = engine.EventCaseClosed, c.Code, c.Service
+		case c.Kind == KindReferral:
+			return errSkip // an event of a newer version
+		case e.Event == evClosed:
+			in.Event = engine.EventHandoffClosed
 		}
 		unlock := func() {}
 		if s.lock != nil {
@@ -289,7 +328,7 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 				return errSkip
 			}
 		}
-		msgs, err = (*p).Handle(ctx, c.User, engine.Input{Kind: engine.InEvent, Event: event})
+		msgs, err = (*p).Handle(ctx, c.User, in)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("tell the person: %w", err)

@@ -31,6 +31,12 @@ const (
 // staff member is with them (if they are still in that chat); for a referral
 // only its status changes (/status shows it).
 func (s *Service) Claim(ctx context.Context, code, by string) (Outcome, error) {
+	return s.claim(ctx, code, by, "")
+}
+
+// claim is Claim by a staff member whose first name (name, "" unknown) the
+// card shows.
+func (s *Service) claim(ctx context.Context, code, by, name string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("claim: %w", err)
@@ -41,7 +47,10 @@ func (s *Service) Claim(ctx context.Context, code, by string) (Outcome, error) {
 	now := s.now().UTC()
 	ch := change{from: []string{StatusReceived}, to: StatusClaimed, user: c.User, group: c.Group, thread: c.Thread,
 		ttl: s.safetyTTL(), streams: s.streams(c), set: map[string]string{fClaimedBy: by, fClaimedAt: fmtTime(now)},
-		entry: &Entry{At: now, Who: staffWho(by), What: actClaimed}}
+		entry: &Entry{At: now, Who: staffWho(by), What: actClaimed}, event: evCard}
+	if name != "" {
+		ch.set[fClaimedName] = clip(name, 64)
+	}
 	if c.Kind == KindHandoff {
 		ch.tell = evClaimed
 	}
@@ -75,6 +84,11 @@ func notApplied(status string) Outcome {
 // person is still in, the person is told and their conversation resumes
 // ("was this helpful?"). The record is kept for Config.Retention.
 func (s *Service) Close(ctx context.Context, code, by string) (Outcome, error) {
+	return s.close(ctx, code, by, "")
+}
+
+// close is Close by a staff member whose first name the card shows.
+func (s *Service) close(ctx context.Context, code, by, name string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("close: %w", err)
@@ -85,9 +99,15 @@ func (s *Service) Close(ctx context.Context, code, by string) (Outcome, error) {
 	now := s.now().UTC()
 	ch := change{from: open, to: StatusClosed, user: c.User, group: c.Group, thread: c.Thread,
 		ttl: s.cfg.Retention, streams: s.streams(c), set: map[string]string{fClosedBy: by, fClosedAt: fmtTime(now)},
-		entry: &Entry{At: now, Who: staffWho(by), What: actClosed}, endLive: true}
+		entry: &Entry{At: now, Who: staffWho(by), What: actClosed}, endLive: true, event: evCard}
+	if name != "" {
+		ch.set[fClosedName] = clip(name, 64)
+	}
 	if c.Kind == KindHandoff {
 		ch.tell = evClosed
+	} else {
+		// What the person types stops going to the referral's staff.
+		ch.tell, ch.tellAlways = evClosed, true
 	}
 	if s.hasHook(c.Service) {
 		ch.hook = evClosed
@@ -152,6 +172,11 @@ func (s *Service) note(ctx context.Context, code, by, text, once string) (Outcom
 // Reply sends what a staff member wrote to the case's person. It is sent
 // first and recorded after: if recording fails the staff update is retried
 // and the person may get the reply twice, which is better than never.
+//
+// About a referral, the person sees which service and which case it comes
+// from (a header in their language); a Telegram reply to it reaches the
+// case, and their conversation is told (evReplied, through the person
+// stream) so that what they type next goes to the case too.
 func (s *Service) Reply(ctx context.Context, code, by string, r Reply) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
@@ -163,11 +188,25 @@ func (s *Service) Reply(ctx context.Context, code, by string, r Reply) (Outcome,
 	if !isOpen(c.Status) || c.User == "" {
 		return notApplied(c.Status), nil
 	}
-	if err := s.staff.ToPerson(ctx, c.User, r); err != nil {
+	if c.Kind == KindReferral {
+		r.Header = s.personHeader(c)
+	}
+	ids, err := s.staff.ToPerson(ctx, c.User, r)
+	if err != nil {
 		if errors.Is(err, ErrBlocked) {
 			return Blocked, nil
 		}
 		return Unknown, fmt.Errorf("reply: %w", err)
+	}
+	if chat, perr := personChat(c.User); perr == nil && c.Kind == KindReferral {
+		for _, id := range ids {
+			if id == 0 {
+				continue
+			}
+			if err := s.store.place(ctx, code, placement{group: chat, msg: id, ttl: s.safetyTTL()}); err != nil {
+				s.log.Warn("could not map a staff message to its case; a reply to it is not routed", "case", s.hash(code), "err", err)
+			}
+		}
 	}
 	kind := "text"
 	if r.Media != "" {
@@ -175,6 +214,9 @@ func (s *Service) Reply(ctx context.Context, code, by string, r Reply) (Outcome,
 	}
 	ch := change{from: open, user: c.User, group: c.Group, thread: c.Thread, ttl: s.safetyTTL(), streams: s.streams(c),
 		entry: &Entry{At: s.now().UTC(), Who: staffWho(by), What: actReply}}
+	if c.Kind == KindReferral {
+		ch.tell, ch.tellAlways = evReplied, true
+	}
 	if s.hasHook(c.Service) {
 		hm := HookMessage{Direction: "to_person", Kind: kind}
 		if r.Media == "" {

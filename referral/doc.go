@@ -18,17 +18,21 @@
 //
 // # Nothing is lost: the outbox
 //
-// Everything that must reach staff (the case card, the person's messages,
-// emergency alerts, "the person left", "the person withdrew", taking a case
-// back), the person
-// (claimed/closed notices that resume the conversation) or a webhook is an
+// Everything that must reach staff (the case card and its edits when the
+// case is claimed, closed or withdrawn, the person's messages, emergency
+// alerts, "the person left", "the person withdrew", taking a case back),
+// the person (claimed/closed notices that resume the conversation; for a
+// referral, "staff wrote" and "closed", which start and end its
+// conversation) or a webhook is an
 // entry of a Redis stream, written by the SAME Lua script that changes the
 // record. So a referral the person is told about always has its delivery
 // queued: Apply returns before the person sees the code, and the script is
 // all-or-nothing. Streams:
 //
-//	tg:<group>      one per staff group: cards, relays, alerts, notices
-//	person          claimed/closed notices to people in a handoff
+//	tg:<group>      one per staff group: cards, card edits, relays, alerts, notices
+//	person          claimed/closed notices to people in a handoff; replied/
+//	                closed events of referrals (engine.EventCaseMessage,
+//	                EventCaseClosed)
 //	hook:<service>  webhook events of one service
 //
 // Each stream is consumed by a consumer group; one worker at a time holds the
@@ -66,6 +70,16 @@
 // (the bot may not delete messages, the topic is gone) is counted
 // (putokaz_referral_staff_erased_total{result="refused"}) and logged as an
 // error, not retried; other failures are retried like any entry.
+//
+// # A referral's conversation
+//
+// Staff writing in a referral's topic reach the person under a header that
+// names the service and the code (common.case_talk.from, in the person's
+// language). The messages the person got are mapped to the case, so that a
+// Telegram reply to one reaches it (Service.ReplyCase, the conversation's
+// CaseLookup), and the person's conversation is told (evReplied): until
+// they leave it or staff close the case, what they type goes to the case
+// (engine.EffectRelay with Code).
 //
 // # Staff
 //

@@ -3,6 +3,7 @@ package referral
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestJourney(t *testing.T) {
 	// The card: a new topic in group A (svc's queue), named by code and
 	// service, then the card in it with Claim/Close.
 	topic := e.waitCall("createForumTopic", func(c botapitest.Call) bool { return strings.Contains(c.Str("name"), code) })
-	if topic.ChatID != groupA || topic.Str("name") != code+" · svc" {
+	if topic.ChatID != groupA || topic.Str("name") != code+" · Test service" {
 		t.Fatalf("topic = %d %q", topic.ChatID, topic.Str("name"))
 	}
 	var tr struct {
@@ -119,12 +120,11 @@ func TestJourney(t *testing.T) {
 	e.command(ana, "/status "+code)
 	e.waitText(ana, content.TextStatusClaimed+" "+code)
 
-	// A staff reply in the topic reaches the person, copied (staff hidden).
+	// A staff reply in the topic reaches the person under a header naming
+	// the service and the case (staff hidden).
 	reply := e.staffSay(groupA, tr.ID, staffA, "Hello, we will call you tomorrow.")
-	cp := e.waitCall("copyMessage", func(c botapitest.Call) bool { return c.ChatID == ana })
-	if cp.Int("from_chat_id") != groupA || int(cp.Int("message_id")) != reply {
-		t.Fatalf("copy to person = %+v", cp.Params)
-	}
+	e.waitText(ana, "EN common.case_talk.from Test service "+code+"\nHello, we will call you tomorrow.")
+	e.waitText(ana, content.TextCaseOpen)
 
 	// Later the person asks to talk: a handoff case in a new topic.
 	e.command(ana, "/menu")
@@ -616,4 +616,207 @@ func TestCommandsForOtherBotsIgnored(t *testing.T) {
 	}
 	e.staffSay(groupA, thread, staffA, "/close@"+e.api.BotUsername())
 	waitFor(t, 5*time.Second, "the case closed by our own addressed /close", func() bool { return status() == StatusClosed })
+}
+
+// replyTo: the person answers message msgID of their chat (a Telegram
+// reply) with text.
+func (e *testEnv) replyTo(chat int64, msgID int, text string) {
+	e.t.Helper()
+	id := e.id()
+	e.post(fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"from":%s,"chat":%s,"date":1767225600,"text":%s,`+
+		`"reply_to_message":{"message_id":%d,"from":{"id":123456,"is_bot":true,"first_name":"Putokaz"},"chat":%s,`+
+		`"date":1767225600,"text":"x"}}}`, id, id, person(chat), privateChat(chat), jsonStr(text), msgID, privateChat(chat)))
+}
+
+// staffCalls counts the messages the bot sent to a staff group.
+func (e *testEnv) staffCalls(group int64) int {
+	n := 0
+	for _, c := range e.api.ByChat(group) {
+		if c.Method == "sendMessage" || c.Method == "copyMessage" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReferralConversationBothWays: staff write about a referral → the
+// person sees which service and case it is from → what they type (and
+// send) next reaches the case's topic → the exit button stops that → a
+// Telegram reply to the staff message still reaches the case → an
+// emergency word gets the numbers and alerts staff → staff /close ends it.
+func TestReferralConversationBothWays(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana = 503
+	e.start(ana)
+	code := e.refer(ana, "Subotica")
+	card, _ := e.card(code)
+	thread := int(card.Int("message_thread_id"))
+
+	e.staffSay(groupA, thread, staffA, "Hello, when can we call you?")
+	msg := e.waitText(ana, "Hello, when can we call you?")
+	if got, want := msg.Str("text"), "EN common.case_talk.from Test service "+code+"\nHello, when can we call you?"; got != want {
+		t.Errorf("staff message to the person = %q, want %q", got, want)
+	}
+	var sent struct {
+		MessageID int `json:"message_id"`
+	}
+	_ = json.Unmarshal(msg.Result, &sent)
+	e.waitText(ana, content.TextCaseOpen)
+
+	// Plain text and a photo reach the topic.
+	e.say(ana, "Tomorrow <after> 10")
+	rel := e.waitText(groupA, "Tomorrow")
+	if rel.Str("text") != "👤 Tomorrow &lt;after&gt; 10" || int(rel.Int("message_thread_id")) != thread {
+		t.Errorf("relayed = %q in %d", rel.Str("text"), rel.Int("message_thread_id"))
+	}
+	photo := e.photo(ana)
+	pc := e.waitCall("copyMessage", func(c botapitest.Call) bool { return c.ChatID == groupA && int(c.Int("message_id")) == photo })
+	if pc.Int("from_chat_id") != ana || int(pc.Int("message_thread_id")) != thread {
+		t.Errorf("photo copy = %+v", pc.Params)
+	}
+	if n := len(e.texts(ana)); strings.Contains(e.texts(ana)[n-1], content.TextMatchNothing) {
+		t.Errorf("the bot answered the person's message itself")
+	}
+
+	// The way out: typing is the bot's again.
+	e.press(ana, content.TextCaseLeave)
+	e.waitText(ana, content.TextCaseLeft)
+	before := e.staffCalls(groupA)
+	e.say(ana, "something else")
+	e.waitText(ana, content.TextMatchNothing)
+	if after := e.staffCalls(groupA); after != before {
+		t.Errorf("a message after leaving reached staff")
+	}
+
+	// A Telegram reply to the staff message reaches the case.
+	e.replyTo(ana, sent.MessageID, "Answering your question")
+	rel = e.waitText(groupA, "Answering your question")
+	if int(rel.Int("message_thread_id")) != thread {
+		t.Errorf("reply relayed to %d", rel.Int("message_thread_id"))
+	}
+
+	// An emergency word mid-conversation: the numbers, and staff an alert.
+	e.say(ana, "police")
+	e.waitText(ana, "Police 192")
+	e.waitText(groupA, defaultTexts[tNoticeEmergency])
+
+	// Staff close the case: what the person types is the bot's again, and
+	// a reply to the old staff message is an ordinary message.
+	e.staffSay(groupA, thread, staffA, "/close")
+	e.waitCall("closeForumTopic", func(c botapitest.Call) bool { return int(c.Int("message_thread_id")) == thread })
+	waitFor(t, 5*time.Second, "the close to reach the person's conversation", func() bool {
+		n, err := e.svc.store.pending(context.Background(), personStream)
+		return err == nil && n == 0
+	})
+	before = e.staffCalls(groupA)
+	e.say(ana, "hello again")
+	e.replyTo(ana, sent.MessageID, "one more thing")
+	time.Sleep(200 * time.Millisecond)
+	if after := e.staffCalls(groupA); after != before {
+		t.Errorf("%d messages reached staff after the close", after-before)
+	}
+	h, _ := e.svc.History(t.Context(), code)
+	n := 0
+	for _, x := range h {
+		if x.Who == whoPerson && x.What == actMessage {
+			n++
+		}
+	}
+	if n != 4 { // text, photo, reply, the emergency word
+		t.Errorf("%d person messages in the history, want 4: %+v", n, h)
+	}
+}
+
+// TestStaffButtonAnsweredOnce: a staff button press gets one answer, with
+// its text, and none in the webhook response — also a refused press.
+func TestStaffButtonAnsweredOnce(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.start(504)
+	code := e.refer(504, "Niš")
+	_, cardID := e.card(code)
+	for _, data := range []string{"c:" + code, "c:PK-2222", "x:" + code} {
+		before := len(e.api.CallsTo("answerCallbackQuery"))
+		body := e.staffTap(groupA, cardID, staffA, data)
+		if strings.Contains(body, "answerCallbackQuery") {
+			t.Errorf("%s: answered again in the webhook response: %s", data, body)
+		}
+		calls := e.api.CallsTo("answerCallbackQuery")[before:]
+		if len(calls) != 1 || calls[0].Str("text") == "" {
+			t.Errorf("%s: %d answers (%+v), want one with a text", data, len(calls), calls)
+		}
+	}
+}
+
+// TestCardIsLive: the card shows the case's status and edits itself when
+// staff claim it (Claim goes away; who and when are shown) and close it
+// (no buttons), and when the person withdraws (their answers go away).
+func TestCardIsLive(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana = 505
+	e.start(ana)
+	code := e.refer(ana, "Bor")
+	card, cardID := e.card(code)
+	thread := int(card.Int("message_thread_id"))
+	if !strings.Contains(card.Str("text"), "Status: ⏳ waiting to be claimed") {
+		t.Errorf("new card:\n%s", card.Str("text"))
+	}
+	buttons := func(c botapitest.Call) []string {
+		var kb struct {
+			InlineKeyboard [][]struct {
+				Data string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+		}
+		if err := c.Decode("reply_markup", &kb); err != nil {
+			t.Fatalf("reply_markup %s: %v", c.Params["reply_markup"], err)
+		}
+		var out []string
+		for _, row := range kb.InlineKeyboard {
+			for _, b := range row {
+				out = append(out, b.Data)
+			}
+		}
+		return out
+	}
+	edit := func(want string) botapitest.Call {
+		return e.waitCall("editMessageText", func(c botapitest.Call) bool {
+			return c.ChatID == groupA && int(c.Int("message_id")) == cardID && strings.Contains(c.Str("text"), want)
+		})
+	}
+
+	e.staffTap(groupA, cardID, staffA, "c:"+code)
+	ed := edit("Status: ✋ claimed")
+	if !strings.Contains(ed.Str("text"), "Claimed: Case, ") || !strings.Contains(ed.Str("text"), "• town: Bor") ||
+		strings.Contains(ed.Str("text"), "Worker") {
+		t.Errorf("claimed card:\n%s", ed.Str("text"))
+	}
+	if got := buttons(ed); !slices.Equal(got, []string{"x:" + code}) {
+		t.Errorf("claimed card buttons = %v", got)
+	}
+
+	e.staffSay(groupA, thread, staffA, "/close")
+	ed = edit("Status: ✅ closed")
+	if !strings.Contains(ed.Str("text"), "Claimed: Case, ") || !strings.Contains(ed.Str("text"), "Closed: Case, ") {
+		t.Errorf("closed card:\n%s", ed.Str("text"))
+	}
+	if got := buttons(ed); len(got) != 0 {
+		t.Errorf("closed card buttons = %v", got)
+	}
+
+	// Withdrawn: the case is taken back whole (its topic deleted, see
+	// erase_test.go), so the card is not edited but goes with its topic.
+	const bo = 506
+	e.start(bo)
+	code2 := e.refer(bo, "Zaječar")
+	card2call, card2 := e.card(code2)
+	thread2 := card2call.Int("message_thread_id")
+	e.command(bo, "/delete")
+	e.press(bo, content.TextDeleteYes)
+	e.waitCall("deleteForumTopic", func(c botapitest.Call) bool {
+		return c.ChatID == groupA && c.Int("message_thread_id") == thread2
+	})
+	for _, c := range e.api.CallsTo("editMessageText") {
+		if int(c.Int("message_id")) == card2 {
+			t.Errorf("a withdrawn case's card was edited instead of deleted with its topic:\n%s", c.Str("text"))
+		}
+	}
 }

@@ -170,6 +170,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	eng := engine.New(time.Now, func() uint64 { return seq.Add(7919) })
 	e.conv = conversation.New(sessions, eng, e.holder, bot.Effects(e.svc), e.log)
 	e.conv.Statuses = e.svc
+	e.conv.Cases = e.svc
 	late.set(e.conv)
 	e.svc.SetConversation(e.conv)
 	srv.SetStaffHandler(NewStaffHandler(e.svc, srv.Sender(), srv.BotUsername))

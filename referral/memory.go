@@ -174,7 +174,7 @@ func (m *memoryStore) update(_ context.Context, code string, ch change) (changeR
 		}
 	}
 	live := m.lives[ch.user] == code && ch.user != ""
-	if ch.tell != "" && live {
+	if ch.tell != "" && (live || ch.tellAlways) {
 		m.add(personStream, ch.tell, code)
 	}
 	if ch.endLive && live {

@@ -90,7 +90,7 @@ func TestMemoryStaff(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "the card", func() bool { return len(mem.Topics()) == 1 && len(mem.Topics()[0].Messages) == 1 })
 	top := mem.Topics()[0]
-	if top.Name != code+" · svc" || top.Messages[0].Kind != "card" || !strings.Contains(top.Messages[0].Text, "Zrenjanin") {
+	if top.Name != code+" · Test service" || top.Messages[0].Kind != "card" || !strings.Contains(top.Messages[0].Text, "Zrenjanin") {
 		t.Fatalf("topic = %+v", top)
 	}
 	if o, err := mem.Claim(ctx, code, "web:staff"); err != nil || o != Done {
@@ -102,9 +102,15 @@ func TestMemoryStaff(t *testing.T) {
 	if o, _ := mem.Reply(ctx, code, "web:staff", "We call you <soon>"); o != Done {
 		t.Fatalf("reply %v", o)
 	}
-	if got := mem.TakePerson("web:1"); len(got) != 1 || got[0].Text != "We call you &lt;soon&gt;" {
+	// Under a header naming the service and the case; then the person's
+	// conversation says that what they write goes to the case.
+	if got := mem.TakePerson("web:1"); len(got) != 1 || got[0].Text != "EN common.case_talk.from Test service "+code+"\nWe call you &lt;soon&gt;" {
 		t.Fatalf("person got %+v", got)
 	}
+	waitFor(t, 5*time.Second, "the case talk notice", func() bool {
+		got := mem.TakePerson("web:1")
+		return len(got) > 0 && strings.Contains(texts(got), content.TextCaseOpen)
+	})
 	if o, _ := mem.Note(ctx, code, "web:staff", "internal"); o != Done {
 		t.Fatalf("note %v", o)
 	}
@@ -200,5 +206,27 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if got := (Config{Queues: map[string]Queue{AnyService: {}}}).Unserved([]string{"a", "b"}); len(got) != 0 {
 		t.Errorf("unserved with * = %v", got)
+	}
+}
+
+// Topic names are the code and the service's name in the staff language
+// (falling back to English, then to the service's ID); the staff language
+// is English or Serbian.
+func TestTopicNameInWords(t *testing.T) {
+	for _, lang := range []string{"", "en", "sr-Cyrl"} {
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(testContent(t)),
+			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for service, want := range map[string]string{"svc": "PK-7F3Q · Test service", "svc2": "PK-7F3Q · Second service",
+			"gone": "PK-7F3Q · gone"} {
+			if got := svc.topicName(&Case{Code: "PK-7F3Q", Service: service}); got != want {
+				t.Errorf("staff language %q: topic of %s = %q, want %q", lang, service, got, want)
+			}
+		}
+	}
+	if err := (Config{StaffLanguage: "fa"}).Validate(); err == nil || !strings.Contains(err.Error(), "staff_language") {
+		t.Errorf("staff language fa accepted: %v", err)
 	}
 }

@@ -345,7 +345,7 @@ func TestNoTopicsFallsBackToMainChat(t *testing.T) {
 	e.post(fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"from":%s,"chat":%s,"date":1767225600,`+
 		`"reply_to_message":{"message_id":%d,"chat":%s,"date":1767225600,"text":"card"},"text":"we saw it"}}`,
 		id, id, staffUser(staffA), groupChat(groupA), cardID, groupChat(groupA)))
-	e.waitCall("copyMessage", func(c botapitest.Call) bool { return c.ChatID == 640 && int(c.Int("message_id")) == int(id) })
+	e.waitText(640, "EN common.case_talk.from Test service "+code+"\nwe saw it")
 }
 
 // TestFixedTopic: a queue with a fixed topic posts every case there.

@@ -71,7 +71,8 @@ return 1
 	// ARGV: 1 from (space-separated, '' any), 2 to, 3 ttl ms ('' keep),
 	//       4 entry, 5 event, 6 staff stream name, 7 payload, 8 hook event,
 	//       9 hook stream name, 10 hook payload, 11 once ttl ms ('' none),
-	//       12 end live (1/0), 13 code, 14 tell event, 15.. field/value pairs
+	//       12 end live (1/0), 13 code, 14 tell event, 15 tell even if not
+	//       live (1/0), 16.. field/value pairs
 	// Returns {status before, 0 not applied | 1 applied | 2 duplicate}.
 	updateScript = redis.NewScript(luaExtend + `
 local st = redis.call('HGET', KEYS[1], 'status')
@@ -87,7 +88,7 @@ if ARGV[11] ~= '' then
   if not redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[11]) then return {st, 2} end
 end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'status', ARGV[2]) end
-if #ARGV >= 15 then redis.call('HSET', KEYS[1], unpack(ARGV, 15)) end
+if #ARGV >= 16 then redis.call('HSET', KEYS[1], unpack(ARGV, 16)) end
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
 -- Activity refreshes the TTL of an open case only: a closed one keeps its
 -- retention from the moment it was closed.
@@ -117,7 +118,7 @@ local live = redis.call('GET', KEYS[7])
 if live == ARGV[13] and ARGV[3] ~= '' and not ended then
   redis.call('PEXPIRE', KEYS[7], ARGV[3])
 end
-if ARGV[14] ~= '' and live == ARGV[13] then
+if ARGV[14] ~= '' and (live == ARGV[13] or ARGV[15] == '1') then
   redis.call('XADD', KEYS[10], '*', 'ev', ARGV[14], 'code', ARGV[13])
 end
 if ARGV[12] == '1' and live == ARGV[13] then
@@ -344,7 +345,7 @@ func (r *redisStore) update(ctx context.Context, code string, ch change) (change
 		onceKey = r.k.Once(code, ch.once)
 	}
 	args := []any{strings.Join(ch.from, " "), ch.to, ttl, entry, ch.event, ch.streams.staff, ch.payload,
-		ch.hook, ch.streams.hook, ch.hookPayload, once, flag(ch.endLive), code, ch.tell}
+		ch.hook, ch.streams.hook, ch.hookPayload, once, flag(ch.endLive), code, ch.tell, flag(ch.tellAlways)}
 	args = append(args, pairs(ch.set)...)
 	v, err := updateScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.History(code), r.k.Person(ch.user),
 		r.k.Stream(ch.streams.staff), r.k.Payload(code), r.k.Stream(ch.streams.hook), r.k.Live(ch.user), onceKey,

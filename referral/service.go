@@ -84,6 +84,7 @@ type Service struct {
 var (
 	_ conversation.EffectHandler = (*Service)(nil)
 	_ conversation.StatusLookup  = (*Service)(nil)
+	_ conversation.CaseLookup    = (*Service)(nil)
 )
 
 // ErrNoQueue: a referral or handoff to a service without a staff queue. The
@@ -195,7 +196,7 @@ func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect
 		if fx.Service == "" {
 			return nil // not talking to staff: the engine shows the numbers
 		}
-		return s.emergency(ctx, user)
+		return s.emergency(ctx, user, fx.Code)
 	case engine.EffectHandoffEnd:
 		return s.endHandoff(ctx, user)
 	case engine.EffectErase:
@@ -326,6 +327,17 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 	if fx.Input == nil {
 		return nil
 	}
+	if fx.Code != "" {
+		// A referral's conversation: only to the person's own case.
+		c, err := s.store.load(ctx, fx.Code)
+		if err != nil {
+			return fmt.Errorf("relay: %w", err)
+		}
+		if c == nil || c.User != user {
+			return nil // expired or withdrawn: nobody to read it
+		}
+		return s.relayTo(ctx, user, c, fx.Input)
+	}
 	code, err := s.store.live(ctx, user)
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
@@ -354,7 +366,12 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 	if c == nil {
 		return nil
 	}
-	in := fx.Input
+	return s.relayTo(ctx, user, c, fx.Input)
+}
+
+// relayTo queues what the person sent for the staff of case c.
+func (s *Service) relayTo(ctx context.Context, user string, c *Case, in *engine.Input) error {
+	code := c.Code
 	cp, token := source(ctx, user)
 	p := relayPayload{Kind: "text", Text: in.Text}
 	hm := HookMessage{Direction: "from_person", Kind: "text", Text: in.Text}
@@ -415,12 +432,22 @@ func (s *Service) liveCase(ctx context.Context, user string) (*Case, error) {
 	return s.store.load(ctx, code)
 }
 
-func (s *Service) emergency(ctx context.Context, user string) error {
-	c, err := s.liveCase(ctx, user)
+// emergency alerts staff of the case the person is talking to: the
+// referral code, else their live handoff.
+func (s *Service) emergency(ctx context.Context, user, code string) error {
+	var c *Case
+	var err error
+	if code != "" {
+		if c, err = s.store.load(ctx, code); err == nil && c != nil && c.User != user {
+			c = nil
+		}
+	} else {
+		c, err = s.liveCase(ctx, user)
+	}
 	if err != nil || c == nil {
 		return err
 	}
-	code := c.Code
+	code = c.Code
 	_, token := source(ctx, user)
 	_, err = s.store.update(ctx, code, change{from: relayable, user: user, group: c.Group, thread: c.Thread,
 		ttl: s.ttlFor(c), streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actAlert},
@@ -510,6 +537,27 @@ func (s *Service) ReferralStatus(ctx context.Context, user, code string) (string
 		return c.Status, nil
 	}
 	return "", nil
+}
+
+// ReplyCase implements conversation.CaseLookup: the person's open referral
+// whose staff message (msgID in their private chat) they answered.
+func (s *Service) ReplyCase(ctx context.Context, user string, msgID int) (string, string, error) {
+	chat, err := personChat(user)
+	if err != nil || msgID == 0 {
+		return "", "", nil
+	}
+	code, err := s.store.byMessage(ctx, chat, msgID)
+	if err != nil || code == "" {
+		return "", "", err
+	}
+	c, err := s.store.load(ctx, code)
+	if err != nil {
+		return "", "", fmt.Errorf("reply case: %w", err)
+	}
+	if c == nil || c.User != user || c.Kind != KindReferral || !isOpen(c.Status) {
+		return "", "", nil
+	}
+	return c.Code, c.Service, nil
 }
 
 // Case returns a case (nil if none). For staff tools and tests.

@@ -28,9 +28,14 @@ type Staff interface {
 	// DeleteMessages deletes messages the bot posted in a group (a case
 	// without a topic of its own).
 	DeleteMessages(ctx context.Context, group int64, ids []int) error
+	// EditCard replaces a case card's text and buttons (none: no buttons).
+	EditCard(ctx context.Context, group int64, msgID int, text string, buttons []engine.Button) error
 	// ToPerson delivers what a staff member wrote to the person, without
-	// showing who wrote it. ErrBlocked: the person blocked the bot.
-	ToPerson(ctx context.Context, user string, r Reply) error
+	// showing who wrote it, under r.Header if set. It returns the IDs of
+	// the messages the person got (none where they have no IDs), so that
+	// a reply to one of them reaches the case. ErrBlocked: the person
+	// blocked the bot.
+	ToPerson(ctx context.Context, user string, r Reply) (msgIDs []int, err error)
 	// Notify shows the person messages of the conversation (the bot's
 	// answer to "staff claimed / closed your chat").
 	Notify(ctx context.Context, user string, msgs []engine.Message) error
@@ -75,6 +80,9 @@ type Reply struct {
 	Media string
 	// Copy is the staff message to copy (Telegram).
 	Copy *Copy
+	// Header, if set, is shown above it (Telegram HTML, in the person's
+	// language): which service and which referral it is about.
+	Header string
 }
 
 // Memory is a Staff that keeps everything in memory: the playground shows
@@ -157,6 +165,21 @@ func (m *Memory) Post(_ context.Context, group int64, thread int, p Post) (int, 
 	return m.next, nil
 }
 
+// EditCard implements Staff.
+func (m *Memory) EditCard(_ context.Context, _ int64, msgID int, text string, buttons []engine.Button) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.topics {
+		for i := range t.Messages {
+			if t.Messages[i].ID == msgID {
+				t.Messages[i].Text, t.Messages[i].Buttons = text, slices.Clone(buttons)
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
 // CloseTopic implements Staff.
 func (m *Memory) CloseTopic(_ context.Context, _ int64, thread int) error {
 	m.mu.Lock()
@@ -187,15 +210,18 @@ func (m *Memory) DeleteMessages(_ context.Context, _ int64, ids []int) error {
 }
 
 // ToPerson implements Staff: the reply waits in TakePerson.
-func (m *Memory) ToPerson(_ context.Context, user string, r Reply) error {
+func (m *Memory) ToPerson(_ context.Context, user string, r Reply) ([]int, error) {
 	text := escHTML(r.Text)
 	if text == "" {
 		text = "[" + r.Media + "]"
 	}
+	if r.Header != "" {
+		text = r.Header + "\n" + text
+	}
 	m.mu.Lock()
 	m.persons[user] = append(m.persons[user], engine.Message{Text: text})
 	m.mu.Unlock()
-	return nil
+	return nil, nil
 }
 
 // Notify implements Staff: the messages wait in TakePerson.

@@ -133,6 +133,8 @@ const (
 	evClaimed   = "claimed"   // person and webhook
 	evClosed    = "closed"    // person and webhook
 	evCreated   = "created"   // webhook
+	evReplied   = "replied"   // person: staff wrote about a referral
+	evCard      = "card"      // staff: show the case's new status on its card
 	evMessage   = "message"   // webhook
 )
 
@@ -167,8 +169,9 @@ type change struct {
 	hook        string
 	hookPayload string
 	// tell is queued on the person stream, only if the case is the person's
-	// live handoff ("" none).
-	tell string
+	// live handoff or tellAlways is set (a referral) ("" none).
+	tell       string
+	tellAlways bool
 	// endLive ends the person's live handoff if it is this case.
 	endLive bool
 	// once, if set, makes the change happen at most once for this token

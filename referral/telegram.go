@@ -119,6 +119,36 @@ func (t *TelegramStaff) Post(ctx context.Context, group int64, thread int, p Pos
 	return res.MessageID, nil
 }
 
+// EditCard implements Staff with editMessageText (the text and the
+// buttons at once; no buttons removes them). "message is not modified" (an
+// edit delivered again) is success.
+func (t *TelegramStaff) EditCard(ctx context.Context, group int64, msgID int, text string, buttons []engine.Button) error {
+	kb := &inlineKeyboard{InlineKeyboard: [][]inlineButton{}}
+	if len(buttons) > 0 {
+		row := make([]inlineButton, 0, len(buttons))
+		for _, b := range buttons {
+			row = append(row, inlineButton{Text: b.Label, CallbackData: b.Data})
+		}
+		kb.InlineKeyboard = append(kb.InlineKeyboard, row)
+	}
+	err := t.s.Call(ctx, "editMessageText", group, editParams{ChatID: group, MessageID: msgID, Text: text,
+		ParseMode: "HTML", LinkPreviewOptions: &linkPreview{IsDisabled: true}, ReplyMarkup: kb}, nil)
+	var ae *bot.APIError
+	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
+		return nil
+	}
+	return err
+}
+
+type editParams struct {
+	ChatID             int64           `json:"chat_id"`
+	MessageID          int             `json:"message_id"`
+	Text               string          `json:"text"`
+	ParseMode          string          `json:"parse_mode,omitempty"`
+	LinkPreviewOptions *linkPreview    `json:"link_preview_options,omitempty"`
+	ReplyMarkup        *inlineKeyboard `json:"reply_markup,omitempty"`
+}
+
 // CloseTopic implements Staff with closeForumTopic.
 func (t *TelegramStaff) CloseTopic(ctx context.Context, group int64, thread int) error {
 	return t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
@@ -159,17 +189,41 @@ func blocked(err error) error {
 
 // ToPerson implements Staff: the staff member's message is copied, so the
 // person sees it from the bot, not from the staff member's account.
-func (t *TelegramStaff) ToPerson(ctx context.Context, user string, r Reply) error {
+//
+// With a header, a text that fits is sent as one message under it; anything
+// else (media, a text too long) is copied after the header in a message of
+// its own.
+func (t *TelegramStaff) ToPerson(ctx context.Context, user string, r Reply) ([]int, error) {
 	chat, err := personChat(user)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	send := func(text string) (int, error) {
+		var res messageID
+		err := t.s.Call(ctx, "sendMessage", chat, sendParams{ChatID: chat, Text: text, ParseMode: "HTML",
+			LinkPreviewOptions: &linkPreview{IsDisabled: true}}, &res)
+		return res.MessageID, blocked(err)
+	}
+	var ids []int
+	if r.Header != "" {
+		if r.Media == "" && r.Text != "" && utf16Len(r.Header)+1+utf16Len(r.Text) <= 4096 {
+			id, err := send(r.Header + "\n" + escHTML(r.Text))
+			return append(ids, id), err
+		}
+		id, err := send(r.Header)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
 	}
 	if r.Copy != nil {
-		return blocked(t.s.Call(ctx, "copyMessage", chat, copyParams{ChatID: chat, FromChatID: r.Copy.FromChat,
-			MessageID: r.Copy.MessageID}, nil))
+		var res messageID
+		err := t.s.Call(ctx, "copyMessage", chat, copyParams{ChatID: chat, FromChatID: r.Copy.FromChat,
+			MessageID: r.Copy.MessageID}, &res)
+		return append(ids, res.MessageID), blocked(err)
 	}
-	return blocked(t.s.Call(ctx, "sendMessage", chat, sendParams{ChatID: chat, Text: escHTML(r.Text),
-		ParseMode: "HTML", LinkPreviewOptions: &linkPreview{IsDisabled: true}}, nil))
+	id, err := send(escHTML(r.Text))
+	return append(ids, id), err
 }
 
 // Notify implements Staff through the transport's rendering of engine
@@ -244,6 +298,15 @@ func staffID(from *models.User, senderChat *models.Chat) string {
 	return "tg:" + strconv.FormatInt(from.ID, 10)
 }
 
+// staffName is what the card shows of who acted: the staff member's first
+// name ("" for an admin posting as the group).
+func staffName(from *models.User, senderChat *models.Chat) string {
+	if senderChat != nil || from == nil || from.ID == anonymousAdmin {
+		return ""
+	}
+	return from.FirstName
+}
+
 // allowed reports whether the sender of a staff update may act on the
 // group's cases: a member or admin of the group (getChatMember), or the
 // group itself (an anonymous admin posting as the group, which only its
@@ -279,7 +342,9 @@ func (h *StaffHandler) answer(ctx context.Context, id, textID string) {
 	p := map[string]any{"callback_query_id": id, "text": h.svc.text(textID)}
 	if err := h.sender.Call(ctx, "answerCallbackQuery", 0, p, nil); err != nil {
 		h.log.Debug("answerCallbackQuery failed", "err", err)
+		return // the transport answers it (without text)
 	}
+	bot.CallbackAnswered(ctx)
 }
 
 func (h *StaffHandler) callback(ctx context.Context, q *models.CallbackQuery) error {
@@ -327,10 +392,10 @@ func (h *StaffHandler) callback(ctx context.Context, q *models.CallbackQuery) er
 	var out Outcome
 	action := actClaimed
 	if act+":" == dataClaim {
-		out, err = h.svc.Claim(ctx, code, by)
+		out, err = h.svc.claim(ctx, code, by, staffName(&q.From, nil))
 	} else {
 		action = actClosed
-		out, err = h.svc.Close(ctx, code, by)
+		out, err = h.svc.close(ctx, code, by, staffName(&q.From, nil))
 	}
 	if err != nil {
 		return err
@@ -473,11 +538,11 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 	var out Outcome
 	switch {
 	case isCmd && cmd == "close":
-		if out, err = h.svc.Close(ctx, code, by); err == nil && out != Done {
+		if out, err = h.svc.close(ctx, code, by, staffName(m.From, m.SenderChat)); err == nil && out != Done {
 			h.say(ctx, m, outcomeText(out, actClosed))
 		}
 	case isCmd && cmd == "claim":
-		if out, err = h.svc.Claim(ctx, code, by); err == nil && out != Done {
+		if out, err = h.svc.claim(ctx, code, by, staffName(m.From, m.SenderChat)); err == nil && out != Done {
 			h.say(ctx, m, outcomeText(out, actClaimed))
 		}
 	case isCmd && cmd == "note":

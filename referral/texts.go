@@ -1,6 +1,7 @@
 package referral
 
 import (
+	"html"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,14 @@ const (
 	tAnswerBlocked   = "staff.answer.blocked"
 	tAnswerCommand   = "staff.answer.unknown_command"
 	tAnswerNotMember = "staff.answer.not_member"
+	tStatusLabel     = "staff.status.label"
+	tStatusWaiting   = "staff.status.waiting"
+	tStatusClaimed   = "staff.status.claimed"
+	tStatusClosed    = "staff.status.closed"
+	tStatusWithdrawn = "staff.status.withdrawn"
+	tStatusClaimedBy = "staff.status.claimed_by"
+	tStatusClosedBy  = "staff.status.closed_by"
+	tStatusSomeone   = "staff.status.someone"
 )
 
 // defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
@@ -79,6 +88,14 @@ var defaultTexts = map[string]string{
 	tAnswerBlocked:   "Not delivered: the person has blocked the bot.",
 	tAnswerCommand:   "Unknown command. In a case: /note text (internal, not sent), /close.",
 	tAnswerNotMember: "Only members of this staff group can act on its cases.",
+	tStatusLabel:     "Status",
+	tStatusWaiting:   "⏳ waiting to be claimed",
+	tStatusClaimed:   "✋ claimed",
+	tStatusClosed:    "✅ closed",
+	tStatusWithdrawn: "🗑 withdrawn: the person erased their data (/delete)",
+	tStatusClaimedBy: "Claimed",
+	tStatusClosedBy:  "Closed",
+	tStatusSomeone:   "a staff member",
 }
 
 // staffLang is the language of staff texts.
@@ -101,20 +118,72 @@ func (s *Service) text(id string) string {
 	return defaultTexts[id]
 }
 
-// serviceName is the service's name in the staff language, for the card.
+// serviceName is the service's name in the staff language
+// (Config.StaffLanguage, else English), for the card and the topic.
 func (s *Service) serviceName(id string) string {
 	if s.content == nil {
 		return ""
 	}
 	c := s.content.Content()
-	if c == nil || c.Directory == nil || c.Directory.Services[id] == nil {
+	if c == nil || c.Directory == nil || c.Directory.Services[id] == nil || c.Texts == nil {
 		return ""
 	}
-	name, err := c.Texts.Render(staffLang, c.Directory.Services[id].Name, nil, nil)
+	textID := c.Directory.Services[id].Name
+	for _, lang := range []string{s.cfg.StaffLanguage, staffLang} {
+		if lang == "" || !c.Texts.Has(lang, textID) {
+			continue
+		}
+		if name, err := c.Texts.Render(lang, textID, nil, nil); err == nil && strings.TrimSpace(name) != "" {
+			return html.UnescapeString(stripTags(name))
+		}
+	}
+	return ""
+}
+
+// stripTags removes HTML tags (a service name in the content may carry
+// <b>…</b>; a topic name is plain text).
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>' && in:
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// personHeader heads a staff message about referral c for its person: the
+// service and the code, in the person's language (Telegram HTML; "" if the
+// content has no such text).
+func (s *Service) personHeader(c *Case) string {
+	if s.content == nil {
+		return ""
+	}
+	ct := s.content.Content()
+	if ct == nil || ct.Texts == nil {
+		return ""
+	}
+	lang := c.Lang
+	if !ct.Texts.Has(lang, content.TextCaseFrom) {
+		lang = content.DefaultLanguage
+	}
+	name := c.Service
+	if ct.Directory != nil && ct.Directory.Services[c.Service] != nil {
+		if n, err := ct.Texts.Render(lang, ct.Directory.Services[c.Service].Name, nil, nil); err == nil && n != "" {
+			name = n
+		}
+	}
+	h, err := ct.Texts.Render(lang, content.TextCaseFrom, map[string]string{"service": escHTML(name), "code": c.Code}, nil)
 	if err != nil {
 		return ""
 	}
-	return name
+	return h
 }
 
 // zone is where staff of a service work (its hours' time zone), else UTC.
@@ -151,6 +220,12 @@ func (s *Service) card(c *Case, q Queue) string {
 		title = tCardHandoff
 	}
 	b.WriteString("<b>" + esc(s.text(title)) + " · " + esc(c.Code) + "</b>\n")
+	if c.Status == StatusWithdrawn {
+		// Nothing of the person is left to show.
+		b.WriteString(esc(s.text(tStatusLabel)) + ": " + esc(s.text(tStatusWithdrawn)))
+		return b.String()
+	}
+	s.cardStatus(&b, c)
 	svc := esc(c.Service)
 	if n := s.serviceName(c.Service); n != "" {
 		svc += " (" + esc(n) + ")"
@@ -185,9 +260,43 @@ func (s *Service) card(c *Case, q Queue) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// topicName is a case topic's name: code and service, within Telegram's
-// 128 characters.
-func topicName(c *Case) string { return clip(c.Code+" · "+c.Service, 128) }
+// cardStatus writes the card's status lines: the status, and who claimed
+// and closed the case (the staff member's first name) and when.
+func (s *Service) cardStatus(b *strings.Builder, c *Case) {
+	esc := escHTML
+	status := map[string]string{StatusReceived: tStatusWaiting, StatusClaimed: tStatusClaimed,
+		StatusClosed: tStatusClosed}[c.Status]
+	if status == "" {
+		return
+	}
+	b.WriteString(esc(s.text(tStatusLabel)) + ": " + esc(s.text(status)) + "\n")
+	zone := s.zone(c.Service)
+	who := func(name string) string {
+		if name == "" {
+			return esc(s.text(tStatusSomeone))
+		}
+		return esc(name)
+	}
+	if !c.ClaimedAt.IsZero() {
+		b.WriteString(esc(s.text(tStatusClaimedBy)) + ": " + who(c.ClaimedName) + ", " +
+			c.ClaimedAt.In(zone).Format("2006-01-02 15:04 MST") + "\n")
+	}
+	if !c.ClosedAt.IsZero() {
+		b.WriteString(esc(s.text(tStatusClosedBy)) + ": " + who(c.ClosedName) + ", " +
+			c.ClosedAt.In(zone).Format("2006-01-02 15:04 MST") + "\n")
+	}
+}
+
+// topicName is a case topic's name: code and the service's name in the
+// staff language ("PK-7F3Q · Going home (IOM)"; its ID if the content has
+// no name), within Telegram's 128 characters.
+func (s *Service) topicName(c *Case) string {
+	name := s.serviceName(c.Service)
+	if name == "" {
+		name = c.Service
+	}
+	return clip(c.Code+" · "+name, 128)
+}
 
 // clip shortens s to at most n characters.
 func clip(s string, n int) string {

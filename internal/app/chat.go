@@ -51,10 +51,11 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 	}
 	conv := conversation.New(mem, newEngine(cfg.Organisation), content.NewHolder(c), staff, log)
 	conv.Statuses = staff
-	opt := chat.Options{Lang: *lang}
+	opt := chat.Options{Lang: *lang, Referrals: staff}
 	if env.Interactive {
 		fmt.Fprintln(env.Stdout, "Putokaz chat — type a number to press a button, /command, @LAT,LON to share a location,")
-		fmt.Fprintln(env.Stdout, "!photo to send a photo, !claim / !close to act as staff in a handoff; Ctrl-D to quit.")
+		fmt.Fprintln(env.Stdout, "!photo to send a photo, !claim / !close to act as staff in a handoff, !write TEXT / !closecase")
+		fmt.Fprintln(env.Stdout, "as staff of your newest referral; Ctrl-D to quit.")
 		opt.Prompt = "> "
 	}
 	if err := chat.Run(ctx, env.Stdin, env.Stdout, conv, opt); err != nil {

@@ -107,6 +107,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
 	conv := conversation.New(sessions, eng, holder, bot.Effects(refs), log)
 	conv.Statuses = refs
+	conv.Cases = refs
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -144,7 +145,8 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 func referralConfig(cfg config.Config) referral.Config {
 	r := cfg.Referral
 	out := referral.Config{Retention: time.Duration(r.Retention), KeepAfterDelete: r.KeepAfterDelete, Attempts: r.Attempts,
-		WebhookAttempts: r.WebhookAttempts, MinIdle: time.Duration(r.MinIdle), Queues: map[string]referral.Queue{}}
+		WebhookAttempts: r.WebhookAttempts, MinIdle: time.Duration(r.MinIdle), StaffLanguage: r.StaffLanguage,
+		Queues: map[string]referral.Queue{}}
 	for name, q := range r.Queues {
 		out.Queues[name] = referral.Queue{Group: q.Group, Topic: q.Topic, Languages: q.Languages, WebhookURL: q.WebhookURL,
 			WebhookSecret: q.WebhookSecret}

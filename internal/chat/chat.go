@@ -30,18 +30,27 @@ type Options struct {
 	Prompt string
 	// Echo prints each input line (transcripts).
 	Echo bool
+	// Referrals, if set, names the person's newest referral, so that
+	// "!write TEXT" and "!closecase" can act as its staff (LocalStaff).
+	Referrals ReferralLookup
+}
+
+// ReferralLookup names a person's newest referral (code, service; "" none).
+type ReferralLookup interface {
+	LastReferral(user string) (code, service string)
 }
 
 // Run reads input lines until EOF: a number presses that button of the last
 // message with buttons, "/word" is a command, "@LAT,LON" shares a location,
 // "!photo" (sticker, voice, document, edited, ...) sends that kind of
-// message, "!claim" and "!close" are what staff do in a handoff, anything
+// message, "!claim" and "!close" are what staff do in a handoff, "!write
+// TEXT" and "!closecase" what staff do about the newest referral, anything
 // else is typed text.
 func Run(ctx context.Context, r io.Reader, w io.Writer, conv Conversation, opt Options) error {
 	if opt.User == "" {
 		opt.User = "chat:local"
 	}
-	c := &session{w: w, conv: conv, user: opt.User}
+	c := &session{w: w, conv: conv, user: opt.User, refs: opt.Referrals}
 	first := engine.Input{Kind: engine.InCommand, Command: "start"}
 	if opt.Lang != "" {
 		first = engine.Input{Kind: engine.InButton, Data: "L:" + opt.Lang}
@@ -86,6 +95,7 @@ type session struct {
 	user    string
 	buttons []engine.Button
 	locReq  bool
+	refs    ReferralLookup
 }
 
 var locationRe = regexp.MustCompile(`^@\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*$`)
@@ -125,6 +135,22 @@ func (c *session) parse(line string) (engine.Input, string) {
 		return engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed}, ""
 	case "!close":
 		return engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClosed}, ""
+	}
+	if text, ok := strings.CutPrefix(t, "!write "); ok || t == "!closecase" {
+		code, service := "", ""
+		if c.refs != nil {
+			code, service = c.refs.LastReferral(c.user)
+		}
+		if code == "" {
+			return engine.Input{}, "(no referral was made in this chat yet)"
+		}
+		if t == "!closecase" {
+			fmt.Fprintf(c.w, "  ── staff close %s\n\n", code)
+			return engine.Input{Kind: engine.InEvent, Event: engine.EventCaseClosed, Case: code, CaseService: service}, ""
+		}
+		// Telegram shows it under a line naming the service and the case.
+		fmt.Fprintf(c.w, "  💬 staff about %s: %s\n\n", code, strings.TrimSpace(text))
+		return engine.Input{Kind: engine.InEvent, Event: engine.EventCaseMessage, Case: code, CaseService: service}, ""
 	}
 	return engine.Input{Kind: engine.InText, Text: line}, ""
 }

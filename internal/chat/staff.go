@@ -18,11 +18,20 @@ type LocalStaff struct {
 	w    io.Writer
 	mu   sync.Mutex
 	made map[string]bool // user + "/" + code
+	last map[string][2]string
 }
 
 // NewLocalStaff prints staff-side events to w.
 func NewLocalStaff(w io.Writer) *LocalStaff {
-	return &LocalStaff{w: w, made: map[string]bool{}}
+	return &LocalStaff{w: w, made: map[string]bool{}, last: map[string][2]string{}}
+}
+
+// LastReferral is the newest referral of user made here (code, service).
+func (l *LocalStaff) LastReferral(user string) (string, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.last[user]
+	return r[0], r[1]
 }
 
 // Apply records an effect and shows it.
@@ -33,6 +42,7 @@ func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effec
 	switch fx.Kind {
 	case engine.EffectReferral:
 		l.made[user+"/"+fx.Code] = true
+		l.last[user] = [2]string{fx.Code, fx.Service}
 		keys := make([]string, 0, len(fx.Vars))
 		for k := range fx.Vars {
 			keys = append(keys, k)
@@ -47,11 +57,18 @@ func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effec
 		line = "the person asks to talk to " + fx.Service
 	case engine.EffectRelay:
 		line = "relayed: " + describe(fx.Input)
-	case engine.EffectEmergency:
-		if fx.Service == "" {
-			return nil
+		if fx.Code != "" {
+			line = "relayed to " + fx.Code + ": " + describe(fx.Input)
 		}
-		line = "EMERGENCY alert in the chat with " + fx.Service
+	case engine.EffectEmergency:
+		switch {
+		case fx.Code != "":
+			line = "EMERGENCY alert in case " + fx.Code
+		case fx.Service == "":
+			return nil
+		default:
+			line = "EMERGENCY alert in the chat with " + fx.Service
+		}
 	case engine.EffectHandoffEnd:
 		line = "the person left the chat with " + fx.Service
 	case engine.EffectErase:
@@ -60,6 +77,7 @@ func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effec
 				delete(l.made, k)
 			}
 		}
+		delete(l.last, user)
 		line = "everything about the person was erased; staff are told they withdrew"
 	case engine.EffectFeedback:
 		line = "feedback for " + fx.Service + ": " + fx.Value

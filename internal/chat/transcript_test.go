@@ -56,7 +56,9 @@ func TestTranscripts(t *testing.T) {
 				input = input[min(len(first)+1, len(input)):]
 			}
 			var out bytes.Buffer
-			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, newConversation(t, c, &out, now), opt); err != nil {
+			conv, staff := newConversation(t, c, &out, now)
+			opt.Referrals = staff
+			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, conv, opt); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(in, ".in") + ".golden"
@@ -77,7 +79,7 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) *conversation.Service {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Service, *chat.LocalStaff) {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +93,7 @@ func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now ti
 	staff := chat.NewLocalStaff(out)
 	conv := conversation.New(mem, e, content.NewHolder(c), staff, nil)
 	conv.Statuses = staff
-	return conv
+	return conv, staff
 }
 
 // diff shows the first lines where two transcripts differ.

@@ -69,6 +69,7 @@ type Referral struct {
 	Attempts        int      `yaml:"attempts" env:"REFERRAL_ATTEMPTS" doc:"failed deliveries of one message to staff before it goes to the dead-letter stream (with an error log and metric)"`
 	WebhookAttempts int      `yaml:"webhook_attempts" env:"REFERRAL_WEBHOOK_ATTEMPTS" doc:"failed deliveries of one webhook event before it goes to the dead-letter stream"`
 	MinIdle         Duration `yaml:"min_idle" env:"REFERRAL_MIN_IDLE" doc:"how long an undelivered message stays with a stopped replica before another takes it over"`
+	StaffLanguage   string   `yaml:"staff_language" env:"REFERRAL_STAFF_LANGUAGE" doc:"language of service names in case topics and cards: en, sr-Latn or sr-Cyrl"`
 }
 
 // Queues maps a service (or "*") to its staff queue.
@@ -108,7 +109,7 @@ func Default() Config {
 		Redis:      Redis{KeyPrefix: "putokaz:"},
 		Telegram:   Telegram{APIURL: "https://api.telegram.org", RateLimits: "telegram"},
 		Referral: Referral{Retention: Duration(2160 * time.Hour), KeepAfterDelete: []string{"code", "service", "created", "status"},
-			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute)},
+			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute), StaffLanguage: "en"},
 	}
 }
 
@@ -155,6 +156,11 @@ func (c Config) Validate() error {
 	}
 	if c.Telegram.RateLimits != "telegram" && c.Telegram.RateLimits != "off" {
 		return fmt.Errorf("config: telegram.rate_limits must be telegram or off, not %q", c.Telegram.RateLimits)
+	}
+	switch c.Referral.StaffLanguage {
+	case "en", "sr-Latn", "sr-Cyrl":
+	default:
+		return fmt.Errorf("config: referral.staff_language must be en, sr-Latn or sr-Cyrl, not %q", c.Referral.StaffLanguage)
 	}
 	if time.Duration(c.Referral.Retention) <= 0 {
 		return fmt.Errorf("config: referral.retention must be positive")

@@ -65,3 +65,16 @@ func TestReferralSection(t *testing.T) {
 		t.Error("WebhookSecretEnv")
 	}
 }
+
+func TestStaffLanguage(t *testing.T) {
+	cfg, err := Load("", env(map[string]string{"REFERRAL_STAFF_LANGUAGE": "sr-Cyrl"}))
+	if err != nil || cfg.Referral.StaffLanguage != "sr-Cyrl" {
+		t.Fatalf("sr-Cyrl: %q, %v", cfg.Referral.StaffLanguage, err)
+	}
+	if cfg, err := Load("", env(nil)); err != nil || cfg.Referral.StaffLanguage != "en" {
+		t.Fatalf("default: %q, %v", cfg.Referral.StaffLanguage, err)
+	}
+	if _, err := Load("", env(map[string]string{"REFERRAL_STAFF_LANGUAGE": "fa"})); err == nil || !strings.Contains(err.Error(), "staff_language") {
+		t.Fatalf("fa accepted: %v", err)
+	}
+}

@@ -95,6 +95,14 @@ const (
 	TextMatchThanks   = "common.match.thanks"   // "you are welcome", before the menu
 	TextMatchDanger   = "common.match.danger"   // one line of emergency numbers
 	TextMatchSwitch   = "common.match.switch"   // in the language the person wrote: continue in it?
+	// TextCaseFrom heads a staff message about a referral ({{.service}},
+	// {{.code}}); TextCaseOpen tells the person that what they write now
+	// goes to that case, TextCaseLeave is the button that stops it and
+	// TextCaseLeft confirms it.
+	TextCaseFrom  = "common.case_talk.from"
+	TextCaseOpen  = "common.case_talk.open"
+	TextCaseLeave = "common.case_talk.leave"
+	TextCaseLeft  = "common.case_talk.left"
 )
 
 // CommandTexts describe each command in Telegram's command menu.
@@ -119,6 +127,7 @@ var SystemTexts = []string{
 	TextPrivacy, TextExitDone, TextHolder, TextHandoffNowOpen, TextHandoffNowLater, TextLocationAbroad,
 	TextOrgUnnamed, TextOrgNoContact,
 	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
+	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }

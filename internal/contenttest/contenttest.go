@@ -143,6 +143,7 @@ var vars = map[string]string{
 	content.TextReferralLater:  " {{.opens}}",
 	content.TextHandoffLater:   " {{.opens}}",
 	content.TextServiceOffline: " {{.service}}",
+	content.TextCaseFrom:       " {{.service}} {{.code}}",
 	content.TextStatusReceived: " {{.code}}",
 	content.TextStatusClaimed:  " {{.code}}",
 	content.TextStatusClosed:   " {{.code}}",

@@ -40,6 +40,13 @@ type StatusLookup interface {
 	ReferralStatus(ctx context.Context, user, code string) (string, error)
 }
 
+// CaseLookup finds the open referral a person's message answers: the case
+// whose staff message (msgID, in the person's chat) they replied to ("" if
+// none, not theirs, or not open any more).
+type CaseLookup interface {
+	ReplyCase(ctx context.Context, user string, msgID int) (code, service string, err error)
+}
+
 // ErrCodeTaken is returned by an EffectHandler when a new referral's code is
 // already in use; the input is then handled again with a fresh code.
 var ErrCodeTaken = errors.New("referral code already taken")
@@ -63,6 +70,9 @@ type Service struct {
 	OnResult func(Outcome)
 	// Statuses answers /status; nil means every code is unknown.
 	Statuses StatusLookup
+	// Cases finds the referral a reply answers; nil means replies are
+	// ordinary messages.
+	Cases CaseLookup
 
 	// locks serialise the inputs of one person within this process; across
 	// processes the Telegram transport holds a per-chat lease.
@@ -164,8 +174,21 @@ func (s *Service) run(ctx context.Context, c *content.Content, user string, blob
 		}
 		in.Status = st
 	}
+	if in.ReplyTo != 0 && in.Case == "" && s.Cases != nil && answers(in.Kind) {
+		code, service, err := s.Cases.ReplyCase(ctx, user, in.ReplyTo)
+		if err != nil {
+			return engine.Result{}, fmt.Errorf("handle input: reply: %w", err)
+		}
+		in.Case, in.CaseService = code, service
+	}
 	res := s.engine.Handle(c, sess, in)
 	return res, s.applyAll(ctx, user, res)
+}
+
+// answers reports whether an input can answer a staff message (what the
+// person writes or sends, not buttons, commands or events).
+func answers(k engine.InputKind) bool {
+	return k == engine.InText || k == engine.InMedia || k == engine.InLocation || k == engine.InContact
 }
 
 func (s *Service) applyAll(ctx context.Context, user string, res engine.Result) error {

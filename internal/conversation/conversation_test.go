@@ -3,6 +3,7 @@ package conversation_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,6 +218,35 @@ func TestStatusIsLookedUpForThePersonOnly(t *testing.T) {
 	}
 	if m := say(t, s, "bob", engine.Input{Kind: engine.InCommand, Command: "status", Arg: "PK-7F3Q"}); !strings.Contains(m[0].Text, "common.status.unknown") {
 		t.Fatalf("bob sees alice's referral: %q", m[0].Text)
+	}
+}
+
+type replies map[string]string
+
+func (r replies) ReplyCase(_ context.Context, user string, msgID int) (string, string, error) {
+	if code := r[user+"/"+strconv.Itoa(msgID)]; code != "" {
+		return code, "svc", nil
+	}
+	return "", "", nil
+}
+
+// A reply to a staff message of the person's open referral goes to that
+// case; a reply to anything else (or by someone else) is an ordinary message.
+func TestReplyIsLookedUpForThePersonOnly(t *testing.T) {
+	rec := &recorder{}
+	s := newService(t, memory(t), rec)
+	s.Cases = replies{"alice/12": "PK-7F3Q"}
+	say(t, s, "alice", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	say(t, s, "bob", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	rec.fx = nil
+	say(t, s, "bob", engine.Input{Kind: engine.InText, Text: "hi", ReplyTo: 12})
+	say(t, s, "alice", engine.Input{Kind: engine.InText, Text: "hi", ReplyTo: 11})
+	if len(rec.fx) != 0 {
+		t.Fatalf("replies to other messages relayed: %+v", rec.fx)
+	}
+	say(t, s, "alice", engine.Input{Kind: engine.InText, Text: "yes", ReplyTo: 12})
+	if len(rec.fx) != 1 || rec.fx[0].Kind != engine.EffectRelay || rec.fx[0].Code != "PK-7F3Q" || rec.fx[0].Service != "svc" {
+		t.Fatalf("reply to staff: %+v", rec.fx)
 	}
 }
 

@@ -394,3 +394,76 @@ func TestWorkingHours(t *testing.T) {
 		}
 	}
 }
+
+// Staff writing about an open referral make what the person types next go
+// to that case (EffectRelay with its Code) until they leave, the case is
+// closed, or they go elsewhere; emergency words still open the emergency
+// flow and alert that case's staff; commands are still the bot's.
+func TestCaseTalkRelaysAndEnds(t *testing.T) {
+	p := newPerson(t, "en")
+	p.send(engine.Input{Kind: engine.InEvent, Event: engine.EventCaseMessage, Case: "PK-7F3Q", CaseService: "svc"})
+	p.says("common.case_talk.open")
+	if p.s.Case == nil || p.s.Case.Code != "PK-7F3Q" || p.res.Notice != "case_open" {
+		t.Fatalf("case talk not open: %+v, notice %q", p.s.Case, p.res.Notice)
+	}
+	// A second staff message says nothing more.
+	if res := p.e.Handle(p.c, p.s, engine.Input{Kind: engine.InEvent, Event: engine.EventCaseMessage, Case: "PK-7F3Q", CaseService: "svc"}); len(res.Messages) != 0 {
+		t.Fatalf("second staff message: %+v", res.Messages)
+	}
+	for _, in := range []engine.Input{{Kind: engine.InText, Text: "thank you"}, {Kind: engine.InMedia, Media: "photo"}, {Kind: engine.InLocation, Lat: 44.8, Lon: 20.4}} {
+		res := p.e.Handle(p.c, p.s, in)
+		if len(res.Messages) != 0 || len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectRelay ||
+			res.Effects[0].Code != "PK-7F3Q" || res.Effects[0].Service != "svc" || res.Effects[0].Input.Kind != in.Kind {
+			t.Fatalf("%+v in a case talk: %+v", in, res)
+		}
+	}
+	// Commands are the bot's: /help answers, and the talk goes on.
+	res := p.cmd("help")
+	if len(res.Effects) != 0 || p.s.Case == nil {
+		t.Fatalf("/help in a case talk: %+v %+v", res.Effects, p.s.Case)
+	}
+	// An emergency word: the numbers, an alert and the words to that case.
+	res = p.text("police")
+	if p.s.Flow != "sos" || len(res.Effects) != 2 || res.Effects[0].Kind != engine.EffectEmergency ||
+		res.Effects[0].Code != "PK-7F3Q" || res.Effects[1].Kind != engine.EffectRelay || res.Effects[1].Code != "PK-7F3Q" {
+		t.Fatalf("emergency in a case talk: %+v, session %+v", res.Effects, p.s)
+	}
+	// The way out: a language change keeps it, the leave button ends it.
+	p.cmd("language")
+	p.send(engine.Input{Kind: engine.InButton, Data: "L:en"})
+	p.press("common.case_talk.leave")
+	if p.s.Case != nil || !strings.Contains(p.last[0].Text, "common.case_talk.left") {
+		t.Fatalf("leave: %+v, %v", p.s.Case, p.last)
+	}
+	if res := p.text("hello"); len(res.Effects) != 0 {
+		t.Fatalf("typing after leaving went to staff: %+v", res.Effects)
+	}
+	// A reply to a staff message goes to its case, and opens the talk again.
+	res = p.send(engine.Input{Kind: engine.InText, Text: "yes, tomorrow", ReplyTo: 12, Case: "PK-7F3Q", CaseService: "svc"})
+	if len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectRelay || res.Effects[0].Code != "PK-7F3Q" || p.s.Case == nil {
+		t.Fatalf("reply: %+v", res)
+	}
+	// Closing another case changes nothing; closing this one ends it silently.
+	p.send(engine.Input{Kind: engine.InEvent, Event: engine.EventCaseClosed, Case: "PK-AAAA"})
+	if p.s.Case == nil {
+		t.Fatal("another case's close ended the talk")
+	}
+	res = p.e.Handle(p.c, p.s, engine.Input{Kind: engine.InEvent, Event: engine.EventCaseClosed, Case: "PK-7F3Q"})
+	if res.Session.Case != nil || len(res.Messages) != 0 {
+		t.Fatalf("close: %+v", res)
+	}
+	// A live chat with staff is not taken over by a referral's message.
+	p.cmd("menu")
+	p.press("Talk")
+	p.send(engine.Input{Kind: engine.InEvent, Event: engine.EventCaseMessage, Case: "PK-7F3Q", CaseService: "svc"})
+	if p.s.Case != nil || p.s.Handoff != "svc" {
+		t.Fatalf("handoff after a case message: %+v", p.s)
+	}
+	// /menu ends a case talk.
+	p.cmd("menu")
+	p.send(engine.Input{Kind: engine.InEvent, Event: engine.EventCaseMessage, Case: "PK-7F3Q", CaseService: "svc"})
+	p.cmd("menu")
+	if p.s.Case != nil {
+		t.Fatal("/menu kept the case talk")
+	}
+}

@@ -146,7 +146,11 @@ func (t *turn) handle() {
 	}
 	if in.Kind == InEvent {
 		if s.Lang == "" {
-			s.Lang = content.DefaultLanguage
+			// The caller may know the person's language (their case's).
+			s.Lang = t.guess()
+			if s.Lang == "" {
+				s.Lang = content.DefaultLanguage
+			}
 		}
 		t.event()
 		return
@@ -162,11 +166,11 @@ func (t *turn) handle() {
 		// one, a generic call for help ("help", "doctor") inside a sentence
 		// is left to typed(), which opens the topic the sentence asks for.
 		st := t.current()
-		exact := st != nil && st.Kind == content.KindQuestion && s.Handoff == ""
+		exact := st != nil && st.Kind == content.KindQuestion && s.Handoff == "" && s.Case == nil
 		folded := textnorm.Fold(in.Text)
 		var kw content.Keyword
 		var ok bool
-		if exact || s.Handoff != "" || s.Lang == "" || s.Ref != nil {
+		if exact || s.Handoff != "" || s.Case != nil || s.Lang == "" || s.Ref != nil {
 			kw, ok = t.c.MatchEmergency(folded, exact)
 		} else {
 			kw, ok = t.c.MatchDanger(folded)
@@ -183,8 +187,22 @@ func (t *turn) handle() {
 	if s.Pending == pendingDelete {
 		s.Pending = ""
 	}
+	if in.Case != "" && in.Kind != InButton {
+		// A reply to a staff message of an open referral goes to its case.
+		t.openCase(in.Case, in.CaseService)
+		t.fx = append(t.fx, Effect{Kind: EffectRelay, Service: in.CaseService, Code: in.Case, Input: &t.in})
+		if t.notice == "" {
+			t.notice = "relayed"
+		}
+		return
+	}
 	if s.Handoff != "" && in.Kind != InButton {
 		t.fx = append(t.fx, Effect{Kind: EffectRelay, Service: s.Handoff, Input: &t.in})
+		t.notice = "relayed"
+		return
+	}
+	if s.Case != nil && in.Kind != InButton {
+		t.fx = append(t.fx, Effect{Kind: EffectRelay, Service: s.Case.Service, Code: s.Case.Code, Input: &t.in})
 		t.notice = "relayed"
 		return
 	}
@@ -244,6 +262,7 @@ func (t *turn) command() {
 			return
 		}
 		t.endHandoff(false)
+		t.endCase(false)
 		if payload != "" {
 			t.enter(t.c.Flows[payload].StartRef())
 			return
@@ -257,6 +276,7 @@ func (t *turn) command() {
 			return
 		}
 		t.endHandoff(true)
+		t.endCase(true)
 		t.enter(t.c.Home())
 	case "help":
 		if s.Lang == "" {
@@ -339,7 +359,7 @@ func (t *turn) chooseLanguage(tag string) {
 		}
 	}
 	t.s.Pending = ""
-	if t.s.Handoff != "" || t.current() != nil {
+	if t.s.Handoff != "" || t.s.Case != nil || t.current() != nil {
 		t.reshow() // changing language mid-flow keeps the place
 		return
 	}
@@ -365,14 +385,51 @@ func (t *turn) emergency(kw content.Keyword) {
 		t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: kw.Lang})
 	}
 	t.notice = "emergency"
-	if t.s.Handoff != "" {
+	switch {
+	case t.s.Handoff != "":
 		t.fx = append(t.fx, Effect{Kind: EffectEmergency, Service: t.s.Handoff},
 			Effect{Kind: EffectRelay, Service: t.s.Handoff, Input: &t.in})
-	} else {
+	case t.s.Case != nil:
+		// Staff of the referral being talked about see the alert and the
+		// words; the person gets the emergency flow like anyone.
+		cs := t.s.Case
+		t.fx = append(t.fx, Effect{Kind: EffectEmergency, Service: cs.Service, Code: cs.Code},
+			Effect{Kind: EffectRelay, Service: cs.Service, Code: cs.Code, Input: &t.in})
+	case t.in.Case != "":
+		t.fx = append(t.fx, Effect{Kind: EffectEmergency, Service: t.in.CaseService, Code: t.in.Case},
+			Effect{Kind: EffectRelay, Service: t.in.CaseService, Code: t.in.Case, Input: &t.in})
+	default:
 		t.fx = append(t.fx, Effect{Kind: EffectEmergency})
 	}
 	t.s.Pending = ""
 	t.enter(t.c.Flows[t.c.Emergency].StartRef())
+}
+
+// openCase starts relaying what the person types to the referral code
+// (staff wrote to them about it, or they answered a staff message). A
+// person talking to staff live keeps that chat; one preparing a referral
+// keeps it too (their answers must not go to staff). It says so (with a
+// way out) only when the conversation is new.
+func (t *turn) openCase(code, service string) {
+	s := t.s
+	if s.Handoff != "" || s.Ref != nil || (s.Case != nil && s.Case.Code == code) {
+		return
+	}
+	s.Case = &CaseTalk{Code: code, Service: service}
+	t.notice = "case_open"
+	t.say(content.TextCaseOpen)
+	t.keyboard([]button{{content.TextCaseLeave, "leave:"}})
+}
+
+// endCase stops relaying to a referral's staff.
+func (t *turn) endCase(say bool) {
+	if t.s.Case == nil {
+		return
+	}
+	t.s.Case = nil
+	if say {
+		t.say(content.TextCaseLeft)
+	}
 }
 
 func (t *turn) endHandoff(say bool) {
@@ -404,6 +461,7 @@ func (t *turn) button() {
 	}
 	if (kind == "go" || kind == "act" || kind == "leave") && target != "act:"+string(content.ActionExit) {
 		t.endHandoff(true) // a quick exit ends it without a word
+		t.endCase(true)
 	}
 	switch kind {
 	case "go":
@@ -559,6 +617,7 @@ func (t *turn) quickExit() {
 		t.fx = append(t.fx, Effect{Kind: EffectHandoffEnd, Service: s.Handoff})
 		s.Handoff = ""
 	}
+	s.Case = nil
 	code := s.Vars["code"] // /status still works; nothing on the phone shows it
 	s.Flow, s.Step, s.Ref, s.Pending, s.Vars = "", "", nil, "", nil
 	if code != "" {
@@ -616,6 +675,10 @@ func (t *turn) setVar(name, v string) {
 func (t *turn) reshow() {
 	if t.s.Handoff != "" {
 		t.keyboard([]button{{content.TextHandoffLeave, "leave:"}})
+		return
+	}
+	if t.s.Case != nil {
+		t.keyboard([]button{{content.TextCaseLeave, "leave:"}})
 		return
 	}
 	if t.s.Ref != nil {

@@ -15,6 +15,7 @@ func FuzzInput(f *testing.F) {
 	f.Add(uint8(1), "", "m1.0", []byte(`{"v":1,"lang":"fa","flow":"main","step":"menu","menu":1,"targets":["go:emergency/numbers"]}`))
 	f.Add(uint8(2), "", "start", []byte(`{"v":1,"lang":"en","flow":"voluntary_return","step":"family"}`))
 	f.Add(uint8(1), "", "L:ar", []byte(`{"v":1,"handoff":"x","lang":"ar"}`))
+	f.Add(uint8(0), "hello", "", []byte(`{"v":1,"case":{"code":"PK-7F3Q","service":"svc"},"lang":"en"}`))
 	f.Fuzz(func(t *testing.T, kind uint8, text, data string, blob []byte) {
 		e := newEngine()
 		var s *engine.Session
@@ -29,7 +30,7 @@ func FuzzInput(f *testing.F) {
 		if res.Session == nil {
 			return // erased
 		}
-		if res.Session.Handoff != "" && len(res.Messages) == 0 {
+		if (res.Session.Handoff != "" || res.Session.Case != nil) && len(res.Messages) == 0 {
 			return // relayed to staff silently
 		}
 		waits := false

@@ -320,6 +320,17 @@ func (t *turn) event() {
 		t.s.Handoff = ""
 		t.say(content.TextHandoffClosed)
 		t.keyboard([]button{{content.TextFeedbackYes, "fb:yes"}, {content.TextFeedbackNo, "fb:no"}, {content.TextMenuButton, "act:menu"}})
+	case EventCaseMessage:
+		if t.in.Case == "" {
+			return
+		}
+		t.notice = "event"
+		t.openCase(t.in.Case, t.in.CaseService)
+		return
+	case EventCaseClosed:
+		if t.s.Case != nil && t.s.Case.Code == t.in.Case {
+			t.s.Case = nil // silently: what they type is the bot's again
+		}
 	}
 	t.notice = "event"
 }

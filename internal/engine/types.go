@@ -32,6 +32,13 @@ const (
 const (
 	EventHandoffClaimed = "handoff_claimed"
 	EventHandoffClosed  = "handoff_closed"
+	// EventCaseMessage: staff wrote to the person about their open referral
+	// Input.Case (of Input.CaseService). What the person types next goes to
+	// that case, until they leave or it is closed.
+	EventCaseMessage = "case_message"
+	// EventCaseClosed: staff closed the referral Input.Case (or the person
+	// withdrew it): what they type is the bot's again.
+	EventCaseClosed = "case_closed"
 )
 
 // Referral states a status lookup can report.
@@ -58,6 +65,16 @@ type Input struct {
 	// LangHint is the client's interface language (Telegram's language_code):
 	// only a hint for ordering the language picker, never a choice.
 	LangHint string
+	// ReplyTo is the message the person's message answers (Telegram's
+	// reply_to_message; 0: none). The caller looks it up: a reply to a
+	// staff message of an open referral fills in Case and CaseService.
+	ReplyTo int
+	// Case and CaseService name the person's open referral an input is
+	// about: the one a reply answers, or the one of an EventCaseMessage /
+	// EventCaseClosed. Filled in by the caller, never from what the person
+	// typed.
+	Case        string
+	CaseService string
 }
 
 // Button is one button under a message. Exactly one of Data and URL is set.
@@ -103,10 +120,12 @@ const (
 	EffectHandoff EffectKind = "handoff"
 	// EffectHandoffEnd: the person left the conversation with staff.
 	EffectHandoffEnd EffectKind = "handoff_end"
-	// EffectRelay: pass the input on to staff unchanged (during a handoff).
+	// EffectRelay: pass the input on to staff unchanged: during a handoff
+	// (Service), or in a referral's conversation (Code names the case).
 	EffectRelay EffectKind = "relay"
 	// EffectEmergency: the person typed an emergency word (staff in a
-	// handoff should see an alert).
+	// handoff, or of the referral Code being talked about, should see an
+	// alert).
 	EffectEmergency EffectKind = "emergency"
 	// EffectFeedback: the person answered "was this helpful?" (Value yes/no).
 	EffectFeedback EffectKind = "feedback"
@@ -167,6 +186,9 @@ type Session struct {
 	Pending string `json:"pending,omitempty"`
 	// Handoff names the service whose staff the person is talking to.
 	Handoff string `json:"handoff,omitempty"`
+	// Case is the referral whose staff wrote to the person: while it is
+	// set, what the person types goes to that case (EffectRelay with Code).
+	Case *CaseTalk `json:"case,omitempty"`
 	// Ref is a referral being prepared: nothing leaves the session until the
 	// person has consented and answered.
 	Ref *Referral `json:"ref,omitempty"`
@@ -174,6 +196,12 @@ type Session struct {
 	// the first choice of a language); it is shown once per person.
 	Privacy bool      `json:"privacy,omitempty"`
 	Seen    time.Time `json:"seen,omitzero"`
+}
+
+// CaseTalk is a referral conversation with staff: the case and its service.
+type CaseTalk struct {
+	Code    string `json:"code"`
+	Service string `json:"service"`
 }
 
 // Referral is the state of a referral being prepared.

@@ -187,9 +187,18 @@ func TestStaffReferral(t *testing.T) {
 	if st, res := staffDo(t, srv, `{"code":"`+code+`","action":"reply","text":"We call you <soon>"}`); st != 200 || res.Outcome != "done" {
 		t.Fatalf("reply: %d %+v", st, res)
 	}
-	if got := inboxTexts(inbox(t, srv, user)); got != "We call you &lt;soon&gt;" {
+	// Under a line naming the service and the case; then the person's
+	// conversation says that what they write goes to the case.
+	got := inboxTexts(inbox(t, srv, user))
+	if !strings.HasPrefix(got, "EN common.case_talk.from Test service "+code+"\nWe call you &lt;soon&gt;") {
 		t.Errorf("inbox after the reply: %q", got)
 	}
+	waitFor(t, "the case talk notice", func() bool {
+		if !strings.Contains(got, content.TextCaseOpen) {
+			got += inboxTexts(inbox(t, srv, user))
+		}
+		return strings.Contains(got, content.TextCaseOpen)
+	})
 	if got := inbox(t, srv, user); len(got.Messages) != 0 {
 		t.Errorf("the inbox gave the reply twice: %+v", got)
 	}
