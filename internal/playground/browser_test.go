@@ -587,7 +587,8 @@ func TestBrowserStaff(t *testing.T) {
 	}
 	reply := "We will call you tomorrow."
 	b.staffWrite(code, reply, false)
-	b.waitJS("the reply in the person's chat", `[...document.querySelectorAll('.msg.in .bubble .text')].some((e) => e.textContent === `+jsString(reply)+`)`)
+	// It arrives under a header naming the service and the case.
+	b.waitJS("the reply in the person's chat, under its case's header", `[...document.querySelectorAll('.msg.in .bubble .text')].some((e) => e.textContent.includes(`+jsString(reply)+`) && e.textContent.includes(`+jsString(code)+`))`)
 	b.noOverflow("referral with the staff pane")
 	b.shotOf("staff-referral-phone.png", card)
 	b.do("desktop", chromedp.EmulateViewport(1280, 900))
