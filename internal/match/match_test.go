@@ -186,6 +186,20 @@ func BenchmarkMatch(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildContent builds the index of today's default content, as
+// every load and hot reload does.
+func BenchmarkBuildContent(b *testing.B) {
+	c := load(b)
+	var docs []match.Doc
+	for _, e := range c.Examples {
+		docs = append(docs, match.Doc{Target: e.Target, Lang: e.Lang, Text: e.Text})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		match.Build(docs)
+	}
+}
+
 func BenchmarkBuild(b *testing.B) {
 	c := load(b)
 	var docs []match.Doc
