@@ -240,8 +240,9 @@ func deletions(w string, k int, dst []string) []string {
 	return dst
 }
 
-// editDistance is the optimal string alignment distance over runes.
-func editDistance(a, b string) int {
+// EditDistance is the optimal string alignment distance over runes: an
+// insertion, deletion, substitution or swap of two neighbours costs one.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
@@ -282,7 +283,7 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 			if id == best {
 				continue
 			}
-			d := editDistance(t, fl.words[id])
+			d := EditDistance(t, fl.words[id])
 			if d < bestD || (d == bestD && best >= 0 && len(fl.post[id]) > len(fl.post[best])) {
 				best, bestD = id, d
 			}
