@@ -47,7 +47,7 @@ type Options struct {
 	// answer goes out, in the request's goroutine: a load tool learns of
 	// each reply the moment the bot sends it. Keep it quick.
 	OnCall func(Call)
-	// NoLog keeps no log of calls (Calls, CallsTo, WaitFor... see none):
+	// NoLog keeps no log of calls (Calls, CallsTo, WaitUntil... see none):
 	// for a long run watched with OnCall, whose log would only grow.
 	NoLog bool
 }
