@@ -21,6 +21,7 @@ import (
 	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/promtest"
 	"putokaz/internal/redistest"
 	"putokaz/internal/testlog"
 )
@@ -132,33 +133,14 @@ func postWebhook(t *testing.T, url, secret, update string) (int, string) {
 }
 
 // counter reads a counter or gauge without the testutil package.
-func (e *testEnv) counter(c prometheus.Collector) float64 { return collectorValue(c) }
+func (e *testEnv) counter(c prometheus.Collector) float64 { return promtest.Sum(c) }
 
 func (e *testEnv) updates(typ, outcome string) float64 {
-	return collectorValue(e.srv.m.updates.WithLabelValues(typ, outcome))
+	return promtest.Sum(e.srv.m.updates.WithLabelValues(typ, outcome))
 }
 
 func (e *testEnv) apiCalls(method, result string) float64 {
-	return collectorValue(e.srv.m.apiCalls.WithLabelValues(method, result))
-}
-
-// collectorValue sums the counter/gauge values a collector reports.
-func collectorValue(c prometheus.Collector) float64 {
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		panic(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		panic(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
+	return promtest.Sum(e.srv.m.apiCalls.WithLabelValues(method, result))
 }
 
 // Updates as Telegram sends them.
@@ -281,15 +263,3 @@ func (c *recordingConv) Handle(ctx context.Context, user string, in engine.Input
 }
 
 var errTransient = errors.New("transient failure")
-
-// waitCond polls cond until it holds or the timeout passes.
-func waitCond(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

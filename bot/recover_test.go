@@ -13,6 +13,7 @@ import (
 
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/polltest"
 	"putokaz/internal/redistest"
 )
 
@@ -445,7 +446,7 @@ func TestHeartbeatOnCluster(t *testing.T) {
 	if err := e.srv.d.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	waitCond(t, 3*heartbeatTTL, "heartbeat gone after shutdown", func() bool {
+	polltest.Until(t, 3*heartbeatTTL, "heartbeat gone after shutdown", func() bool {
 		alive, _ := e.srv.d.alive(t.Context(), e.srv.d.instance)
 		return !alive
 	})

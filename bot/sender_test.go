@@ -19,6 +19,7 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
+	"putokaz/internal/promtest"
 )
 
 func newTestSender(t *testing.T, apiURL, token string, lim Limits) (*Sender, *metrics) {
@@ -91,10 +92,10 @@ func TestSenderNetworkErrorsGiveUpWithoutToken(t *testing.T) {
 	if strings.Contains(err.Error(), "SECRET-TOKEN") {
 		t.Errorf("token leaked in %q", err)
 	}
-	if got := collectorValue(m.apiCalls.WithLabelValues("sendMessage", resNetworkError)); got != 5 {
+	if got := promtest.Sum(m.apiCalls.WithLabelValues("sendMessage", resNetworkError)); got != 5 {
 		t.Errorf("network_error attempts = %v, want 5", got)
 	}
-	if got := collectorValue(m.apiCalls.WithLabelValues("sendMessage", resGaveUp)); got != 1 {
+	if got := promtest.Sum(m.apiCalls.WithLabelValues("sendMessage", resGaveUp)); got != 1 {
 		t.Errorf("gave_up = %v", got)
 	}
 }
@@ -108,7 +109,7 @@ func TestSenderHangTimesOutAndRetries(t *testing.T) {
 	if err := sendText(t.Context(), s, 3, "x"); err != nil {
 		t.Fatalf("err = %v", err)
 	}
-	if got := collectorValue(m.apiCalls.WithLabelValues("sendMessage", resNetworkError)); got != 1 {
+	if got := promtest.Sum(m.apiCalls.WithLabelValues("sendMessage", resNetworkError)); got != 1 {
 		t.Errorf("network_error = %v", got)
 	}
 	if len(api.Delivered("sendMessage")) != 1 {

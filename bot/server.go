@@ -20,7 +20,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	tgbot "github.com/go-telegram/bot"
-	"github.com/go-telegram/bot/models"
 
 	"putokaz/internal/keys"
 )
@@ -151,12 +150,6 @@ func (s *Server) BotUsername() string { return s.d.botUsername() }
 
 // Sender is the outbound path for other packages (staff notifications).
 func (s *Server) Sender() *Sender { return s.sender }
-
-// Dispatcher is the update path shared by webhook and polling.
-func (s *Server) Dispatcher() *Dispatcher { return s.d }
-
-// Process handles one update (see Dispatcher.Process).
-func (s *Server) Process(ctx context.Context, u *models.Update) error { return s.d.Process(ctx, u) }
 
 // SetStaffHandler sets the handler of staff-group updates. Call before Run.
 func (s *Server) SetStaffHandler(h StaffHandler) {

@@ -14,6 +14,8 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
+	"putokaz/internal/polltest"
+	"putokaz/internal/promtest"
 )
 
 type testCommands struct{}
@@ -152,10 +154,10 @@ func TestGracefulDrain(t *testing.T) {
 	}
 	slow := make(chan int)
 	go func() { code, _ := e.post(textUpdate(1, 1200, "slow")); slow <- code }()
-	waitCond(t, 5*time.Second, "update in flight", func() bool { return collectorValue(e.srv.m.inflight) == 1 })
+	polltest.Until(t, 5*time.Second, "update in flight", func() bool { return promtest.Sum(e.srv.m.inflight) == 1 })
 	stopped := make(chan error)
 	go func() { stopped <- stop() }()
-	waitCond(t, 5*time.Second, "draining", func() bool {
+	polltest.Until(t, 5*time.Second, "draining", func() bool {
 		e.srv.d.drainMu.Lock()
 		defer e.srv.d.drainMu.Unlock()
 		return e.srv.d.draining
@@ -191,7 +193,7 @@ func TestDrainDeadline(t *testing.T) {
 	}
 	res := make(chan int)
 	go func() { code, _ := e.post(textUpdate(1, 1300, "stuck")); res <- code }()
-	waitCond(t, 5*time.Second, "update in flight", func() bool { return collectorValue(e.srv.m.inflight) == 1 })
+	polltest.Until(t, 5*time.Second, "update in flight", func() bool { return promtest.Sum(e.srv.m.inflight) == 1 })
 	start := time.Now()
 	if err := stop(); err != nil {
 		t.Errorf("Serve = %v", err)

@@ -17,6 +17,7 @@ import (
 
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/polltest"
 	"putokaz/internal/redistest"
 	"putokaz/internal/unlink"
 )
@@ -495,7 +496,7 @@ func TestReadyzFollowsRedisAtOnce(t *testing.T) {
 		t.Errorf("readyz = %d right after Redis stopped", code)
 	}
 	srv.Start()
-	waitCond(t, 5*time.Second, "ready again once Redis is back", func() bool { return get() == http.StatusOK })
+	polltest.Until(t, 5*time.Second, "ready again once Redis is back", func() bool { return get() == http.StatusOK })
 	if n := len(e.api.CallsTo("getMe")); n != 1 {
 		t.Errorf("getMe calls = %d, want 1 (cached)", n)
 	}
@@ -525,7 +526,7 @@ func TestReadyzClusterDown(t *testing.T) {
 	if err := admin.Do(t.Context(), "CLUSTER", "DELSLOTS", "0").Err(); err != nil {
 		t.Fatal(err)
 	}
-	waitCond(t, 5*time.Second, "cluster_state:fail", func() bool {
+	polltest.Until(t, 5*time.Second, "cluster_state:fail", func() bool {
 		info, _ := admin.ClusterInfo(t.Context()).Result()
 		return clusterState(info) == "fail"
 	})

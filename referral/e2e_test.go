@@ -12,6 +12,8 @@ import (
 	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
 	"putokaz/internal/engine"
+	"putokaz/internal/polltest"
+	"putokaz/internal/promtest"
 )
 
 // start takes a new person to the main menu in English.
@@ -182,7 +184,7 @@ func TestJourney(t *testing.T) {
 	if after := len(e.api.ByChat(groupA)); after != before {
 		t.Errorf("a message after the close reached staff")
 	}
-	if got := e.counter(e.svc.m.feedback.WithLabelValues("svc", "yes")); got != 1 {
+	if got := promtest.Sum(e.svc.m.feedback.WithLabelValues("svc", "yes")); got != 1 {
 		t.Errorf("feedback{svc,yes} = %v", got)
 	}
 
@@ -215,10 +217,10 @@ func TestJourney(t *testing.T) {
 			t.Errorf("%s has no TTL", key)
 		}
 	}
-	if got := e.counter(e.svc.m.created); got != 2 {
+	if got := promtest.Sum(e.svc.m.created); got != 2 {
 		t.Errorf("created = %v", got)
 	}
-	if got := e.counter(e.svc.m.staffActions); got < 5 {
+	if got := promtest.Sum(e.svc.m.staffActions); got < 5 {
 		t.Errorf("staff actions = %v", got)
 	}
 }
@@ -308,10 +310,10 @@ func TestDeleteDuringOpenCases(t *testing.T) {
 				strings.Contains(c.Str("text"), "withdrew")
 		})
 	}
-	if n := e.counter(e.svc.m.staffErased.WithLabelValues("deleted", "topic", "deleted")); n != 2 {
+	if n := promtest.Sum(e.svc.m.staffErased.WithLabelValues("deleted", "topic", "deleted")); n != 2 {
 		t.Errorf("staff erased = %v, want 2", n)
 	}
-	if n := e.counter(e.svc.m.withdrawn); n != 2 {
+	if n := promtest.Sum(e.svc.m.withdrawn); n != 2 {
 		t.Errorf("withdrawn = %v", n)
 	}
 	// A staff reply now is not sent; staff are told why.
@@ -338,7 +340,7 @@ func TestDeleteBeforeDelivery(t *testing.T) {
 	e.press(dan, content.TextDeleteYes)
 	e.waitText(dan, content.TextDeleteDone)
 	e.run(e.svc)
-	waitFor(t, 5*time.Second, "the outbox to drain", func() bool {
+	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
 		n, _ := e.svc.store.pending(context.Background(), staffStream(groupA))
 		return n == 0
 	})
@@ -382,7 +384,7 @@ func TestForgedAndMisplacedStaffActions(t *testing.T) {
 	if status() != StatusReceived {
 		t.Fatal("a refused claim changed the case")
 	}
-	if got := e.counter(e.svc.m.refused); got != 4 {
+	if got := promtest.Sum(e.svc.m.refused); got != 4 {
 		t.Errorf("refused = %v, want 4", got)
 	}
 	// Staff write in a topic that is not a case, and in group B's topic
@@ -478,7 +480,7 @@ func TestRelayOnceForARepeatedInput(t *testing.T) {
 	if again, _ := e.svc.store.live(t.Context(), "tg:507"); again != live {
 		t.Errorf("handoff reopened: %s → %s", live, again)
 	}
-	if got := e.counter(e.svc.m.created.WithLabelValues("svc", KindHandoff)); got != 1 {
+	if got := promtest.Sum(e.svc.m.created.WithLabelValues("svc", KindHandoff)); got != 1 {
 		t.Errorf("handoffs created = %v", got)
 	}
 }
@@ -568,7 +570,7 @@ func TestStaffActionsOnlyFromMembers(t *testing.T) {
 			t.Errorf("a non-member's note was recorded: %+v", x)
 		}
 	}
-	if got := e.counter(e.svc.m.refused.WithLabelValues("not_member")); got != 4 {
+	if got := promtest.Sum(e.svc.m.refused.WithLabelValues("not_member")); got != 4 {
 		t.Errorf("refused{not_member} = %v, want 4", got)
 	}
 	// A member still can, and the answer was asked of the Bot API for the
@@ -615,7 +617,7 @@ func TestCommandsForOtherBotsIgnored(t *testing.T) {
 		}
 	}
 	e.staffSay(groupA, thread, staffA, "/close@"+e.api.BotUsername())
-	waitFor(t, 5*time.Second, "the case closed by our own addressed /close", func() bool { return status() == StatusClosed })
+	polltest.Until(t, 5*time.Second, "the case closed by our own addressed /close", func() bool { return status() == StatusClosed })
 }
 
 // replyTo: the person answers message msgID of their chat (a Telegram
@@ -704,7 +706,7 @@ func TestReferralConversationBothWays(t *testing.T) {
 	// a reply to the old staff message is an ordinary message.
 	e.staffSay(groupA, thread, staffA, "/close")
 	e.waitCall("closeForumTopic", func(c botapitest.Call) bool { return int(c.Int("message_thread_id")) == thread })
-	waitFor(t, 5*time.Second, "the close to reach the person's conversation", func() bool {
+	polltest.Until(t, 5*time.Second, "the close to reach the person's conversation", func() bool {
 		n, err := e.svc.store.pending(context.Background(), personStream)
 		return err == nil && n == 0
 	})

@@ -10,6 +10,8 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
+	"putokaz/internal/polltest"
+	"putokaz/internal/promtest"
 )
 
 // scanFor fails the test for every key under the test's prefix whose name
@@ -111,7 +113,7 @@ func TestErasureLeavesNothingNamingThePerson(t *testing.T) {
 		})
 	}
 	// Let the outbox acknowledge what it delivered.
-	waitFor(t, 5*time.Second, "the outbox to drain", func() bool {
+	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
 		n, _ := e.svc.store.pending(context.Background(), staffStream(groupA))
 		return n == 0
 	})
@@ -154,7 +156,7 @@ func TestEraseInSharedTopic(t *testing.T) {
 	relay := e.waitText(groupA, "hello staff")
 	e.say(fil, "police")
 	alert := e.waitText(groupA, "emergency word")
-	waitFor(t, 5*time.Second, "the alert to be recorded", func() bool {
+	polltest.Until(t, 5*time.Second, "the alert to be recorded", func() bool {
 		tr, _ := e.svc.store.trace(context.Background(), live)
 		return tr != nil && slices.Contains(tr.msgs, alert.MessageID)
 	})
@@ -213,7 +215,7 @@ func TestExpiredCaseLeavesTheStaffGroup(t *testing.T) {
 	}
 	th := call.Int("message_thread_id")
 	e.waitCall("deleteForumTopic", func(c botapitest.Call) bool { return c.ChatID == groupA && c.Int("message_thread_id") == th })
-	waitFor(t, 5*time.Second, "the trace to be forgotten", func() bool {
+	polltest.Until(t, 5*time.Second, "the trace to be forgotten", func() bool {
 		return e.rdb.Exists(context.Background(), e.k.Referral().Trace(done)).Val() == 0
 	})
 	if err := e.svc.Sweep(ctx); err != nil {
@@ -228,7 +230,7 @@ func TestExpiredCaseLeavesTheStaffGroup(t *testing.T) {
 			t.Errorf("staff were told of a withdrawal at the end of the retention")
 		}
 	}
-	if n := e.counter(e.svc.m.staffErased.WithLabelValues("expired", "topic", "deleted")); n != 1 {
+	if n := promtest.Sum(e.svc.m.staffErased.WithLabelValues("expired", "topic", "deleted")); n != 1 {
 		t.Errorf("expired counted %v", n)
 	}
 	// The open case keeps its trace, longer than the case itself.
@@ -257,7 +259,7 @@ func TestEraseRefusedByTelegram(t *testing.T) {
 	e.waitCall("sendMessage", func(c botapitest.Call) bool {
 		return c.ChatID == groupA && strings.Contains(c.Str("text"), code) && strings.Contains(c.Str("text"), "withdrew")
 	})
-	if n := e.counter(e.svc.m.staffErased.WithLabelValues("deleted", "topic", "refused")); n != 1 {
+	if n := promtest.Sum(e.svc.m.staffErased.WithLabelValues("deleted", "topic", "refused")); n != 1 {
 		t.Errorf("refused counted %v", n)
 	}
 	if n := len(e.api.CallsTo("deleteForumTopic")); n != 1 {

@@ -26,6 +26,7 @@ import (
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/polltest"
 	"putokaz/internal/redistest"
 	"putokaz/internal/store"
 	"putokaz/internal/testlog"
@@ -440,7 +441,7 @@ func (e *testEnv) card(code string) (call botapitest.Call, msgID int) {
 	_ = json.Unmarshal(c.Result, &r)
 	// Staff can press its buttons once the bot has recorded it (a human
 	// takes longer than that).
-	waitFor(e.t, 5*time.Second, "the card to be recorded", func() bool {
+	polltest.Until(e.t, 5*time.Second, "the card to be recorded", func() bool {
 		cs, _ := e.svc.Case(context.Background(), code)
 		return cs != nil && cs.Card == r.MessageID
 	})
@@ -517,37 +518,4 @@ func (e *testEnv) allKeys() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (e *testEnv) counter(c prometheus.Collector) float64 { return collectorValue(c) }
-
-// collectorValue sums what a counter or gauge (vector) reports.
-func collectorValue(c prometheus.Collector) float64 {
-	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(c); err != nil {
-		panic(err)
-	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		panic(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
-// waitFor polls cond.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
+	"putokaz/internal/polltest"
 	"putokaz/internal/store"
 )
 
@@ -88,7 +89,7 @@ func TestMemoryStaff(t *testing.T) {
 	if code == "" {
 		t.Fatalf("no code in %s", texts(out))
 	}
-	waitFor(t, 5*time.Second, "the card", func() bool { return len(mem.Topics()) == 1 && len(mem.Topics()[0].Messages) == 1 })
+	polltest.Until(t, 5*time.Second, "the card", func() bool { return len(mem.Topics()) == 1 && len(mem.Topics()[0].Messages) == 1 })
 	top := mem.Topics()[0]
 	if top.Name != code+" · Test service" || top.Messages[0].Kind != "card" || !strings.Contains(top.Messages[0].Text, "Zrenjanin") {
 		t.Fatalf("topic = %+v", top)
@@ -107,7 +108,7 @@ func TestMemoryStaff(t *testing.T) {
 	if got := mem.TakePerson("web:1"); len(got) != 1 || got[0].Text != "EN common.case_talk.from Test service "+code+"\nWe call you &lt;soon&gt;" {
 		t.Fatalf("person got %+v", got)
 	}
-	waitFor(t, 5*time.Second, "the case talk notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the case talk notice", func() bool {
 		got := mem.TakePerson("web:1")
 		return len(got) > 0 && strings.Contains(texts(got), content.TextCaseOpen)
 	})
@@ -120,16 +121,16 @@ func TestMemoryStaff(t *testing.T) {
 	c.send(engine.Input{Kind: engine.InCommand, Command: "menu"})
 	c.press("Talk")
 	live, _ := svc.store.live(ctx, "web:1")
-	waitFor(t, 5*time.Second, "the handoff card", func() bool { return len(mem.Topics()) == 2 })
+	polltest.Until(t, 5*time.Second, "the handoff card", func() bool { return len(mem.Topics()) == 2 })
 	if _, err := mem.Claim(ctx, live, "web:staff"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the claimed notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the claimed notice", func() bool {
 		got := mem.TakePerson("web:1")
 		return len(got) > 0 && strings.Contains(texts(got), content.TextHandoffClaimed)
 	})
 	c.send(engine.Input{Kind: engine.InText, Text: "hello staff"})
-	waitFor(t, 5*time.Second, "the relay", func() bool {
+	polltest.Until(t, 5*time.Second, "the relay", func() bool {
 		ms := mem.Topics()[1].Messages
 		return len(ms) == 2 && ms[1].Kind == "relay" && strings.Contains(ms[1].Text, "hello staff")
 	})
@@ -137,7 +138,7 @@ func TestMemoryStaff(t *testing.T) {
 		t.Fatalf("close %v", o)
 	}
 	var closed []engine.Message
-	waitFor(t, 5*time.Second, "the closed notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the closed notice", func() bool {
 		closed = append(closed, mem.TakePerson("web:1")...)
 		return strings.Contains(texts(closed), content.TextHandoffClosed)
 	})
@@ -151,7 +152,7 @@ func TestMemoryStaff(t *testing.T) {
 	// /delete withdraws the open referral; staff see it.
 	c.send(engine.Input{Kind: engine.InCommand, Command: "delete"})
 	c.press(content.TextDeleteYes)
-	waitFor(t, 5*time.Second, "the withdrawn notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the withdrawn notice", func() bool {
 		ms := mem.Topics()[0].Messages
 		return strings.Contains(ms[len(ms)-1].Text, "withdrew")
 	})

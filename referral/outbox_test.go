@@ -13,6 +13,8 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
+	"putokaz/internal/polltest"
+	"putokaz/internal/promtest"
 )
 
 // referDirect stores a referral as the conversation would (the effect of
@@ -116,7 +118,7 @@ func TestKilledBeforeCardPosted(t *testing.T) {
 	b := e.newService(prometheus.NewRegistry())
 	e.run(b)
 	e.card(code)
-	waitFor(t, 5*time.Second, "the outbox to drain", func() bool {
+	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
 		n, _ := b.store.pending(context.Background(), staffStream(groupA))
 		return n == 0
 	})
@@ -151,8 +153,8 @@ func TestKilledAfterCardPosted(t *testing.T) {
 	regB := prometheus.NewRegistry()
 	b := e.newService(regB)
 	e.run(b)
-	waitFor(t, 5*time.Second, "B to take over", func() bool {
-		return collectorValue(b.m.skipped) == 1
+	polltest.Until(t, 5*time.Second, "B to take over", func() bool {
+		return promtest.Sum(b.m.skipped) == 1
 	})
 	if topics, cards := e.posted("PK-7F3Q"); topics != 1 || cards != 1 {
 		t.Errorf("topics %d, cards %d; want exactly one each", topics, cards)
@@ -194,7 +196,7 @@ func TestRetryAfter429(t *testing.T) {
 			t.Errorf("%s: topics %d, cards %d", c, topics, cards)
 		}
 	}
-	if got := e.counter(e.svc.m.delivered.WithLabelValues(staffStream(groupA), evOpen)); got != 4 {
+	if got := promtest.Sum(e.svc.m.delivered.WithLabelValues(staffStream(groupA), evOpen)); got != 4 {
 		t.Errorf("delivered = %v", got)
 	}
 }
@@ -287,10 +289,10 @@ func TestDeadLetter(t *testing.T) {
 		!strings.Contains(fmt.Sprint(dead[0].Values["reason"]), "403") {
 		t.Fatalf("dead letters = %+v", dead)
 	}
-	if got := e.counter(e.svc.m.dead); got != 1 {
+	if got := promtest.Sum(e.svc.m.dead); got != 1 {
 		t.Errorf("dead-lettered = %v", got)
 	}
-	if got := e.counter(e.svc.m.retried); got != 2 {
+	if got := promtest.Sum(e.svc.m.retried); got != 2 {
 		t.Errorf("retried = %v", got)
 	}
 	if !strings.Contains(e.logs.String(), "ALERT: outbox entry could not be delivered") {
@@ -381,7 +383,7 @@ func TestOutboxSurvivesALostStream(t *testing.T) {
 	}
 	e.start(622)
 	e.card(e.refer(622, "Novi Sad"))
-	if n := collectorValue(e.svc.m.streamsLost); n != 1 {
+	if n := promtest.Sum(e.svc.m.streamsLost); n != 1 {
 		t.Errorf("streams lost = %v, want 1", n)
 	}
 	if !strings.Contains(e.logs.String(), "outbox stream lost") {

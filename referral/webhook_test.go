@@ -14,6 +14,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"putokaz/internal/polltest"
+	"putokaz/internal/promtest"
 )
 
 // verify is the receiver's check, as documented in README ("Referral
@@ -108,7 +111,7 @@ func TestSignedWebhooks(t *testing.T) {
 		t.Fatalf("reply: %v %v", out, err)
 	}
 	e.staffTap(groupA, cardID, staffA, "x:PK-W2B3")
-	waitFor(t, 10*time.Second, "four events", func() bool { return len(rec.got()) >= 4 })
+	polltest.Until(t, 10*time.Second, "four events", func() bool { return len(rec.got()) >= 4 })
 	evs := rec.got()
 	var names []string
 	for _, ev := range evs {
@@ -131,7 +134,7 @@ func TestSignedWebhooks(t *testing.T) {
 	if rec.bad != 0 {
 		t.Errorf("%d requests failed verification", rec.bad)
 	}
-	if got := e.counter(e.svc.m.retried.WithLabelValues("hook:svc", evCreated)); got != 2 {
+	if got := promtest.Sum(e.svc.m.retried.WithLabelValues("hook:svc", evCreated)); got != 2 {
 		t.Errorf("retried = %v, want 2 (the receiver failed twice)", got)
 	}
 
@@ -140,7 +143,7 @@ func TestSignedWebhooks(t *testing.T) {
 	if err := e.svc.Erase(t.Context(), "tg:802"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "withdrawn", func() bool { return len(rec.got()) >= 6 })
+	polltest.Until(t, 10*time.Second, "withdrawn", func() bool { return len(rec.got()) >= 6 })
 	evs = rec.got()
 	if evs[5].Event != evWithdrawn || evs[5].Code != "PK-W4C5" || evs[5].Referral != nil {
 		t.Errorf("withdrawn = %+v", evs[5])
@@ -158,7 +161,7 @@ func TestWebhookDeadLetter(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: &cfg})
 	e.referDirect("tg:803", "svc", "PK-W6D7")
 	e.card("PK-W6D7") // Telegram delivery goes on regardless
-	waitFor(t, 10*time.Second, "the dead letter", func() bool { return e.counter(e.svc.m.dead) == 1 })
+	polltest.Until(t, 10*time.Second, "the dead letter", func() bool { return promtest.Sum(e.svc.m.dead) == 1 })
 	dead := e.rdb.XRange(t.Context(), e.k.Referral().Dead("hook:svc"), "-", "+").Val()
 	if len(dead) != 1 || dead[0].Values["reason"] != "webhook HTTP 502" {
 		t.Fatalf("dead = %+v", dead)

@@ -47,7 +47,7 @@ type Options struct {
 	// answer goes out, in the request's goroutine: a load tool learns of
 	// each reply the moment the bot sends it. Keep it quick.
 	OnCall func(Call)
-	// NoLog keeps no log of calls (Calls, CallsTo, WaitFor... see none):
+	// NoLog keeps no log of calls (Calls, CallsTo, WaitUntil... see none):
 	// for a long run watched with OnCall, whose log would only grow.
 	NoLog bool
 }
@@ -129,8 +129,8 @@ type Fault struct {
 	Description string
 	// NotJSON answers with an HTML body, like a proxy in front of the API.
 	NotJSON bool
-	// Hang blocks the request until the client gives up, Release is called or
-	// the server closes; it then answers 504.
+	// Hang blocks the request until the client gives up or the server
+	// closes; it then answers 504.
 	Hang bool
 }
 
@@ -149,7 +149,6 @@ type Server struct {
 	updateIDs  []int64
 	confirmed  int64 // highest offset a getUpdates call confirmed
 	webhookURL string
-	release    chan struct{} // closed by Release to free hanging requests
 	closed     chan struct{}
 	closeOnce  sync.Once
 	// memberStatus is what getChatMember answers, by chat and user; anyone
@@ -181,7 +180,6 @@ func NewServer(opts Options) *Server {
 		changed:    make(chan struct{}),
 		nextMsgID:  1000,
 		nextThread: 100,
-		release:    make(chan struct{}),
 		closed:     make(chan struct{}),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -250,21 +248,6 @@ func (s *Server) Hang(times int, chatID int64) {
 	s.Fail(Fault{Times: times, Hang: true, ChatID: chatID})
 }
 
-// ClearFaults drops all scripted faults that have not fired yet.
-func (s *Server) ClearFaults() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
-}
-
-// Release frees every request hanging now (later Hang faults hang again).
-func (s *Server) Release() {
-	s.mu.Lock()
-	close(s.release)
-	s.release = make(chan struct{})
-	s.mu.Unlock()
-}
-
 // Push queues updates for getUpdates. Each may be a struct such as
 // models.Update, a map, a JSON string or []byte; it must have update_id.
 func (s *Server) Push(updates ...any) error {
@@ -315,13 +298,6 @@ func (s *Server) Confirmed() int64 {
 	return s.confirmed
 }
 
-// WebhookURL is the URL of the last setWebhook ("" after deleteWebhook).
-func (s *Server) WebhookURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.webhookURL
-}
-
 // Calls returns every recorded call in arrival order.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
@@ -362,12 +338,6 @@ func (s *Server) filter(keep func(Call) bool) []Call {
 		}
 	}
 	return out
-}
-
-// WaitFor waits until at least n calls are recorded and returns them all; on
-// timeout it returns what it has and an error.
-func (s *Server) WaitFor(n int, timeout time.Duration) ([]Call, error) {
-	return s.WaitUntil(func(c []Call) bool { return len(c) >= n }, timeout)
 }
 
 // WaitForMethod waits until at least n successful calls of method are recorded.
@@ -499,12 +469,8 @@ func (s *Server) takeFault(c Call) *Fault {
 
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, c Call, f *Fault) {
 	if f.Hang {
-		s.mu.Lock()
-		rel := s.release
-		s.mu.Unlock()
 		select {
 		case <-r.Context().Done():
-		case <-rel:
 		case <-s.closed:
 		}
 		s.record(c, http.StatusGatewayTimeout, nil)

@@ -154,7 +154,9 @@ const MaxButtons = 100
 // MaxTextLen is Telegram's limit of a message text, in UTF-16 code units.
 const MaxTextLen = 4096
 
-// maxAnswerLen bounds what a variable can add to a rendered text.
+// MaxAnswerLen is the longest free-text answer the engine accepts, in
+// characters; the checker counts it for every {{variable}} when it bounds
+// the length of a rendered text.
 const MaxAnswerLen = 300
 
 type checker struct {

@@ -65,17 +65,3 @@ func (ds *Diags) errorf(p Pos, format string, args ...any) {
 func (ds *Diags) warnf(p Pos, format string, args ...any) {
 	*ds = append(*ds, Diag{Pos: p, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
 }
-
-// LoadError is returned when the content has errors; it carries all of them.
-type LoadError struct{ Diags Diags }
-
-func (e *LoadError) Error() string {
-	errs := e.Diags.Errors()
-	if len(errs) == 0 {
-		return "content has errors"
-	}
-	if len(errs) == 1 {
-		return "content has 1 error: " + errs[0].String()
-	}
-	return fmt.Sprintf("content has %d errors, the first: %s", len(errs), errs[0])
-}

@@ -42,10 +42,6 @@ func (r *fileReader) errorf(n *yaml.Node, format string, args ...any) {
 	r.diags.errorf(r.pos(n), format, args...)
 }
 
-func (r *fileReader) warnf(n *yaml.Node, format string, args ...any) {
-	r.diags.warnf(r.pos(n), format, args...)
-}
-
 var yamlLineRe = regexp.MustCompile(`line (\d+)(?:, column (\d+))?: (.*)`)
 
 // readYAML reads and parses a file, returning its document root (a mapping

@@ -1,0 +1,29 @@
+package promtest_test
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"putokaz/internal/promtest"
+)
+
+func TestSumAddsEverySeries(t *testing.T) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "calls_total", Help: "Calls."}, []string{"result"})
+	if got := promtest.Sum(c); got != 0 {
+		t.Fatalf("empty vector: Sum = %v, want 0", got)
+	}
+	c.WithLabelValues("ok").Add(2)
+	c.WithLabelValues("error").Inc()
+	if got := promtest.Sum(c); got != 3 {
+		t.Errorf("vector: Sum = %v, want 3", got)
+	}
+	if got := promtest.Sum(c.WithLabelValues("ok")); got != 2 {
+		t.Errorf("one series: Sum = %v, want 2", got)
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "queue", Help: "Queue."})
+	g.Set(4.5)
+	if got := promtest.Sum(g); got != 4.5 {
+		t.Errorf("gauge: Sum = %v, want 4.5", got)
+	}
+}
