@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
+
+	"putokaz/internal/keys"
 )
 
 // scanCount is the COUNT hint for SCAN.
@@ -31,6 +33,51 @@ func Matching(ctx context.Context, rdb redis.UniversalClient, pattern string) (i
 		err = onNode(ctx, rdb, pattern, &n)
 	}
 	return int(n.Load()), err
+}
+
+// User UNLINKs every key of one person (keys.UserPattern) and returns how many
+// it unlinked; /delete uses it. On a single Redis or behind Sentinel it is
+// Matching. On a cluster it does not scan every master: all of a person's
+// keys share one hash slot (the {user} tag), so it SCANs only the master
+// that owns that slot. A person is then erased while some other master is
+// down; only the outage of the person's own master (until a replica takes
+// over) stops it.
+//
+// The page's keys are unlinked through the cluster client with one UNLINK
+// (one slot, so it is legal): if the slot map was stale, go-redis follows
+// the MOVED and refreshes its map. A slot being resharded at that moment
+// has some keys on the importing node, which this scan does not see;
+// resharding is an operator's action, done outside the hours of /delete.
+func User(ctx context.Context, rdb redis.UniversalClient, k keys.Keys, user string) (int, error) {
+	pattern := k.UserPattern(user)
+	c, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return Matching(ctx, rdb, pattern)
+	}
+	// Any key of the person names the slot; the session key is one.
+	node, err := c.MasterForKey(ctx, k.Session(user))
+	if err != nil {
+		return 0, fmt.Errorf("find the master of %q: %w", pattern, err)
+	}
+	var n int
+	var cursor uint64
+	for {
+		ks, next, err := node.Scan(ctx, cursor, pattern, scanCount).Result()
+		if err != nil {
+			return n, fmt.Errorf("scan %q on %s: %w", pattern, node.Options().Addr, err)
+		}
+		if len(ks) > 0 {
+			m, err := c.Unlink(ctx, ks...).Result()
+			if err != nil {
+				return n, fmt.Errorf("unlink: %w", err)
+			}
+			n += int(m)
+		}
+		if next == 0 {
+			return n, nil
+		}
+		cursor = next
+	}
 }
 
 // onNode UNLINKs the keys matching pattern on one node, adding their number
