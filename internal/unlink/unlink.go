@@ -43,11 +43,13 @@ func Matching(ctx context.Context, rdb redis.UniversalClient, pattern string) (i
 // down; only the outage of the person's own master (until a replica takes
 // over) stops it.
 //
-// The page's keys are unlinked through the cluster client with one UNLINK
-// (one slot, so it is legal): if the slot map was stale, go-redis follows
-// the MOVED and refreshes its map. A slot being resharded at that moment
-// has some keys on the importing node, which this scan does not see;
-// resharding is an operator's action, done outside the hours of /delete.
+// It never reports success for a scan of the wrong node: if the client's
+// slot map is stale (after a failover or a resharding), the node refuses a
+// keyed command, User fails and asks for a fresh map, and a retry scans the
+// new owner. The check is repeated after the scan, so a slot that was moved
+// during it, or is being moved (the node answers ASK for the erased key),
+// fails too. Each page's keys go in one UNLINK (one slot, so it is legal)
+// through the cluster client, which follows a MOVED.
 func User(ctx context.Context, rdb redis.UniversalClient, k keys.Keys, user string) (int, error) {
 	pattern := k.UserPattern(user)
 	c, ok := rdb.(*redis.ClusterClient)
@@ -55,9 +57,26 @@ func User(ctx context.Context, rdb redis.UniversalClient, k keys.Keys, user stri
 		return Matching(ctx, rdb, pattern)
 	}
 	// Any key of the person names the slot; the session key is one.
-	node, err := c.MasterForKey(ctx, k.Session(user))
+	slotKey := k.Session(user)
+	node, err := c.MasterForKey(ctx, slotKey)
 	if err != nil {
 		return 0, fmt.Errorf("find the master of %q: %w", pattern, err)
+	}
+	// The client's slot map may be stale (a failover, a slot with no master:
+	// then MasterForKey returns any node). A keyed command lets the node
+	// itself confirm it serves the slot, before and after the scan;
+	// otherwise it answers MOVED, ASK (the slot is moving) or CLUSTERDOWN,
+	// and the erase fails instead of scanning the wrong node and reporting
+	// nothing found.
+	serves := func() error {
+		if err := node.Exists(ctx, slotKey).Err(); err != nil {
+			c.ReloadState(ctx) // so that a retry finds the new owner
+			return fmt.Errorf("the master of %q (%s): %w", pattern, node.Options().Addr, err)
+		}
+		return nil
+	}
+	if err := serves(); err != nil {
+		return 0, err
 	}
 	var n int
 	var cursor uint64
@@ -74,7 +93,7 @@ func User(ctx context.Context, rdb redis.UniversalClient, k keys.Keys, user stri
 			n += int(m)
 		}
 		if next == 0 {
-			return n, nil
+			return n, serves()
 		}
 		cursor = next
 	}

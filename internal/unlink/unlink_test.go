@@ -2,6 +2,7 @@ package unlink_test
 
 import (
 	"context"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,4 +186,85 @@ func set(ctx context.Context, t *testing.T, rdb redis.UniversalClient, ks []stri
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestUserClusterStaleSlotMap: the person's slot moves to another master
+// while the client still holds the old slot map. User must not scan the old
+// owner, find nothing and report success: it fails, and once the client has
+// reloaded its map a retry erases every key on the new owner.
+func TestUserClusterStaleSlotMap(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srvs := redistest.StartMultiMasterCluster(t, 2)
+	rdb := srvs[0].Client().(*redis.ClusterClient)
+	k := keys.New("t:")
+	// A person on the first master (it owns the lower half of the slots).
+	var user string
+	var slot int64
+	for i := 1; user == ""; i++ {
+		u := "tg:" + strconv.Itoa(i)
+		s, err := rdb.ClusterKeySlot(ctx, k.Session(u)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s < 16384/2 {
+			user, slot = u, s
+		}
+	}
+	mine := personKeys(k, user)
+	set(ctx, t, rdb, mine) // the client now holds the slot map
+
+	// Move the slot to the second master behind the client's back.
+	from, to := nodeClient(t, srvs[0].Addr), nodeClient(t, srvs[1].Addr)
+	fromID, toID := from.ClusterMyID(ctx).Val(), to.ClusterMyID(ctx).Val()
+	host, port, _ := net.SplitHostPort(srvs[1].Addr)
+	for _, step := range []struct {
+		node *redis.Client
+		args []any
+	}{
+		{to, []any{"CLUSTER", "SETSLOT", slot, "IMPORTING", fromID}},
+		{from, []any{"CLUSTER", "SETSLOT", slot, "MIGRATING", toID}},
+		{from, append([]any{"MIGRATE", host, port, "", 0, 5000, "KEYS"}, anys(mine)...)},
+		{to, []any{"CLUSTER", "SETSLOT", slot, "NODE", toID}},
+		{from, []any{"CLUSTER", "SETSLOT", slot, "NODE", toID}},
+	} {
+		if err := step.node.Do(ctx, step.args...).Err(); err != nil {
+			t.Fatalf("%v: %v", step.args, err)
+		}
+	}
+
+	if n, err := unlink.User(ctx, rdb, k, user); err == nil {
+		t.Fatalf("User with a stale slot map = %d, nil; want an error", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := unlink.User(ctx, rdb, k, user)
+		if err == nil {
+			if n != len(mine) {
+				t.Errorf("User after the map reload = %d; want %d", n, len(mine))
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("User still fails after the map reload: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := to.Exists(ctx, mine...).Val(); left != 0 {
+		t.Errorf("%d of the person's keys survived on the new owner", left)
+	}
+}
+
+func nodeClient(t *testing.T, addr string) *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
