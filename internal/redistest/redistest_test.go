@@ -186,3 +186,37 @@ func TestStartClusterServer(t *testing.T) {
 		t.Fatalf("set after restart: %v", err)
 	}
 }
+
+// TestStartMultiMasterCluster: three masters own even slot ranges in order,
+// and the others keep serving their slots when one is stopped.
+func TestStartMultiMasterCluster(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srvs := redistest.StartMultiMasterCluster(t, 3)
+	rdb := srvs[0].Client()
+	if _, ok := rdb.(*redis.ClusterClient); !ok {
+		t.Fatalf("Client() = %T, want *redis.ClusterClient", rdb)
+	}
+	// {a}, {b}, {c} hash to slots 15495, 3300 and 7365: the last, first and
+	// second third.
+	owners := map[string]int{"{a}": 2, "{b}": 0, "{c}": 1}
+	for key, i := range owners {
+		if err := rdb.Set(ctx, key, "v", time.Minute).Err(); err != nil {
+			t.Fatalf("set %s: %v", key, err)
+		}
+		node := redis.NewClient(&redis.Options{Addr: srvs[i].Addr})
+		defer node.Close()
+		if n, err := node.Exists(ctx, key).Result(); err != nil || n != 1 {
+			t.Errorf("%s not on server %d (exists=%d, err=%v)", key, i, n, err)
+		}
+	}
+	srvs[2].Stop()
+	for key, i := range owners {
+		if i == 2 {
+			continue
+		}
+		if err := rdb.Set(ctx, key, "w", time.Minute).Err(); err != nil {
+			t.Errorf("set %s with another master down: %v", key, err)
+		}
+	}
+}

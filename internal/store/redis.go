@@ -123,10 +123,12 @@ func (r *Redis) Save(ctx context.Context, user string, blob []byte) error {
 }
 
 // Delete implements Sessions: it removes the session key and every other key
-// of the person (keys.UserPattern), found with SCAN on every master. It is
-// O(keyspace) but only runs on /delete. Keys written concurrently with the
-// scan (e.g. by a message still in flight) may survive; callers that must
-// rule that out stop processing the person first.
+// of the person (keys.UserPattern), found with SCAN (unlink.User): on a
+// cluster only on the master that owns the person's slot, so other masters
+// being down does not matter. It is O(keys of that node) but only runs on
+// /delete. Keys written concurrently with the scan (e.g. by a message still
+// in flight) may survive; callers that must rule that out stop processing the
+// person first.
 func (r *Redis) Delete(ctx context.Context, user string) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("delete session: %w", err)
@@ -139,7 +141,7 @@ func (r *Redis) Delete(ctx context.Context, user string) error {
 	if err := r.rdb.Unlink(ctx, r.keys.Session(user)).Err(); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
-	if _, err := unlink.Matching(ctx, r.rdb, r.keys.UserPattern(user)); err != nil {
+	if _, err := unlink.User(ctx, r.rdb, r.keys, user); err != nil {
 		return fmt.Errorf("delete user keys: %w", err)
 	}
 	return nil

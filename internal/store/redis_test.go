@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -98,8 +100,9 @@ func TestRedisDeleteAllUserKeys(t *testing.T) {
 }
 
 // TestRedisDeleteCluster runs the same check through a ClusterClient against
-// a one-node cluster: Delete takes the ForEachMaster path, and the node
-// rejects a multi-key UNLINK unless all of a person's keys share a slot.
+// a one-node cluster: Delete takes the cluster path (a SCAN of the slot's
+// master), and the node rejects a multi-key UNLINK unless all of a person's
+// keys share a slot.
 func TestRedisDeleteCluster(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -111,6 +114,57 @@ func TestRedisDeleteCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	testDeleteAllUserKeys(ctx, t, s, rdb, k)
+}
+
+// TestRedisDeleteClusterMasterDown: /delete of a person works while a master
+// that does not own their slot is down (it used to fail for everyone), and
+// fails, rather than pretending, for a person whose own master is down.
+func TestRedisDeleteClusterMasterDown(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	srvs := redistest.StartMultiMasterCluster(t, 3)
+	rdb := srvs[0].Client()
+	k := keys.New("putokaz:")
+	s, err := NewRedis(rdb, k, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A person on the first master and one on the last (the servers own
+	// even slot ranges in order).
+	var onFirst, onLast string
+	for i := 1; onFirst == "" || onLast == ""; i++ {
+		u := "tg:" + strconv.Itoa(i)
+		slot, err := rdb.ClusterKeySlot(ctx, k.Session(u)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch int(slot) * len(srvs) / 16384 {
+		case 0:
+			onFirst = cmp.Or(onFirst, u)
+		case len(srvs) - 1:
+			onLast = cmp.Or(onLast, u)
+		}
+	}
+	other := k.Prefix() + "u:{" + onFirst + "}:other"
+	for _, u := range []string{onFirst, onLast} {
+		if err := s.Save(ctx, u, []byte("state")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rdb.Set(ctx, other, "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	srvs[len(srvs)-1].Stop()
+	if err := s.Delete(ctx, onFirst); err != nil {
+		t.Fatalf("Delete with another master down: %v", err)
+	}
+	if n, err := rdb.Exists(ctx, k.Session(onFirst), other).Result(); err != nil || n != 0 {
+		t.Errorf("%d keys survived Delete (err=%v)", n, err)
+	}
+	if err := s.Delete(ctx, onLast); err == nil {
+		t.Error("Delete of a person whose master is down succeeded")
+	}
 }
 
 func testDeleteAllUserKeys(ctx context.Context, t *testing.T, s *Redis, rdb redis.UniversalClient, k keys.Keys) {
