@@ -890,3 +890,58 @@ func TestStaffGuidance(t *testing.T) {
 		t.Errorf("a closed case's card still invites writing to the person:\n%s", ed.Str("text"))
 	}
 }
+
+// TestPersonToldOfClose: staff closing a referral of a service with
+// notify_closed (svc2) tell its person once, in their language, naming the
+// code, through the person outbox; a service without it (svc) closes
+// silently.
+func TestPersonToldOfClose(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana, bo = 510, 511
+	e.start(ana)
+	e.start(bo)
+	told := func(chat int64, code string) int {
+		n := 0
+		for _, s := range e.texts(chat) {
+			if strings.Contains(s, "common.case_closed") && strings.Contains(s, code) {
+				n++
+			}
+		}
+		return n
+	}
+
+	code := "PK-C2Q7"
+	e.referDirect(fmt.Sprintf("tg:%d", ana), "svc2", code)
+	card := e.waitCall("sendMessage", func(c botapitest.Call) bool {
+		return c.ChatID == groupB && strings.Contains(c.Str("text"), code)
+	})
+	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
+		cs, _ := e.svc.Case(t.Context(), code)
+		return cs != nil && cs.Card != 0
+	})
+	e.staffSay(groupB, int(card.Int("message_thread_id")), staffA, "/close")
+	e.waitText(ana, "EN common.case_closed "+code)
+	// The notice went out once, though the entry may be read again.
+	time.Sleep(200 * time.Millisecond)
+	if n := told(ana, code); n != 1 {
+		t.Errorf("the person was told %d times", n)
+	}
+	e.staffSay(groupB, int(card.Int("message_thread_id")), staffA, "/close")
+	time.Sleep(200 * time.Millisecond)
+	if n := told(ana, code); n != 1 {
+		t.Errorf("closing again told the person again (%d)", n)
+	}
+
+	code2 := e.refer(bo, "Bor")
+	card2, _ := e.card(code2)
+	before := len(e.texts(bo))
+	e.staffSay(groupA, int(card2.Int("message_thread_id")), staffA, "/close")
+	waitFor(t, 5*time.Second, "the case to close", func() bool {
+		cs, _ := e.svc.Case(t.Context(), code2)
+		return cs != nil && cs.Status == StatusClosed
+	})
+	time.Sleep(300 * time.Millisecond)
+	if got := e.texts(bo)[before:]; len(got) != 0 {
+		t.Errorf("a service without notify_closed told the person: %q", got)
+	}
+}
