@@ -241,8 +241,8 @@ func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.M
 //   - the card's buttons Claim ("c:CODE") and Close ("x:CODE");
 //   - in a case's topic (or, where cases share a topic, in reply to a case's
 //     message): /close, /claim, /note TEXT (internal, recorded in the case
-//     history, acknowledged with a ✍ reaction), and anything else — text, photo, voice, document, … — is
-//     copied to the person;
+//     history, acknowledged with a ✍ reaction), and anything else — text,
+//     photo, voice, document, … — is copied to the person;
 //   - /help anywhere in the group: the staff commands, one line each;
 //   - everything else (staff talking among themselves in other topics) is
 //     left alone.
