@@ -79,14 +79,21 @@
 // Telegram reply to one reaches it (Service.ReplyCase, the conversation's
 // CaseLookup), and the person's conversation is told (evReplied): until
 // they leave it or staff close the case, what they type goes to the case
-// (engine.EffectRelay with Code).
+// (engine.EffectRelay with Code). When staff close a referral, its person's
+// conversation is told (evClosed → engine.EventCaseClosed): it stops
+// relaying and, for a service with notify_closed in the directory, tells
+// the person in one message naming the code.
 //
 // # Staff
 //
 // Staff is where cases are shown: TelegramStaff (forum topics in staff groups,
 // through bot.Sender) or Memory (the playground and tests). The staff actions
 // (Claim, Reply, Note, Close) are methods of Service, called by StaffHandler
-// for Telegram updates or by Memory programmatically.
+// for Telegram updates or by Memory programmatically. An open case's card
+// says what writing in its topic does and how to add a note
+// (staff.guide.card); a recorded /note is acknowledged with a ✍ reaction
+// (setMessageReaction), not a message; /help in the group lists the staff
+// commands (staff.guide.help).
 //
 // # Without Telegram (the playground)
 //

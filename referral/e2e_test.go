@@ -822,3 +822,128 @@ func TestCardIsLive(t *testing.T) {
 		}
 	}
 }
+
+// TestStaffGuidance: the card says what writing in the topic does and how
+// to add a note (an open case's card only); /note is acknowledged with a
+// reaction, not a message; /help (also /help@OurBot, anywhere in the
+// group) lists every staff command, one line each; /help@another_bot is
+// not ours.
+func TestStaffGuidance(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana = 509
+	e.start(ana)
+	code := e.refer(ana, "Bor")
+	card, cardID := e.card(code)
+	thread := int(card.Int("message_thread_id"))
+	guide := defaultTexts[tGuideCard]
+	if !strings.Contains(card.Str("text"), guide) {
+		t.Errorf("the card has no guidance:\n%s", card.Str("text"))
+	}
+
+	before := e.staffCalls(groupA)
+	msg := e.staffSay(groupA, thread, staffA, "/note call back on Monday")
+	r := e.waitCall("setMessageReaction", func(c botapitest.Call) bool {
+		return c.ChatID == groupA && int(c.Int("message_id")) == msg
+	})
+	var reaction []struct{ Type, Emoji string }
+	if err := r.Decode("reaction", &reaction); err != nil || len(reaction) != 1 ||
+		reaction[0].Type != "emoji" || reaction[0].Emoji != "✍" {
+		t.Errorf("reaction = %s (%v)", r.Params["reaction"], err)
+	}
+	if n := e.staffCalls(groupA); n != before {
+		t.Errorf("/note was answered with %d message(s), not only a reaction", n-before)
+	}
+
+	lines := func(text string) []string { return strings.Split(text, "\n") }
+	for _, cmd := range []string{"/help", "/help@" + e.api.BotUsername()} {
+		for _, th := range []int{thread, 0} { // in a case's topic and outside
+			msg := e.staffSay(groupA, th, staffA, cmd)
+			ans := e.waitCall("sendMessage", func(c botapitest.Call) bool {
+				return c.ChatID == groupA && strings.Contains(string(c.Params["reply_parameters"]), fmt.Sprintf(`"message_id":%d`, msg))
+			})
+			if int(ans.Int("message_thread_id")) != th {
+				t.Errorf("%s in topic %d answered in topic %d", cmd, th, ans.Int("message_thread_id"))
+			}
+			for _, want := range []string{"/claim", "/close", "/note", "/help"} {
+				n := 0
+				for _, l := range lines(ans.Str("text")) {
+					if strings.HasPrefix(l, want+":") || strings.HasPrefix(l, want+" ") {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Errorf("%s: %d lines for %s:\n%s", cmd, n, want, ans.Str("text"))
+				}
+			}
+		}
+	}
+	before = e.staffCalls(groupA)
+	e.staffSay(groupA, thread, staffA, "/help@some_other_bot")
+	time.Sleep(100 * time.Millisecond)
+	if n := e.staffCalls(groupA); n != before {
+		t.Error("/help addressed to another bot was answered")
+	}
+
+	e.staffSay(groupA, thread, staffA, "/close")
+	ed := e.waitCall("editMessageText", func(c botapitest.Call) bool {
+		return int(c.Int("message_id")) == cardID && strings.Contains(c.Str("text"), "Status: ✅ closed")
+	})
+	if strings.Contains(ed.Str("text"), guide) {
+		t.Errorf("a closed case's card still invites writing to the person:\n%s", ed.Str("text"))
+	}
+}
+
+// TestPersonToldOfClose: staff closing a referral of a service with
+// notify_closed (svc2) tell its person once, in their language, naming the
+// code, through the person outbox; a service without it (svc) closes
+// silently.
+func TestPersonToldOfClose(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	const ana, bo = 510, 511
+	e.start(ana)
+	e.start(bo)
+	told := func(chat int64, code string) int {
+		n := 0
+		for _, s := range e.texts(chat) {
+			if strings.Contains(s, "common.case_closed") && strings.Contains(s, code) {
+				n++
+			}
+		}
+		return n
+	}
+
+	code := "PK-C2Q7"
+	e.referDirect(fmt.Sprintf("tg:%d", ana), "svc2", code)
+	card := e.waitCall("sendMessage", func(c botapitest.Call) bool {
+		return c.ChatID == groupB && strings.Contains(c.Str("text"), code)
+	})
+	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
+		cs, _ := e.svc.Case(t.Context(), code)
+		return cs != nil && cs.Card != 0
+	})
+	e.staffSay(groupB, int(card.Int("message_thread_id")), staffA, "/close")
+	e.waitText(ana, "EN common.case_closed "+code)
+	// The notice went out once, though the entry may be read again.
+	time.Sleep(200 * time.Millisecond)
+	if n := told(ana, code); n != 1 {
+		t.Errorf("the person was told %d times", n)
+	}
+	e.staffSay(groupB, int(card.Int("message_thread_id")), staffA, "/close")
+	time.Sleep(200 * time.Millisecond)
+	if n := told(ana, code); n != 1 {
+		t.Errorf("closing again told the person again (%d)", n)
+	}
+
+	code2 := e.refer(bo, "Bor")
+	card2, _ := e.card(code2)
+	before := len(e.texts(bo))
+	e.staffSay(groupA, int(card2.Int("message_thread_id")), staffA, "/close")
+	waitFor(t, 5*time.Second, "the case to close", func() bool {
+		cs, _ := e.svc.Case(t.Context(), code2)
+		return cs != nil && cs.Status == StatusClosed
+	})
+	time.Sleep(300 * time.Millisecond)
+	if got := e.texts(bo)[before:]; len(got) != 0 {
+		t.Errorf("a service without notify_closed told the person: %q", got)
+	}
+}

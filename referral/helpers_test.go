@@ -71,8 +71,8 @@ func testConfig() Config {
 }
 
 // testContent is contenttest's fixture plus a second service, svc2 (no
-// questions), opened by a "Talk 2" button... reachable only through the
-// directory (tests use it for routing to group B).
+// questions; its person is told when staff close a referral), opened by a
+// "Talk 2" button... reachable only through the directory (tests use it for routing to group B).
 func testContent(t *testing.T) *content.Content {
 	t.Helper()
 	files := contenttest.Files()
@@ -80,6 +80,7 @@ func testContent(t *testing.T) *content.Content {
     name: svc2.name
     consent: svc2.consent
     declined: svc2.declined
+    notify_closed: true
 places:`, 1)
 	en := files["locales/active.en.yaml"] + "svc2:\n  name: Second service\n  consent: May we tell the second service?\n  declined: Call them.\n"
 	fa := files["locales/active.fa.yaml"] + "svc2:\n  name: خدمت دوم\n  consent: آیا به خدمت دوم بگوییم؟\n  declined: زنگ بزنید.\n"

@@ -241,8 +241,9 @@ func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.M
 //   - the card's buttons Claim ("c:CODE") and Close ("x:CODE");
 //   - in a case's topic (or, where cases share a topic, in reply to a case's
 //     message): /close, /claim, /note TEXT (internal, recorded in the case
-//     history), and anything else — text, photo, voice, document, … — is
-//     copied to the person;
+//     history, acknowledged with a ✍ reaction), and anything else — text,
+//     photo, voice, document, … — is copied to the person;
+//   - /help anywhere in the group: the staff commands, one line each;
 //   - everything else (staff talking among themselves in other topics) is
 //     left alone.
 //
@@ -453,6 +454,22 @@ func (h *StaffHandler) say(ctx context.Context, m *models.Message, textID string
 	}
 }
 
+// reactNoted acknowledges a recorded /note: "✍" (U+270D, without a
+// variation selector) is one of the emoji Telegram lets bots react with
+// (ReactionTypeEmoji).
+const reactNoted = "\u270d"
+
+// react acknowledges a staff message with a reaction instead of a message
+// (which would fill the topic). Not being able to react is not worth a
+// retry: the note is recorded.
+func (h *StaffHandler) react(ctx context.Context, m *models.Message, emoji string) {
+	p := map[string]any{"chat_id": m.Chat.ID, "message_id": m.ID,
+		"reaction": []map[string]string{{"type": "emoji", "emoji": emoji}}}
+	if err := h.sender.Call(ctx, "setMessageReaction", m.Chat.ID, p, nil); err != nil {
+		h.log.Warn("could not react to a staff message", "group", m.Chat.ID, "err", err)
+	}
+}
+
 // staffMedia names what a staff message holds ("" for service messages:
 // topic created, member joined, ...).
 func staffMedia(m *models.Message) string {
@@ -505,6 +522,11 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 			return nil // another bot's command: neither ours nor a message to relay
 		}
 	}
+	if isCmd && cmd == "help" {
+		// Anywhere in the group: it names commands, nothing of a case.
+		h.say(ctx, m, tGuideHelp)
+		return nil
+	}
 	code, err := h.caseOf(ctx, m)
 	if err != nil {
 		return err
@@ -546,7 +568,11 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 			h.say(ctx, m, outcomeText(out, actClaimed))
 		}
 	case isCmd && cmd == "note":
-		if out, err = h.svc.note(ctx, code, by, arg, "note:u"+strconv.FormatInt(updateID, 10)); err == nil && out != Done {
+		out, err = h.svc.note(ctx, code, by, arg, "note:u"+strconv.FormatInt(updateID, 10))
+		switch {
+		case err == nil && out == Done:
+			h.react(ctx, m, reactNoted)
+		case err == nil:
 			h.say(ctx, m, outcomeText(out, actNote))
 		}
 	case isCmd:

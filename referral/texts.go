@@ -55,6 +55,8 @@ const (
 	tStatusClaimedBy = "staff.status.claimed_by"
 	tStatusClosedBy  = "staff.status.closed_by"
 	tStatusSomeone   = "staff.status.someone"
+	tGuideCard       = "staff.guide.card"
+	tGuideHelp       = "staff.guide.help"
 )
 
 // defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
@@ -96,6 +98,13 @@ var defaultTexts = map[string]string{
 	tStatusClaimedBy: "Claimed",
 	tStatusClosedBy:  "Closed",
 	tStatusSomeone:   "a staff member",
+	tGuideCard:       "✏️ Writing in this topic (or replying to this card) reaches the person. /note TEXT adds an internal note that is not sent.",
+	tGuideHelp: "Staff commands, in a case's topic (or in reply to its card):\n" +
+		"/claim: take the case\n" +
+		"/close: close the case (the person is told where the service wants it)\n" +
+		"/note TEXT: an internal note in the case history, not sent to the person\n" +
+		"/help: this list\n" +
+		"Anything else you write in a case's topic reaches the person.",
 }
 
 // staffLang is the language of staff texts.
@@ -226,6 +235,9 @@ func (s *Service) card(c *Case, q Queue) string {
 		return b.String()
 	}
 	s.cardStatus(&b, c)
+	if isOpen(c.Status) {
+		b.WriteString("<i>" + esc(s.text(tGuideCard)) + "</i>\n")
+	}
 	svc := esc(c.Service)
 	if n := s.serviceName(c.Service); n != "" {
 		svc += " (" + esc(n) + ")"

@@ -603,6 +603,29 @@ func (s *Server) answer(ctx context.Context, c *Call) (int, any, *apiError) {
 			return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: message thread not found"}
 		}
 		return 200, true, nil
+	case "setMessageReaction":
+		// Like Telegram: a message to react to, and at most one reaction
+		// (bots without Premium).
+		if e := needChat(); e != nil {
+			return 400, nil, e
+		}
+		if c.Int("message_id") == 0 {
+			return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: message to react not found"}
+		}
+		var rs []struct {
+			Type  string `json:"type"`
+			Emoji string `json:"emoji"`
+		}
+		if raw := c.Params["reaction"]; len(raw) > 0 { // none: remove the bot's reaction
+			if err := json.Unmarshal(raw, &rs); err != nil {
+				return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: can't parse reaction types"}
+			}
+			if len(rs) > 1 {
+				return 400, nil, &apiError{ErrorCode: 400, Description: "Bad Request: REACTIONS_TOO_MANY"}
+			}
+		}
+		c.MessageID = int(c.Int("message_id"))
+		return 200, true, nil
 	case "answerCallbackQuery", "setMyCommands", "deleteMyCommands", "closeForumTopic", "reopenForumTopic",
 		"deleteMessage", "sendChatAction":
 		return 200, true, nil

@@ -103,6 +103,9 @@ const (
 	TextCaseOpen  = "common.case_talk.open"
 	TextCaseLeave = "common.case_talk.leave"
 	TextCaseLeft  = "common.case_talk.left"
+	// TextCaseClosed tells the person that staff closed their referral
+	// ({{.code}}), for services with notify_closed in the directory.
+	TextCaseClosed = "common.case_closed"
 )
 
 // CommandTexts describe each command in Telegram's command menu.
@@ -127,7 +130,7 @@ var SystemTexts = []string{
 	TextPrivacy, TextExitDone, TextHolder, TextHandoffNowOpen, TextHandoffNowLater, TextLocationAbroad,
 	TextOrgUnnamed, TextOrgNoContact,
 	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
-	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft,
+	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft, TextCaseClosed,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }

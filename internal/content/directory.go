@@ -28,7 +28,10 @@ type Service struct {
 	// Questions are asked after consent, only what the referral needs.
 	Questions []Question
 	Hours     Hours
-	Pos       Pos
+	// NotifyClosed: the person is told (TextCaseClosed) when staff close
+	// a referral to this service.
+	NotifyClosed bool
+	Pos          Pos
 }
 
 // Question is one question of a referral.
@@ -96,7 +99,7 @@ type Directory struct {
 
 var (
 	directoryFields = []string{"services", "places"}
-	serviceFields   = []string{"name", "consent", "declined", "questions", "hours", "timezone"}
+	serviceFields   = []string{"name", "consent", "declined", "questions", "hours", "timezone", "notify_closed"}
 	questionFields  = []string{"ask", "save", "expect", "choices", "optional"}
 	placeFields     = []string{"id", "name", "kinds", "address", "lat", "lon", "status"}
 	hoursRe         = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))? ([0-2]\d):([0-5]\d)-([0-2]\d):([0-5]\d)$`)
@@ -182,6 +185,9 @@ func (fl *flowLoader) loadService(r *fileReader, k, n *yaml.Node) *Service {
 		s.Hours = h
 	} else if f["timezone"] != nil {
 		r.errorf(f["timezone"], "a timezone without hours means nothing; add hours like \"mon-fri 09:00-17:00\"")
+	}
+	if f["notify_closed"] != nil {
+		s.NotifyClosed = r.boolean(f["notify_closed"], "notify_closed")
 	}
 	if qn := f["questions"]; qn != nil {
 		if qn.Kind != yaml.SequenceNode {

@@ -144,6 +144,7 @@ var vars = map[string]string{
 	content.TextHandoffLater:   " {{.opens}}",
 	content.TextServiceOffline: " {{.service}}",
 	content.TextCaseFrom:       " {{.service}} {{.code}}",
+	content.TextCaseClosed:     " {{.code}}",
 	content.TextStatusReceived: " {{.code}}",
 	content.TextStatusClaimed:  " {{.code}}",
 	content.TextStatusClosed:   " {{.code}}",

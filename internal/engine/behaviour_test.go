@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"putokaz/internal/content"
+	"putokaz/internal/contenttest"
 	"putokaz/internal/engine"
 )
 
@@ -465,5 +466,32 @@ func TestCaseTalkRelaysAndEnds(t *testing.T) {
 	p.cmd("menu")
 	if p.s.Case != nil {
 		t.Fatal("/menu kept the case talk")
+	}
+}
+
+// TestCaseClosedNotice: staff closing a referral tell the person (one
+// message naming the code, in their language) only where the service's
+// directory entry has notify_closed.
+func TestCaseClosedNotice(t *testing.T) {
+	for _, notify := range []bool{false, true} {
+		files := contenttest.Files()
+		if notify {
+			files["flows/directory.yaml"] = strings.Replace(files["flows/directory.yaml"],
+				"    declined: svc.declined\n", "    declined: svc.declined\n    notify_closed: true\n", 1)
+		}
+		c, diags := content.Load(content.Dir(contenttest.Write(t, map[string]string{"flows/directory.yaml": files["flows/directory.yaml"]})))
+		if c == nil || diags.HasErrors() {
+			t.Fatalf("content: %v", diags)
+		}
+		p := &person{t: t, e: newEngine(), c: c}
+		p.send(engine.Input{Kind: engine.InButton, Data: "L:fa"})
+		res := p.e.Handle(p.c, p.s, engine.Input{Kind: engine.InEvent, Event: engine.EventCaseClosed, Case: "PK-7F3Q", CaseService: "svc"})
+		switch {
+		case !notify && len(res.Messages) != 0:
+			t.Errorf("told without notify_closed: %v", res.Messages)
+		case notify && (len(res.Messages) != 1 || !strings.Contains(res.Messages[0].Text, "متن common.case_closed PK-7F3Q") ||
+			res.Messages[0].Lang != "fa"):
+			t.Errorf("notice with notify_closed: %+v", res.Messages)
+		}
 	}
 }

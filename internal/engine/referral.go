@@ -329,7 +329,11 @@ func (t *turn) event() {
 		return
 	case EventCaseClosed:
 		if t.s.Case != nil && t.s.Case.Code == t.in.Case {
-			t.s.Case = nil // silently: what they type is the bot's again
+			t.s.Case = nil // what they type is the bot's again
+		}
+		// Told only where the service wants it (directory notify_closed).
+		if svc := t.c.Directory.Services[t.in.CaseService]; svc != nil && svc.NotifyClosed && t.in.Case != "" {
+			t.sayWith(content.TextCaseClosed, map[string]string{"code": t.in.Case})
 		}
 	}
 	t.notice = "event"

@@ -37,7 +37,8 @@ const (
 	// that case, until they leave or it is closed.
 	EventCaseMessage = "case_message"
 	// EventCaseClosed: staff closed the referral Input.Case (or the person
-	// withdrew it): what they type is the bot's again.
+	// withdrew it): what they type is the bot's again. Where the service has
+	// NotifyClosed (Input.CaseService), the person is told, naming the code.
 	EventCaseClosed = "case_closed"
 )
 
