@@ -917,7 +917,7 @@ func TestPersonToldOfClose(t *testing.T) {
 	card := e.waitCall("sendMessage", func(c botapitest.Call) bool {
 		return c.ChatID == groupB && strings.Contains(c.Str("text"), code)
 	})
-	waitFor(t, 5*time.Second, "the card to be recorded", func() bool {
+	polltest.Until(t, 5*time.Second, "the card to be recorded", func() bool {
 		cs, _ := e.svc.Case(t.Context(), code)
 		return cs != nil && cs.Card != 0
 	})
@@ -938,7 +938,7 @@ func TestPersonToldOfClose(t *testing.T) {
 	card2, _ := e.card(code2)
 	before := len(e.texts(bo))
 	e.staffSay(groupA, int(card2.Int("message_thread_id")), staffA, "/close")
-	waitFor(t, 5*time.Second, "the case to close", func() bool {
+	polltest.Until(t, 5*time.Second, "the case to close", func() bool {
 		cs, _ := e.svc.Case(t.Context(), code2)
 		return cs != nil && cs.Status == StatusClosed
 	})
