@@ -17,18 +17,26 @@ import (
 	"putokaz/internal/unlink"
 )
 
+type backend struct {
+	rdb redis.UniversalClient
+	k   keys.Keys
+}
+
+// backends are a single Redis and a one-node Redis Cluster, each with its
+// own key prefix.
+func backends(t *testing.T) map[string]backend {
+	single, k := redistest.New(t)
+	return map[string]backend{
+		"redis":         {single, k},
+		"redis cluster": {redistest.StartClusterServer(t).Client(), keys.New("t:")},
+	}
+}
+
 // TestMatching: a prefix pattern spans people, so on a cluster the
 // keys of one SCAN page lie in different slots; all of them go, counted.
 func TestMatching(t *testing.T) {
 	t.Parallel()
-	single, k := redistest.New(t)
-	for name, c := range map[string]struct {
-		rdb redis.UniversalClient
-		k   keys.Keys
-	}{
-		"redis":         {single, k},
-		"redis cluster": {redistest.StartClusterServer(t).Client(), keys.New("t:")},
-	} {
+	for name, c := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			for _, u := range []string{"tg:1", "tg:2", "tg:3"} {
@@ -52,14 +60,7 @@ func TestMatching(t *testing.T) {
 // even of a person whose ID is a glob or a prefix of theirs.
 func TestUserOneNode(t *testing.T) {
 	t.Parallel()
-	single, k := redistest.New(t)
-	for name, c := range map[string]struct {
-		rdb redis.UniversalClient
-		k   keys.Keys
-	}{
-		"redis":         {single, k},
-		"redis cluster": {redistest.StartClusterServer(t).Client(), keys.New("t:")},
-	} {
+	for name, c := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
 			mine, theirs := personKeys(c.k, "tg:1"), personKeys(c.k, "tg:12")
