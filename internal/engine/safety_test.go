@@ -198,7 +198,7 @@ func TestConsentNamesHolderAndStaffHours(t *testing.T) {
 		return ""
 	}
 	got := open(at(thursday, org), "en", "trafficking", "Talk to someone now")
-	for _, want := range []string{"Someone is at work now", "Example Aid runs this service", "privacy@example.org"} {
+	for _, want := range []string{"Someone is at work now", "This service is run by Example Aid", "privacy@example.org"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("trafficking/connect on Thursday: want %q in:\n%s", want, got)
 		}
@@ -208,7 +208,7 @@ func TestConsentNamesHolderAndStaffHours(t *testing.T) {
 		t.Errorf("about/connect on Saturday: want when staff are back:\n%s", got)
 	}
 	got = open(at(thursday, engine.Organisation{}), "en", "voluntary_return", "Ask IOM to contact me")
-	if !strings.Contains(got, "a humanitarian organisation runs this service") || strings.Contains(got, "at work now") {
+	if !strings.Contains(got, "This service is run by a humanitarian organisation") || strings.Contains(got, "at work now") {
 		t.Errorf("referral consent without config: want the fallback name and no staff hours:\n%s", got)
 	}
 	got = open(at(thursday, engine.Organisation{Name: "Example Aid", Names: map[string]string{"sr-Cyrl": "Пример"}}), "sr-Latn", "about", "Razgovor")
