@@ -37,6 +37,10 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
 	case evCard:
 		return s.editCard(ctx, c)
+	case evReminder:
+		return s.postReminder(ctx, c)
+	case evEscalate:
+		return s.postEscalation(ctx, c)
 	case evWithdrawn, evErased:
 		// Taken back whole (topic or messages deleted): editing the card
 		// first would only be deleted with it.

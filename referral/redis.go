@@ -41,16 +41,19 @@ end
 `
 
 var (
-	// KEYS: case, history, person index, staff stream, live, hook stream
+	// KEYS: case, history, person index, staff stream, live, hook stream,
+	//       waiting
 	// ARGV: user, code, ttl ms, first entry, kind, hook (1/0), service,
-	//       field/value pairs...
+	//       created ms, field/value pairs...
 	createScript = redis.NewScript(luaExtend + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local cur = redis.call('HMGET', KEYS[1], 'user', 'service')
   if cur[1] == ARGV[1] and cur[2] == ARGV[7] then return 0 end
   return -1
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('ZADD', KEYS[7], ARGV[8], ARGV[2])
+extend(KEYS[7], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -253,6 +256,27 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return n
 `)
 
+	// KEYS: case, history, staff stream, waiting
+	// ARGV: code, reminder number, escalate (1/0), history entry
+	// Returns 1 if the reminder was queued, 0 if not (claimed, gone, or
+	// queued already: by another replica, or before a restart).
+	remindScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'status', 'reminded')
+if f[1] ~= 'received' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return 0
+end
+local had = tonumber(f[2] or '0') or 0
+if had ~= tonumber(ARGV[2]) - 1 then return 0 end
+redis.call('HSET', KEYS[1], 'reminded', ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+redis.call('XADD', KEYS[3], '*', 'ev', 'reminder', 'code', ARGV[1])
+if ARGV[3] == '1' then
+  redis.call('XADD', KEYS[3], '*', 'ev', 'escalate', 'code', ARGV[1])
+end
+return 1
+`)
+
 	// KEYS: lease; ARGV: token, ttl ms
 	leaseScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
@@ -299,10 +323,11 @@ func pairs(m map[string]string) []any {
 }
 
 func (r *redisStore) create(ctx context.Context, c *Case, first Entry, s streamNames, hook bool, ttl time.Duration) (bool, error) {
-	args := []any{c.User, c.Code, ms(ttl), first.json(), c.Kind, flag(hook), c.Service}
+	args := []any{c.User, c.Code, ms(ttl), first.json(), c.Kind, flag(hook), c.Service,
+		strconv.FormatInt(c.Created.UnixMilli(), 10)}
 	args = append(args, pairs(c.fields())...)
 	n, err := createScript.Run(ctx, r.rdb, []string{r.k.Case(c.Code), r.k.History(c.Code), r.k.Person(c.User),
-		r.k.Stream(s.staff), r.k.Live(c.User), r.k.Stream(s.hook)}, args...).Int()
+		r.k.Stream(s.staff), r.k.Live(c.User), r.k.Stream(s.hook), r.k.Waiting()}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("store case: %w", err)
 	}
@@ -647,4 +672,70 @@ func (r *redisStore) pending(ctx context.Context, stream string) (int64, error) 
 		return 0, fmt.Errorf("outbox %s: length: %w", stream, err)
 	}
 	return n, nil
+}
+
+// waitingBatch is how many waiting cases one round trip reads.
+const waitingBatch = 200
+
+// waitingFields are what the reminder pass and /waiting read of a case:
+// nothing the person said.
+var waitingFields = []string{fKind, fService, fLang, fStatus, fCreated, fGroup, fThread, fShared, fCard, fReminded}
+
+func (r *redisStore) waiting(ctx context.Context) ([]*Case, error) {
+	key := r.k.Waiting()
+	var out []*Case
+	for start := int64(0); ; start += waitingBatch {
+		codes, err := r.rdb.ZRange(ctx, key, start, start+waitingBatch-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("list waiting cases: %w", err)
+		}
+		if len(codes) == 0 {
+			return out, nil
+		}
+		cmds := make([]*redis.SliceCmd, len(codes))
+		_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, c := range codes {
+				cmds[i] = p.HMGet(ctx, r.k.Case(c), waitingFields...)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load waiting cases: %w", err)
+		}
+		var gone []any
+		for i, cmd := range cmds {
+			m := map[string]string{}
+			for j, v := range cmd.Val() {
+				if s, ok := v.(string); ok && s != "" {
+					m[waitingFields[j]] = s
+				}
+			}
+			c := parseCase(codes[i], m)
+			if c == nil || c.Status != StatusReceived {
+				gone = append(gone, codes[i])
+				continue
+			}
+			out = append(out, c)
+		}
+		if len(gone) > 0 {
+			// Claimed, closed, withdrawn or expired since: not waiting.
+			// (A case is never received again, so this races nothing.)
+			if err := r.rdb.ZRem(ctx, key, gone...).Err(); err != nil {
+				return nil, fmt.Errorf("forget cases no longer waiting: %w", err)
+			}
+			start -= int64(len(gone))
+		}
+		if len(codes) < waitingBatch {
+			return out, nil
+		}
+	}
+}
+
+func (r *redisStore) remind(ctx context.Context, code string, n int, stream string, escalate bool, e Entry) (bool, error) {
+	v, err := remindScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.History(code), r.k.Stream(stream), r.k.Waiting()},
+		code, strconv.Itoa(n), flag(escalate), e.json()).Int()
+	if err != nil {
+		return false, fmt.Errorf("queue a reminder: %w", err)
+	}
+	return v == 1, nil
 }

@@ -83,6 +83,16 @@ type Store interface {
 	bury(ctx context.Context, stream string, e entry, reason string, attempts int, max int64) error
 	// pending counts the stream's entries not yet delivered.
 	pending(ctx context.Context, stream string) (int64, error)
+
+	// waiting returns the cases waiting to be claimed (status received),
+	// and drops the others from the index of waiting cases (create adds
+	// every new case to it).
+	waiting(ctx context.Context) ([]*Case, error)
+	// remind queues reminder n (1, 2, ...) of a case waiting to be claimed
+	// on its staff stream (evReminder, and evEscalate too when escalate)
+	// and adds e to its history — once: only while the case is received
+	// and has had n-1 reminders. It reports whether it queued them.
+	remind(ctx context.Context, code string, n int, stream string, escalate bool, e Entry) (bool, error)
 }
 
 // errTaken: the code is in use by another case.
@@ -136,6 +146,8 @@ const (
 	evReplied   = "replied"   // person: staff wrote about a referral
 	evCard      = "card"      // staff: show the case's new status on its card
 	evMessage   = "message"   // webhook
+	evReminder  = "reminder"  // staff: the case still waits to be claimed (in its topic)
+	evEscalate  = "escalate"  // staff: ... and again, in the group's General topic
 )
 
 // change is one atomic update of a case.

@@ -57,6 +57,15 @@ const (
 	tStatusSomeone   = "staff.status.someone"
 	tGuideCard       = "staff.guide.card"
 	tGuideHelp       = "staff.guide.help"
+	tReminderTopic   = "staff.reminder.topic"
+	tReminderHow     = "staff.reminder.how"
+	tReminderGeneral = "staff.reminder.general"
+	tWaitingTitle    = "staff.waiting.title"
+	tWaitingNone     = "staff.waiting.none"
+	tWaitingFor      = "staff.waiting.for"
+	tWaitingSince    = "staff.waiting.since"
+	tWaitingOverdue  = "staff.waiting.overdue"
+	tWaitingMore     = "staff.waiting.more"
 )
 
 // defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
@@ -103,8 +112,18 @@ var defaultTexts = map[string]string{
 		"/claim: take the case\n" +
 		"/close: close the case (the person is told where the service wants it)\n" +
 		"/note TEXT: an internal note in the case history, not sent to the person\n" +
+		"/waiting: the cases nobody has claimed yet, most overdue first (anywhere in the group)\n" +
 		"/help: this list\n" +
 		"Anything else you write in a case's topic reaches the person.",
+	tReminderTopic:   "is still waiting to be claimed. Waiting for",
+	tReminderHow:     "Claim it with the ✋ Claim button on its card, or /claim here.",
+	tReminderGeneral: "Still not claimed after two reminders:",
+	tWaitingTitle:    "Cases waiting to be claimed, most overdue first:",
+	tWaitingNone:     "No case of this group is waiting to be claimed.",
+	tWaitingFor:      "waiting for",
+	tWaitingSince:    "since",
+	tWaitingOverdue:  "overdue by",
+	tWaitingMore:     "More cases waiting, not shown:",
 }
 
 // staffLang is the language of staff texts.
