@@ -85,8 +85,8 @@ type Config struct {
 	// SweepEvery is how often the cases whose retention ended are looked
 	// for, to delete their messages in the staff group [5m].
 	SweepEvery time.Duration
-	// StaffLanguage is the language of service names in case topics and
-	// cards: en, sr-Latn or sr-Cyrl [en].
+	// StaffLanguage is the language of what staff read (service names in
+	// case topics and cards, staff texts): en, sr-Latn or sr-Cyrl [en].
 	StaffLanguage string
 	// RemindEvery is how often cases waiting unclaimed are looked at for a
 	// reminder that is due (the directory's claim_within) [1m].

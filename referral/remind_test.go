@@ -450,3 +450,33 @@ func TestWaitingMemory(t *testing.T) {
 		t.Errorf("queued for staff: %d, %v", n, err)
 	}
 }
+
+// TestStaffLanguage: with the repository's content, staff texts (cards,
+// reminders, /waiting) follow referral.staff_language: Serbian in Cyrillic
+// or Latin, English by default; every staff text exists in Serbian too.
+func TestStaffLanguage(t *testing.T) {
+	c, diags := content.Load(content.Embedded())
+	if c == nil || diags.HasErrors() {
+		t.Fatalf("content: %v", diags)
+	}
+	for lang, want := range map[string]string{"": "is still waiting to be claimed", "sr-Cyrl": "још чека да га неко преузме",
+		"sr-Latn": "još čeka da ga neko preuzme"} {
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(c),
+			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := svc.text(tReminderTopic); !strings.HasPrefix(got, want) {
+			t.Errorf("staff language %q: %q, want %q", lang, got, want)
+		}
+		if lang == "" {
+			continue
+		}
+		for id, en := range defaultTexts {
+			// "👤" is the same everywhere, and "Status" in Serbian Latin.
+			if got := svc.text(id); got == en && id != tRelayPerson && id != tStatusLabel {
+				t.Errorf("staff language %s: %s is English: %q", lang, id, got)
+			}
+		}
+	}
+}

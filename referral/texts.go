@@ -11,8 +11,9 @@ import (
 )
 
 // Staff-facing texts. They live in the content (locales/active.en.yaml,
-// group "staff:") so that they can be reworded without a release and,
-// later, translated; staff read them in English for now. The English below
+// group "staff:") so that they can be reworded without a release, and are
+// shown in the staff language (Config.StaffLanguage: active.sr-Cyrl.yaml has
+// them in Serbian, transliterated for sr-Latn). The English below
 // is the fallback when the content lacks a text (an older content folder, the
 // test fixture): a case card must never fail to render.
 //
@@ -134,12 +135,19 @@ type ContentSource interface {
 	Content() *content.Content
 }
 
-// text renders a staff text from the content, else the fallback.
+// text renders a staff text from the content in the staff language
+// (Config.StaffLanguage; English where the content has it in no other),
+// else the fallback.
 func (s *Service) text(id string) string {
 	if s.content != nil {
-		if c := s.content.Content(); c != nil && c.Texts != nil && c.Texts.Has(staffLang, id) {
-			if t, err := c.Texts.Render(staffLang, id, nil, nil); err == nil && strings.TrimSpace(t) != "" {
-				return t
+		if c := s.content.Content(); c != nil && c.Texts != nil {
+			for _, lang := range []string{s.cfg.StaffLanguage, staffLang} {
+				if lang == "" || !c.Texts.Has(lang, id) {
+					continue
+				}
+				if t, err := c.Texts.Render(lang, id, nil, nil); err == nil && strings.TrimSpace(t) != "" {
+					return t
+				}
 			}
 		}
 	}
