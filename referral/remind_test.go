@@ -12,8 +12,10 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/promtest"
+	"putokaz/internal/store"
 )
 
 // TestLiveChatHasCode: a live chat gets a reference code when it starts,
@@ -478,5 +480,56 @@ func TestStaffLanguage(t *testing.T) {
 				t.Errorf("staff language %s: %s is English: %q", lang, id, got)
 			}
 		}
+	}
+}
+
+// TestLiveChatCodeRetried: when the code the engine drew for a live chat is
+// taken, the conversation handles the input again with a fresh code, and
+// the person is told the code their case is stored under.
+func TestLiveChatCodeRetried(t *testing.T) {
+	svc, _ := memoryService(t)
+	holder := content.NewHolder(testContent(t))
+	sessions, err := store.NewMemory(time.Hour, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	draws := []uint64{12345, 12345, 777777} // the first two draw a taken code
+	var mu sync.Mutex
+	rnd := func() uint64 {
+		mu.Lock()
+		defer mu.Unlock()
+		r := draws[0]
+		if len(draws) > 1 {
+			draws = draws[1:]
+		}
+		return r
+	}
+	codeOf := func(r uint64) string {
+		b := []byte("PK-????")
+		for i := 3; i < len(b); i++ {
+			b[i] = codeAlphabet[r%uint64(len(codeAlphabet))]
+			r /= uint64(len(codeAlphabet))
+		}
+		return string(b)
+	}
+	taken, fresh := codeOf(12345), codeOf(777777)
+	ctx := t.Context()
+	if err := svc.Apply(ctx, "web:other", "en", engine.Effect{Kind: engine.EffectHandoff, Service: "svc", Code: taken}); err != nil {
+		t.Fatal(err)
+	}
+	conv := conversation.New(sessions, engine.New(time.Now, rnd), holder, svc, nil)
+	conv.Statuses = svc
+	c := &chat{t: t, conv: conv, user: "web:1"}
+	c.send(engine.Input{Kind: engine.InCommand, Command: "start"})
+	c.press("English")
+	out := texts(c.press("Talk"))
+	if !strings.Contains(out, "EN "+content.TextHandoffCode+" "+fresh) || strings.Contains(out, taken) {
+		t.Fatalf("told:\n%s\nwant the code %s (not the taken %s)", out, fresh, taken)
+	}
+	if live, _ := svc.store.live(ctx, "web:1"); live != fresh {
+		t.Errorf("live chat = %q, want %q", live, fresh)
+	}
+	if cs, _ := svc.Case(ctx, taken); cs == nil || cs.User != "web:other" {
+		t.Errorf("the other person's case changed: %+v", cs)
 	}
 }
