@@ -67,7 +67,10 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 		if !tr.shared && tr.thread != 0 {
 			how = "topic"
 			err = s.staff.DeleteTopic(ctx, tr.group, tr.thread)
-		} else if len(tr.msgs) > 0 {
+		}
+		if err == nil && len(tr.msgs) > 0 {
+			// Shared topics: the case's messages; any case: the bot's
+			// reminders about it in the General topic.
 			err = s.staff.DeleteMessages(ctx, tr.group, tr.msgs)
 		}
 		switch {

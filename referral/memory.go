@@ -294,11 +294,13 @@ func (m *memoryStore) place(_ context.Context, code string, p placement) error {
 		t.group, t.thread, t.shared = p.group, p.thread, p.shared
 	}
 	if t != nil {
+		ids := []int{p.traceMsg}
 		if c.fields[fShared] == "1" {
-			for _, id := range []int{p.card, p.msg} {
-				if id != 0 && !slices.Contains(t.msgs, id) {
-					t.msgs = append(t.msgs, id)
-				}
+			ids = append(ids, p.card, p.msg)
+		}
+		for _, id := range ids {
+			if id != 0 && !slices.Contains(t.msgs, id) {
+				t.msgs = append(t.msgs, id)
 			}
 		}
 		t.expires = later(t.expires, c.expires.Add(traceGrace))

@@ -184,7 +184,8 @@ return 1
 	// KEYS: case, topic, message, history, trace, traces
 	// ARGV: code, set thread (1/0), thread, shared (1/0), map topic (1/0),
 	//       card ('' none), map message (1/0), fallback ttl ms, entry ('' none),
-	//       group, message id, trace grace ms, now ms
+	//       group, message id, trace grace ms, now ms, trace-only message
+	//       ('' none)
 	placeScript = redis.NewScript(luaExtend + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -201,6 +202,9 @@ if ARGV[9] ~= '' and redis.call('EXISTS', KEYS[4]) == 1 then redis.call('RPUSH',
 if redis.call('HGET', KEYS[1], 'shared') == '1' and redis.call('EXISTS', KEYS[5]) == 1 then
   if ARGV[6] ~= '' then redis.call('HSET', KEYS[5], 'm:' .. ARGV[6], '1') end
   if ARGV[7] == '1' then redis.call('HSET', KEYS[5], 'm:' .. ARGV[11], '1') end
+end
+if ARGV[14] ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('HSET', KEYS[5], 'm:' .. ARGV[14], '1')
 end
 extend(KEYS[5], ttl + tonumber(ARGV[12]))
 return 1
@@ -455,11 +459,15 @@ func (r *redisStore) place(ctx context.Context, code string, p placement) error 
 		card = strconv.Itoa(p.card)
 		entry = Entry{At: time.Now().UTC(), Who: whoBot, What: actPosted}.json()
 	}
+	traceOnly := ""
+	if p.traceMsg != 0 {
+		traceOnly = strconv.Itoa(p.traceMsg)
+	}
 	_, err := placeScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.Topic(p.group, p.thread), r.k.Message(p.group, p.msg),
 		r.k.History(code), r.k.Trace(code), r.k.Traces()},
 		code, flag(p.setThread), strconv.Itoa(p.thread), flag(p.shared), flag(p.mapTopic), card, flag(p.msg != 0),
 		ms(p.ttl), entry, strconv.FormatInt(p.group, 10), strconv.Itoa(p.msg), ms(traceGrace),
-		strconv.FormatInt(time.Now().UnixMilli(), 10)).Result()
+		strconv.FormatInt(time.Now().UnixMilli(), 10), traceOnly).Result()
 	if err != nil {
 		return fmt.Errorf("record where the case is shown: %w", err)
 	}

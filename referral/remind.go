@@ -123,8 +123,16 @@ func (s *Service) postEscalation(ctx context.Context, c *Case) error {
 		return errSkip // the case is in the main chat already: its reminder is there
 	}
 	text := "⏰ " + escHTML(s.text(tReminderGeneral)) + "\n" + s.waitingLine(c, "")
-	if _, err := s.staff.Post(ctx, c.Group, 0, Post{Code: c.Code, Kind: "reminder", Text: text}); err != nil {
+	msg, err := s.staff.Post(ctx, c.Group, 0, Post{Code: c.Code, Kind: "reminder", Text: text})
+	if err != nil {
 		return s.refused(c, "reminder", fmt.Errorf("reminder to staff: %w", err))
+	}
+	if msg != 0 {
+		// Deleted with the case (/delete, the end of its retention).
+		if err := s.store.place(ctx, c.Code, placement{group: c.Group, traceMsg: msg, ttl: s.safetyTTL()}); err != nil {
+			s.log.Warn("could not record a reminder in the General topic; it stays there after the case", "case",
+				s.hash(c.Code), "err", err)
+		}
 	}
 	return nil
 }

@@ -2,7 +2,9 @@ package referral
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -336,9 +338,15 @@ func TestRemindersOnceAcrossRestarts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.waitCall("sendMessage", func(c botapitest.Call) bool {
+	gen := e.waitCall("sendMessage", func(c botapitest.Call) bool {
 		return c.ChatID == groupA && c.Int("message_thread_id") == 0 && strings.Contains(c.Str("text"), defaultTexts[tReminderGeneral])
 	})
+	var genMsg struct {
+		MessageID int `json:"message_id"`
+	}
+	if err := json.Unmarshal(gen.Result, &genMsg); err != nil || genMsg.MessageID == 0 {
+		t.Fatalf("General reminder result %s: %v", gen.Result, err)
+	}
 	time.Sleep(500 * time.Millisecond)
 	if rs := e.remindersIn(groupA, thread); len(rs) != 2 {
 		t.Errorf("%d reminders in the topic, want 2", len(rs))
@@ -349,6 +357,15 @@ func TestRemindersOnceAcrossRestarts(t *testing.T) {
 	if got := promtest.Sum(other.m.reminders.WithLabelValues("svc")); got != 2 {
 		t.Errorf("the delivering replica counted %v reminders", got)
 	}
+
+	// The person withdraws: the case's topic goes, and so does the reminder
+	// about it in the General topic.
+	e.command(ana, "/delete")
+	e.press(ana, content.TextDeleteYes)
+	e.waitCall("deleteForumTopic", func(c botapitest.Call) bool { return int(c.Int("message_thread_id")) == thread })
+	e.waitCall("deleteMessages", func(c botapitest.Call) bool {
+		return c.ChatID == groupA && slices.Contains(c.Ints("message_ids"), genMsg.MessageID)
+	})
 }
 
 // TestWaitingCommand: /waiting in a staff group lists the group's cases

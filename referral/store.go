@@ -217,7 +217,7 @@ type trace struct {
 	group  int64
 	thread int
 	shared bool  // the topic (or main chat) is not the case's own
-	msgs   []int // the bot's messages for the case (shared only)
+	msgs   []int // the bot's messages for the case outside a topic of its own
 }
 
 // traceGrace is how long a trace outlives its case: the sweep runs much
@@ -233,7 +233,11 @@ type placement struct {
 	mapTopic  bool // the topic belongs to this case alone
 	card      int  // 0: not posted by this call
 	msg       int  // a message to map to the case (shared topics), 0 none
-	ttl       time.Duration
+	// traceMsg is a message of the bot about the case outside its topic
+	// (a reminder in the General topic), to be deleted with the case but
+	// not mapped to it (a reply to it is not for the person). 0 none.
+	traceMsg int
+	ttl      time.Duration
 }
 
 // parseTrace reads a trace hash (nil if empty).
