@@ -210,16 +210,25 @@ extend(KEYS[5], ttl + tonumber(ARGV[12]))
 return 1
 `)
 
-	// KEYS: the case and trace of each code, in pairs; ARGV: trace grace ms
-	// Returns the positions (1-based pairs) whose case is gone.
+	// KEYS: waiting, then the case and trace of each code, in pairs
+	// ARGV: trace grace ms, then the codes
+	// Returns the positions (1-based pairs) whose case is gone. A case still
+	// waiting to be claimed is (again) in the waiting index: cases opened
+	// before it existed get their reminders too.
 	staleScript = redis.NewScript(luaExtend + `
 local gone = {}
-for i = 1, #KEYS, 2 do
+local n = 0
+for i = 2, #KEYS, 2 do
+  n = n + 1
   local ttl = redis.call('PTTL', KEYS[i])
   if ttl == -2 then
-    gone[#gone + 1] = (i + 1) / 2
-  elseif ttl > 0 then
-    extend(KEYS[i + 1], ttl + tonumber(ARGV[1]))
+    gone[#gone + 1] = n
+  else
+    if ttl > 0 then extend(KEYS[i + 1], ttl + tonumber(ARGV[1])) end
+    if redis.call('HGET', KEYS[i], 'status') == 'received' then
+      redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[n + 1])
+      if ttl > 0 then extend(KEYS[1], ttl) end
+    end
   end
 end
 return gone
@@ -507,11 +516,15 @@ func (r *redisStore) staleTraces(ctx context.Context, grace time.Duration) ([]st
 		if len(codes) == 0 {
 			return out, nil
 		}
-		ks := make([]string, 0, 2*len(codes))
+		ks := make([]string, 0, 1+2*len(codes))
+		args := make([]any, 0, 1+len(codes))
+		ks = append(ks, r.k.Waiting())
+		args = append(args, ms(grace))
 		for _, c := range codes {
 			ks = append(ks, r.k.Case(c), r.k.Trace(c))
+			args = append(args, c)
 		}
-		gone, err := staleScript.Run(ctx, r.rdb, ks, ms(grace)).Int64Slice()
+		gone, err := staleScript.Run(ctx, r.rdb, ks, args...).Int64Slice()
 		if err != nil {
 			return out, fmt.Errorf("find ended cases: %w", err)
 		}

@@ -550,3 +550,38 @@ func TestLiveChatCodeRetried(t *testing.T) {
 		t.Errorf("the other person's case changed: %+v", cs)
 	}
 }
+
+// TestWaitingBackfill: a case opened before the index of waiting cases
+// existed (an upgrade) is found by the sweep and reminded about like any.
+func TestWaitingBackfill(t *testing.T) {
+	clk := &clock{}
+	start := monday9(t)
+	clk.set(start)
+	cfg := testConfig()
+	cfg.RemindEvery = time.Hour
+	e := newEnv(t, envOpts{now: clk.now, cfg: &cfg})
+	ctx := t.Context()
+	const ana = 561
+	e.start(ana)
+	code := e.refer(ana, "Šabac")
+	e.card(code)
+	if err := e.rdb.Del(ctx, e.k.Referral().Waiting()).Err(); err != nil { // as before the upgrade
+		t.Fatal(err)
+	}
+	if ws, _ := e.svc.Waiting(ctx); len(ws) != 0 {
+		t.Fatalf("waiting without the index: %+v", ws)
+	}
+	if err := e.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := e.rdb.PTTL(ctx, e.k.Referral().Waiting()).Val(); ttl <= 0 {
+		t.Errorf("the waiting index has no TTL: %v", ttl)
+	}
+	clk.set(start.Add(4*time.Hour + time.Minute))
+	if err := e.svc.Remind(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.waitCall("sendMessage", func(c botapitest.Call) bool {
+		return c.ChatID == groupA && strings.Contains(c.Str("text"), code+"</b> "+defaultTexts[tReminderTopic])
+	})
+}

@@ -51,7 +51,8 @@ type Store interface {
 	dropTrace(ctx context.Context, code string) error
 	// staleTraces returns the codes with a trace whose case is gone (its
 	// retention ended), and extends the other traces to outlive their case
-	// by grace.
+	// by grace (Redis: and puts those still waiting to be claimed in the
+	// index of waiting cases, for cases opened before it existed).
 	staleTraces(ctx context.Context, grace time.Duration) ([]string, error)
 	// expire queues "expired" on stream for code if its case is gone and
 	// its trace still listed (once, whoever sweeps), and reports whether it
