@@ -101,6 +101,9 @@ type envOpts struct {
 	keys     *keys.Keys
 	api      *botapitest.Server
 	now      func() time.Time // the referral service's clock (nil: time.Now)
+	// manualRemind: the services' outboxes run no reminder pass; the test
+	// calls Remind at the times it sets.
+	manualRemind bool
 }
 
 type testEnv struct {
@@ -120,6 +123,7 @@ type testEnv struct {
 	nextID atomic.Int64
 	late   *lateConv
 	now    func() time.Time
+	manual bool
 
 	mu   sync.Mutex
 	runs []func() // stop functions of running outboxes
@@ -131,7 +135,7 @@ type testEnv struct {
 // noWorker).
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, now: o.now}
+	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, now: o.now, manual: o.manualRemind}
 	e.nextID.Store(1000)
 	if e.api == nil {
 		e.api = botapitest.New(t)
@@ -199,6 +203,7 @@ func (e *testEnv) newService(reg prometheus.Registerer) *Service {
 	if err != nil {
 		e.t.Fatalf("referral.New: %v", err)
 	}
+	svc.noRemindLoop = e.manual
 	if e.conv != nil {
 		svc.SetConversation(e.conv)
 	}

@@ -79,6 +79,9 @@ type Service struct {
 	// stops the worker to simulate a crash at that point).
 	beforeDeliver func(ctx context.Context, stream string, e entry)
 	beforeAck     func(ctx context.Context, stream string, e entry)
+	// noRemindLoop: Run does not run the reminder pass (a test runs
+	// Remind itself, at the times it sets).
+	noRemindLoop bool
 }
 
 var (
