@@ -74,6 +74,9 @@ type Case struct {
 	// who claimed and closed it (Telegram), shown on the card.
 	ClaimedName string
 	ClosedName  string
+	// Reminded counts the reminders staff got while the case waited
+	// unclaimed (0, 1 or 2).
+	Reminded int
 }
 
 // Hash fields of a stored case. Names are part of the stored format and of
@@ -98,6 +101,7 @@ const (
 	fClosedAt       = "closed_at"
 	fClaimedName    = "claimed_name"
 	fClosedName     = "closed_name"
+	fReminded       = "reminded"
 )
 
 // alwaysKept are kept by /delete whatever KeepAfterDelete says: the status
@@ -148,6 +152,7 @@ func parseCase(code string, m map[string]string) *Case {
 	c.Group, _ = strconv.ParseInt(m[fGroup], 10, 64)
 	c.Thread, _ = strconv.Atoi(m[fThread])
 	c.Card, _ = strconv.Atoi(m[fCard])
+	c.Reminded, _ = strconv.Atoi(m[fReminded])
 	if a := m[fAnswers]; a != "" {
 		_ = json.Unmarshal([]byte(a), &c.Answers)
 	}
@@ -176,6 +181,7 @@ const (
 	actAlert     = "emergency"
 	actLeft      = "left"
 	actWithdrawn = "withdrawn"
+	actReminded  = "reminded"
 )
 
 const (

@@ -85,9 +85,12 @@ type Config struct {
 	// SweepEvery is how often the cases whose retention ended are looked
 	// for, to delete their messages in the staff group [5m].
 	SweepEvery time.Duration
-	// StaffLanguage is the language of service names in case topics and
-	// cards: en, sr-Latn or sr-Cyrl [en].
+	// StaffLanguage is the language of what staff read (service names in
+	// case topics and cards, staff texts): en, sr-Latn or sr-Cyrl [en].
 	StaffLanguage string
+	// RemindEvery is how often cases waiting unclaimed are looked at for a
+	// reminder that is due (the directory's claim_within) [1m].
+	RemindEvery time.Duration
 }
 
 // DefaultRetention is how long a closed case is kept: 90 days.
@@ -122,6 +125,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.WebhookTimeout, 10*time.Second)
 	def(&c.OnceTTL, 48*time.Hour)
 	def(&c.SweepEvery, 5*time.Minute)
+	def(&c.RemindEvery, time.Minute)
 	if c.Attempts <= 0 {
 		c.Attempts = 10
 	}

@@ -37,6 +37,10 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
 	case evCard:
 		return s.editCard(ctx, c)
+	case evReminder:
+		return s.postReminder(ctx, c)
+	case evEscalate:
+		return s.postEscalation(ctx, c)
 	case evWithdrawn, evErased:
 		// Taken back whole (topic or messages deleted): editing the card
 		// first would only be deleted with it.
@@ -63,7 +67,10 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 		if !tr.shared && tr.thread != 0 {
 			how = "topic"
 			err = s.staff.DeleteTopic(ctx, tr.group, tr.thread)
-		} else if len(tr.msgs) > 0 {
+		}
+		if err == nil && len(tr.msgs) > 0 {
+			// Shared topics: the case's messages; any case: the bot's
+			// reminders about it in the General topic.
 			err = s.staff.DeleteMessages(ctx, tr.group, tr.msgs)
 		}
 		switch {

@@ -95,6 +95,27 @@
 // (setMessageReaction), not a message; /help in the group lists the staff
 // commands (staff.guide.help).
 //
+// # Codes of live chats
+//
+// A handoff's code is drawn by the engine like a referral's
+// (engine.EffectHandoff.Code) and shown to the person when the chat starts;
+// startHandoff stores the case under it, or fails with
+// conversation.ErrCodeTaken so that the input is handled again with a fresh
+// one. Only a chat reopened by a message after its case was closed draws its
+// own code (newCode): the person was shown none.
+//
+// # Nothing waits unseen: reminders and /waiting
+//
+// Every new case is indexed while unclaimed (keys.ReferralKeys.Waiting).
+// The reminder pass (Service.Remind, every Config.RemindEvery under Run)
+// queues a reminder (evReminder, in the case's topic) once the case waited
+// its service's claim_within (directory; working hours) unclaimed, and a
+// second one (evReminder and evEscalate, the General topic) after the same
+// time again — each once, by one script that checks the status and the
+// count (store.remind), whatever the replicas and restarts; the outbox
+// delivers them. Service.Waiting lists the waiting cases, most overdue
+// first, for /waiting in a staff group and other staff tools.
+//
 // # Without Telegram (the playground)
 //
 //	mem := referral.NewMemory()

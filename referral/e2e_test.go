@@ -864,7 +864,7 @@ func TestStaffGuidance(t *testing.T) {
 			if int(ans.Int("message_thread_id")) != th {
 				t.Errorf("%s in topic %d answered in topic %d", cmd, th, ans.Int("message_thread_id"))
 			}
-			for _, want := range []string{"/claim", "/close", "/note", "/help"} {
+			for _, want := range []string{"/claim", "/close", "/note", "/waiting", "/help"} {
 				n := 0
 				for _, l := range lines(ans.Str("text")) {
 					if strings.HasPrefix(l, want+":") || strings.HasPrefix(l, want+" ") {

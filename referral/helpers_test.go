@@ -100,6 +100,10 @@ type envOpts struct {
 	rdb      redis.UniversalClient
 	keys     *keys.Keys
 	api      *botapitest.Server
+	now      func() time.Time // the referral service's clock (nil: time.Now)
+	// manualRemind: the services' outboxes run no reminder pass; the test
+	// calls Remind at the times it sets.
+	manualRemind bool
 }
 
 type testEnv struct {
@@ -118,6 +122,8 @@ type testEnv struct {
 	cfg    Config
 	nextID atomic.Int64
 	late   *lateConv
+	now    func() time.Time
+	manual bool
 
 	mu   sync.Mutex
 	runs []func() // stop functions of running outboxes
@@ -129,7 +135,7 @@ type testEnv struct {
 // noWorker).
 func newEnv(t *testing.T, o envOpts) *testEnv {
 	t.Helper()
-	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}}
+	e := &testEnv{t: t, api: o.api, reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, now: o.now, manual: o.manualRemind}
 	e.nextID.Store(1000)
 	if e.api == nil {
 		e.api = botapitest.New(t)
@@ -193,10 +199,11 @@ func (e *testEnv) newService(reg prometheus.Registerer) *Service {
 	}
 	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: NewTelegramStaff(e.srv.Sender()),
 		Content: e.holder, Registry: reg, Log: e.log, LogSalt: "test",
-		Lock: TelegramLock(e.rdb, e.k, 5*time.Second, 5*time.Second)})
+		Lock: TelegramLock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
 	if err != nil {
 		e.t.Fatalf("referral.New: %v", err)
 	}
+	svc.noRemindLoop = e.manual
 	if e.conv != nil {
 		svc.SetConversation(e.conv)
 	}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -23,6 +24,7 @@ type memoryStore struct {
 	once     map[string]time.Time       // code/token → expiry
 	streams  map[string]*memStream
 	traces   map[string]*memTrace
+	waits    map[string]time.Time // code → created: cases maybe waiting to be claimed
 	seq      int64
 }
 
@@ -52,7 +54,8 @@ type memStream struct {
 func NewMemoryStore() Store {
 	return &memoryStore{now: time.Now, cases: map[string]*memCase{}, persons: map[string]map[string]bool{},
 		lives: map[string]string{}, topics: map[string]string{}, messages: map[string]string{},
-		once: map[string]time.Time{}, streams: map[string]*memStream{}, traces: map[string]*memTrace{}}
+		once: map[string]time.Time{}, streams: map[string]*memStream{}, traces: map[string]*memTrace{},
+		waits: map[string]time.Time{}}
 }
 
 func gkey(group int64, n int) string { return strconv.FormatInt(group, 10) + ":" + strconv.Itoa(n) }
@@ -105,6 +108,7 @@ func (m *memoryStore) create(_ context.Context, c *Case, first Entry, s streamNa
 	if c.Kind == KindHandoff {
 		m.lives[c.User] = c.Code
 	}
+	m.waits[c.Code] = c.Created
 	m.add(s.staff, evOpen, c.Code)
 	if hook {
 		m.add(s.hook, evCreated, c.Code)
@@ -290,11 +294,13 @@ func (m *memoryStore) place(_ context.Context, code string, p placement) error {
 		t.group, t.thread, t.shared = p.group, p.thread, p.shared
 	}
 	if t != nil {
+		ids := []int{p.traceMsg}
 		if c.fields[fShared] == "1" {
-			for _, id := range []int{p.card, p.msg} {
-				if id != 0 && !slices.Contains(t.msgs, id) {
-					t.msgs = append(t.msgs, id)
-				}
+			ids = append(ids, p.card, p.msg)
+		}
+		for _, id := range ids {
+			if id != 0 && !slices.Contains(t.msgs, id) {
+				t.msgs = append(t.msgs, id)
 			}
 		}
 		t.expires = later(t.expires, c.expires.Add(traceGrace))
@@ -457,4 +463,46 @@ func (m *memoryStore) pending(_ context.Context, stream string) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return int64(len(m.stream(stream).entries)), nil
+}
+
+func (m *memoryStore) waiting(context.Context) ([]*Case, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*Case
+	for code := range m.waits {
+		c := m.getCase(code)
+		if c == nil || c.fields[fStatus] != StatusReceived {
+			delete(m.waits, code)
+			continue
+		}
+		out = append(out, parseCase(code, maps.Clone(c.fields)))
+	}
+	slices.SortFunc(out, func(a, b *Case) int {
+		if d := a.Created.Compare(b.Created); d != 0 {
+			return d
+		}
+		return strings.Compare(a.Code, b.Code)
+	})
+	return out, nil
+}
+
+func (m *memoryStore) remind(_ context.Context, code string, n int, stream string, escalate bool, e Entry) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.getCase(code)
+	if c == nil || c.fields[fStatus] != StatusReceived {
+		delete(m.waits, code)
+		return false, nil
+	}
+	had, _ := strconv.Atoi(c.fields[fReminded])
+	if had != n-1 {
+		return false, nil
+	}
+	c.fields[fReminded] = strconv.Itoa(n)
+	c.history = append(c.history, e)
+	m.add(stream, evReminder, code)
+	if escalate {
+		m.add(stream, evEscalate, code)
+	}
+	return true, nil
 }

@@ -23,6 +23,9 @@ type metrics struct {
 	feedback     *prometheus.CounterVec // service, value
 	withdrawn    prometheus.Counter
 	staffErased  *prometheus.CounterVec // why, how, result
+	reminders    *prometheus.CounterVec // service
+	unclaimed    *prometheus.GaugeVec   // service
+	overdue      *prometheus.GaugeVec   // service
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -54,12 +57,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		staffErased: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_staff_erased_total",
 			Help: "Cases whose messages in the staff group were deleted, by why (deleted: /delete; expired: retention ended), how (topic, messages) and result (deleted; refused: Telegram refused, e.g. the bot may not delete messages — delete them by hand; alert on this)."},
 			[]string{"why", "how", "result"}),
+		reminders: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_referral_reminders_total",
+			Help: "Reminders posted to staff about cases waiting unclaimed past their service's claim_within, by service."},
+			[]string{"service"}),
+		unclaimed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "putokaz_referral_unclaimed",
+			Help: "Open cases waiting to be claimed, by service (set by the reminder pass)."}, []string{"service"}),
+		overdue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "putokaz_referral_unclaimed_overdue",
+			Help: "Open cases waiting to be claimed past their service's claim_within, by service (alert on this)."},
+			[]string{"service"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.created, m.delivered, m.retried, m.dead, m.streamsLost, m.skipped, m.lag, m.pending,
-		m.staffActions, m.refused, m.feedback, m.withdrawn, m.staffErased} {
+		m.staffActions, m.refused, m.feedback, m.withdrawn, m.staffErased, m.reminders, m.unclaimed, m.overdue} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("referral metrics: %w", err)
 		}

@@ -71,6 +71,9 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Go(func() { w.run(ctx) })
 	}
 	wg.Go(func() { s.sweepLoop(ctx) })
+	if !s.noRemindLoop {
+		wg.Go(func() { s.remindLoop(ctx) })
+	}
 	wg.Wait()
 	return nil
 }

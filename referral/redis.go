@@ -41,16 +41,19 @@ end
 `
 
 var (
-	// KEYS: case, history, person index, staff stream, live, hook stream
+	// KEYS: case, history, person index, staff stream, live, hook stream,
+	//       waiting
 	// ARGV: user, code, ttl ms, first entry, kind, hook (1/0), service,
-	//       field/value pairs...
+	//       created ms, field/value pairs...
 	createScript = redis.NewScript(luaExtend + `
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local cur = redis.call('HMGET', KEYS[1], 'user', 'service')
   if cur[1] == ARGV[1] and cur[2] == ARGV[7] then return 0 end
   return -1
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('ZADD', KEYS[7], ARGV[8], ARGV[2])
+extend(KEYS[7], ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
@@ -181,7 +184,8 @@ return 1
 	// KEYS: case, topic, message, history, trace, traces
 	// ARGV: code, set thread (1/0), thread, shared (1/0), map topic (1/0),
 	//       card ('' none), map message (1/0), fallback ttl ms, entry ('' none),
-	//       group, message id, trace grace ms, now ms
+	//       group, message id, trace grace ms, now ms, trace-only message
+	//       ('' none)
 	placeScript = redis.NewScript(luaExtend + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local ttl = redis.call('PTTL', KEYS[1])
@@ -199,20 +203,32 @@ if redis.call('HGET', KEYS[1], 'shared') == '1' and redis.call('EXISTS', KEYS[5]
   if ARGV[6] ~= '' then redis.call('HSET', KEYS[5], 'm:' .. ARGV[6], '1') end
   if ARGV[7] == '1' then redis.call('HSET', KEYS[5], 'm:' .. ARGV[11], '1') end
 end
+if ARGV[14] ~= '' and redis.call('EXISTS', KEYS[5]) == 1 then
+  redis.call('HSET', KEYS[5], 'm:' .. ARGV[14], '1')
+end
 extend(KEYS[5], ttl + tonumber(ARGV[12]))
 return 1
 `)
 
-	// KEYS: the case and trace of each code, in pairs; ARGV: trace grace ms
-	// Returns the positions (1-based pairs) whose case is gone.
+	// KEYS: waiting, then the case and trace of each code, in pairs
+	// ARGV: trace grace ms, then the codes
+	// Returns the positions (1-based pairs) whose case is gone. A case still
+	// waiting to be claimed is (again) in the waiting index: cases opened
+	// before it existed get their reminders too.
 	staleScript = redis.NewScript(luaExtend + `
 local gone = {}
-for i = 1, #KEYS, 2 do
+local n = 0
+for i = 2, #KEYS, 2 do
+  n = n + 1
   local ttl = redis.call('PTTL', KEYS[i])
   if ttl == -2 then
-    gone[#gone + 1] = (i + 1) / 2
-  elseif ttl > 0 then
-    extend(KEYS[i + 1], ttl + tonumber(ARGV[1]))
+    gone[#gone + 1] = n
+  else
+    if ttl > 0 then extend(KEYS[i + 1], ttl + tonumber(ARGV[1])) end
+    if redis.call('HGET', KEYS[i], 'status') == 'received' then
+      redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[n + 1])
+      if ttl > 0 then extend(KEYS[1], ttl) end
+    end
   end
 end
 return gone
@@ -251,6 +267,27 @@ return 1
 local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return n
+`)
+
+	// KEYS: case, history, staff stream, waiting
+	// ARGV: code, reminder number, escalate (1/0), history entry
+	// Returns 1 if the reminder was queued, 0 if not (claimed, gone, or
+	// queued already: by another replica, or before a restart).
+	remindScript = redis.NewScript(`
+local f = redis.call('HMGET', KEYS[1], 'status', 'reminded')
+if f[1] ~= 'received' then
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  return 0
+end
+local had = tonumber(f[2] or '0') or 0
+if had ~= tonumber(ARGV[2]) - 1 then return 0 end
+redis.call('HSET', KEYS[1], 'reminded', ARGV[2])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+redis.call('XADD', KEYS[3], '*', 'ev', 'reminder', 'code', ARGV[1])
+if ARGV[3] == '1' then
+  redis.call('XADD', KEYS[3], '*', 'ev', 'escalate', 'code', ARGV[1])
+end
+return 1
 `)
 
 	// KEYS: lease; ARGV: token, ttl ms
@@ -299,10 +336,11 @@ func pairs(m map[string]string) []any {
 }
 
 func (r *redisStore) create(ctx context.Context, c *Case, first Entry, s streamNames, hook bool, ttl time.Duration) (bool, error) {
-	args := []any{c.User, c.Code, ms(ttl), first.json(), c.Kind, flag(hook), c.Service}
+	args := []any{c.User, c.Code, ms(ttl), first.json(), c.Kind, flag(hook), c.Service,
+		strconv.FormatInt(c.Created.UnixMilli(), 10)}
 	args = append(args, pairs(c.fields())...)
 	n, err := createScript.Run(ctx, r.rdb, []string{r.k.Case(c.Code), r.k.History(c.Code), r.k.Person(c.User),
-		r.k.Stream(s.staff), r.k.Live(c.User), r.k.Stream(s.hook)}, args...).Int()
+		r.k.Stream(s.staff), r.k.Live(c.User), r.k.Stream(s.hook), r.k.Waiting()}, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("store case: %w", err)
 	}
@@ -430,11 +468,15 @@ func (r *redisStore) place(ctx context.Context, code string, p placement) error 
 		card = strconv.Itoa(p.card)
 		entry = Entry{At: time.Now().UTC(), Who: whoBot, What: actPosted}.json()
 	}
+	traceOnly := ""
+	if p.traceMsg != 0 {
+		traceOnly = strconv.Itoa(p.traceMsg)
+	}
 	_, err := placeScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.Topic(p.group, p.thread), r.k.Message(p.group, p.msg),
 		r.k.History(code), r.k.Trace(code), r.k.Traces()},
 		code, flag(p.setThread), strconv.Itoa(p.thread), flag(p.shared), flag(p.mapTopic), card, flag(p.msg != 0),
 		ms(p.ttl), entry, strconv.FormatInt(p.group, 10), strconv.Itoa(p.msg), ms(traceGrace),
-		strconv.FormatInt(time.Now().UnixMilli(), 10)).Result()
+		strconv.FormatInt(time.Now().UnixMilli(), 10), traceOnly).Result()
 	if err != nil {
 		return fmt.Errorf("record where the case is shown: %w", err)
 	}
@@ -474,11 +516,15 @@ func (r *redisStore) staleTraces(ctx context.Context, grace time.Duration) ([]st
 		if len(codes) == 0 {
 			return out, nil
 		}
-		ks := make([]string, 0, 2*len(codes))
+		ks := make([]string, 0, 1+2*len(codes))
+		args := make([]any, 0, 1+len(codes))
+		ks = append(ks, r.k.Waiting())
+		args = append(args, ms(grace))
 		for _, c := range codes {
 			ks = append(ks, r.k.Case(c), r.k.Trace(c))
+			args = append(args, c)
 		}
-		gone, err := staleScript.Run(ctx, r.rdb, ks, ms(grace)).Int64Slice()
+		gone, err := staleScript.Run(ctx, r.rdb, ks, args...).Int64Slice()
 		if err != nil {
 			return out, fmt.Errorf("find ended cases: %w", err)
 		}
@@ -647,4 +693,70 @@ func (r *redisStore) pending(ctx context.Context, stream string) (int64, error) 
 		return 0, fmt.Errorf("outbox %s: length: %w", stream, err)
 	}
 	return n, nil
+}
+
+// waitingBatch is how many waiting cases one round trip reads.
+const waitingBatch = 200
+
+// waitingFields are what the reminder pass and /waiting read of a case:
+// nothing the person said.
+var waitingFields = []string{fKind, fService, fLang, fStatus, fCreated, fGroup, fThread, fShared, fCard, fReminded}
+
+func (r *redisStore) waiting(ctx context.Context) ([]*Case, error) {
+	key := r.k.Waiting()
+	var out []*Case
+	for start := int64(0); ; start += waitingBatch {
+		codes, err := r.rdb.ZRange(ctx, key, start, start+waitingBatch-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("list waiting cases: %w", err)
+		}
+		if len(codes) == 0 {
+			return out, nil
+		}
+		cmds := make([]*redis.SliceCmd, len(codes))
+		_, err = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, c := range codes {
+				cmds[i] = p.HMGet(ctx, r.k.Case(c), waitingFields...)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load waiting cases: %w", err)
+		}
+		var gone []any
+		for i, cmd := range cmds {
+			m := map[string]string{}
+			for j, v := range cmd.Val() {
+				if s, ok := v.(string); ok && s != "" {
+					m[waitingFields[j]] = s
+				}
+			}
+			c := parseCase(codes[i], m)
+			if c == nil || c.Status != StatusReceived {
+				gone = append(gone, codes[i])
+				continue
+			}
+			out = append(out, c)
+		}
+		if len(gone) > 0 {
+			// Claimed, closed, withdrawn or expired since: not waiting.
+			// (A case is never received again, so this races nothing.)
+			if err := r.rdb.ZRem(ctx, key, gone...).Err(); err != nil {
+				return nil, fmt.Errorf("forget cases no longer waiting: %w", err)
+			}
+			start -= int64(len(gone))
+		}
+		if len(codes) < waitingBatch {
+			return out, nil
+		}
+	}
+}
+
+func (r *redisStore) remind(ctx context.Context, code string, n int, stream string, escalate bool, e Entry) (bool, error) {
+	v, err := remindScript.Run(ctx, r.rdb, []string{r.k.Case(code), r.k.History(code), r.k.Stream(stream), r.k.Waiting()},
+		code, strconv.Itoa(n), flag(escalate), e.json()).Int()
+	if err != nil {
+		return false, fmt.Errorf("queue a reminder: %w", err)
+	}
+	return v == 1, nil
 }

@@ -79,6 +79,9 @@ type Service struct {
 	// stops the worker to simulate a crash at that point).
 	beforeDeliver func(ctx context.Context, stream string, e entry)
 	beforeAck     func(ctx context.Context, stream string, e entry)
+	// noRemindLoop: Run does not run the reminder pass (a test runs
+	// Remind itself, at the times it sets).
+	noRemindLoop bool
 }
 
 var (
@@ -188,7 +191,10 @@ func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect
 	case engine.EffectReferral:
 		return s.createReferral(ctx, user, lang, fx)
 	case engine.EffectHandoff:
-		_, err := s.startHandoff(ctx, user, lang, fx.Service)
+		if fx.Lang != "" {
+			lang = fx.Lang
+		}
+		_, err := s.startHandoff(ctx, user, lang, fx.Service, fx.Code)
 		return err
 	case engine.EffectRelay:
 		return s.relay(ctx, user, lang, fx)
@@ -239,39 +245,64 @@ func (s *Service) createReferral(ctx context.Context, user, lang string, fx engi
 	return nil
 }
 
-// startHandoff opens a handoff case unless the person has an open one for
-// the service already (the same input handled again). It returns the code.
-func (s *Service) startHandoff(ctx context.Context, user, lang, service string) (string, error) {
+// startHandoff opens a handoff case under code (the engine's, which the
+// person is shown; "" draws one: a chat reopened by a message after its
+// case was closed, where the person is shown none) unless the person has an
+// open one for the service under that code already (the same input handled
+// again). It returns the code. A taken code fails with
+// conversation.ErrCodeTaken: the conversation handles the input again with
+// a fresh one.
+func (s *Service) startHandoff(ctx context.Context, user, lang, service, code string) (string, error) {
 	q, ok := s.cfg.queue(service)
 	if !ok {
 		return "", fmt.Errorf("handoff to %q: %w", service, ErrNoQueue)
 	}
-	if code, err := s.store.live(ctx, user); err != nil {
+	if code != "" && !validCode(code) {
+		return "", fmt.Errorf("handoff: malformed code %q", code)
+	}
+	if live, err := s.store.live(ctx, user); err != nil {
 		return "", fmt.Errorf("handoff: %w", err)
-	} else if code != "" {
-		c, err := s.store.load(ctx, code)
+	} else if live != "" {
+		c, err := s.store.load(ctx, live)
 		if err != nil {
 			return "", fmt.Errorf("handoff: %w", err)
 		}
-		if c != nil && isOpen(c.Status) && c.Service == service {
-			return code, nil
+		if c != nil && isOpen(c.Status) && c.Service == service && (code == "" || code == live) {
+			return live, nil
 		}
-		// A chat with another service is still open: the person left it.
+		// A chat with another service (or one the person was shown another
+		// code for: an input handled again after a crash, a session that
+		// expired) is still open: the person left it.
 		if err := s.endHandoff(ctx, user); err != nil {
 			return "", err
 		}
 	}
 	now := s.now().UTC()
 	for range 8 {
-		c := &Case{Code: newCode(), Kind: KindHandoff, User: user, Service: service, Lang: lang, Status: StatusReceived,
+		c := &Case{Code: code, Kind: KindHandoff, User: user, Service: service, Lang: lang, Status: StatusReceived,
 			Created: now, Group: q.Group}
+		if code == "" {
+			c.Code = newCode()
+		}
 		created, err := s.store.create(ctx, c, Entry{At: now, Who: whoPerson, What: actCreated}, s.streams(c),
 			q.WebhookURL != "", s.safetyTTL())
+		if errors.Is(err, errTaken) && code != "" {
+			return "", fmt.Errorf("handoff: %w", conversation.ErrCodeTaken)
+		}
 		if errors.Is(err, errTaken) {
 			continue
 		}
 		if err != nil {
 			return "", fmt.Errorf("handoff: %w", err)
+		}
+		if !created && code != "" {
+			// The person's own case under this code, but not their live
+			// chat (an old, closed one): the code is taken.
+			if live, err := s.store.live(ctx, user); err != nil {
+				return "", fmt.Errorf("handoff: %w", err)
+			} else if live != code {
+				return "", fmt.Errorf("handoff: %w", conversation.ErrCodeTaken)
+			}
 		}
 		if created {
 			s.m.created.WithLabelValues(service, KindHandoff).Inc()
@@ -349,14 +380,14 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 		if fx.Service == "" {
 			return nil
 		}
-		if code, err = s.startHandoff(ctx, user, lang, fx.Service); err != nil {
+		if code, err = s.startHandoff(ctx, user, lang, fx.Service, ""); err != nil {
 			return fmt.Errorf("relay: %w", err)
 		}
 	}
 	c, err := s.store.load(ctx, code)
 	if err == nil && c == nil && fx.Service != "" {
 		// The case expired under a live handoff: open a new one.
-		if code, err = s.startHandoff(ctx, user, lang, fx.Service); err == nil {
+		if code, err = s.startHandoff(ctx, user, lang, fx.Service, ""); err == nil {
 			c, err = s.store.load(ctx, code)
 		}
 	}

@@ -274,3 +274,9 @@ func (m *Memory) Note(ctx context.Context, code, staffID, text string) (Outcome,
 func (m *Memory) Close(ctx context.Context, code, staffID string) (Outcome, error) {
 	return m.service().Close(ctx, code, staffID)
 }
+
+// Waiting lists the cases nobody has claimed yet, most overdue first (the
+// playground's staff pane; Service.Waiting).
+func (m *Memory) Waiting(ctx context.Context) ([]CaseSummary, error) {
+	return m.service().Waiting(ctx)
+}

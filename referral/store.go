@@ -51,7 +51,8 @@ type Store interface {
 	dropTrace(ctx context.Context, code string) error
 	// staleTraces returns the codes with a trace whose case is gone (its
 	// retention ended), and extends the other traces to outlive their case
-	// by grace.
+	// by grace (Redis: and puts those still waiting to be claimed in the
+	// index of waiting cases, for cases opened before it existed).
 	staleTraces(ctx context.Context, grace time.Duration) ([]string, error)
 	// expire queues "expired" on stream for code if its case is gone and
 	// its trace still listed (once, whoever sweeps), and reports whether it
@@ -83,6 +84,16 @@ type Store interface {
 	bury(ctx context.Context, stream string, e entry, reason string, attempts int, max int64) error
 	// pending counts the stream's entries not yet delivered.
 	pending(ctx context.Context, stream string) (int64, error)
+
+	// waiting returns the cases waiting to be claimed (status received),
+	// and drops the others from the index of waiting cases (create adds
+	// every new case to it).
+	waiting(ctx context.Context) ([]*Case, error)
+	// remind queues reminder n (1, 2, ...) of a case waiting to be claimed
+	// on its staff stream (evReminder, and evEscalate too when escalate)
+	// and adds e to its history — once: only while the case is received
+	// and has had n-1 reminders. It reports whether it queued them.
+	remind(ctx context.Context, code string, n int, stream string, escalate bool, e Entry) (bool, error)
 }
 
 // errTaken: the code is in use by another case.
@@ -136,6 +147,8 @@ const (
 	evReplied   = "replied"   // person: staff wrote about a referral
 	evCard      = "card"      // staff: show the case's new status on its card
 	evMessage   = "message"   // webhook
+	evReminder  = "reminder"  // staff: the case still waits to be claimed (in its topic)
+	evEscalate  = "escalate"  // staff: ... and again, in the group's General topic
 )
 
 // change is one atomic update of a case.
@@ -205,7 +218,7 @@ type trace struct {
 	group  int64
 	thread int
 	shared bool  // the topic (or main chat) is not the case's own
-	msgs   []int // the bot's messages for the case (shared only)
+	msgs   []int // the bot's messages for the case outside a topic of its own
 }
 
 // traceGrace is how long a trace outlives its case: the sweep runs much
@@ -221,7 +234,11 @@ type placement struct {
 	mapTopic  bool // the topic belongs to this case alone
 	card      int  // 0: not posted by this call
 	msg       int  // a message to map to the case (shared topics), 0 none
-	ttl       time.Duration
+	// traceMsg is a message of the bot about the case outside its topic
+	// (a reminder in the General topic), to be deleted with the case but
+	// not mapped to it (a reply to it is not for the person). 0 none.
+	traceMsg int
+	ttl      time.Duration
 }
 
 // parseTrace reads a trace hash (nil if empty).

@@ -244,6 +244,8 @@ func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.M
 //     history, acknowledged with a ✍ reaction), and anything else — text,
 //     photo, voice, document, … — is copied to the person;
 //   - /help anywhere in the group: the staff commands, one line each;
+//   - /waiting anywhere in the group: its cases nobody has claimed yet,
+//     most overdue first (Service.Waiting), to members of the group;
 //   - everything else (staff talking among themselves in other topics) is
 //     left alone.
 //
@@ -444,7 +446,12 @@ func (h *StaffHandler) caseOf(ctx context.Context, m *models.Message) (string, e
 
 // say answers a staff message in its own topic.
 func (h *StaffHandler) say(ctx context.Context, m *models.Message, textID string) {
-	p := sendParams{ChatID: m.Chat.ID, Text: escHTML(h.svc.text(textID)), ParseMode: "HTML",
+	h.sayHTML(ctx, m, escHTML(h.svc.text(textID)))
+}
+
+// sayHTML answers a staff message in its own topic with Telegram HTML.
+func (h *StaffHandler) sayHTML(ctx context.Context, m *models.Message, text string) {
+	p := sendParams{ChatID: m.Chat.ID, Text: text, ParseMode: "HTML", LinkPreviewOptions: &linkPreview{IsDisabled: true},
 		ReplyParameters: &replyParameters{MessageID: m.ID, AllowSendingWithoutReply: true}}
 	if m.IsTopicMessage {
 		p.MessageThreadID = m.MessageThreadID
@@ -525,6 +532,20 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 	if isCmd && cmd == "help" {
 		// Anywhere in the group: it names commands, nothing of a case.
 		h.say(ctx, m, tGuideHelp)
+		return nil
+	}
+	if isCmd && cmd == "waiting" {
+		// Anywhere in the group, for its members: the group's cases
+		// nobody has claimed (codes, services, times; nothing of the
+		// person).
+		if ok, err := h.allowed(ctx, m.Chat.ID, m.From, m.SenderChat); err != nil || !ok {
+			return err
+		}
+		text, err := h.svc.waitingText(ctx, m.Chat.ID)
+		if err != nil {
+			return err
+		}
+		h.sayHTML(ctx, m, text)
 		return nil
 	}
 	code, err := h.caseOf(ctx, m)

@@ -11,8 +11,9 @@ import (
 )
 
 // Staff-facing texts. They live in the content (locales/active.en.yaml,
-// group "staff:") so that they can be reworded without a release and,
-// later, translated; staff read them in English for now. The English below
+// group "staff:") so that they can be reworded without a release, and are
+// shown in the staff language (Config.StaffLanguage: active.sr-Cyrl.yaml has
+// them in Serbian, transliterated for sr-Latn). The English below
 // is the fallback when the content lacks a text (an older content folder, the
 // test fixture): a case card must never fail to render.
 //
@@ -57,6 +58,15 @@ const (
 	tStatusSomeone   = "staff.status.someone"
 	tGuideCard       = "staff.guide.card"
 	tGuideHelp       = "staff.guide.help"
+	tReminderTopic   = "staff.reminder.topic"
+	tReminderHow     = "staff.reminder.how"
+	tReminderGeneral = "staff.reminder.general"
+	tWaitingTitle    = "staff.waiting.title"
+	tWaitingNone     = "staff.waiting.none"
+	tWaitingFor      = "staff.waiting.for"
+	tWaitingSince    = "staff.waiting.since"
+	tWaitingOverdue  = "staff.waiting.overdue"
+	tWaitingMore     = "staff.waiting.more"
 )
 
 // defaultTexts are the English fallbacks (kept equal to active.en.yaml by a
@@ -103,8 +113,18 @@ var defaultTexts = map[string]string{
 		"/claim: take the case\n" +
 		"/close: close the case (the person is told where the service wants it)\n" +
 		"/note TEXT: an internal note in the case history, not sent to the person\n" +
+		"/waiting: the cases nobody has claimed yet, most overdue first (anywhere in the group)\n" +
 		"/help: this list\n" +
 		"Anything else you write in a case's topic reaches the person.",
+	tReminderTopic:   "is still waiting to be claimed. Waiting for",
+	tReminderHow:     "Claim it with the ✋ Claim button on its card, or /claim here.",
+	tReminderGeneral: "Still not claimed after two reminders:",
+	tWaitingTitle:    "Cases waiting to be claimed, most overdue first:",
+	tWaitingNone:     "No case of this group is waiting to be claimed.",
+	tWaitingFor:      "waiting for",
+	tWaitingSince:    "since",
+	tWaitingOverdue:  "overdue by",
+	tWaitingMore:     "More cases waiting, not shown:",
 }
 
 // staffLang is the language of staff texts.
@@ -115,12 +135,19 @@ type ContentSource interface {
 	Content() *content.Content
 }
 
-// text renders a staff text from the content, else the fallback.
+// text renders a staff text from the content in the staff language
+// (Config.StaffLanguage; English where the content has it in no other),
+// else the fallback.
 func (s *Service) text(id string) string {
 	if s.content != nil {
-		if c := s.content.Content(); c != nil && c.Texts != nil && c.Texts.Has(staffLang, id) {
-			if t, err := c.Texts.Render(staffLang, id, nil, nil); err == nil && strings.TrimSpace(t) != "" {
-				return t
+		if c := s.content.Content(); c != nil && c.Texts != nil {
+			for _, lang := range []string{s.cfg.StaffLanguage, staffLang} {
+				if lang == "" || !c.Texts.Has(lang, id) {
+					continue
+				}
+				if t, err := c.Texts.Render(lang, id, nil, nil); err == nil && strings.TrimSpace(t) != "" {
+					return t
+				}
 			}
 		}
 	}

@@ -13,7 +13,8 @@ import (
 
 // LocalStaff stands in for staff when there is no Telegram (the terminal
 // chat and its transcripts): it accepts referrals and handoffs, prints what
-// staff would receive, and answers /status for referrals made here.
+// staff would receive, and answers /status for referrals and live chats
+// made here.
 type LocalStaff struct {
 	w    io.Writer
 	mu   sync.Mutex
@@ -55,6 +56,10 @@ func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effec
 		line = fmt.Sprintf("referral %s for %s (%s), consent %s: %s", fx.Code, fx.Service, lang, fx.ConsentVersion, strings.Join(answers, ", "))
 	case engine.EffectHandoff:
 		line = "the person asks to talk to " + fx.Service
+		if fx.Code != "" { // a live chat has a code too: /status answers for it
+			l.made[user+"/"+fx.Code] = true
+			line += " (chat " + fx.Code + ")"
+		}
 	case engine.EffectRelay:
 		line = "relayed: " + describe(fx.Input)
 		if fx.Code != "" {
@@ -93,7 +98,8 @@ func (l *LocalStaff) Apply(_ context.Context, user, lang string, fx engine.Effec
 	return nil
 }
 
-// ReferralStatus answers /status for referrals made in this chat.
+// ReferralStatus answers /status for referrals and live chats made in this
+// chat.
 func (l *LocalStaff) ReferralStatus(_ context.Context, user, code string) (string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

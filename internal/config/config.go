@@ -69,7 +69,7 @@ type Referral struct {
 	Attempts        int      `yaml:"attempts" env:"REFERRAL_ATTEMPTS" doc:"failed deliveries of one message to staff before it goes to the dead-letter stream (with an error log and metric)"`
 	WebhookAttempts int      `yaml:"webhook_attempts" env:"REFERRAL_WEBHOOK_ATTEMPTS" doc:"failed deliveries of one webhook event before it goes to the dead-letter stream"`
 	MinIdle         Duration `yaml:"min_idle" env:"REFERRAL_MIN_IDLE" doc:"how long an undelivered message stays with a stopped replica before another takes it over"`
-	StaffLanguage   string   `yaml:"staff_language" env:"REFERRAL_STAFF_LANGUAGE" doc:"language of service names in case topics and cards: en, sr-Latn or sr-Cyrl"`
+	StaffLanguage   string   `yaml:"staff_language" env:"REFERRAL_STAFF_LANGUAGE" doc:"language of what staff read (case topics, cards, notices, reminders, /help, /waiting): en, sr-Latn or sr-Cyrl"`
 }
 
 // Queues maps a service (or "*") to its staff queue.

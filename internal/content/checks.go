@@ -106,6 +106,9 @@ const (
 	// TextCaseClosed tells the person that staff closed their referral
 	// ({{.code}}), for services with notify_closed in the directory.
 	TextCaseClosed = "common.case_closed"
+	// TextHandoffCode gives the person the reference code of their live
+	// chat with staff ({{.code}}), for /status and the phone.
+	TextHandoffCode = "live_chat.code"
 )
 
 // CommandTexts describe each command in Telegram's command menu.
@@ -130,7 +133,7 @@ var SystemTexts = []string{
 	TextPrivacy, TextExitDone, TextHolder, TextHandoffNowOpen, TextHandoffNowLater, TextLocationAbroad,
 	TextOrgUnnamed, TextOrgNoContact,
 	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
-	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft, TextCaseClosed,
+	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft, TextCaseClosed, TextHandoffCode,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 }

@@ -31,8 +31,24 @@ type Service struct {
 	// NotifyClosed: the person is told (TextCaseClosed) when staff close
 	// a referral to this service.
 	NotifyClosed bool
-	Pos          Pos
+	// ClaimWithin is how long a case (referral or live chat) to this
+	// service may wait unclaimed, counted in its working hours, before
+	// staff are reminded (directory claim_within; DefaultClaimWithin when
+	// absent; 0 with "off": no reminders).
+	ClaimWithin time.Duration
+	Pos         Pos
 }
+
+// DefaultClaimWithin is a service's claim_within when the directory does
+// not set one: nothing waits unseen unless the service says so.
+const DefaultClaimWithin = 4 * time.Hour
+
+// Bounds of claim_within: shorter would remind staff of a case they are
+// reading; longer than a week is no reminder.
+const (
+	minClaimWithin = 5 * time.Minute
+	maxClaimWithin = 7 * 24 * time.Hour
+)
 
 // Question is one question of a referral.
 type Question struct {
@@ -99,11 +115,12 @@ type Directory struct {
 
 var (
 	directoryFields = []string{"services", "places"}
-	serviceFields   = []string{"name", "consent", "declined", "questions", "hours", "timezone", "notify_closed"}
-	questionFields  = []string{"ask", "save", "expect", "choices", "optional"}
-	placeFields     = []string{"id", "name", "kinds", "address", "lat", "lon", "status"}
-	hoursRe         = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))? ([0-2]\d):([0-5]\d)-([0-2]\d):([0-5]\d)$`)
-	weekdays        = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	serviceFields   = []string{"name", "consent", "declined", "questions", "hours", "timezone", "notify_closed",
+		"claim_within"}
+	questionFields = []string{"ask", "save", "expect", "choices", "optional"}
+	placeFields    = []string{"id", "name", "kinds", "address", "lat", "lon", "status"}
+	hoursRe        = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun)(?:-(mon|tue|wed|thu|fri|sat|sun))? ([0-2]\d):([0-5]\d)-([0-2]\d):([0-5]\d)$`)
+	weekdays       = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 )
 
 // loadDirectory reads flows/directory.yaml; it is optional.
@@ -188,6 +205,10 @@ func (fl *flowLoader) loadService(r *fileReader, k, n *yaml.Node) *Service {
 	}
 	if f["notify_closed"] != nil {
 		s.NotifyClosed = r.boolean(f["notify_closed"], "notify_closed")
+	}
+	s.ClaimWithin = DefaultClaimWithin
+	if cn := f["claim_within"]; cn != nil {
+		s.ClaimWithin = parseClaimWithin(r, cn)
 	}
 	if qn := f["questions"]; qn != nil {
 		if qn.Kind != yaml.SequenceNode {
@@ -311,4 +332,26 @@ func parseHours(text, tz string) (Hours, error) {
 		return h, fmt.Errorf("hours %q: the day must end after it starts", text)
 	}
 	return h, nil
+}
+
+// parseClaimWithin reads claim_within: a duration like 4h, 90m or 1h30m
+// (working time), or off.
+func parseClaimWithin(r *fileReader, n *yaml.Node) time.Duration {
+	v, ok := r.str(n, "claim_within")
+	if !ok {
+		return DefaultClaimWithin
+	}
+	if v == "off" {
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || strings.ContainsAny(v, "-") {
+		r.errorf(n, "claim_within should be a time like 4h, 90m or 1h30m (or off for no reminders), not %q", v)
+		return DefaultClaimWithin
+	}
+	if d < minClaimWithin || d > maxClaimWithin {
+		r.errorf(n, "claim_within %s is out of range: between %v and %v (or off)", v, minClaimWithin, maxClaimWithin)
+		return DefaultClaimWithin
+	}
+	return d
 }

@@ -145,6 +145,7 @@ var vars = map[string]string{
 	content.TextServiceOffline: " {{.service}}",
 	content.TextCaseFrom:       " {{.service}} {{.code}}",
 	content.TextCaseClosed:     " {{.code}}",
+	content.TextHandoffCode:    " {{.code}}",
 	content.TextStatusReceived: " {{.code}}",
 	content.TextStatusClaimed:  " {{.code}}",
 	content.TextStatusClosed:   " {{.code}}",

@@ -343,6 +343,13 @@ func TestHandoffRelaysAndResumes(t *testing.T) {
 	if len(res.Effects) != 1 || res.Effects[0].Kind != engine.EffectHandoff || p.s.Handoff != "svc" {
 		t.Fatalf("handoff: %+v", res.Effects)
 	}
+	// The chat has a code like a referral: on the effect (stored before
+	// the person sees it), told to the person, and /status's default.
+	code := res.Effects[0].Code
+	if engine.NormalizeCode(code) != code || code == "" || p.s.Vars["code"] != code {
+		t.Fatalf("handoff code %q, session code %q", code, p.s.Vars["code"])
+	}
+	p.says("live_chat.code " + code)
 	// Whatever the person sends goes to staff; the engine stays silent.
 	for _, in := range []engine.Input{{Kind: engine.InText, Text: "hello"}, {Kind: engine.InMedia, Media: "photo"}, {Kind: engine.InLocation, Lat: 1, Lon: 2}} {
 		res = p.e.Handle(p.c, p.s, in)

@@ -765,8 +765,16 @@ func (t *turn) enter(r content.Ref) {
 				return
 			}
 			t.s.Handoff = st.Service
-			t.fx = append(t.fx, Effect{Kind: EffectHandoff, Service: st.Service, Lang: t.s.Lang})
+			// A live chat has a reference code like a referral: drawn here
+			// (the caller stores the case under it before the person sees
+			// it, and handles the input again with a fresh code if it is
+			// taken), so that /status answers for it and the person can
+			// quote it on the phone.
+			code := t.e.code()
+			t.fx = append(t.fx, Effect{Kind: EffectHandoff, Service: st.Service, Code: code, Lang: t.s.Lang})
+			t.setVar("code", code)
 			t.sayAll(st.Say, count)
+			t.sayWith(content.TextHandoffCode, map[string]string{"code": code})
 			if svc := t.c.Directory.Services[st.Service]; svc != nil {
 				t.availability(svc, content.TextHandoffOpen, content.TextHandoffLater)
 			}

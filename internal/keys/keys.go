@@ -312,3 +312,12 @@ func (k Keys) StatsWord(day time.Time, lang, word string) string {
 func (k Keys) StatsSalt(day time.Time) string {
 	return k.prefix + "stats:salt:" + day.UTC().Format(time.DateOnly)
 }
+
+// Reminders for cases waiting unclaimed (package referral, issue 15).
+
+// Waiting is the sorted set of the codes of cases not yet claimed (scored
+// by when they were created; 0 for one the sweep found unindexed, opened
+// before the index existed): the reminder pass and /waiting walk it, and
+// drop codes whose case was claimed, closed, withdrawn or expired. It holds
+// only codes (no personal data) and its TTL follows the newest case's.
+func (r ReferralKeys) Waiting() string { return r.prefix + "waiting" }
