@@ -456,18 +456,7 @@ func TestReport(t *testing.T) {
 	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Fatalf("csv: %d %v", w.Code, w.Header())
 	}
-	wk := func(d time.Duration) string {
-		y, n := f.start.Add(d).ISOWeek()
-		return strconv.Itoa(y) + "-W" + twoDigits(n)
-	}
-	day := 24 * time.Hour
-	want := "week,service,language,cases,waiting,claimed,closed,withdrawn,claim_median_min,claim_p90_min,close_median_min,close_p90_min\n" +
-		wk(28*day-time.Hour) + ",avr,en,1,1,0,0,0,,,,\n" +
-		wk(14*day) + ",avr,,1,0,0,0,1,,,,\n" +
-		wk(7*day) + ",legal,fa,1,0,0,1,0,5,5,60,60\n" +
-		wk(0) + ",avr,ar,2,0,1,1,0,10,30,120,120\n" +
-		wk(0) + ",legal,fa,1,1,0,0,0,,,,\n" +
-		"all,all,,6,2,1,2,1,10,30,60,120\n"
+	want := wantCSV(f, false)
 	if got := w.Body.String(); got != want {
 		t.Fatalf("csv:\n%s\nwant:\n%s", got, want)
 	}
@@ -490,6 +479,28 @@ func TestReport(t *testing.T) {
 	if got := f.do("GET", "/report.csv", nil, ckA, "").Body.String(); strings.Contains(got, "legal") {
 		t.Errorf("alice's report counts group B: %s", got)
 	}
+}
+
+// wantCSV is the report of the seeded cases, by hand; freshClaimed: after
+// the fresh case was claimed at "now" (an hour after it was received).
+func wantCSV(f *fixture, freshClaimed bool) string {
+	wk := func(d time.Duration) string {
+		y, n := f.start.Add(d).ISOWeek()
+		return strconv.Itoa(y) + "-W" + twoDigits(n)
+	}
+	day := 24 * time.Hour
+	fresh, all := ",avr,en,1,1,0,0,0,,,,\n", "all,all,,6,2,1,2,1,10,30,60,120\n"
+	if freshClaimed {
+		// Claim times 5, 10, 30, 60 min: median (rank 2) 10, p90 (rank 4) 60.
+		fresh, all = ",avr,en,1,0,1,0,0,60,60,,\n", "all,all,,6,1,2,2,1,10,60,60,120\n"
+	}
+	return "week,service,language,cases,waiting,claimed,closed,withdrawn,claim_median_min,claim_p90_min,close_median_min,close_p90_min\n" +
+		wk(28*day-time.Hour) + fresh +
+		wk(14*day) + ",avr,,1,0,0,0,1,,,,\n" +
+		wk(7*day) + ",legal,fa,1,0,0,1,0,5,5,60,60\n" +
+		wk(0) + ",avr,ar,2,0,1,1,0,10,30,120,120\n" +
+		wk(0) + ",legal,fa,1,1,0,0,0,,,,\n" +
+		all
 }
 
 func twoDigits(n int) string {
