@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -15,29 +17,23 @@ import (
 // actions, which go through the same code as in Telegram, so the case's card
 // and topic change too.
 
-// Cases returns every case the store still holds that staff were or are to
-// be shown: those posted to a staff group (they have a trace), those still
-// waiting in a staff group's outbox, and those whose delivery failed for good
-// (the dead-letter stream). A case's record lives until its retention ends;
-// withdrawn cases keep only what Config.KeepAfterDelete names.
+// Cases returns every case the store still holds, whatever became of its
+// delivery to staff (waiting in the outbox, posted, dead-lettered): a case
+// lives until its retention ends; a withdrawn one keeps only what
+// Config.KeepAfterDelete names. In Redis it reads the records with SCAN (on
+// the one master of their slot in a cluster): a few round trips per
+// thousand keys of the database, for a page a few supervisors open.
 func (s *Service) Cases(ctx context.Context) ([]*Case, error) {
 	l, ok := s.store.(caseLister)
 	if !ok {
 		return nil, fmt.Errorf("list cases: the store cannot list cases")
 	}
-	var streams []string
-	for _, g := range s.cfg.Groups() {
-		streams = append(streams, staffStream(g))
-	}
-	if slices.ContainsFunc(s.cfg.services(), func(n string) bool { return s.cfg.Queues[n].Group == 0 }) {
-		streams = append(streams, staffStream(0)) // a queue without a group (the playground)
-	}
-	codes, err := l.allCodes(ctx, streams)
+	codes, err := l.allCodes(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
 	}
 	slices.Sort(codes)
-	codes = slices.Compact(codes)
+	codes = slices.Compact(codes) // SCAN may return a key twice
 	out, err := l.loadMany(ctx, codes)
 	if err != nil {
 		return nil, fmt.Errorf("list cases: %w", err)
@@ -101,10 +97,10 @@ func (m *Membership) IsMember(ctx context.Context, group, user int64) (bool, err
 	return m.m.isMember(ctx, group, user)
 }
 
-// caseLister is what Cases needs of a store: the codes staff were or are to
-// be shown, and their records at once.
+// caseLister is what Cases needs of a store: the codes of its cases, and
+// their records at once.
 type caseLister interface {
-	allCodes(ctx context.Context, staffStreams []string) ([]string, error)
+	allCodes(ctx context.Context) ([]string, error)
 	loadMany(ctx context.Context, codes []string) ([]*Case, error)
 }
 
@@ -113,27 +109,41 @@ var (
 	_ caseLister = (*memoryStore)(nil)
 )
 
-// allCodes reads the traces' index and the "open" entries left in the staff
-// streams and their dead-letter streams.
-func (r *redisStore) allCodes(ctx context.Context, staffStreams []string) ([]string, error) {
-	codes, err := r.rdb.ZRange(ctx, r.k.Traces(), 0, -1).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read traces: %w", err)
-	}
-	for _, name := range staffStreams {
-		for _, key := range []string{r.k.Stream(name), r.k.Dead(name)} {
-			msgs, err := r.rdb.XRange(ctx, key, "-", "+").Result()
-			if err != nil {
-				return nil, fmt.Errorf("read stream %s: %w", name, err)
-			}
-			for _, m := range msgs {
-				if m.Values["ev"] == evOpen {
-					if code, ok := m.Values["code"].(string); ok {
-						codes = append(codes, code)
-					}
-				}
-			}
+// scanCount is the COUNT hint of the SCAN that lists cases.
+const scanCount = 1000
+
+// allCodes SCANs the case records: on a single Redis (or behind Sentinel)
+// the server itself, on a cluster the master that owns the "{ref}" slot, on
+// a ring every shard.
+func (r *redisStore) allCodes(ctx context.Context) ([]string, error) {
+	pattern, prefix := r.k.CasePattern(), r.k.Case("")
+	var codes []string
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		it := c.Scan(ctx, 0, pattern, scanCount).Iterator()
+		for it.Next(ctx) {
+			codes = append(codes, strings.TrimPrefix(it.Val(), prefix))
 		}
+		return it.Err()
+	}
+	var err error
+	switch c := r.rdb.(type) {
+	case *redis.ClusterClient:
+		var node *redis.Client
+		if node, err = c.MasterForKey(ctx, r.k.Case("PK-2222")); err == nil {
+			err = scan(ctx, node)
+		}
+	case *redis.Ring:
+		var mu sync.Mutex
+		err = c.ForEachShard(ctx, func(ctx context.Context, shard *redis.Client) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return scan(ctx, shard)
+		})
+	default:
+		err = scan(ctx, r.rdb)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("scan cases: %w", err)
 	}
 	return codes, nil
 }
@@ -159,24 +169,13 @@ func (r *redisStore) loadMany(ctx context.Context, codes []string) ([]*Case, err
 	return out, nil
 }
 
-func (m *memoryStore) allCodes(_ context.Context, staffStreams []string) ([]string, error) {
+func (m *memoryStore) allCodes(context.Context) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var codes []string
-	for code, t := range m.traces {
-		if !t.queued {
+	codes := make([]string, 0, len(m.cases))
+	for code := range m.cases {
+		if m.getCase(code) != nil {
 			codes = append(codes, code)
-		}
-	}
-	for _, name := range staffStreams {
-		st := m.streams[name]
-		if st == nil {
-			continue
-		}
-		for _, e := range slices.Concat(st.entries, st.dead) {
-			if e.Event == evOpen {
-				codes = append(codes, e.Code)
-			}
 		}
 	}
 	return codes, nil

@@ -10,19 +10,27 @@ import (
 	"time"
 
 	"putokaz/internal/engine"
+	"putokaz/internal/keys"
 	"putokaz/internal/polltest"
 	"putokaz/internal/redistest"
 )
 
-// TestCasesLists: the console's list holds every case staff were or are to
-// be shown — waiting in the outbox, delivered (traced), dead-lettered — in
-// both stores, and the console's claim and close act as staff do in Telegram.
+// TestCasesLists: the console's list holds every case whatever became of
+// its delivery — waiting in the outbox, delivered, dead-lettered, taken back
+// from the group after /delete — in both stores, and the console's claim and
+// close act as staff do in Telegram.
 func TestCasesLists(t *testing.T) {
 	for name, newStore := range map[string]func(t *testing.T) Store{
 		"memory": func(*testing.T) Store { return NewMemoryStore() },
 		"redis": func(t *testing.T) Store {
 			rdb, k := redistest.New(t)
 			return NewRedisStore(rdb, k)
+		},
+		// The cases live on one master of two: the SCAN must go there.
+		"cluster": func(t *testing.T) Store {
+			rdb := redistest.StartMultiMasterCluster(t, 2)[0].Client()
+			t.Cleanup(func() { rdb.Close() })
+			return NewRedisStore(rdb, keys.New("putokaz:"))
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -93,14 +101,22 @@ func TestCasesLists(t *testing.T) {
 				}
 				return true
 			})
+			// A person withdraws: the case's topic is deleted, its record
+			// stays (what KeepAfterDelete names) and so does its line.
+			if err := svc.Apply(ctx, "tg:1", "ar", engine.Effect{Kind: engine.EffectErase}); err != nil {
+				t.Fatal(err)
+			}
+			polltest.Until(t, 5*time.Second, "the topic deleted", func() bool {
+				return !slices.ContainsFunc(mem.Topics(), func(tp MemoryTopic) bool { return strings.HasPrefix(tp.Name, "PK-3AAA") })
+			})
 			stop()
 			<-done
-			want = []string{"PK-3AAA:claimed", "PK-3BBB:received", "PK-3CCC:closed"}
+			want = []string{"PK-3AAA:withdrawn", "PK-3BBB:received", "PK-3CCC:closed"}
 			if got := codes(); !slices.Equal(got, want) {
 				t.Fatalf("after delivery: %v", got)
 			}
-			c, hist, err := svc.CaseRecord(ctx, "PK-3AAA")
-			if err != nil || c.ClaimedName != "Ana" || len(hist) < 2 || hist[len(hist)-1].What != actClaimed {
+			c, hist, err := svc.CaseRecord(ctx, "PK-3CCC")
+			if err != nil || c.ClosedName != "Ana" || len(hist) < 2 || hist[len(hist)-1].What != actClosed {
 				t.Fatalf("record %+v %+v %v", c, hist, err)
 			}
 			if c, _, err := svc.CaseRecord(ctx, "PK-9ZZZ"); c != nil || err != nil {

@@ -341,3 +341,8 @@ func (c ConsoleKeys) LoginUsed(hash string) string { return c.prefix + "login:" 
 // no message text. Entries older than the audit retention are trimmed on
 // every write (XADD MINID) and the key expires that long after the last one.
 func (c ConsoleKeys) Audit() string { return c.prefix + "audit" }
+
+// CasePattern is a SCAN MATCH pattern for every case record (Case): the
+// console lists cases with it. In a cluster all of them live on the master
+// of the "{ref}" slot.
+func (r ReferralKeys) CasePattern() string { return escapeGlob(r.prefix) + "case:*" }
