@@ -112,6 +112,9 @@ func TestServeConsole(t *testing.T) {
 	}, 10*time.Second); err != nil {
 		t.Fatalf("the card does not show the claim: %v", err)
 	}
+	if _, page := get("/cases", ck); !strings.Contains(page, `data-code="`+code+`"`) || strings.Contains(page, "notshown") {
+		t.Errorf("the case is missing, or marked as not in Telegram though its card is:\n%s", page)
+	}
 	b.text("/status " + code)
 	if !b.said("common.status.claimed") {
 		t.Errorf("/status does not show the claim; stderr:\n%s", b.errOut.String())

@@ -428,8 +428,13 @@ func TestWaitingAndFilters(t *testing.T) {
 		}
 		return out
 	}
-	if got := order(f.do("GET", "/", nil, ck, "").Body.String()); strings.Join(got, " ") != codeOverdue+" "+codeFresh {
+	waiting := f.do("GET", "/", nil, ck, "").Body.String()
+	if got := order(waiting); strings.Join(got, " ") != codeOverdue+" "+codeFresh {
 		t.Fatalf("waiting: %v", got)
+	}
+	// No outbox runs here: no card reached Telegram, and the list says so.
+	if strings.Count(waiting, `class="badge notshown"`) != 2 {
+		t.Fatal("cases not yet in Telegram are not marked")
 	}
 	for q, want := range map[string]string{
 		"":                           codeClaimed + " " + codeOverdue + " " + codeFresh,

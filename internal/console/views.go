@@ -73,6 +73,9 @@ type row struct {
 	Waiting                           string
 	Overdue                           bool
 	ClaimedBy                         string
+	// NotShown: an open case whose card is not (yet) in its staff group
+	// (its delivery is pending or failed).
+	NotShown bool
 }
 
 func (c *Console) serviceLabel(id string) string {
@@ -98,7 +101,8 @@ func (c *Console) overdue(k *referral.Case, now time.Time) bool {
 
 func (c *Console) row(k *referral.Case, now time.Time) row {
 	r := row{Code: k.Code, Kind: c.t["kind."+k.Kind], Service: c.serviceLabel(k.Service), Lang: c.langLabel(k.Lang),
-		Status: c.t["status."+k.Status], Received: c.when(k.Created), Overdue: c.overdue(k, now), ClaimedBy: k.ClaimedName}
+		Status: c.t["status."+k.Status], Received: c.when(k.Created), Overdue: c.overdue(k, now), ClaimedBy: k.ClaimedName,
+		NotShown: (k.Status == referral.StatusReceived || k.Status == referral.StatusClaimed) && k.Card == 0}
 	if k.Status == referral.StatusReceived && !k.Created.IsZero() {
 		r.Waiting = span(now.Sub(k.Created))
 	}
