@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,22 @@ func (b *tab) text(sel string) string {
 	return evalIn[string](b, `(document.querySelector(`+string(q)+`) || {textContent: ''}).textContent`)
 }
 
+// shot saves a screenshot under testdata/artifacts (git-ignored), for a
+// person to look at.
+func (b *tab) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.MkdirAll("testdata/artifacts", 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata/artifacts", name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
 // codes are the cases listed on the page, in order.
 func (b *tab) codes() string {
 	return evalIn[string](b, `[...document.querySelectorAll('tr.case')].map((r) => r.dataset.code).join(' ')`)
@@ -160,6 +177,7 @@ func TestBrowser(t *testing.T) {
 		evalIn[bool](b, `document.querySelector('tr[data-code="`+codeFresh+`"]').classList.contains('overdue')`) {
 		t.Fatal("overdue marks wrong")
 	}
+	b.shot("console-waiting.png")
 
 	// Filters.
 	b.do("all cases", chromedp.Click(chromedp.ID("nav-cases")))
@@ -222,11 +240,13 @@ func TestBrowser(t *testing.T) {
 	if evalIn[bool](b, `!!document.querySelector('#claim')`) {
 		t.Fatal("the claim button is still offered")
 	}
+	b.shot("console-case.png")
 
 	// The CSV export matches the seeded cases. The page runs no script
 	// (connect-src is 'none'), so the download is fetched with the
 	// browser's own session cookie, which is HttpOnly and SameSite=Strict.
 	b.open(base+"/report", `!!document.querySelector('#report')`)
+	b.shot("console-report.png")
 	href := evalIn[string](b, `document.querySelector('#csv').href`)
 	cookies, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/"}})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -433,7 +434,7 @@ func TestWaitingAndFilters(t *testing.T) {
 		t.Fatalf("waiting: %v", got)
 	}
 	// No outbox runs here: no card reached Telegram, and the list says so.
-	if strings.Count(waiting, `class="badge notshown"`) != 2 {
+	if strings.Count(waiting, `class="badge notshown"`) != 2 || !strings.Contains(waiting, "not in Telegram yet") {
 		t.Fatal("cases not yet in Telegram are not marked")
 	}
 	for q, want := range map[string]string{
@@ -556,5 +557,30 @@ func TestTexts(t *testing.T) {
 	ck, _ := f.signIn(bob, "Bob")
 	if body := f.do("GET", "/", nil, ck, "").Body.String(); !strings.Contains(body, "Slučajevi na čekanju") || !strings.Contains(body, `lang="sr-Latn"`) {
 		t.Error("the waiting page is not in Serbian")
+	}
+}
+
+// TestTemplatesUseKnownTexts: every {{t "…"}} of the templates names a text
+// of every language (a missing one would render as nothing).
+func TestTemplatesUseKnownTexts(t *testing.T) {
+	entries, err := files.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`\{\{t "([^"]+)"\}\}`)
+	n := 0
+	for _, e := range entries {
+		b, _ := files.ReadFile("templates/" + e.Name())
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			n++
+			for _, lang := range []string{"en", "sr-Cyrl", "sr-Latn"} {
+				if textsFor(lang)[m[1]] == "" {
+					t.Errorf("%s: %s has no %s text", e.Name(), m[1], lang)
+				}
+			}
+		}
+	}
+	if n < 50 {
+		t.Fatalf("only %d texts found in the templates: the pattern is broken", n)
 	}
 }
