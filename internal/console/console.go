@@ -91,6 +91,9 @@ type Console struct {
 	handler http.Handler
 }
 
+// maxForm bounds a posted form (a note is at most 4000 characters).
+const maxForm = 64 << 10
+
 // cookieName is the session cookie's name.
 const cookieName = "putokaz_console"
 
@@ -220,6 +223,7 @@ func (c *Console) signedIn(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 			tok := r.PostFormValue("csrf")
 			if tok == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.CSRF)) != 1 {
 				c.render(w, http.StatusForbidden, "message", c.page(r, nil, map[string]any{"Message": c.t["forbidden"]}))
