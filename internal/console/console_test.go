@@ -555,7 +555,8 @@ func TestTexts(t *testing.T) {
 	f := newFixture(t, "https://console.example.org", func(o *Options) { o.Lang = "sr-Latn" })
 	f.seed()
 	ck, _ := f.signIn(bob, "Bob")
-	if body := f.do("GET", "/", nil, ck, "").Body.String(); !strings.Contains(body, "Slučajevi na čekanju") || !strings.Contains(body, `lang="sr-Latn"`) {
+	if body := f.do("GET", "/", nil, ck, "").Body.String(); !strings.Contains(body, "Slučajevi na čekanju") || !strings.Contains(body, `lang="sr-Latn"`) ||
+		!strings.Contains(body, "1 č 0 min") {
 		t.Error("the waiting page is not in Serbian")
 	}
 }

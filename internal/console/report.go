@@ -143,10 +143,10 @@ func (c *Console) serveReport(w http.ResponseWriter, r *http.Request) {
 		v := reportView{Week: x.Week, Service: c.serviceLabel(x.Service), Lang: c.langLabel(x.Lang), Total: x.Total,
 			Waiting: x.Waiting, Claimed: x.Claimed, Closed: x.Closed, Withdrawn: x.Withdrawn}
 		if x.HasClaim {
-			v.ClaimMedian, v.ClaimP90 = span(x.ClaimMedian), span(x.ClaimP90)
+			v.ClaimMedian, v.ClaimP90 = c.span(x.ClaimMedian), c.span(x.ClaimP90)
 		}
 		if x.HasClose {
-			v.CloseMedian, v.CloseP90 = span(x.CloseMedian), span(x.CloseP90)
+			v.CloseMedian, v.CloseP90 = c.span(x.CloseMedian), c.span(x.CloseP90)
 		}
 		if x.All {
 			v.All, v.Service, v.Lang = true, c.t["report.all"], ""

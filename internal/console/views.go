@@ -104,7 +104,7 @@ func (c *Console) row(k *referral.Case, now time.Time) row {
 		Status: c.t["status."+k.Status], Received: c.when(k.Created), Overdue: c.overdue(k, now), ClaimedBy: k.ClaimedName,
 		NotShown: (k.Status == referral.StatusReceived || k.Status == referral.StatusClaimed) && k.Card == 0}
 	if k.Status == referral.StatusReceived && !k.Created.IsZero() {
-		r.Waiting = span(now.Sub(k.Created))
+		r.Waiting = c.span(now.Sub(k.Created))
 	}
 	if r.ClaimedBy == "" && k.ClaimedBy != "" {
 		r.ClaimedBy = c.t["case.someone"]
@@ -112,19 +112,21 @@ func (c *Console) row(k *referral.Case, now time.Time) row {
 	return r
 }
 
-// span writes a duration as "3 d 4 h", "2 h 5 min" or "12 min".
-func span(d time.Duration) string {
+// span writes a duration as "3 d 4 h", "2 h 5 min" or "12 min" (units in
+// the staff language).
+func (c *Console) span(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
 	m := int(d.Minutes())
+	day, hour, mins := c.t["unit.d"], c.t["unit.h"], c.t["unit.min"]
 	switch {
 	case m >= 24*60:
-		return fmt.Sprintf("%d d %d h", m/(24*60), m%(24*60)/60)
+		return fmt.Sprintf("%d %s %d %s", m/(24*60), day, m%(24*60)/60, hour)
 	case m >= 60:
-		return fmt.Sprintf("%d h %d min", m/60, m%60)
+		return fmt.Sprintf("%d %s %d %s", m/60, hour, m%60, mins)
 	}
-	return fmt.Sprintf("%d min", m)
+	return fmt.Sprintf("%d %s", m, mins)
 }
 
 // mine returns the cases of the session's staff groups.
