@@ -21,6 +21,9 @@ func serve(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	if cfg.Telegram.Token == "" {
+		if cfg.Console.Enabled {
+			fmt.Fprintln(env.Stderr, "putokaz: console.enabled is ignored without telegram.token: the console signs staff in with Telegram")
+		}
 		return servePlayground(ctx, env, cfg)
 	}
 	return serveTelegram(ctx, env, cfg)

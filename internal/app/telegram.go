@@ -127,12 +127,21 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 			"services", missing)
 	}
 
+	// The supervisors' console (when enabled) acts through the referral
+	// service too: it stops before the outbox does.
+	stopConsole, err := startConsole(ctx, cfg, rdb, k, refs, srv, log)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+
 	// The outbox runs beside the transport and stops after it has drained,
 	// so that staff actions in flight can still queue their deliveries.
 	defer startOutbox(ctx, refs)()
 
 	log.Info("serving Telegram", "mode", map[bool]string{true: "webhook", false: "polling"}[cfg.Telegram.WebhookURL != ""],
 		"listen", cfg.ListenAddr, "content", c.Version, "staff_queues", len(rcfg.Queues))
+	defer stopConsole()
 	if err := srv.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("bot stopped", "err", err)
 		return 1

@@ -30,6 +30,7 @@ type Config struct {
 	Referral   Referral `yaml:"referral"`
 	// Organisation names who runs the bot and holds the data, for texts.
 	Organisation Organisation `yaml:"organisation"`
+	Console      Console      `yaml:"console"`
 }
 
 // Organisation names who runs the bot: the texts show it as {{.org}} (the
@@ -110,6 +111,7 @@ func Default() Config {
 		Telegram:   Telegram{APIURL: "https://api.telegram.org", RateLimits: "telegram"},
 		Referral: Referral{Retention: Duration(2160 * time.Hour), KeepAfterDelete: []string{"code", "service", "created", "status"},
 			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute), StaffLanguage: "en"},
+		Console: defaultConsole(),
 	}
 }
 
@@ -171,7 +173,7 @@ func (c Config) Validate() error {
 				name, WebhookSecretEnv(name))
 		}
 	}
-	return nil
+	return c.Console.validate()
 }
 
 // Setting describes one key, for the configuration reference.
@@ -252,6 +254,12 @@ func set(v reflect.Value, s string) error {
 		v.Set(reflect.ValueOf(Duration(d)))
 	case *string:
 		v.SetString(s)
+	case *bool:
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return err
+		}
+		v.SetBool(b)
 	case *int:
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {

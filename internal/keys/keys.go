@@ -321,3 +321,37 @@ func (k Keys) StatsSalt(day time.Time) string {
 // drop codes whose case was claimed, closed, withdrawn or expired. It holds
 // only codes (no personal data) and its TTL follows the newest case's.
 func (r ReferralKeys) Waiting() string { return r.prefix + "waiting" }
+
+// Supervisor console (package console). Its keys belong to staff members
+// signed in to the web console, not to the people the bot serves, and to no
+// case: they use <prefix>console:<kind>:<id> without a hash tag (rule 3). The
+// builder is a separate type for the reason given at ReferralKeys.
+
+// Console returns the builder of the console's keys.
+func (k Keys) Console() ConsoleKeys { return ConsoleKeys{prefix: k.prefix + "console:"} }
+
+// ConsoleKeys builds the keys of package console.
+type ConsoleKeys struct{ prefix string }
+
+// Session is one console session (JSON), by the SHA-256 of its cookie
+// (so that a copy of Redis holds no cookie that signs anyone in). It holds
+// the staff member's Telegram user ID and first name, the session's CSRF
+// token and the staff groups they were found in. Written with a TTL (the
+// session's lifetime).
+func (c ConsoleKeys) Session(idHash string) string { return c.prefix + "session:" + escape(idHash) }
+
+// LoginUsed marks signed Telegram login data as used (by its hash), so that
+// a login link copied from a browser's history cannot sign in again. Holds
+// "1"; written with a TTL (the age after which login data is refused anyway).
+func (c ConsoleKeys) LoginUsed(hash string) string { return c.prefix + "login:" + escape(hash) }
+
+// Audit is the stream of what was done in the console: who (a staff
+// member's Telegram user ID) viewed or acted on which case, when. It holds
+// no message text. Entries older than the audit retention are trimmed on
+// every write (XADD MINID) and the key expires that long after the last one.
+func (c ConsoleKeys) Audit() string { return c.prefix + "audit" }
+
+// CasePattern is a SCAN MATCH pattern for every case record (Case): the
+// console lists cases with it. In a cluster all of them live on the master
+// of the "{ref}" slot.
+func (r ReferralKeys) CasePattern() string { return escapeGlob(r.prefix) + "case:*" }
