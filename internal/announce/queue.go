@@ -211,7 +211,9 @@ return 'ok'`)
 
 // Pause holds a send (or keeps an approved one from starting): the worker
 // finishes the messages in flight and stops until Resume.
-func (q *Queue) Pause(ctx context.Context, id string) (Status, error) { return q.control(ctx, id, "pause") }
+func (q *Queue) Pause(ctx context.Context, id string) (Status, error) {
+	return q.control(ctx, id, "pause")
+}
 
 // Resume lets a paused send go on where it stopped.
 func (q *Queue) Resume(ctx context.Context, id string) (Status, error) {

@@ -281,4 +281,6 @@ func parseSnap(s string) snapPos {
 	return p
 }
 
-func (p snapPos) String() string { return strconv.Itoa(p.topic) + " " + strconv.Itoa(p.lang) + " " + p.cursor }
+func (p snapPos) String() string {
+	return strconv.Itoa(p.topic) + " " + strconv.Itoa(p.lang) + " " + p.cursor
+}
