@@ -123,14 +123,17 @@ func (d *fakeDeliverer) received() map[string][]string {
 	return out
 }
 
+// loadContent loads the built-in content once for the package's tests.
 func loadContent(t testing.TB) *content.Content {
 	t.Helper()
-	c, diags := content.Load(content.Embedded())
+	c, diags := builtIn()
 	if c == nil {
 		t.Fatalf("content: %v", diags.Errors())
 	}
 	return c
 }
+
+var builtIn = sync.OnceValues(func() (*content.Content, content.Diags) { return content.Load(content.Embedded()) })
 
 var testTexts = map[string]string{"en": "EN text", "sr-Cyrl": "SR text", "sr-Latn": "SRL text", "ar": "AR text", "fa": "FA text"}
 
