@@ -30,6 +30,7 @@ type Config struct {
 	Referral   Referral `yaml:"referral"`
 	// Organisation names who runs the bot and holds the data, for texts.
 	Organisation Organisation `yaml:"organisation"`
+	Announce     Announce     `yaml:"announce"`
 }
 
 // Organisation names who runs the bot: the texts show it as {{.org}} (the
@@ -110,6 +111,7 @@ func Default() Config {
 		Telegram:   Telegram{APIURL: "https://api.telegram.org", RateLimits: "telegram"},
 		Referral: Referral{Retention: Duration(2160 * time.Hour), KeepAfterDelete: []string{"code", "service", "created", "status"},
 			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute), StaffLanguage: "en"},
+		Announce: Announce{Approvals: 2, Rate: 30},
 	}
 }
 
@@ -164,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if time.Duration(c.Referral.Retention) <= 0 {
 		return fmt.Errorf("config: referral.retention must be positive")
+	}
+	if err := c.Announce.validate(); err != nil {
+		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Referral.Queues)) {
 		if q := c.Referral.Queues[name]; q.WebhookURL != "" && q.WebhookSecret == "" {
