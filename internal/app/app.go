@@ -37,6 +37,7 @@ func commands() []command {
 		{"translate", "[export LANG | import FILE | review [--stamp LANG]]", "translation coverage and back-translations; files with only what a language lacks", translateCmd},
 		{"config", "", "print every configuration key, its environment variable and default", configRef},
 		{"loadtest", "[flags]", "load-test the Telegram transport against a bare go-telegram/bot baseline", loadtestCmd},
+		{"announce", "FILE | CMD [ID]", "urgent updates to the people subscribed to a topic (--help)", announceCmd},
 	}
 }
 
