@@ -1,6 +1,7 @@
 package announce
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,25 @@ func TestCheckExpiredIsAWarning(t *testing.T) {
 	diags := Check(u, c, time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC))
 	if diags.HasErrors() || len(diags) != 1 || !strings.Contains(diags[0].Msg, "expired") {
 		t.Fatalf("diags %v; want one warning", diags)
+	}
+}
+
+// TestReadmeExample keeps the example in flows/updates/README.md valid.
+func TestReadmeExample(t *testing.T) {
+	data, err := os.ReadFile("../../flows/updates/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(data), "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml example in flows/updates/README.md")
+	}
+	u, diags := Parse("README.md", []byte(block))
+	if u != nil {
+		diags = append(diags, Check(u, loadContent(t), time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))...)
+	}
+	if len(diags) > 0 {
+		t.Fatalf("the README example has problems:\n%v", diags)
 	}
 }
