@@ -3,7 +3,6 @@ package announce
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"putokaz/internal/content"
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
 )
 
 // memSubs is an in-memory subscription store with the contract of
@@ -204,11 +202,7 @@ func countKeys(t *testing.T, rdb redis.UniversalClient, ks []string) int64 {
 // when the test ends.
 func newClient(t *testing.T) redis.UniversalClient {
 	t.Helper()
-	raw := os.Getenv("REDIS_URL")
-	if raw == "" {
-		raw = redistest.DefaultURL
-	}
-	opts, err := redis.ParseURL(raw)
+	opts, err := redis.ParseURL(redisURL())
 	if err != nil {
 		t.Fatal(err)
 	}

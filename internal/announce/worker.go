@@ -51,8 +51,9 @@ type Worker struct {
 	// Rate is the most messages per second the worker sends (default 30).
 	Rate float64
 	// InFlight is how many messages may be on their way at once (default:
-	// what 0.2 s of Rate is, 1 to 256). A kill of the process loses at most
-	// these.
+	// what 0.2 s of Rate is, 1 to 256, for Telegram's latency). A kill of
+	// the process loses at most these (the ones claimed and not yet sent
+	// count).
 	InFlight int
 	// LeaseTTL is how long a dead worker holds an announcement (default
 	// 15 s); Poll is how often the queue is looked at (default 1 s).
@@ -104,7 +105,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Once does one round: ends what expired, cleans up what ended, and sends
-// the oldest approved announcement that no other worker is sending.
+// the oldest approved announcement unless another worker is sending it.
 func (w *Worker) Once(ctx context.Context) error {
 	w.defaults()
 	list, err := w.Queue.List(ctx)
@@ -130,10 +131,11 @@ func (w *Worker) Once(ctx context.Context) error {
 				return err
 			}
 		case (st.State == StateApproved || st.State == StateSending) && !st.Paused:
-			sent, err := w.send(ctx, st.ID)
-			if err != nil || sent {
-				return err // one announcement per round: the oldest first
-			}
+			// Only the oldest: one update at a time across replicas (when
+			// another replica holds it, this one waits), so the rate is
+			// the configured one, not one per replica.
+			_, err := w.send(ctx, st.ID)
+			return err
 		}
 	}
 	return nil
@@ -278,13 +280,19 @@ func (w *Worker) list(ctx context.Context, st Status, token string) error {
 // returns why it stopped. Messages in flight finish (within Drain) even when
 // ctx ends, so that their results are recorded.
 func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, done *atomic.Int64) (string, error) {
-	lim := rate.NewLimiter(rate.Limit(w.Rate), 1)
 	inFlight := w.InFlight
 	if inFlight <= 0 {
 		// Enough in flight to keep the rate with Telegram's latency
 		// (~0.2 s), few enough that a kill loses little.
 		inFlight = min(max(int(math.Ceil(w.Rate*0.2)), 1), 256)
 	}
+	// Recipients are claimed a few at a time (what 50 ms of the rate
+	// sends), so that a kill loses at most these plus the sends on their
+	// way.
+	batch := min(max(int(math.Ceil(w.Rate*0.05)), 1), inFlight)
+	// The limiter allows a burst of one batch, so that a late wake-up
+	// (a busy machine) does not cost rate; the average stays at Rate.
+	lim := rate.NewLimiter(rate.Limit(w.Rate), batch)
 	slots := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -306,7 +314,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 				<-slots
 				return "stopping", nil
 			}
-			c, err := w.Queue.claim(sendCtx, st.ID, token, inFlight, until)
+			c, err := w.Queue.claim(sendCtx, st.ID, token, min(batch, inFlight-len(slots)+1), until)
 			if err != nil {
 				<-slots
 				return "", err
