@@ -140,8 +140,9 @@ func (q *Queue) Add(ctx context.Context, id string, topics []string, expires tim
 		args = append(args, "text:"+l, texts[l])
 	}
 	// The index first: an entry without its record is skipped by readers,
-	// a record without its entry would be invisible.
-	if err := q.rdb.ZAdd(ctx, q.k.Index(), redis.Z{Score: float64(expires.Add(keep).UnixMilli()), Member: id}).Err(); err != nil {
+	// a record without its entry would be invisible. GT: a refused second
+	// Add does not shorten the live record's place.
+	if err := q.rdb.ZAddGT(ctx, q.k.Index(), redis.Z{Score: float64(expires.Add(keep).UnixMilli()), Member: id}).Err(); err != nil {
 		return Status{}, fmt.Errorf("queue update %s: %w", id, err)
 	}
 	ok, err := addScript.Run(ctx, q.rdb, []string{q.k.Meta(id)}, args...).Int()
