@@ -16,6 +16,8 @@ import (
 	"putokaz/bot"
 	"putokaz/internal/announce"
 	"putokaz/internal/config"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 )
 
@@ -46,7 +48,7 @@ func startAnnouncer(ctx context.Context, cfg config.Config, rdb redis.UniversalC
 	if err != nil {
 		return nil, err
 	}
-	w := &announce.Worker{Queue: announce.NewQueue(rdb, k, cfg.Announce.Approvals), Subscribers: subs,
+	w := &announce.Worker{Queue: announceQueue(cfg, rdb), Subscribers: subs,
 		Deliverer: telegramDeliverer{s: sender}, Rate: float64(cfg.Announce.Rate), Log: log, Metrics: m}
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -55,6 +57,38 @@ func startAnnouncer(ctx context.Context, cfg config.Config, rdb redis.UniversalC
 		_ = w.Run(wctx)
 	}()
 	return func() { cancel(); <-done }, nil
+}
+
+// announceQueue is the queue of urgent updates in rdb (nil without Redis).
+func announceQueue(cfg config.Config, rdb redis.UniversalClient) *announce.Queue {
+	if rdb == nil {
+		return nil
+	}
+	return announce.NewQueue(rdb, keys.New(cfg.Redis.KeyPrefix), cfg.Announce.Approvals)
+}
+
+// forgetInUpdates takes a person who erases their data (/delete) out of
+// the recipients of the updates being sent, then lets next erase the rest.
+// Forget is idempotent, so a retried erase is fine.
+func forgetInUpdates(next conversation.EffectHandler, q *announce.Queue) conversation.EffectHandler {
+	if q == nil {
+		return next
+	}
+	return updateEraser{next: next, q: q}
+}
+
+type updateEraser struct {
+	next conversation.EffectHandler
+	q    *announce.Queue
+}
+
+func (e updateEraser) Apply(ctx context.Context, user, lang string, fx engine.Effect) error {
+	if fx.Kind == engine.EffectErase {
+		if err := e.q.Forget(ctx, user); err != nil {
+			return err
+		}
+	}
+	return e.next.Apply(ctx, user, lang, fx)
 }
 
 // telegramDeliverer sends an urgent update through the bot's one Sender,

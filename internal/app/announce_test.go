@@ -14,6 +14,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/announce"
+	"putokaz/internal/conversation"
+	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/redistest"
 	"putokaz/internal/testlog"
@@ -227,5 +229,33 @@ func TestServeSendsApprovedUpdate(t *testing.T) {
 	}
 	if logs := b.errOut.String(); strings.Contains(logs, "7005") || strings.Contains(logs, "Obrenovac") {
 		t.Fatalf("logs name a chat or the text:\n%s", logs)
+	}
+}
+
+type recordEffects struct{ got []engine.EffectKind }
+
+func (r *recordEffects) Apply(_ context.Context, _, _ string, fx engine.Effect) error {
+	r.got = append(r.got, fx.Kind)
+	return nil
+}
+
+// TestEraseForgetsInUpdates: /delete goes through the queue of updates
+// before the rest of the erasure; if that fails, the erasure is retried
+// (nothing else happens first).
+func TestEraseForgetsInUpdates(t *testing.T) {
+	rdb, k := redistest.New(t)
+	next := &recordEffects{}
+	h := forgetInUpdates(next, announce.NewQueue(rdb, k, 2))
+	if err := h.Apply(t.Context(), "tg:1", "en", engine.Effect{Kind: engine.EffectErase}); err != nil || len(next.got) != 1 {
+		t.Fatalf("erase: %v, next saw %v", err, next.got)
+	}
+	broken := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer broken.Close()
+	h = forgetInUpdates(next, announce.NewQueue(broken, k, 2))
+	if err := h.Apply(t.Context(), "tg:1", "en", engine.Effect{Kind: engine.EffectErase}); err == nil || len(next.got) != 1 {
+		t.Fatalf("erase with Redis down: %v, next saw %v; want an error before anything else", err, next.got)
+	}
+	if forgetInUpdates(next, nil) != conversation.EffectHandler(next) {
+		t.Fatal("without Redis the handler is not the next one")
 	}
 }

@@ -105,7 +105,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	}
 	eng := newEngine(cfg.Organisation)
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
-	conv := conversation.New(sessions, eng, holder, bot.Effects(refs), log)
+	conv := conversation.New(sessions, eng, holder, bot.Effects(forgetInUpdates(refs, announceQueue(cfg, rdb))), log)
 	conv.Statuses = refs
 	conv.Cases = refs
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
