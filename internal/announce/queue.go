@@ -241,13 +241,24 @@ func (q *Queue) control(ctx context.Context, id, action string) (Status, error) 
 	return q.Status(ctx, id)
 }
 
+// statusFields are the fields of the record Status reads (not the texts,
+// which every worker would otherwise read every second).
+var statusFields = []string{"state", "paused", "topics", "langs", "expires_ms", "created_ms", "started_ms", "finished_ms",
+	"queued_by", "approvers", "needed", "total", "pos", "sent", "blocked", "failed", "lost", "withdrawn", "rate"}
+
 // Status reads one announcement.
 func (q *Queue) Status(ctx context.Context, id string) (Status, error) {
-	m, err := q.rdb.HGetAll(ctx, q.k.Meta(id)).Result()
+	vals, err := q.rdb.HMGet(ctx, q.k.Meta(id), statusFields...).Result()
 	if err != nil {
 		return Status{}, fmt.Errorf("read update %s: %w", id, err)
 	}
-	if len(m) == 0 {
+	m := make(map[string]string, len(statusFields))
+	for i, v := range vals {
+		if s, ok := v.(string); ok {
+			m[statusFields[i]] = s
+		}
+	}
+	if m["state"] == "" {
 		return Status{}, ErrNotFound
 	}
 	return parseStatus(id, m), nil

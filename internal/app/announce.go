@@ -206,7 +206,7 @@ func (a *announcer) dryRun(ctx context.Context, file string) int {
 	out := a.env.Stdout
 	fmt.Fprintf(out, "%s: update %q is fine\n", file, u.ID)
 	fmt.Fprintf(out, "topics:  %s\n", strings.Join(u.Topics, ", "))
-	fmt.Fprintf(out, "expires: %s (%s from now)\n", u.Expires.Format("2006-01-02 15:04 -07:00"), roundDur(time.Until(u.Expires)))
+	fmt.Fprintf(out, "expires: %s (%s from now)\n", u.Expires.Format("2006-01-02 15:04 -07:00"), humanDur(time.Until(u.Expires)))
 	q, code := a.connect(ctx)
 	if q == nil {
 		return code
@@ -384,7 +384,7 @@ func writeStatus(w io.Writer, st announce.Status, bar bool, now time.Time) {
 	if st.State == announce.StateSending && !st.Paused {
 		left := "unknown"
 		if st.Rate > 0 {
-			left = roundDur(time.Duration(float64(st.Left()) / st.Rate * float64(time.Second))).String()
+			left = humanDur(time.Duration(float64(st.Left()) / st.Rate * float64(time.Second)))
 		}
 		fmt.Fprintf(w, "  rate %.1f/s, about %s left\n", st.Rate, left)
 	}
@@ -398,16 +398,25 @@ func writeStatus(w io.Writer, st announce.Status, bar bool, now time.Time) {
 
 func untilText(t, now time.Time) string {
 	if d := t.Sub(now); d > 0 {
-		return "in " + roundDur(d).String()
+		return "in " + humanDur(d)
 	}
 	return "passed"
 }
 
-func roundDur(d time.Duration) time.Duration {
-	if d > time.Hour {
-		return d.Round(time.Minute)
+// humanDur writes a duration the way people read it: "2d 3h", "3h 20m",
+// "4m 10s", "12s".
+func humanDur(d time.Duration) string {
+	d = d.Round(time.Second)
+	days, h, m, sec := int(d/(24*time.Hour)), int(d/time.Hour)%24, int(d/time.Minute)%60, int(d/time.Second)%60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("%dd %dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("%dh %dm", h, m)
+	case m > 0:
+		return fmt.Sprintf("%dm %ds", m, sec)
 	}
-	return d.Round(time.Second)
+	return fmt.Sprintf("%ds", sec)
 }
 
 // isTerminal reports whether w is a terminal (for the progress bar).

@@ -180,8 +180,9 @@ func TestCheckUpdateFiles(t *testing.T) {
 }
 
 // TestServeSendsApprovedUpdate: `putokaz serve` against the fake Bot API
-// sends an approved update to every subscriber once, in their language; a
-// person who blocked the bot is counted and unsubscribed.
+// sends an approved update to every subscriber once, in their language,
+// waiting out a 429's retry_after; a person who blocked the bot is counted
+// and unsubscribed.
 func TestServeSendsApprovedUpdate(t *testing.T) {
 	subs := &fakeSubs{subs: map[string]map[string]string{}}
 	for i := range 40 {
@@ -191,6 +192,7 @@ func TestServeSendsApprovedUpdate(t *testing.T) {
 	_, k := redistest.New(t)
 	b := serveForTest(t, map[string]string{"ANNOUNCE_APPROVALS": "1", "TELEGRAM_RATE_LIMITS": "off", "REDIS_KEY_PREFIX": k.Prefix()})
 	b.api.Forbidden(1, 7005)
+	b.api.TooManyRequests(2, 1, 7010) // retry_after 1 s, twice: late, once
 	vars := map[string]string{"REDIS_URL": redistestURL(), "REDIS_KEY_PREFIX": k.Prefix(), "ANNOUNCE_APPROVALS": "1"}
 	file := writeUpdate(t, time.Now().Add(48*time.Hour))
 	if code, out, errOut := runWith(t, vars, "announce", file, "--by", "Ana"); code != 0 {
@@ -216,7 +218,7 @@ func TestServeSendsApprovedUpdate(t *testing.T) {
 			t.Fatalf("chat %d got %q", c.ChatID, txt)
 		}
 	}
-	if len(per) != 39 || per[7005] != 0 {
+	if len(per) != 39 || per[7005] != 0 || per[7010] != 1 {
 		t.Fatalf("%d chats received it (%v); want 39, not the one who blocked the bot", len(per), per)
 	}
 	for chat, n := range per {
@@ -257,5 +259,25 @@ func TestEraseForgetsInUpdates(t *testing.T) {
 	}
 	if forgetInUpdates(next, nil) != conversation.EffectHandler(next) {
 		t.Fatal("without Redis the handler is not the next one")
+	}
+}
+
+func TestWriteStatus(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	st := announce.Status{ID: "u1", State: announce.StateSending, Topics: []string{"shelter"}, Langs: []string{"ar", "en"},
+		Expires: now.Add(26 * time.Hour), Created: now.Add(-time.Hour), QueuedBy: "Ana", Approvers: []string{"Ana", "Marko"},
+		Needed: 2, Total: 1000, Position: 450, Sent: 440, Blocked: 6, Failed: 1, Lost: 3, Rate: 29.5}
+	var bar, plain strings.Builder
+	writeStatus(&bar, st, true, now)
+	writeStatus(&plain, st, false, now)
+	for _, want := range []string{"u1: sending\n", "]  45%  450 of 1000\n", "sent 440, left 550, blocked 6, failed 1, lost 3, withdrawn 0\n",
+		"rate 29.5/s, about 19s left\n", "expires 2026-12-03 14:00 +00:00 (in 1d 2h)\n", "approved by Ana, Marko\n"} {
+		if !strings.Contains(bar.String(), want) {
+			t.Errorf("status lacks %q:\n%s", want, bar.String())
+		}
+	}
+	if !strings.Contains(bar.String(), "█████████████░") || strings.Contains(plain.String(), "█") ||
+		!strings.Contains(plain.String(), "progress: 45% (450 of 1000)\n") {
+		t.Errorf("bar:\n%s\nplain:\n%s", bar.String(), plain.String())
 	}
 }
