@@ -29,7 +29,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "", "run the bot (Telegram with TELEGRAM_TOKEN, else the local playground)", serve},
-		{"check", "[DIR]", "check flows and texts; print every problem as file:line:col", check},
+		{"check", "[DIR | FILE]", "check flows, texts and update files (or one); print every problem as file:line:col", check},
 		{"chat", "[--lang TAG] [DIR]", "talk to the bot in this terminal (in-memory store)", chatCmd},
 		{"eval", "[--sets DIR] [DIR]", "hit rate of typed-text understanding on the labelled phrasings", evalCmd},
 		{"graph", "[--lang TAG] [FLOW]", "print the flows (or one) as a Mermaid diagram", graphCmd},
