@@ -29,7 +29,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "", "run the bot (Telegram with TELEGRAM_TOKEN, else the local playground)", serve},
-		{"check", "[DIR]", "check flows and texts; print every problem as file:line:col", check},
+		{"check", "[DIR | FILE]", "check flows, texts and update files (or one); print every problem as file:line:col", check},
 		{"chat", "[--lang TAG] [DIR]", "talk to the bot in this terminal (in-memory store)", chatCmd},
 		{"eval", "[--sets DIR] [DIR]", "hit rate of typed-text understanding on the labelled phrasings", evalCmd},
 		{"graph", "[--lang TAG] [FLOW]", "print the flows (or one) as a Mermaid diagram", graphCmd},
@@ -37,6 +37,7 @@ func commands() []command {
 		{"translate", "[export LANG | import FILE | review [--stamp LANG]]", "translation coverage and back-translations; files with only what a language lacks", translateCmd},
 		{"config", "", "print every configuration key, its environment variable and default", configRef},
 		{"loadtest", "[flags]", "load-test the Telegram transport against a bare go-telegram/bot baseline", loadtestCmd},
+		{"announce", "FILE | CMD [ID]", "urgent updates to the people subscribed to a topic (--help)", announceCmd},
 	}
 }
 

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"putokaz/internal/content"
@@ -16,10 +17,18 @@ func check(_ context.Context, env Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	src := contentSource(fs.Arg(0))
+	// putokaz check FILE.yaml checks one update file against the content.
+	dir, file := fs.Arg(0), ""
+	if strings.HasSuffix(dir, ".yaml") {
+		dir, file = "", dir
+	}
+	src := contentSource(dir)
 	c, diags := engine.Load(src)
 	errs, warns := 0, 0
 	for _, d := range diags {
+		if file != "" && d.Severity != content.Error {
+			continue // checking one update file: the content's warnings are not its business
+		}
 		fmt.Fprintln(env.Stdout, d)
 		if d.Severity == content.Error {
 			errs++
@@ -31,6 +40,21 @@ func check(_ context.Context, env Env, args []string) int {
 		fmt.Fprintf(env.Stdout, "%d errors, %d warnings in %s and %s: fix the errors; the bot keeps the last good content until then.\n",
 			errs, warns, src.FlowsDir, src.LocalesDir)
 		return 1
+	}
+	updates := updateFiles(filepath.Join(filepath.FromSlash(src.FlowsDir), "updates"))
+	if file != "" {
+		updates = []string{file}
+	}
+	if ue, uw := checkUpdates(env.Stdout, c, updates); ue > 0 || file != "" {
+		fmt.Fprintf(env.Stdout, "%d errors, %d warnings in %d update file(s)\n", ue, uw, len(updates))
+		if ue > 0 {
+			return 1
+		}
+		if file != "" {
+			return 0
+		}
+	} else {
+		warns += uw
 	}
 	steps := 0
 	for _, f := range c.Flows {

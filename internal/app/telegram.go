@@ -105,7 +105,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	}
 	eng := newEngine(cfg.Organisation)
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
-	conv := conversation.New(sessions, eng, holder, bot.Effects(refs), log)
+	conv := conversation.New(sessions, eng, holder, bot.Effects(forgetInUpdates(refs, announceQueue(cfg, rdb))), log)
 	conv.Statuses = refs
 	conv.Cases = refs
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
@@ -138,6 +138,13 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	// The outbox runs beside the transport and stops after it has drained,
 	// so that staff actions in flight can still queue their deliveries.
 	defer startOutbox(ctx, refs)()
+	// Urgent updates are sent beside the conversations (announce_serve.go).
+	stopAnnouncer, err := startAnnouncer(ctx, cfg, rdb, srv.Sender(), reg, log)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
+	defer stopAnnouncer()
 
 	log.Info("serving Telegram", "mode", map[bool]string{true: "webhook", false: "polling"}[cfg.Telegram.WebhookURL != ""],
 		"listen", cfg.ListenAddr, "content", c.Version, "staff_queues", len(rcfg.Queues))

@@ -31,6 +31,7 @@ type Config struct {
 	// Organisation names who runs the bot and holds the data, for texts.
 	Organisation Organisation `yaml:"organisation"`
 	Console      Console      `yaml:"console"`
+	Announce     Announce     `yaml:"announce"`
 }
 
 // Organisation names who runs the bot: the texts show it as {{.org}} (the
@@ -111,7 +112,8 @@ func Default() Config {
 		Telegram:   Telegram{APIURL: "https://api.telegram.org", RateLimits: "telegram"},
 		Referral: Referral{Retention: Duration(2160 * time.Hour), KeepAfterDelete: []string{"code", "service", "created", "status"},
 			Attempts: 10, WebhookAttempts: 12, MinIdle: Duration(time.Minute), StaffLanguage: "en"},
-		Console: defaultConsole(),
+		Console:  defaultConsole(),
+		Announce: Announce{Approvals: 2, Rate: 30},
 	}
 }
 
@@ -166,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if time.Duration(c.Referral.Retention) <= 0 {
 		return fmt.Errorf("config: referral.retention must be positive")
+	}
+	if err := c.Announce.validate(); err != nil {
+		return err
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Referral.Queues)) {
 		if q := c.Referral.Queues[name]; q.WebhookURL != "" && q.WebhookSecret == "" {

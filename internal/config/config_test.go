@@ -101,3 +101,20 @@ func TestOrganisation(t *testing.T) {
 		t.Errorf("a list for names: err = %v", err)
 	}
 }
+
+func TestAnnounceSettings(t *testing.T) {
+	cfg, err := Load("", func(k string) string {
+		return map[string]string{"ANNOUNCE_APPROVALS": "1", "ANNOUNCE_RATE": "1000"}[k]
+	})
+	if err != nil || cfg.Announce.Approvals != 1 || cfg.Announce.Rate != 1000 {
+		t.Fatalf("Load = %+v, %v", cfg.Announce, err)
+	}
+	if d := Default().Announce; d.Approvals != 2 || d.Rate != 30 {
+		t.Fatalf("default %+v; want the two-person rule at 30/s", d)
+	}
+	for _, env := range []map[string]string{{"ANNOUNCE_APPROVALS": "0"}, {"ANNOUNCE_RATE": "1001"}, {"ANNOUNCE_RATE": "0"}} {
+		if _, err := Load("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "announce.") {
+			t.Errorf("Load with %v: %v; want an announce error", env, err)
+		}
+	}
+}

@@ -136,6 +136,7 @@ var SystemTexts = []string{
 	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft, TextCaseClosed, TextHandoffCode,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
+	TextUpdateHeader, TextUpdateFooter,
 }
 
 // StaffPrefix starts the names of texts staff read (case cards, buttons
@@ -147,8 +148,10 @@ const StaffPrefix = "staff."
 // code and service describe a referral; opens is when staff next work;
 // name, address, distance and map describe a place in a nearest list;
 // org and data_contact name who runs the bot and where to ask about data
-// (config.yaml), in every text.
-var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map", "org", "data_contact"}
+// (config.yaml), in every text; topic is the title of the topic an urgent
+// update concerns.
+var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map", "org", "data_contact",
+	"topic"}
 
 // NearbyStep is the step of the home flow that a location shared outside a
 // location step opens (a nearest step, if the content has one).

@@ -355,3 +355,58 @@ func (c ConsoleKeys) Audit() string { return c.prefix + "audit" }
 // console lists cases with it. In a cluster all of them live on the master
 // of the "{ref}" slot.
 func (r ReferralKeys) CasePattern() string { return escapeGlob(r.prefix) + "case:*" }
+
+// Urgent updates (package announce): announcements sent to the people
+// subscribed to their topics.
+//
+// Every key of one announcement shares the hash tag "{ann:<id>}", so the Lua
+// scripts that claim recipients, record results and check the sender's lease
+// touch one slot in a cluster:
+//
+//	<prefix>{ann:<id>}:<kind>
+//
+// Meta and Lease hold no personal data. Recipients, Seen, Marks and InFlight
+// hold user keys (who is subscribed to the topic): the announce scripts give
+// them a TTL (the announcement's expiry plus a day) and delete them as soon as
+// the send ends (done, cancelled or expired); /delete removes the person from
+// them through announce.Queue.Forget. Meta outlives the send a week for
+// `putokaz announce status` and then expires. The index is global (rule 3)
+// and holds only announcement IDs, scored by when they may be forgotten.
+
+// Announce returns the builder of announcement keys.
+func (k Keys) Announce() AnnounceKeys { return AnnounceKeys{prefix: k.prefix} }
+
+// AnnounceKeys builds the keys of package announce. IDs in them are escaped
+// like user IDs, so they contain no braces.
+type AnnounceKeys struct{ prefix string }
+
+// Index is the sorted set of every announcement ID, scored by the Unix ms
+// after which its record may be forgotten.
+func (a AnnounceKeys) Index() string { return a.prefix + "ann:index" }
+
+func (a AnnounceKeys) key(id, kind string) string {
+	return a.prefix + "{ann:" + escape(id) + "}:" + kind
+}
+
+// Meta is the hash of one announcement: texts, topics, expiry, approvals,
+// state, counters and the position of the send.
+func (a AnnounceKeys) Meta(id string) string { return a.key(id, "meta") }
+
+// Lease is held (SET NX PX, a random token) by the one worker sending the
+// announcement; every write of the send checks it.
+func (a AnnounceKeys) Lease(id string) string { return a.key(id, "lease") }
+
+// Recipients is the list of "<lang> <user>" snapshotted when the send starts.
+func (a AnnounceKeys) Recipients(id string) string { return a.key(id, "rcpt") }
+
+// Seen is the set of users already in Recipients (a person subscribed to two
+// topics of one update is listed once).
+func (a AnnounceKeys) Seen(id string) string { return a.key(id, "seen") }
+
+// Marks is the set of users the update was (or was about to be) sent to: the
+// idempotency mark per (announcement, person), written before the send.
+func (a AnnounceKeys) Marks(id string) string { return a.key(id, "marks") }
+
+// InFlight is the set of users marked whose send has not finished; what a
+// dead worker left here is counted as lost, never sent again.
+func (a AnnounceKeys) InFlight(id string) string { return a.key(id, "inflight") }
