@@ -371,3 +371,23 @@ func TestDispatcherMarksLanes(t *testing.T) {
 		}
 	}
 }
+
+// A message Telegram refused with a global 429 never reached its chat: its
+// retry does not pay the chat's pacing a second time.
+func TestSenderGlobal429KeepsTheChatToken(t *testing.T) {
+	api := botapitest.New(t)
+	lim := testLimits()
+	lim.PrivatePerSecond, lim.PrivateBurst = 0.2, 1 // one message per 5 s
+	s, m := newTestSender(t, api.URL(), api.Token(), lim)
+	api.TooManyRequests(1, 1, 81)
+	start := time.Now()
+	if err := sendText(t.Context(), s, 81, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 900*time.Millisecond || el > 3*time.Second {
+		t.Errorf("sent after %v, want the retry_after (1 s), not the chat's 5 s", el)
+	}
+	if promtest.Sum(m.globalBlocks) != 1 {
+		t.Error("not a global block")
+	}
+}

@@ -115,16 +115,21 @@ type laneObs struct {
 	waiting      prometheus.Gauge
 }
 
-// pace waits until a message of lane may go to chatID: the chat's gate,
-// then the global one. fresh reports that the chat's bucket was full.
-func (s *Sender) pace(ctx context.Context, method string, chatID int64, lane Lane) (fresh bool, err error) {
+// pace waits until a message of lane may go to chatID: the chat's gate
+// (unless chatToken: the attempt reuses the token of one Telegram refused
+// as a whole), then the global one. fresh reports that the chat's bucket
+// was full (with chatToken: that it was for the refused attempt).
+func (s *Sender) pace(ctx context.Context, method string, chatID int64, lane Lane, chatToken, wasFresh bool) (fresh bool, err error) {
 	o := &s.lanes[lane.priority()]
 	start := time.Now()
 	o.waiting.Inc()
 	defer o.waiting.Dec()
-	fresh, err = s.chats.wait(ctx, chatID, lane)
-	if err != nil {
-		return false, fmt.Errorf("telegram %s: wait for chat rate limit: %w", method, err)
+	fresh = wasFresh
+	if !chatToken {
+		fresh, err = s.chats.wait(ctx, chatID, lane)
+		if err != nil {
+			return false, fmt.Errorf("telegram %s: wait for chat rate limit: %w", method, err)
+		}
 	}
 	if _, err := s.global.wait(ctx, lane); err != nil {
 		return false, fmt.Errorf("telegram %s: wait for global rate limit: %w", method, err)
@@ -185,13 +190,14 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 	}
 	failures := 0
 	lane := LaneOf(ctx)
-	fresh := false
+	fresh, chatToken := false, false
 	for {
 		if chatID != 0 {
 			var err error
-			if fresh, err = s.pace(ctx, method, chatID, lane); err != nil {
+			if fresh, err = s.pace(ctx, method, chatID, lane, chatToken, fresh); err != nil {
 				return err
 			}
+			chatToken = false
 		}
 		err := s.attempt(ctx, method, params, result)
 		res := callResult(ctx, err)
@@ -216,7 +222,10 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 			if global {
 				s.m.globalBlocks.Inc()
 				s.global.block(time.Now().Add(wait))
-				continue // every lane waits at the global gate
+				// Every lane waits at the global gate. Nothing reached the
+				// chat: the retry keeps this attempt's chat token.
+				chatToken = true
+				continue
 			}
 			if chatID != 0 {
 				s.chats.block(chatID, time.Now().Add(wait))
