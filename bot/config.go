@@ -65,7 +65,11 @@ type Limits struct {
 	// its forum topics [20/min, burst 3].
 	GroupPerMinute float64
 	GroupBurst     int
-	// GlobalPerSecond and GlobalBurst limit all messages together [30/s, 30].
+	// GlobalPerSecond and GlobalBurst limit the bulk lanes together
+	// (LaneStaff, then LaneBulk with only what the last second's sends of
+	// every lane left) [30/s, 30]: Telegram's ceiling on notifications to
+	// many people. Replies and emergency answers are not held to it (see
+	// Lane).
 	GlobalPerSecond float64
 	GlobalBurst     int
 

@@ -344,7 +344,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		// begin cleared the inactive mark.
 	case in.act == actStaff:
 		answered := new(atomic.Bool)
-		sctx := context.WithValue(hctx, answeredCtxKey{}, answered)
+		sctx := context.WithValue(WithLane(hctx, LaneStaff), answeredCtxKey{}, answered)
 		perr := d.safeStaff(sctx, u)
 		if answered.Load() {
 			in.callbackID = "" // answered with its text: once is enough
@@ -358,7 +358,12 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 			return "error", "", retryLater("handler_failed", fmt.Errorf("update %d: staff handler: %w", u.ID, perr))
 		}
 	case in.act == actConversation:
+		var emergency *atomic.Bool
+		hctx, emergency = withEmergencyMark(hctx)
 		msgs, herr := d.safeHandle(hctx, userKey(in.userID), in.input)
+		if emergency.Load() {
+			hctx = WithLane(hctx, LaneEmergency)
+		}
 		switch {
 		case errors.Is(herr, errPanicked):
 			outcome = "panic"

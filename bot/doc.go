@@ -26,10 +26,12 @@
 //     update; lease tokens that name their process and update, a heartbeat
 //     per process, and the takeover of a dead handler's lease by the
 //     re-delivery of its update; the reasons of 503/500 answers.
-//   - sender.go, limiter.go, api.go — the one outbound path: per-chat and
-//     global rate limits, 429 retry_after honoured, 5xx/network retries with
-//     backoff, 403 marks the chat inactive (inactive.go); a small JSON client
-//     whose errors match the library's.
+//   - sender.go, limiter.go, lane.go, api.go — the one outbound path:
+//     per-chat pacing for every message, the global limit for bulk lanes
+//     only (Lane: emergency, reply, staff, bulk — in that priority when
+//     several wait), 429 retry_after honoured (a global one by every
+//     lane), 5xx/network retries with backoff, 403 marks the chat inactive
+//     (inactive.go); a small JSON client whose errors match the library's.
 //   - input.go, command.go, render.go — update → engine.Input, UTF-16-correct
 //     command parsing, engine.Message → sendMessage with our own keyboard JSON.
 //   - exit.go — the quick exit (/exit): the private chat's message IDs are

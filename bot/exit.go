@@ -120,6 +120,9 @@ func (e effects) Apply(ctx context.Context, user, lang string, fx engine.Effect)
 		QuickExit(ctx)
 		return nil
 	}
+	if fx.Kind == engine.EffectEmergency {
+		markEmergency(ctx) // the answer goes in LaneEmergency (lane.go)
+	}
 	if e.next != nil {
 		if err := e.next.Apply(ctx, user, lang, fx); err != nil {
 			return err

@@ -8,10 +8,12 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// chatLimiters hands out one token-bucket limiter per chat: private chats
-// (positive IDs) about 1 msg/s, groups (negative IDs) about 20 msg/min. A chat
-// also remembers until when Telegram told us to wait (429 retry_after), so
-// every sender to that chat waits, not only the call that got the 429.
+// chatLimiters hands out one gate (lane.go) per chat: private chats
+// (positive IDs) about 1 msg/s, groups (negative IDs) about 20 msg/min, for
+// every lane, in lane priority when several sends to one chat wait. A chat's
+// gate also remembers until when Telegram told us to wait (429
+// retry_after), so every sender to that chat waits, not only the call that
+// got the 429.
 //
 // Entries of idle chats are evicted so memory does not grow with the number of
 // people who ever wrote: an entry idle longer than the time its bucket needs
@@ -27,8 +29,7 @@ type chatLimiters struct {
 }
 
 type chatLimiter struct {
-	lim   *rate.Limiter
-	until time.Time // no sends before this (429 retry_after)
+	g     *gate
 	last  time.Time // last use, for eviction
 	users int       // goroutines using it now (never evicted while > 0)
 }
@@ -57,7 +58,7 @@ func (c *chatLimiters) acquire(chatID int64, now time.Time) *chatLimiter {
 	if now.Sub(c.lastSweep) > c.idle {
 		c.lastSweep = now
 		for id, e := range c.m {
-			if e.users == 0 && now.Sub(e.last) > c.idle && now.After(e.until) {
+			if e.users == 0 && now.Sub(e.last) > c.idle && now.After(e.g.blockedUntil()) {
 				delete(c.m, id)
 			}
 		}
@@ -68,7 +69,7 @@ func (c *chatLimiters) acquire(chatID int64, now time.Time) *chatLimiter {
 		if chatID < 0 {
 			lim, burst = c.group, c.groupBurst
 		}
-		e = &chatLimiter{lim: rate.NewLimiter(lim, burst)}
+		e = &chatLimiter{g: newGate(rate.NewLimiter(lim, burst))}
 		c.m[chatID] = e
 	}
 	e.users++
@@ -83,33 +84,18 @@ func (c *chatLimiters) release(e *chatLimiter) {
 	c.mu.Unlock()
 }
 
-// wait blocks until one message may go to chatID.
-func (c *chatLimiters) wait(ctx context.Context, chatID int64) error {
+// wait blocks until one message of lane may go to chatID. fresh reports that
+// the chat's bucket was full (nothing was sent to it lately).
+func (c *chatLimiters) wait(ctx context.Context, chatID int64, lane Lane) (fresh bool, err error) {
 	e := c.acquire(chatID, time.Now())
 	defer c.release(e)
-	for {
-		c.mu.Lock()
-		until := e.until
-		c.mu.Unlock()
-		d := time.Until(until)
-		if d <= 0 {
-			break
-		}
-		if err := Wait(ctx, d); err != nil {
-			return err
-		}
-	}
-	return e.lim.Wait(ctx)
+	return e.g.wait(ctx, lane)
 }
 
 // block makes every sender to chatID wait until t.
 func (c *chatLimiters) block(chatID int64, t time.Time) {
 	e := c.acquire(chatID, time.Now())
-	c.mu.Lock()
-	if t.After(e.until) {
-		e.until = t
-	}
-	c.mu.Unlock()
+	e.g.block(t)
 	c.release(e)
 }
 

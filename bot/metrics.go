@@ -33,6 +33,12 @@ type metrics struct {
 	pendingFlushed    prometheus.Counter
 	pendingDropped    prometheus.Counter
 	leaseTakeovers    prometheus.Counter
+	// Sender lanes (lane.go).
+	laneSends    *prometheus.CounterVec   // lane
+	laneWaits    *prometheus.CounterVec   // lane
+	laneWait     *prometheus.HistogramVec // lane
+	laneWaiting  *prometheus.GaugeVec     // lane
+	globalBlocks prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -128,12 +134,34 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "putokaz_bot_lease_takeovers_total",
 			Help: "Chat leases taken over from a handler that was gone (a killed process) by a re-delivery of the same update.",
 		}),
+		laneSends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_telegram_lane_sends_total",
+			Help: "Messages (attempts) let through the sender's limits, by lane (emergency, reply, staff, bulk).",
+		}, []string{"lane"}),
+		laneWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "putokaz_telegram_lane_waits_total",
+			Help: "Messages that had to wait for a chat's pacing, a retry_after or the global limit, by lane.",
+		}, []string{"lane"}),
+		laneWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "putokaz_telegram_lane_wait_seconds",
+			Help:    "Time a message waited for the sender's limits before its request, when it waited, by lane.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"lane"}),
+		laneWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "putokaz_telegram_lane_waiting",
+			Help: "Messages waiting for the sender's limits now, by lane.",
+		}, []string{"lane"}),
+		globalBlocks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_telegram_global_blocks_total",
+			Help: "429 answers that were not about one chat (its pacing had left it alone): every lane waited their retry_after.",
+		}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.updates, m.handleSeconds, m.apiCalls, m.apiSeconds, m.redisErrors,
 		m.dedupeHits, m.leaseWaits, m.leaseWaitSeconds, m.leaseLost, m.panics, m.poison, m.webhookRejected,
 		m.droppedButtons, m.inactiveMarked, m.inflight, m.quickExits, m.quickExitMessages, m.webhookRetry, m.pending,
-		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers} {
+		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers,
+		m.laneSends, m.laneWaits, m.laneWait, m.laneWaiting, m.globalBlocks} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}

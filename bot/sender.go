@@ -11,7 +11,7 @@ import (
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
-	"golang.org/x/time/rate"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"putokaz/internal/engine"
 )
@@ -22,10 +22,16 @@ var ErrInactive = errors.New("chat is inactive: the person blocked the bot")
 
 // Sender is the one outbound path for every Bot API call of the process
 // (replies, callback answers, staff messages, setup calls). It
-//   - waits for the per-chat limiter (private ~1/s, groups ~20/min) and the
-//     global one (~30/s) before every call addressed to a chat;
+//   - paces every call addressed to a chat by the lane of its context
+//     (lane.go, WithLane): the chat's limiter (private ~1/s, groups
+//     ~20/min) for every lane, the global limit (~30/s) for the bulk lanes
+//     only (LaneStaff, LaneBulk; LaneBulk gets only what the others left of
+//     it), and when several wait, Emergency before Reply before Staff
+//     before Bulk;
 //   - honours 429 retry_after by waiting and retrying, however often, until
-//     the context ends: a rate-limited message is late, never dropped;
+//     the context ends: a rate-limited message is late, never dropped. A
+//     429 for a chat whose pacing had left it alone (nothing sent to it
+//     lately) is Telegram's global flood limit: every lane waits it out;
 //   - retries 5xx and network errors with exponential backoff and full
 //     jitter, at most APIAttempts attempts;
 //   - on 403 to a private chat marks it inactive and sends nothing more to it
@@ -36,7 +42,8 @@ var ErrInactive = errors.New("chat is inactive: the person blocked the bot")
 type Sender struct {
 	api      *apiClient
 	chats    *chatLimiters
-	global   *rate.Limiter
+	global   *gate
+	lanes    [numLanes]laneObs // by priority
 	inactive Inactive
 	m        *metrics
 	log      *slog.Logger
@@ -83,16 +90,56 @@ func (s *Sender) recordSent(ctx context.Context, chatID int64, id int) {
 }
 
 func newSender(api *apiClient, lim Limits, inactive Inactive, m *metrics, log *slog.Logger, hash func(int64) string) *Sender {
-	return &Sender{
+	s := &Sender{
 		api:      api,
 		chats:    newChatLimiters(lim),
-		global:   rate.NewLimiter(rate.Limit(lim.GlobalPerSecond), lim.GlobalBurst),
+		global:   newGlobalGate(lim.GlobalPerSecond, lim.GlobalBurst),
 		inactive: inactive,
 		m:        m,
 		log:      log,
 		hash:     hash,
 		lim:      lim,
 	}
+	for _, l := range Lanes {
+		name := l.String()
+		s.lanes[l.priority()] = laneObs{sends: m.laneSends.WithLabelValues(name), waits: m.laneWaits.WithLabelValues(name),
+			wait: m.laneWait.WithLabelValues(name), waiting: m.laneWaiting.WithLabelValues(name)}
+	}
+	return s
+}
+
+// laneObs are a lane's metrics, looked up once.
+type laneObs struct {
+	sends, waits prometheus.Counter
+	wait         prometheus.Observer
+	waiting      prometheus.Gauge
+}
+
+// pace waits until a message of lane may go to chatID: the chat's gate
+// (unless chatToken: the attempt reuses the token of one Telegram refused
+// as a whole), then the global one. fresh reports that the chat's bucket
+// was full (with chatToken: that it was for the refused attempt).
+func (s *Sender) pace(ctx context.Context, method string, chatID int64, lane Lane, chatToken, wasFresh bool) (fresh bool, err error) {
+	o := &s.lanes[lane.priority()]
+	start := time.Now()
+	o.waiting.Inc()
+	defer o.waiting.Dec()
+	fresh = wasFresh
+	if !chatToken {
+		fresh, err = s.chats.wait(ctx, chatID, lane)
+		if err != nil {
+			return false, fmt.Errorf("telegram %s: wait for chat rate limit: %w", method, err)
+		}
+	}
+	if _, err := s.global.wait(ctx, lane); err != nil {
+		return false, fmt.Errorf("telegram %s: wait for global rate limit: %w", method, err)
+	}
+	o.sends.Inc()
+	if d := time.Since(start); d >= time.Millisecond {
+		o.waits.Inc()
+		o.wait.Observe(d.Seconds())
+	}
+	return fresh, nil
 }
 
 // activeChatKey marks a context in which a chat is known to be active (its
@@ -142,14 +189,15 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 		}
 	}
 	failures := 0
+	lane := LaneOf(ctx)
+	fresh, chatToken := false, false
 	for {
 		if chatID != 0 {
-			if err := s.chats.wait(ctx, chatID); err != nil {
-				return fmt.Errorf("telegram %s: wait for chat rate limit: %w", method, err)
+			var err error
+			if fresh, err = s.pace(ctx, method, chatID, lane, chatToken, fresh); err != nil {
+				return err
 			}
-			if err := s.global.Wait(ctx); err != nil {
-				return fmt.Errorf("telegram %s: wait for global rate limit: %w", method, err)
-			}
+			chatToken = false
 		}
 		err := s.attempt(ctx, method, params, result)
 		res := callResult(ctx, err)
@@ -166,8 +214,19 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 			var ae *APIError
 			errors.As(err, &ae)
 			wait := time.Duration(max(ae.RetryAfter, 1)) * time.Second
+			// A private chat whose bucket was full was not being paced:
+			// the 429 is about all our sends, not that chat's.
+			global := chatID > 0 && fresh
 			s.log.Warn("telegram rate limit: waiting retry_after", "method", method, "chat", s.hash(chatID),
-				"retry_after_s", wait.Seconds())
+				"retry_after_s", wait.Seconds(), "lane", lane.String(), "global", global)
+			if global {
+				s.m.globalBlocks.Inc()
+				s.global.block(time.Now().Add(wait))
+				// Every lane waits at the global gate. Nothing reached the
+				// chat: the retry keeps this attempt's chat token.
+				chatToken = true
+				continue
+			}
 			if chatID != 0 {
 				s.chats.block(chatID, time.Now().Add(wait))
 				continue // wait() sleeps until the block ends

@@ -130,36 +130,8 @@ func TestSenderContextCancelStopsRetries(t *testing.T) {
 	}
 }
 
-// A 429 for one chat holds back every sender to that chat, not others.
-func TestSender429BlocksTheChat(t *testing.T) {
-	api := botapitest.New(t)
-	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
-	api.TooManyRequests(1, 1, 11)
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = sendText(t.Context(), s, 11, "first") })
-	time.Sleep(100 * time.Millisecond) // the first got its 429 by now
-	wg.Go(func() { _ = sendText(t.Context(), s, 11, "second") })
-	wg.Go(func() { _ = sendText(t.Context(), s, 12, "other chat") })
-	wg.Wait()
-	var other, second time.Time
-	var first429 time.Time
-	for _, c := range api.CallsTo("sendMessage") {
-		switch {
-		case c.Status == 429:
-			first429 = c.Time
-		case c.Str("text") == "other chat":
-			other = c.Time
-		case c.Str("text") == "second":
-			second = c.Time
-		}
-	}
-	if other.Sub(first429) > 500*time.Millisecond {
-		t.Errorf("other chat waited %v", other.Sub(first429))
-	}
-	if second.Sub(first429) < 900*time.Millisecond {
-		t.Errorf("second message to the rate-limited chat went after %v, want ≥ 1s", second.Sub(first429))
-	}
-}
+// A 429 for one chat: see TestSenderChat429BlocksOnlyThatChat and
+// TestSenderGlobal429SlowsEveryLane (lane_test.go).
 
 func TestSenderPerChatRateLimit(t *testing.T) {
 	api := botapitest.New(t)
@@ -200,12 +172,13 @@ func TestSenderGlobalRateLimit(t *testing.T) {
 	s, _ := newTestSender(t, api.URL(), api.Token(), lim)
 	start := time.Now()
 	var wg sync.WaitGroup
+	staff := WithLane(t.Context(), LaneStaff) // replies are not held to it (lane_test.go)
 	for i := range 5 {
-		wg.Go(func() { _ = sendText(t.Context(), s, int64(100+i), "x") })
+		wg.Go(func() { _ = sendText(staff, s, int64(100+i), "x") })
 	}
 	wg.Wait()
 	if el := time.Since(start); el < 180*time.Millisecond {
-		t.Errorf("5 messages to 5 chats at 20/s took %v", el)
+		t.Errorf("5 staff messages to 5 chats at 20/s took %v", el)
 	}
 	// Calls to no chat (answerCallbackQuery, getMe) are not limited.
 	start = time.Now()
@@ -220,7 +193,7 @@ func TestSenderGlobalRateLimit(t *testing.T) {
 func TestLimiterEviction(t *testing.T) {
 	c := newChatLimiters(Limits{PrivatePerSecond: 1, PrivateBurst: 3, GroupPerMinute: 20, GroupBurst: 3})
 	for i := range 1000 {
-		if err := c.wait(t.Context(), int64(i+1)); err != nil {
+		if _, err := c.wait(t.Context(), int64(i+1), LaneReply); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -234,7 +207,7 @@ func TestLimiterEviction(t *testing.T) {
 	}
 	c.lastSweep = time.Now().Add(-2 * c.idle)
 	c.mu.Unlock()
-	if err := c.wait(t.Context(), 5000); err != nil {
+	if _, err := c.wait(t.Context(), 5000, LaneReply); err != nil {
 		t.Fatal(err)
 	}
 	if c.size() != 1 {

@@ -15,6 +15,9 @@ import (
 // deliverStaff delivers an entry of a staff group's stream. It reads the
 // case at delivery time: what /delete erased is never posted.
 func (s *Service) deliverStaff(ctx context.Context, e entry) error {
+	// Staff cards, relays and notices are bulk sends: held to the global
+	// limit, after people's answers; an emergency alert goes first.
+	ctx = bot.WithLane(ctx, bot.LaneStaff)
 	if e.Event == evExpired {
 		// The case is gone: only its trace says where it was shown.
 		return s.takeBack(ctx, e.Code, nil, "expired")
@@ -32,7 +35,7 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 	case evRelay:
 		return s.postRelay(ctx, c, e)
 	case evAlert:
-		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
+		return s.postNotice(bot.WithLane(ctx, bot.LaneEmergency), c, "alert", tNoticeEmergency)
 	case evLeft:
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
 	case evCard:
@@ -287,6 +290,7 @@ func sharedReply(c *Case) int {
 // an event once (it changes the session), so its messages are stored before
 // they are sent: a retry sends the same messages instead of asking again.
 func (s *Service) deliverPerson(ctx context.Context, e entry) error {
+	ctx = bot.WithLane(ctx, bot.LaneStaff) // what staff did, told later: not an answer to a message
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
 		return err

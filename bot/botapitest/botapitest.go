@@ -50,6 +50,9 @@ type Options struct {
 	// NoLog keeps no log of calls (Calls, CallsTo, WaitUntil... see none):
 	// for a long run watched with OnCall, whose log would only grow.
 	NoLog bool
+	// Flood, when set, answers messages beyond Telegram-like rates with 429
+	// and retry_after (flood.go).
+	Flood *Flood
 }
 
 // Call is one recorded request.
@@ -151,6 +154,7 @@ type Server struct {
 	webhookURL string
 	closed     chan struct{}
 	closeOnce  sync.Once
+	flood      *flood
 	// memberStatus is what getChatMember answers, by chat and user; anyone
 	// not in it is a "member".
 	memberStatus map[[2]int64]string
@@ -181,6 +185,9 @@ func NewServer(opts Options) *Server {
 		nextMsgID:  1000,
 		nextThread: 100,
 		closed:     make(chan struct{}),
+	}
+	if opts.Flood != nil {
+		s.flood = newFlood(*opts.Flood)
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
@@ -412,6 +419,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if token != s.opts.Token {
 		s.record(call, http.StatusUnauthorized, nil)
 		writeJSON(w, http.StatusUnauthorized, apiError{ErrorCode: 401, Description: "Unauthorized"})
+		return
+	}
+	if s.flood != nil && s.flood.reject(call, arrived) {
+		s.record(call, http.StatusTooManyRequests, nil)
+		writeJSON(w, http.StatusTooManyRequests, s.flood.answer())
 		return
 	}
 	if f := s.takeFault(call); f != nil {

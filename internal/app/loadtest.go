@@ -24,6 +24,12 @@ const loadtestHelp = `putokaz loadtest drives simulated Telegram users against a
 go-telegram/bot baseline (one Redis GET, one SET, one sendMessage per update),
 and reports throughput, latency from tap to reply, lost and duplicated replies.
 
+With --spike it plays a crisis spike instead: --people write within
+--spike-window (a few --messages each), delivered like Telegram (at most
+max_connections requests in flight, one chat's updates in sequence, re-sent
+after a non-2xx answer or a timeout) to serve with its default limits, and
+--api-rate makes the fake Bot API answer 429 beyond that many messages/s.
+
 Flags:
 `
 
@@ -53,6 +59,7 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	verbose := fs.Bool("verbose", false, "show the bots' own log output")
 	reportFile := fs.String("report", "", "print a report saved with --json as text, and exit")
 	baselineServer := fs.Bool("baseline-server", false, "internal: run the baseline bot (configured like serve, from the environment)")
+	spike := spikeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -141,6 +148,14 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 		oursEnv = append(oursEnv, "CONTENT_DIR="+*contentDir)
 	}
 
+	if spike.on {
+		sEnv := append(append([]string(nil), childEnv...), "TELEGRAM_RATE_LIMITS=telegram")
+		if *contentDir != "" {
+			sEnv = append(sEnv, "CONTENT_DIR="+*contentDir)
+		}
+		return runSpike(ctx, env, spike, loadtest.Child{Name: "putokaz serve (default limits)", Path: exe,
+			Args: []string{"serve"}, Env: sEnv, Sync: true, Output: childOut}.Target(), args, *asJSON)
+	}
 	rep := &loadtest.Report{
 		Command: "putokaz loadtest " + strings.Join(args, " "),
 		Date:    time.Now().UTC().Format("2006-01-02 15:04 MST"),

@@ -59,7 +59,7 @@ type Telegram struct {
 	WebhookURL    string  `yaml:"webhook_url" env:"TELEGRAM_WEBHOOK_URL" doc:"public HTTPS URL of the webhook; empty: long polling"`
 	WebhookSecret string  `yaml:"webhook_secret" env:"TELEGRAM_WEBHOOK_SECRET" doc:"secret Telegram sends with every webhook call (1-256 of A-Z a-z 0-9 _ -); required with webhook_url"`
 	StaffGroups   []int64 `yaml:"staff_groups" env:"TELEGRAM_STAFF_GROUPS" doc:"IDs of staff supergroups (comma-separated in the environment)"`
-	RateLimits    string  `yaml:"rate_limits" env:"TELEGRAM_RATE_LIMITS" doc:"telegram: send at most about 1 message/s per chat, 20/min per group, 30/s overall; off: no limits of our own (429 answers are still waited out) — for load tests and test servers"`
+	RateLimits    string  `yaml:"rate_limits" env:"TELEGRAM_RATE_LIMITS" doc:"telegram: send at most about 1 message/s per chat, 20/min per group, and staff messages and announcements at most 30/s overall (answers to people who wrote are held only by Telegram's 429s); off: no limits of our own (429 answers are still waited out) — for load tests and test servers"`
 }
 
 // Referral settings: staff queues, retention and delivery of referrals

@@ -562,6 +562,8 @@ func (r *runner) fill(res *Result, window time.Duration) {
 type Latency struct {
 	P50 float64 `json:"p50_ms"`
 	P90 float64 `json:"p90_ms"`
+	// P95 is filled by the spike (percentiles95) only.
+	P95 float64 `json:"p95_ms,omitempty"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
 }

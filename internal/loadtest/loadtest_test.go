@@ -38,7 +38,7 @@ func inProcessOurs(t *testing.T, rdb redis.UniversalClient, k keys.Keys) loadtes
 		}
 		var n uint64
 		eng := engine.New(time.Now, func() uint64 { n++; return n })
-		conv := conversation.New(sessions, eng, content.NewHolder(contenttest.Load(t)), acceptAll{}, log)
+		conv := conversation.New(sessions, eng, content.NewHolder(contenttest.Load(t)), bot.Effects(acceptAll{}), log)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
