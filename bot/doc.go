@@ -26,6 +26,9 @@
 //     update; lease tokens that name their process and update, a heartbeat
 //     per process, and the takeover of a dead handler's lease by the
 //     re-delivery of its update; the reasons of 503/500 answers.
+//   - recover_progress.go — a killed process repeats at most the message in
+//     flight: the count of an update's reply groups sent is recorded after
+//     each group, and the re-delivery that takes the lease over skips them.
 //   - sender.go, limiter.go, api.go — the one outbound path: per-chat and
 //     global rate limits, 429 retry_after honoured, 5xx/network retries with
 //     backoff, 403 marks the chat inactive (inactive.go); a small JSON client

@@ -33,6 +33,8 @@ type metrics struct {
 	pendingFlushed    prometheus.Counter
 	pendingDropped    prometheus.Counter
 	leaseTakeovers    prometheus.Counter
+	// Reply progress (recover_progress.go).
+	repliesSkipped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -128,12 +130,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "putokaz_bot_lease_takeovers_total",
 			Help: "Chat leases taken over from a handler that was gone (a killed process) by a re-delivery of the same update.",
 		}),
+		repliesSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_replies_skipped_total",
+			Help: "Reply groups (a message and the edits of it) not sent again when an update was handled again after its handler was cut off, because they had been sent.",
+		}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.updates, m.handleSeconds, m.apiCalls, m.apiSeconds, m.redisErrors,
 		m.dedupeHits, m.leaseWaits, m.leaseWaitSeconds, m.leaseLost, m.panics, m.poison, m.webhookRejected,
 		m.droppedButtons, m.inactiveMarked, m.inflight, m.quickExits, m.quickExitMessages, m.webhookRetry, m.pending,
-		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers} {
+		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers, m.repliesSkipped} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}
