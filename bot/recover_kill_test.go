@@ -365,3 +365,50 @@ func TestReplyGroups(t *testing.T) {
 		t.Errorf("no ops: %v", got)
 	}
 }
+
+// BenchmarkWebhookUpdateThreeReplies is BenchmarkWebhookUpdate with an
+// answer of three messages: two reply-progress records ride on each update
+// (recover_progress.go), the cost the kill guarantee adds. A one-message
+// answer records none.
+//
+//	go test -run '^$' -bench 'WebhookUpdate' -benchtime 3s ./bot/
+func BenchmarkWebhookUpdateThreeReplies(b *testing.B) {
+	api := botapitest.NewServer(botapitest.Options{})
+	defer api.Close()
+	rdb, k := redistest.New(b)
+	cfg := Config{Token: api.Token(), APIURL: api.URL(), WebhookURL: "https://x.org/hook", WebhookSecret: testSecret,
+		BotUsername: "PutokazBot", Limits: testLimits()}
+	three := funcConv(func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
+		return []engine.Message{{Text: "one", Lang: "en"}, {Text: "two", Lang: "en"}, {Text: "three", Lang: "en"}}, nil
+	})
+	srv, err := New(cfg, three, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchPost(b, srv.Handler(), "/hook")
+}
+
+// TestRedisRoundTripsPerMultiReplyUpdate pins the cost of the kill
+// guarantee: an answer of three messages adds one progress record after
+// each message but the last (a one-message answer adds none:
+// TestRedisRoundTripsPerUpdate).
+func TestRedisRoundTripsPerMultiReplyUpdate(t *testing.T) {
+	rdb, k := redistest.New(t)
+	h := &redistest.CountingHook{}
+	rdb.AddHook(skipHeartbeat{})
+	rdb.AddHook(h)
+	e := newEnv(t, envOpts{rdb: rdb, keys: &k, conv: multiPartConv{k: k}})
+	if code, _ := e.post(textUpdate(1, 901, "warm up")); code != 200 { // loads the scripts
+		t.Fatalf("status %d", code)
+	}
+	h.Reset()
+	if code, _ := e.post(textUpdate(2, 901, "hello")); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if want := int64(2 + killParts - 1); h.Count() != want {
+		t.Errorf("Redis round trips for %d replies = %d (%v), want %d", killParts, h.Count(), h.Commands(), want)
+	}
+	if n := rdb.Exists(t.Context(), k.ChatUpdates(chatKey(901))).Val(); n != 0 {
+		t.Errorf("progress left behind after the update was done: %v", rdb.HGetAll(t.Context(), k.ChatUpdates(chatKey(901))).Val())
+	}
+}
