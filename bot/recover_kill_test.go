@@ -118,6 +118,7 @@ func startKillChild(t *testing.T, apiURL, prefix string) *killChild {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start the child bot: %v", err)
 	}
