@@ -392,7 +392,11 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 			forget = d.quickExit(hctx, chat, in.chatID, in.msgID)
 		}
 	}
-	n, kbd, serr := d.sender.runOps(hctx, ops, d.log)
+	skip := br.sent // groups an attempt cut off by a kill had sent (recover_progress.go)
+	if outcome == "panic" {
+		skip = 0 // not the replies it sent
+	}
+	n, kbd, serr := d.sendReplies(hctx, chat, u.ID, token, ops, skip, marks, !erased)
 	var sent []int
 	if marks != nil && !erased {
 		_, _, sent = marks.state()

@@ -26,6 +26,9 @@
 //     update; lease tokens that name their process and update, a heartbeat
 //     per process, and the takeover of a dead handler's lease by the
 //     re-delivery of its update; the reasons of 503/500 answers.
+//   - recover_progress.go — a killed process repeats at most the message in
+//     flight: the count of an update's reply groups sent is recorded after
+//     each group, and the re-delivery that takes the lease over skips them.
 //   - sender.go, limiter.go, lane.go, api.go — the one outbound path:
 //     per-chat pacing for every message, the global limit for bulk lanes
 //     only (Lane: emergency, reply, staff, bulk — in that priority when

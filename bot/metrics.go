@@ -39,6 +39,8 @@ type metrics struct {
 	laneWait     *prometheus.HistogramVec // lane
 	laneWaiting  *prometheus.GaugeVec     // lane
 	globalBlocks prometheus.Counter
+	// Reply progress (recover_progress.go).
+	repliesSkipped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -155,12 +157,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "putokaz_telegram_global_blocks_total",
 			Help: "429 answers that were not about one chat (its pacing had left it alone): every lane waited their retry_after.",
 		}),
+		repliesSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "putokaz_bot_replies_skipped_total",
+			Help: "Reply groups (a message and the edits of it) not sent again when an update was handled again after its handler was cut off, because they had been sent.",
+		}),
 	}
 	var errs []error
 	for _, c := range []prometheus.Collector{m.updates, m.handleSeconds, m.apiCalls, m.apiSeconds, m.redisErrors,
 		m.dedupeHits, m.leaseWaits, m.leaseWaitSeconds, m.leaseLost, m.panics, m.poison, m.webhookRejected,
 		m.droppedButtons, m.inactiveMarked, m.inflight, m.quickExits, m.quickExitMessages, m.webhookRetry, m.pending,
-		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers,
+		m.pendingFlushed, m.pendingDropped, m.leaseTakeovers, m.repliesSkipped,
 		m.laneSends, m.laneWaits, m.laneWait, m.laneWaiting, m.globalBlocks} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)

@@ -34,8 +34,10 @@ import (
 //     heartbeatEvery, or the lease is older than any attempt can hold it;
 //     any other update of the chat waits for the lease to expire, so two
 //     different updates of one chat never run at once. The update is
-//     handled again from the session it started from: replies the killed
-//     process had sent for it are sent again. A live process cut off from
+//     handled again from the session it started from, and the reply groups
+//     the killed process had recorded as sent are skipped
+//     (recover_progress.go): only the one in flight at the kill can be
+//     seen twice. A live process cut off from
 //     Redis for longer than heartbeatTTL while handling looks the same: if
 //     it still sends its replies, that update is answered twice. A handler
 //     whose lease was taken over stops at its next renewal, and never takes

@@ -63,6 +63,12 @@ type updateState interface {
 	// with finish.
 	record(ctx context.Context, chat string, ids []int) error
 	takeOver(ctx context.Context, chat, holder, token string) (bool, error)
+	// progress records, while the lease holds token, that the first sent
+	// groups of the update's replies have gone out (recover_progress.go),
+	// with the IDs of the messages sent since the last record (for the
+	// quick exit). It reports false, recording nothing, if the lease is
+	// not ours.
+	progress(ctx context.Context, chat string, updateID int64, token string, sent int, ids []int) (bool, error)
 }
 
 // leaseState is what finish found: the lease still ours (and released),
@@ -98,6 +104,10 @@ type beginResult struct {
 	// update's mark failed; the update is handled (fail open) and the
 	// dispatcher reports it.
 	checkErr error
+	// sent: reply groups (see replyGroups) an earlier attempt of the
+	// update recorded as sent before it was cut off: of outbox if there
+	// is one, else of the replies the conversation gives (acquired only).
+	sent int
 }
 
 type finishArgs struct {
@@ -176,10 +186,12 @@ if not redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
 end
 local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 local out = ''
+local sent = 0
 if n == 1 then
   redis.call('PEXPIRE', KEYS[2], ARGV[4])
 else
   out = redis.call('HGET', KEYS[2], ARGV[1] .. ':o') or ''
+  sent = tonumber(redis.call('HGET', KEYS[2], ARGV[1] .. ':s')) or 0
 end
 if ARGV[5] == '1' then
   redis.call('DEL', KEYS[5])
@@ -188,7 +200,7 @@ local sess = false
 if KEYS[6] then
   sess = redis.call('GET', KEYS[6])
 end
-return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, 1 - redis.call('EXISTS', KEYS[1]), sess}
+return {ARGV[2], 0, n, redis.call('EXISTS', KEYS[4]), out, 1 - redis.call('EXISTS', KEYS[1]), sess, sent}
 `)
 
 	// KEYS: done set, updates hash, lease, keyboard flag, messages[, session]
@@ -227,7 +239,7 @@ messages(KEYS[5], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14])
 if ARGV[3] == '1' then
   redis.call('SADD', KEYS[1], id)
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
-  redis.call('HDEL', KEYS[2], id, id .. ':o')
+  redis.call('HDEL', KEYS[2], id, id .. ':o', id .. ':s')
   local keep = tonumber(ARGV[8])
   if redis.call('SCARD', KEYS[1]) > 2 * keep then
     local ids, num = redis.call('SMEMBERS', KEYS[1]), {}
@@ -243,6 +255,7 @@ if ARGV[3] == '1' then
   end
 elseif ARGV[4] ~= '' then
   redis.call('HSET', KEYS[2], id .. ':o', ARGV[4])
+  redis.call('HDEL', KEYS[2], id .. ':s')
   redis.call('PEXPIRE', KEYS[2], ARGV[5])
 end
 if ARGV[6] == 'set' then
@@ -408,6 +421,10 @@ func (s *redisState) begin(ctx context.Context, chat string, updateID int64, tok
 		if sess, ok := v[5].(string); ok {
 			r.session = append(make([]byte, 0, len(sess)), sess...) // non-nil even when empty
 		}
+	}
+	if len(v) > 6 {
+		sent, _ := v[6].(int64)
+		r.sent = int(sent)
 	}
 	if fresh == 1 {
 		// The chat has no dedupe set: a new chat, one idle for the dedupe
@@ -593,6 +610,7 @@ type memUpdate struct {
 	done    bool
 	n       int
 	out     []byte
+	sent    int
 	expires time.Time
 }
 
@@ -629,7 +647,7 @@ func (s *memoryState) begin(ctx context.Context, chat string, updateID int64, to
 	u.n++
 	u.expires = now.Add(s.dedupe)
 	exp, kbd := s.keyboards[chat]
-	r := beginResult{status: beginAcquired, attempt: u.n, keyboard: kbd && now.Before(exp), outbox: u.out}
+	r := beginResult{status: beginAcquired, attempt: u.n, keyboard: kbd && now.Before(exp), outbox: u.out, sent: u.sent}
 	s.mu.Unlock()
 	if reactivate {
 		if id, err := strconv.ParseInt(chat[len("tg:"):], 10, 64); err == nil {
@@ -670,10 +688,10 @@ func (s *memoryState) finish(_ context.Context, chat string, updateID int64, tok
 		s.updates[k] = u
 	}
 	if f.done {
-		u.done, u.n, u.out = true, 0, nil
+		u.done, u.n, u.out, u.sent = true, 0, nil, 0
 		u.expires = now.Add(s.dedupe)
 	} else if f.outbox != nil {
-		u.out = f.outbox
+		u.out, u.sent = f.outbox, 0
 		u.expires = now.Add(s.dedupe)
 	}
 	switch f.kbd {

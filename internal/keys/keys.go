@@ -145,7 +145,9 @@ func (k Keys) ChatDone(chat string) string { return k.user(chat, "tg:done") }
 
 // ChatUpdates is the hash of the chat's updates not yet done: field
 // <update_id> counts attempts (for poison detection), <update_id>:o holds
-// replies not yet sent when an attempt failed. A done update's fields are
+// replies not yet sent when an attempt failed, <update_id>:s how many groups
+// of its replies are sent while they go out (so that a killed process's
+// re-delivery skips them). A done update's fields are
 // removed, so the hash is usually empty, i.e. gone. Written with a TTL.
 func (k Keys) ChatUpdates(chat string) string { return k.user(chat, "tg:upd") }
 

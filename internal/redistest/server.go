@@ -30,6 +30,9 @@ type Server struct {
 	bin     string
 	dir     string
 	cluster bool // one-node Redis Cluster, see StartClusterServer
+	// args, when set, replaces the command line after --port <port>
+	// (replicas, cluster nodes without slots, sentinels: failover.go).
+	args func(dir string) []string
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -57,11 +60,16 @@ func StartClusterServer(t testing.TB) *Server {
 
 func startServer(t testing.TB, cluster bool) *Server {
 	t.Helper()
+	return startWith(t, cluster, nil)
+}
+
+func startWith(t testing.TB, cluster bool, args func(dir string) []string) *Server {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redistest: redis-server not found in PATH (%v); install Redis (e.g. apt-get install redis-server)", err)
 	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), cluster: cluster}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), cluster: cluster, args: args}
 	t.Cleanup(s.stop) // runs before TempDir's cleanup (LIFO)
 
 	// The port is free when we probe it but could be taken before
@@ -152,6 +160,15 @@ func (s *Server) start() error {
 		// nodes.conf lives in the private dir, so slots survive a restart.
 		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
 	}
+	if s.args != nil {
+		args = s.args(s.dir)
+		if len(args) > 0 && !strings.HasPrefix(args[0], "--") {
+			// A config file first (a sentinel's), then the port.
+			args = append([]string{args[0], "--port", port}, args[1:]...)
+		} else {
+			args = append([]string{"--port", port}, args...)
+		}
+	}
 	cmd := exec.Command(s.bin, args...)
 	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -166,7 +183,7 @@ func (s *Server) start() error {
 	}()
 
 	err = waitReady(s.Addr, done)
-	if err == nil && s.cluster {
+	if err == nil && s.cluster && s.args == nil {
 		err = claimAllSlots(s.Addr)
 	}
 	if err != nil {

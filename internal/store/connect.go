@@ -49,7 +49,12 @@ func Connect(ctx context.Context, url string) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, err // already names the redacted URL
 	}
-	rdb := redis.NewUniversalClient(opts)
+	var rdb redis.UniversalClient
+	if len(opts.Addrs) > 1 && opts.MasterName == "" {
+		rdb = newClusterClient(opts)
+	} else {
+		rdb = redis.NewUniversalClient(opts)
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, pingTimeout)

@@ -1,0 +1,434 @@
+package faultsuite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"putokaz/bot"
+	"putokaz/bot/botapitest"
+	"putokaz/internal/engine"
+	"putokaz/internal/keys"
+	"putokaz/internal/redistest"
+	"putokaz/internal/store"
+	"putokaz/internal/testlog"
+	"putokaz/internal/unlink"
+)
+
+const secret = "fault-suite_secret"
+
+// counterConv keeps a counter in the person's session (through the
+// transport's SessionTx, as the real session store does) and answers
+// "<text> #<counter>": a lost session write shows as a wrong counter, a
+// repeated update as a repeated reply. /delete erases the person as the
+// real effect handler does (unlink.User, then bot.Erased).
+type counterConv struct {
+	k   keys.Keys
+	rdb redis.UniversalClient
+}
+
+func (c counterConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+	if in.Kind == engine.InCommand && in.Command == "delete" {
+		if _, err := unlink.User(ctx, c.rdb, c.k, user); err != nil {
+			return nil, fmt.Errorf("erase %s: %w", user, err)
+		}
+		bot.Erased(ctx)
+		return []engine.Message{{Text: "deleted", Lang: "en"}}, nil
+	}
+	tx, ok := bot.SessionTxFromContext(ctx, c.k.Session(user))
+	if !ok {
+		return nil, errors.New("no session transaction")
+	}
+	n, _ := strconv.Atoi(string(tx.Load()))
+	n++
+	tx.Stage([]byte(strconv.Itoa(n)), time.Hour)
+	return []engine.Message{{Text: fmt.Sprintf("%s #%d", in.Text, n), Lang: "en"}}, nil
+}
+
+// rig is two replicas of the bot on one Redis deployment, behind a driver
+// that alternates between them like a load balancer.
+type rig struct {
+	t    *testing.T
+	api  *botapitest.Server
+	k    keys.Keys
+	rdb  redis.UniversalClient // for the checks
+	urls []string              // the replicas' base URLs
+	logs *testlog.Buffer
+}
+
+func newRig(t *testing.T, redisURL string) *rig {
+	t.Helper()
+	r := &rig{t: t, api: botapitest.New(t), k: keys.New("fs:"), logs: &testlog.Buffer{}}
+	connect := func() redis.UniversalClient {
+		rdb, err := store.Connect(t.Context(), redisURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb
+	}
+	log := slog.New(slog.NewJSONHandler(r.logs, nil))
+	store.LogRedisTo(log) // go-redis's lines into the bots' log, as putokaz serve does
+	r.rdb = connect()
+	for i := range 2 {
+		rdb := connect()
+		cfg := bot.Config{Token: r.api.Token(), APIURL: r.api.URL(), WebhookURL: "https://bot.example.org/hook",
+			WebhookSecret: secret, BotUsername: r.api.BotUsername(), LogSalt: "fault-suite",
+			Limits: bot.Limits{
+				// Production values except the rate limits (this is not a
+				// test of them) and a shorter wait for a busy chat.
+				PrivatePerSecond: 1000, PrivateBurst: 100, GlobalPerSecond: 10000, GlobalBurst: 1000,
+				LeaseWait: 2 * time.Second, ReadyCacheTTL: time.Second,
+			}}
+		srv, err := bot.New(cfg, counterConv{k: r.k, rdb: rdb}, rdb, r.k, prometheus.NewRegistry(),
+			log.With("replica", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		t.Cleanup(hs.Close)
+		r.urls = append(r.urls, hs.URL)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the bots' log, last lines:\n%s", tail(r.logs.String(), 40))
+		}
+	})
+	return r
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+const chats = 20
+
+func chatID(c int) int64 { return 918300000 + int64(c) }
+
+func textUpdate(updateID, chat int64, text string) string {
+	b, _ := json.Marshal(text)
+	return fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"from":{"id":%d,"is_bot":false,"first_name":"A",`+
+		`"language_code":"en"},"chat":{"id":%d,"first_name":"A","type":"private"},"date":1767225600,"text":%s,`+
+		`"entities":%s}}`, updateID, updateID, chat, chat, b, entities(text))
+}
+
+func entities(text string) string {
+	if strings.HasPrefix(text, "/") {
+		return fmt.Sprintf(`[{"offset":0,"length":%d,"type":"bot_command"}]`, len(text))
+	}
+	return "[]"
+}
+
+// send delivers one update as Telegram does: re-sent (to either replica)
+// every 100 ms until answered 2xx. It returns the number of re-sends and
+// the time to the 2xx answer.
+func (r *rig) send(c int, updateID int64, text string, statuses *sync.Map) (resends int, took time.Duration, err error) {
+	upd := textUpdate(updateID, chatID(c), text)
+	start := time.Now()
+	for attempt := 0; ; attempt++ {
+		code := post(r.urls[(c+int(updateID)+attempt)%len(r.urls)]+"/hook", upd)
+		if code >= 200 && code < 300 {
+			return attempt, time.Since(start), nil
+		}
+		if statuses != nil {
+			n, _ := statuses.LoadOrStore(code, new(atomic.Int64))
+			n.(*atomic.Int64).Add(1)
+		}
+		if time.Since(start) > 30*time.Second {
+			return attempt, time.Since(start), fmt.Errorf("update %d of chat %d not answered 2xx within 30 s (last %d)", updateID, c, code)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func post(url, body string) int {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// figures of one scenario.
+type figures struct {
+	updates, resends, lost, duplicated, stray int
+	statuses                                  map[int]int64
+	longest                                   time.Duration // longest time to a 2xx
+	notReadyFrom, notReadyTo                  time.Duration // /readyz not ready, relative to the kill
+	notReadyProbes, probes                    int
+	recovered                                 time.Duration // kill → topology healthy again
+}
+
+// run drives chats chats for the whole scenario: load before the kill,
+// kill() (which returns once the topology has failed over), load after.
+func (r *rig) run(kill func(), recovered func() time.Duration) figures {
+	t := r.t
+	var f figures
+	answered := make([]int, chats)
+	stop := make(chan struct{})
+	var statuses sync.Map
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for c := range chats {
+		wg.Go(func() {
+			for i := 1; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resends, took, err := r.send(c, int64(c)*1_000_000+int64(i), "u"+strconv.Itoa(i), &statuses)
+				mu.Lock()
+				f.resends += resends
+				f.longest = max(f.longest, took)
+				mu.Unlock()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				answered[c] = i
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+	// /readyz of the first replica, every 100 ms.
+	var killedAt atomic.Int64
+	probeStop := make(chan struct{})
+	var probeWG sync.WaitGroup
+	probeWG.Go(func() {
+		for {
+			select {
+			case <-probeStop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			resp, err := http.Get(r.urls[0] + "/readyz")
+			ok := err == nil && resp.StatusCode == http.StatusOK
+			if err == nil {
+				resp.Body.Close()
+			}
+			mu.Lock()
+			f.probes++
+			if k := killedAt.Load(); !ok && k != 0 {
+				at := time.Since(time.Unix(0, k))
+				if f.notReadyProbes == 0 {
+					f.notReadyFrom = at
+				}
+				f.notReadyProbes++
+				f.notReadyTo = at
+			} else if !ok {
+				t.Errorf("/readyz not ready before the kill: %v", err)
+			}
+			mu.Unlock()
+		}
+	})
+	time.Sleep(2 * time.Second)
+	killedAt.Store(time.Now().UnixNano())
+	kill()
+	f.recovered = recovered()
+	time.Sleep(3 * time.Second)
+	close(stop)
+	wg.Wait()
+	// The last probes after the load: ready again.
+	time.Sleep(300 * time.Millisecond)
+	close(probeStop)
+	probeWG.Wait()
+	if resp, err := http.Get(r.urls[0] + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz not ready after the failover: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	f.statuses = map[int]int64{}
+	statuses.Range(func(k, v any) bool { f.statuses[k.(int)] = v.(*atomic.Int64).Load(); return true })
+	byChat := map[int64][]string{}
+	for _, call := range r.api.Delivered("sendMessage") {
+		byChat[call.ChatID] = append(byChat[call.ChatID], call.Str("text"))
+	}
+	for c := range chats {
+		f.updates += answered[c]
+		seen := map[string]int{}
+		for _, text := range byChat[chatID(c)] {
+			seen[text]++
+		}
+		for i := 1; i <= answered[c]; i++ {
+			want := fmt.Sprintf("u%d #%d", i, i)
+			switch n := seen[want]; {
+			case n == 0:
+				f.lost++
+				t.Errorf("chat %d: %q never arrived", c, want)
+			case n > 1:
+				f.duplicated += n - 1
+				t.Errorf("chat %d: %q arrived %d times", c, want, n)
+			}
+			delete(seen, want)
+		}
+		for text, n := range seen {
+			f.stray += n
+			t.Errorf("chat %d: unexpected %q ×%d (a session write lost?)", c, text, n)
+		}
+	}
+	return f
+}
+
+// eraseAndCheck sends /delete for chats (re-sent until 2xx) and checks that
+// no key of the person is left and the answer arrived once.
+func (r *rig) eraseAndCheck(ctx context.Context, cs ...int) {
+	t := r.t
+	for _, c := range cs {
+		if _, _, err := r.send(c, 900_000_000+int64(c), "/delete", nil); err != nil {
+			t.Fatalf("/delete after the failover: %v", err)
+		}
+		user := "tg:" + strconv.FormatInt(chatID(c), 10)
+		if n, err := countKeys(ctx, r.rdb, r.k.UserPattern(user)); err != nil || n != 0 {
+			t.Errorf("chat %d: %d keys left after /delete (%v)", c, n, err)
+		}
+		n := 0
+		for _, call := range r.api.Delivered("sendMessage") {
+			if call.ChatID == chatID(c) && call.Str("text") == "deleted" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("chat %d: /delete answered %d times", c, n)
+		}
+	}
+}
+
+func countKeys(ctx context.Context, rdb redis.UniversalClient, pattern string) (int, error) {
+	var n atomic.Int64
+	scan := func(ctx context.Context, c *redis.Client) error {
+		keys, err := c.Keys(ctx, pattern).Result()
+		n.Add(int64(len(keys)))
+		return err
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, scan)
+	} else {
+		var keys []string
+		keys, err = rdb.Keys(ctx, pattern).Result()
+		n.Add(int64(len(keys)))
+	}
+	return int(n.Load()), err
+}
+
+// maxWait bounds the longest time to a 2xx answer in a scenario: the
+// failover itself (about 2.5 s with a 1 s timeout) and slack for a loaded
+// CI machine. A client that does not follow the failover (go-redis's
+// cluster client alone took up to 60 s) fails here.
+const maxWait = 10 * time.Second
+
+func (f figures) log(t *testing.T, what string) {
+	if f.longest > maxWait {
+		t.Errorf("an update waited %v for a 2xx answer, want under %v", f.longest.Round(time.Millisecond), maxWait)
+	}
+	t.Logf("measured (%s): %d updates from %d chats through 2 bot replicas, %d re-sends (non-2xx answers by status: %v); "+
+		"lost %d, duplicated %d, session rollbacks %d; failover complete %v after the kill; /readyz not ready in %d of %d "+
+		"probes, from %v to %v after the kill; longest time to a 2xx answer %v",
+		what, f.updates, chats, f.resends, f.statuses, f.lost, f.duplicated, f.stray, f.recovered.Round(time.Millisecond),
+		f.notReadyProbes, f.probes, f.notReadyFrom.Round(time.Millisecond), f.notReadyTo.Round(time.Millisecond),
+		f.longest.Round(time.Millisecond))
+}
+
+// TestClusterMasterFailover: a Redis Cluster of 3 masters and 3 replicas
+// (cluster-node-timeout 1 s); the master that holds chat 0's keys is killed
+// mid-load. Its replica takes over, the bot serves every chat again,
+// nothing is lost or answered twice, /readyz says not ready during the
+// outage and ready after, and /delete works on the failed-over cluster.
+func TestClusterMasterFailover(t *testing.T) {
+	cluster := redistest.StartReplicatedCluster(t, 3, time.Second)
+	r := newRig(t, cluster.URL())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	victim, err := cluster.MasterFor(ctx, r.k.Session("tg:"+strconv.FormatInt(chatID(0), 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var killed time.Time
+	f := r.run(func() {
+		victim.Stop()
+		killed = time.Now()
+	}, func() time.Duration {
+		if err := cluster.WaitHealthy(ctx, len(cluster.Nodes)); err != nil {
+			t.Fatalf("no failover: %v", err)
+		}
+		return time.Since(killed)
+	})
+	f.log(t, "Redis Cluster, a master killed")
+	if f.notReadyProbes == 0 {
+		t.Error("/readyz never said not ready during the outage")
+	}
+	// chat 0 lived on the killed master (now on its promoted replica);
+	// others on the masters that stayed.
+	master := func(c int) *redistest.Server {
+		m, err := cluster.MasterFor(ctx, r.k.Session("tg:"+strconv.FormatInt(chatID(c), 10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	promoted := master(0)
+	var others []int
+	for c := 1; c < chats && len(others) < 2; c++ {
+		if master(c) != promoted {
+			others = append(others, c)
+		}
+	}
+	r.eraseAndCheck(ctx, append([]int{0}, others...)...)
+}
+
+// TestSentinelFailover: a primary and a replica under three Sentinels
+// (quorum 2, down-after 1 s); the primary is killed mid-load. The Sentinels
+// promote the replica, the bot (redis+sentinel:// URL) follows it, nothing
+// is lost or answered twice, /readyz says not ready during the outage and
+// ready after, and /delete works.
+func TestSentinelFailover(t *testing.T) {
+	s := redistest.StartSentinel(t, time.Second)
+	r := newRig(t, s.URL())
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var killed time.Time
+	f := r.run(func() {
+		s.Primary.Stop()
+		killed = time.Now()
+	}, func() time.Duration {
+		for {
+			if addr, err := s.MasterAddr(ctx); err == nil && addr == s.Replica.Addr {
+				return time.Since(killed)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("the sentinels did not promote the replica")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	f.log(t, "Sentinel, the primary killed")
+	if f.notReadyProbes == 0 {
+		t.Error("/readyz never said not ready during the outage")
+	}
+	r.eraseAndCheck(ctx, 0, 1)
+}
