@@ -42,6 +42,7 @@ var _ Store = (*Redis)(nil)
 const expireLater = `
 local t = redis.call('EXPIRETIME', KEYS[1])
 if t < 0 or t < tonumber(ARGV[1]) then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end
+return 1
 `
 
 // personAdd records a subscription in the person's hash.
