@@ -28,7 +28,8 @@
 //     re-delivery of its update; the reasons of 503/500 answers.
 //   - sender.go, limiter.go, api.go — the one outbound path: per-chat and
 //     global rate limits, 429 retry_after honoured, 5xx/network retries with
-//     backoff, 403 marks the chat inactive (inactive.go); a small JSON client
+//     backoff, 403 marks the chat inactive (inactive.go, which also runs the
+//     app's BlockedHook when a person blocks the bot); a small JSON client
 //     whose errors match the library's.
 //   - input.go, command.go, render.go — update → engine.Input, UTF-16-correct
 //     command parsing, engine.Message → sendMessage with our own keyboard JSON.

@@ -119,7 +119,7 @@ func (t *turn) subButton(kind, arg string) {
 // those they do; a press turns one on or off.
 func (t *turn) subscribeList() {
 	var bs []rawButton
-	for _, name := range t.c.FlowOrder {
+	for _, name := range t.topicOrder() {
 		if !t.followable(name) {
 			continue
 		}
@@ -140,6 +140,33 @@ func (t *turn) subscribeList() {
 	t.keyboardRaw(append(bs, t.backButtons()...))
 }
 
+// topicOrder is every flow in the order the main menu offers them (its
+// steps' buttons, in file order), then the others in content order: the
+// /subscribe list reads like the menu people know.
+func (t *turn) topicOrder() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(name string) {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	if home := t.c.Flows[content.HomeFlow]; home != nil {
+		for _, sn := range home.Order {
+			for _, b := range home.Steps[sn].Buttons {
+				if b.Go != nil && b.Go.Flow != content.HomeFlow {
+					add(b.Go.Flow)
+				}
+			}
+		}
+	}
+	for _, name := range t.c.FlowOrder {
+		add(name)
+	}
+	return out
+}
+
 // unsubscribeList shows /unsubscribe: a button per topic the person
 // follows and one to stop them all; without any, says so and offers the
 // /subscribe list. fresh is false right after a topic was stopped (the
@@ -158,8 +185,14 @@ func (t *turn) unsubscribeList(fresh bool) {
 	}
 	t.say(content.TextUnsubList)
 	bs := make([]rawButton, 0, len(t.s.Subs)+3)
-	for _, name := range t.s.Subs {
-		bs = append(bs, rawButton{t.topicTitle(name), "unsub:" + name})
+	listed := map[string]bool{}
+	// In the menu's order; a topic no longer in the content still gets
+	// its button (by name), so that it can be stopped.
+	for _, name := range append(t.topicOrder(), t.s.Subs...) {
+		if t.subscribed(name) && !listed[name] {
+			listed[name] = true
+			bs = append(bs, rawButton{t.topicTitle(name), "unsub:" + name})
+		}
 	}
 	bs = append(bs, t.sys(content.TextUnsubAll, "unsub:"))
 	t.keyboardRaw(append(bs, t.backButtons()...))
