@@ -96,6 +96,7 @@ func LeaseFromContext(ctx context.Context) (Lease, bool) {
 type Dispatcher struct {
 	conv        Conversation
 	staff       atomic.Pointer[StaffHandler]
+	blocked     atomic.Pointer[BlockedHook]
 	sender      *Sender
 	state       updateState
 	inactive    Inactive
@@ -340,6 +341,10 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 			return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
 		}
 		d.m.inactiveMarked.Inc()
+		if err := d.onBlocked(hctx, userKey(in.userID)); err != nil {
+			_ = finish(finishArgs{})
+			return "error", "", retryLater("blocked_hook", fmt.Errorf("update %d: %w", u.ID, err))
+		}
 	case in.act == actUnblocked:
 		// begin cleared the inactive mark.
 	case in.act == actStaff:

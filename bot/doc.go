@@ -34,7 +34,8 @@
 //     only (Lane: emergency, reply, staff, bulk — in that priority when
 //     several wait), 429 retry_after honoured (a global one by every
 //     lane), 5xx/network retries with backoff, 403 marks the chat inactive
-//     (inactive.go); a small JSON client whose errors match the library's.
+//     (inactive.go, which also runs the app's BlockedHook when a person
+//     blocks the bot); a small JSON client whose errors match the library's.
 //   - input.go, command.go, render.go — update → engine.Input, UTF-16-correct
 //     command parsing, engine.Message → sendMessage with our own keyboard JSON.
 //   - exit.go — the quick exit (/exit): the private chat's message IDs are

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -345,6 +346,36 @@ func TestE2EMyChatMember(t *testing.T) {
 	}
 	if n := len(e.api.Calls()); n != 0 {
 		t.Errorf("bot API calls = %d, want none", n)
+	}
+}
+
+// TestE2EBlockedHook: a person who blocks the bot is reported to the hook
+// once (by their key) under their update; a failing hook makes the update
+// be delivered again rather than lost.
+func TestE2EBlockedHook(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	var got []string
+	fail := true
+	e.srv.SetBlockedHook(func(_ context.Context, user string) error {
+		if fail {
+			fail = false
+			return errors.New("store down")
+		}
+		got = append(got, user)
+		return nil
+	})
+	kicked := fmt.Sprintf(`{"update_id":1,"my_chat_member":{"chat":%s,"from":%s,"date":1767225600,`+
+		`"old_chat_member":{"status":"member","user":{"id":123456,"is_bot":true,"first_name":"Putokaz"}},`+
+		`"new_chat_member":{"status":"kicked","user":{"id":123456,"is_bot":true,"first_name":"Putokaz"},"until_date":0}}}`,
+		privateChat(807), fromUser(807, "en"))
+	if code, _ := e.post(kicked); code == 200 {
+		t.Fatal("a failed hook was acknowledged: Telegram would not deliver the update again")
+	}
+	if code, _ := e.post(kicked); code != 200 {
+		t.Fatalf("redelivery: status %d", code)
+	}
+	if len(got) != 1 || got[0] != "tg:807" {
+		t.Errorf("hook got %v, want [tg:807]", got)
 	}
 }
 

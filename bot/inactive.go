@@ -21,6 +21,28 @@ type Inactive interface {
 	SetActive(ctx context.Context, chatID int64) error
 }
 
+// BlockedHook is told the person's key ("tg:" + their user ID) when a
+// person blocks the bot (my_chat_member "kicked" in their private chat),
+// under their chat's lease: the app ends their subscriptions there. An
+// error makes the update be delivered again, so it must be idempotent.
+type BlockedHook func(ctx context.Context, user string) error
+
+// SetBlockedHook sets the hook for people who block the bot. Call before Run.
+func (s *Server) SetBlockedHook(h BlockedHook) {
+	if h == nil {
+		s.d.blocked.Store(nil)
+		return
+	}
+	s.d.blocked.Store(&h)
+}
+
+func (d *Dispatcher) onBlocked(ctx context.Context, user string) error {
+	if h := d.blocked.Load(); h != nil {
+		return (*h)(ctx, user)
+	}
+	return nil
+}
+
 // chatKey is the opaque chat ID used in keys and for serialisation.
 func chatKey(chatID int64) string { return "tg:" + strconv.FormatInt(chatID, 10) }
 

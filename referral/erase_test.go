@@ -75,7 +75,8 @@ func (e *testEnv) scanFor(needles ...string) {
 	}
 }
 
-// TestErasureLeavesNothingNamingThePerson: a conversation with a referral
+// TestErasureLeavesNothingNamingThePerson: a conversation with a
+// subscription to a topic's updates, a referral
 // (claimed, with a staff note) and a handoff (messages both ways), then
 // /delete: afterwards no Redis key or value names the person's chat — in
 // decimal or as its hash tag — and both topics are gone from the staff
@@ -84,6 +85,13 @@ func TestErasureLeavesNothingNamingThePerson(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	const ema = 918273645
 	e.start(ema)
+	e.command(ema, "/subscribe")
+	e.press(ema, "SOS")
+	e.waitText(ema, content.TextSubDone)
+	if n, err := e.rdb.Exists(t.Context(), e.k.Subs(fmt.Sprint("tg:", ema)), e.k.SubsTopic("sos", "en")).Result(); err != nil || n != 2 {
+		t.Fatalf("the subscription is not stored (%d keys, %v)", n, err)
+	}
+	e.command(ema, "/menu")
 	code := e.refer(ema, "Kikinda")
 	ref, card := e.card(code)
 	e.staffTap(groupA, card, staffA, "c:"+code)

@@ -29,6 +29,7 @@ import (
 	"putokaz/internal/polltest"
 	"putokaz/internal/redistest"
 	"putokaz/internal/store"
+	"putokaz/internal/subscribe"
 	"putokaz/internal/testlog"
 )
 
@@ -84,8 +85,10 @@ func testContent(t *testing.T) *content.Content {
 places:`, 1)
 	en := files["locales/active.en.yaml"] + "svc2:\n  name: Second service\n  consent: May we tell the second service?\n  declined: Call them.\n"
 	fa := files["locales/active.fa.yaml"] + "svc2:\n  name: خدمت دوم\n  consent: آیا به خدمت دوم بگوییم؟\n  declined: زنگ بزنید.\n"
+	// A topic people can follow, so that erasure covers subscriptions.
+	sos := strings.Replace(files["flows/sos.yaml"], "emergency: true\n", "emergency: true\nsubscribable: true\n", 1)
 	root := contenttest.Write(t, map[string]string{"flows/directory.yaml": dir, "locales/active.en.yaml": en,
-		"locales/active.fa.yaml": fa})
+		"locales/active.fa.yaml": fa, "flows/sos.yaml": sos})
 	c, diags := content.Load(content.Dir(root))
 	if c == nil || diags.HasErrors() {
 		t.Fatalf("test content does not load:\n%v", diags)
@@ -176,8 +179,11 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	var seq atomic.Uint64
 	seq.Store(uint64(time.Now().UnixNano()))
 	eng := engine.New(time.Now, func() uint64 { return seq.Add(7919) })
-	e.conv = conversation.New(sessions, eng, e.holder, bot.Effects(e.svc), e.log)
+	subs := subscribe.NewHandler(subscribe.NewRedis(e.rdb, e.k, subscribe.DefaultTTL, time.Now), e.svc)
+	e.conv = conversation.New(sessions, eng, e.holder, bot.Effects(subs), e.log)
 	e.conv.Statuses = e.svc
+	e.conv.Subscriptions = subs
+	srv.SetBlockedHook(subs.Unsubscribe)
 	e.conv.Cases = e.svc
 	late.set(e.conv)
 	e.svc.SetConversation(e.conv)

@@ -121,12 +121,9 @@ func (u *Update) at(field string) content.Pos {
 	return content.Pos{File: u.File, Line: 1, Col: 1}
 }
 
-// Subscribable reports whether people can subscribe to a flow's updates.
-//
-// HOOK(issue 17, subscriptions): the flows' "subscribable" field is added by
-// the subscriptions side of the issue; when it is merged this must read
-// `return f.Subscribable`. Until then every flow that exists is accepted.
-var Subscribable = func(f *content.Flow) bool { return true }
+// Subscribable reports whether people can subscribe to a flow's updates
+// (the flow's "subscribable" field).
+func Subscribable(f *content.Flow) bool { return f.Subscribable }
 
 // Check reports every problem of an update against the content: a missing
 // or unknown field, a topic that is not a subscribable flow, a missing

@@ -19,14 +19,15 @@ import (
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/subscribe"
 )
 
-// subscriptions is the subscription store the announcements are sent to
-// (internal/subscribe, issue 17's other half). nil: not in this build.
-//
-// MERGE(issue 17, subscriptions): return subscribe.NewRedis(rdb, k) (or
-// however the store is built) once internal/subscribe is merged.
-var subscriptions = func(rdb redis.UniversalClient, k keys.Keys) announce.Subscribers { return nil }
+// subscriptions is the subscription store the announcements are sent to:
+// the one the conversations' subscribe effects write (internal/subscribe).
+// A variable so that tests can put a fake in its place.
+var subscriptions = func(rdb redis.UniversalClient, k keys.Keys) announce.Subscribers {
+	return subscribe.NewRedis(rdb, k, subscribe.DefaultTTL, time.Now)
+}
 
 // startAnnouncer runs the worker that sends approved urgent updates beside
 // the transport (every replica runs one; a lease lets one send each
@@ -111,9 +112,8 @@ func (d telegramDeliverer) Deliver(ctx context.Context, user, text string) error
 	if err != nil || !strings.HasPrefix(user, "tg:") || id <= 0 {
 		return fmt.Errorf("not a Telegram user key")
 	}
-	// lane: bulk — ctx = bot.WithLane(ctx, bot.LaneBulk) once the sender's
-	// lanes are merged: updates then use only what conversations leave of
-	// the global limit.
+	// Updates use only what conversations and staff leave of the global limit.
+	ctx = bot.WithLane(ctx, bot.LaneBulk)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a 429 storm may hold one message long, not forever
 	defer cancel()
 	err = d.s.Call(ctx, "sendMessage", id, updateParams{ChatID: id, Text: text, ParseMode: "HTML",

@@ -12,6 +12,7 @@ import (
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/store"
+	"putokaz/internal/subscribe"
 )
 
 // chatCmd runs the engine in the terminal on the in-memory store.
@@ -49,8 +50,10 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "putokaz chat:", err)
 		cfg = config.Default()
 	}
-	conv := conversation.New(mem, newEngine(cfg.Organisation), content.NewHolder(c), staff, log)
+	subs := subscribe.NewHandler(subscribe.NewMemory(subscribe.DefaultTTL, time.Now), staff)
+	conv := conversation.New(mem, newEngine(cfg.Organisation), content.NewHolder(c), subs, log)
 	conv.Statuses = staff
+	conv.Subscriptions = subs
 	opt := chat.Options{Lang: *lang, Referrals: staff}
 	if env.Interactive {
 		fmt.Fprintln(env.Stdout, "Putokaz chat — type a number to press a button, /command, @LAT,LON to share a location,")

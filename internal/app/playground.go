@@ -66,8 +66,10 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 	}
 	staff.Bind(refs)
 	exits := playground.NewQuickExits(refs)
-	conv := conversation.New(tracked, newEngine(cfg.Organisation), holder, exits, log)
+	_, subs := newSubscriptions(nil, keys.Keys{}, exits) // in memory, like the page's people
+	conv := conversation.New(tracked, newEngine(cfg.Organisation), holder, subs, log)
 	conv.Statuses = refs
+	conv.Subscriptions = subs
 	refs.SetConversation(conv)
 	// The outbox runs beside the server and stops after it (see
 	// serveTelegram), so that staff actions in flight still get delivered.

@@ -105,9 +105,12 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	}
 	eng := newEngine(cfg.Organisation)
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
-	conv := conversation.New(sessions, eng, holder, bot.Effects(forgetInUpdates(refs, announceQueue(cfg, rdb))), log)
+	_, subs := newSubscriptions(rdb, k, forgetInUpdates(refs, announceQueue(cfg, rdb)))
+	conv := conversation.New(sessions, eng, holder, bot.Effects(subs), log)
 	conv.Statuses = refs
 	conv.Cases = refs
+	conv.Subscriptions = subs
+	srv.SetBlockedHook(subs.Unsubscribe) // a person who blocked the bot gets no updates
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)

@@ -16,6 +16,7 @@ import (
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/store"
+	"putokaz/internal/subscribe"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts (then read every diff)")
@@ -91,8 +92,10 @@ func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now ti
 	e.Org = engine.Organisation{Name: "Example Aid", Names: map[string]string{"sr-Cyrl": "Пример помоћ", "ar": "مثال للمساعدة", "fa": "کمک نمونه"},
 		DataContact: "privacy@example.org"}
 	staff := chat.NewLocalStaff(out)
-	conv := conversation.New(mem, e, content.NewHolder(c), staff, nil)
+	subs := subscribe.NewHandler(subscribe.NewMemory(subscribe.DefaultTTL, func() time.Time { return now }), staff)
+	conv := conversation.New(mem, e, content.NewHolder(c), subs, nil)
 	conv.Statuses = staff
+	conv.Subscriptions = subs
 	return conv, staff
 }
 

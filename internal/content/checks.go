@@ -109,11 +109,30 @@ const (
 	// TextHandoffCode gives the person the reference code of their live
 	// chat with staff ({{.code}}), for /status and the phone.
 	TextHandoffCode = "live_chat.code"
+	// Subscriptions to topic updates (issue 17). TextSubButton and
+	// TextUnsubButton toggle a topic under its first message; TextSubDone
+	// and TextUnsubDone confirm ({{.topic}} is its title); TextSubList heads
+	// /subscribe, TextSubNoTopics says there is nothing to follow;
+	// TextUnsubList heads /unsubscribe, TextUnsubAll is its "stop all"
+	// button and TextUnsubAllDone confirms it; TextUnsubNone is /unsubscribe
+	// without subscriptions, and TextSubChoose its button to /subscribe.
+	TextSubButton    = "subscribe.button"
+	TextUnsubButton  = "subscribe.stop_button"
+	TextSubDone      = "subscribe.done"
+	TextUnsubDone    = "subscribe.stopped"
+	TextSubList      = "subscribe.list"
+	TextSubNoTopics  = "subscribe.no_topics"
+	TextSubChoose    = "subscribe.choose"
+	TextUnsubList    = "subscribe.mine"
+	TextUnsubAll     = "subscribe.stop_all"
+	TextUnsubAllDone = "subscribe.all_stopped"
+	TextUnsubNone    = "subscribe.none"
 )
 
 // CommandTexts describe each command in Telegram's command menu.
 var CommandTexts = []string{"common.command.start", "common.command.menu", "common.command.language",
-	"common.command.help", "common.command.status", "common.command.delete", "common.command.exit"}
+	"common.command.help", "common.command.status", "common.command.delete", "common.command.exit",
+	"common.command.subscribe", "common.command.unsubscribe"}
 
 // Weekdays are the texts naming days, for "staff answer from Monday 09:00".
 var Weekdays = [7]string{"common.weekday.sun", "common.weekday.mon", "common.weekday.tue", "common.weekday.wed",
@@ -135,6 +154,9 @@ var SystemTexts = []string{
 	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
 	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft, TextCaseClosed, TextHandoffCode,
 	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
+	CommandTexts[7], CommandTexts[8],
+	TextSubButton, TextUnsubButton, TextSubDone, TextUnsubDone, TextSubList, TextSubNoTopics, TextSubChoose,
+	TextUnsubList, TextUnsubAll, TextUnsubAllDone, TextUnsubNone,
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
 	TextUpdateHeader, TextUpdateFooter,
 }
@@ -148,8 +170,8 @@ const StaffPrefix = "staff."
 // code and service describe a referral; opens is when staff next work;
 // name, address, distance and map describe a place in a nearest list;
 // org and data_contact name who runs the bot and where to ask about data
-// (config.yaml), in every text; topic is the title of the topic an urgent
-// update concerns.
+// (config.yaml), in every text; topic is the title of a topic: the one an
+// urgent update concerns, or one followed or left (subscriptions).
 var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map", "org", "data_contact",
 	"topic"}
 
@@ -241,6 +263,28 @@ func (ck *checker) flows() {
 		}
 	default:
 		ck.diags.errorf(emergency[1].Pos, "only one flow can be the emergency flow; %q is one already", emergency[0].Name)
+	}
+	ck.subscribable()
+}
+
+// subscribable checks the topics people can follow: /subscribe names them
+// by their title, and the button to follow one hangs under the flow's first
+// message, so the flow needs both.
+func (ck *checker) subscribable() {
+	for _, name := range ck.c.FlowOrder {
+		f := ck.c.Flows[name]
+		if !f.Subscribable {
+			continue
+		}
+		pos := ck.fl.subscribablePos[name]
+		switch st := f.Steps[f.Start]; {
+		case name == HomeFlow:
+			ck.diags.errorf(pos, "the main menu cannot be followed: mark the topics people would want to hear about (\"subscribable: true\" in their own flows)")
+		case f.Title == "":
+			ck.diags.errorf(pos, "flow %q is subscribable but has no title: /subscribe and the confirmation name a topic by its title", name)
+		case st == nil || st.Kind != KindMessage || len(st.Buttons) == 0:
+			ck.diags.errorf(pos, "flow %q is subscribable, so its first step %q must be a message with buttons: the button to follow the topic goes under it", name, f.Start)
+		}
 	}
 }
 

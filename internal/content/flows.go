@@ -15,7 +15,7 @@ import (
 var nameRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 
 var (
-	flowFields   = []string{"flow", "title", "keywords", "emergency", "languages", "start", "steps"}
+	flowFields   = []string{"flow", "title", "keywords", "emergency", "languages", "start", "steps", "subscribable"}
 	stepFields   = []string{"say", "count", "buttons", "ask", "expect", "choices", "invalid", "save", "location", "next", "go", "end", "referral", "handoff", "nearest", "from", "item", "limit"}
 	buttonFields = []string{"label", "go", "url", "action"}
 	choiceFields = []string{"label", "value"}
@@ -38,6 +38,8 @@ type flowLoader struct {
 	flow string
 	// languagesPos records where each flow's languages list was written.
 	languagesPos map[string]Pos
+	// subscribablePos records where each flow's subscribable field was written.
+	subscribablePos map[string]Pos
 	// broken records steps that were rejected (a misspelt field, a step that
 	// is not a group of fields): they are kept as placeholders so references
 	// to them resolve, and the checks that would only repeat the first error
@@ -160,6 +162,13 @@ func (fl *flowLoader) loadFlow(r *fileReader, root *yaml.Node) *Flow {
 	}
 	if n := fields["emergency"]; n != nil {
 		f.Emergency = r.boolean(n, "emergency")
+	}
+	if n := fields["subscribable"]; n != nil {
+		f.Subscribable = r.boolean(n, "subscribable")
+		if fl.subscribablePos == nil {
+			fl.subscribablePos = map[string]Pos{}
+		}
+		fl.subscribablePos[name] = r.pos(n)
 	}
 	stepsNode := fields["steps"]
 	if stepsNode == nil {

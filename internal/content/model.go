@@ -115,6 +115,10 @@ type Flow struct {
 	Title     string // message ID
 	Keywords  string // message ID holding comma-separated keywords
 	Emergency bool
+	// Subscribable lets people ask to be told when the topic changes
+	// (subscribable: true): its first message carries a button for it and
+	// /subscribe lists it.
+	Subscribable bool
 	// Languages lists the tags of the languages the flow serves; empty means
 	// every language. A flow for some languages is offered, opened and
 	// checked only for readers of one of them.

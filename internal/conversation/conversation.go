@@ -47,6 +47,12 @@ type CaseLookup interface {
 	ReplyCase(ctx context.Context, user string, msgID int) (code, service string, err error)
 }
 
+// SubscriptionLookup tells which topics a person follows (sorted), as the
+// store of subscriptions has them.
+type SubscriptionLookup interface {
+	Subscribed(ctx context.Context, user string) ([]string, error)
+}
+
 // ErrCodeTaken is returned by an EffectHandler when a new referral's code is
 // already in use; the input is then handled again with a fresh code.
 var ErrCodeTaken = errors.New("referral code already taken")
@@ -73,6 +79,10 @@ type Service struct {
 	// Cases finds the referral a reply answers; nil means replies are
 	// ordinary messages.
 	Cases CaseLookup
+	// Subscriptions, if set, refreshes the topics a person follows in their
+	// session: for a person without a readable session (it expired before
+	// their subscriptions did) and for /start, /subscribe and /unsubscribe.
+	Subscriptions SubscriptionLookup
 
 	// locks serialise the inputs of one person within this process; across
 	// processes the Telegram transport holds a per-chat lease.
@@ -157,6 +167,9 @@ func (s *Service) run(ctx context.Context, c *content.Content, user string, blob
 			s.log.Warn("session unreadable, starting over", "err", derr)
 			sess = nil
 			in.Status = ""
+			if err := s.fillSubs(ctx, user, nil, &in); err != nil {
+				return engine.Result{}, err
+			}
 			res := s.engine.Recover(c, in)
 			return res, s.applyAll(ctx, user, res)
 		}
@@ -181,8 +194,29 @@ func (s *Service) run(ctx context.Context, c *content.Content, user string, blob
 		}
 		in.Case, in.CaseService = code, service
 	}
+	if err := s.fillSubs(ctx, user, sess, &in); err != nil {
+		return engine.Result{}, err
+	}
 	res := s.engine.Handle(c, sess, in)
 	return res, s.applyAll(ctx, user, res)
+}
+
+// fillSubs gives the engine the topics the person follows when their
+// session cannot know them or they ask about subscriptions.
+func (s *Service) fillSubs(ctx context.Context, user string, sess *engine.Session, in *engine.Input) error {
+	if s.Subscriptions == nil {
+		return nil
+	}
+	if sess != nil && !(in.Kind == engine.InCommand &&
+		(in.Command == "start" || in.Command == "subscribe" || in.Command == "unsubscribe")) {
+		return nil
+	}
+	topics, err := s.Subscriptions.Subscribed(ctx, user)
+	if err != nil {
+		return fmt.Errorf("handle input: subscriptions: %w", err)
+	}
+	in.Subs = &topics
+	return nil
 }
 
 // answers reports whether an input can answer a staff message (what the
@@ -209,7 +243,8 @@ func (s *Service) apply(ctx context.Context, user, lang string, fx engine.Effect
 		return s.effects.Apply(ctx, user, lang, fx)
 	}
 	switch fx.Kind {
-	case engine.EffectSetLanguage, engine.EffectErase, engine.EffectEmergency, engine.EffectHandoffEnd:
+	case engine.EffectSetLanguage, engine.EffectErase, engine.EffectEmergency, engine.EffectHandoffEnd,
+		engine.EffectUnsubscribe:
 		return nil // the session already records these; nobody else needs to know
 	}
 	return fmt.Errorf("%s: %w", fx.Kind, ErrNoHandler)

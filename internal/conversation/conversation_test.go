@@ -274,3 +274,41 @@ func TestOneUserAtATime(t *testing.T) {
 		t.Fatalf("keyboard counter %d, want 51: inputs overlapped", sess.Menu)
 	}
 }
+
+// subsLookup answers which topics a person follows and counts the asks.
+type subsLookup struct {
+	topics map[string][]string
+	asked  int
+}
+
+func (l *subsLookup) Subscribed(_ context.Context, user string) ([]string, error) {
+	l.asked++
+	return l.topics[user], nil
+}
+
+// The store of subscriptions is asked only when the session cannot know
+// (no session: new, expired or unreadable) or the person asks about their
+// subscriptions; an ordinary input costs nothing more.
+func TestSubscriptionsAreLookedUpWhenTheSessionCannotKnow(t *testing.T) {
+	s := newService(t, memory(t), nil)
+	look := &subsLookup{topics: map[string][]string{"alice": {"sos"}}}
+	s.Subscriptions = look
+	say(t, s, "alice", engine.Input{Kind: engine.InButton, Data: "L:en"}) // no session yet
+	if look.asked != 1 {
+		t.Fatalf("a person without a session: asked %d times, want 1", look.asked)
+	}
+	say(t, s, "alice", engine.Input{Kind: engine.InCommand, Command: "menu"})
+	say(t, s, "alice", engine.Input{Kind: engine.InText, Text: "hello"})
+	if look.asked != 1 {
+		t.Errorf("ordinary inputs asked the store (%d asks)", look.asked)
+	}
+	msgs := say(t, s, "alice", engine.Input{Kind: engine.InCommand, Command: "unsubscribe"})
+	if look.asked != 2 {
+		t.Errorf("/unsubscribe did not ask the store (%d asks)", look.asked)
+	}
+	button(t, msgs, "SOS") // the topic the store knows is listed
+	say(t, s, "bob", engine.Input{Kind: engine.InButton, Data: "L:en"})
+	if msgs := say(t, s, "bob", engine.Input{Kind: engine.InCommand, Command: "unsubscribe"}); !strings.Contains(msgs[0].Text, content.TextUnsubNone) {
+		t.Errorf("bob sees alice's subscriptions: %q", msgs[0].Text)
+	}
+}

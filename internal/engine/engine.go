@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,7 @@ func New(now func() time.Time, rnd func() uint64) *Engine {
 }
 
 // Commands the engine understands, in every language.
-var Commands = []string{"start", "menu", "language", "help", "status", "delete", "exit"}
+var Commands = []string{"start", "menu", "language", "help", "status", "delete", "exit", "subscribe", "unsubscribe"}
 
 // turn is the work of one input.
 type turn struct {
@@ -99,6 +100,12 @@ func (e *Engine) Handle(c *content.Content, s *Session, in Input) Result {
 		s = &Session{V: SessionVersion}
 	}
 	t := &turn{e: e, c: c, s: s, in: in}
+	if in.Subs != nil {
+		s.Subs = slices.Sorted(slices.Values(*in.Subs))
+		if len(s.Subs) == 0 {
+			s.Subs = nil
+		}
+	}
 	if s.Lang != "" {
 		if _, ok := c.Language(s.Lang); !ok {
 			s.Lang = "" // a language removed from the content: ask again
@@ -295,6 +302,16 @@ func (t *turn) command() {
 		t.keyboard([]button{{content.TextDeleteYes, "del:yes"}, {content.TextDeleteNo, "del:no"}})
 	case "exit":
 		t.quickExit()
+	case "subscribe", "unsubscribe":
+		if s.Lang == "" {
+			t.picker("")
+			return
+		}
+		if t.in.Command == "subscribe" {
+			t.subscribeList()
+			return
+		}
+		t.unsubscribeList(true)
 	default:
 		t.notice = "unknown_command"
 		if s.Lang == "" {
@@ -513,6 +530,8 @@ func (t *turn) button() {
 	case "status":
 		t.in.Data = statusData
 		t.status()
+	case "sub", "subl", "unsub", "back":
+		t.subButton(kind, arg)
 	default:
 		t.notice = "stale_button"
 		t.say(content.TextStale)
@@ -818,6 +837,7 @@ type button struct {
 
 func (t *turn) keyboardWith(bs []button, st *content.Step) {
 	var urls []Button
+	toggle := t.subToggle(st)
 	for _, b := range st.Buttons {
 		switch {
 		case b.Go != nil:
@@ -831,6 +851,10 @@ func (t *turn) keyboardWith(bs []button, st *content.Step) {
 			urls = append(urls, Button{Label: t.text(b.Label), URL: b.URL})
 		}
 	}
+	if toggle != nil {
+		// Last, so the topic's own buttons keep their places.
+		bs = append(bs, *toggle)
+	}
 	t.keyboard(bs)
 	if len(urls) > 0 {
 		m := &t.out[len(t.out)-1]
@@ -841,6 +865,15 @@ func (t *turn) keyboardWith(bs []button, st *content.Step) {
 // keyboard attaches buttons to the last message and remembers their
 // targets under a new keyboard number.
 func (t *turn) keyboard(bs []button) {
+	raw := make([]rawButton, len(bs))
+	for i, b := range bs {
+		raw[i] = t.sys(b.label, b.target)
+	}
+	t.keyboardRaw(raw)
+}
+
+// keyboardRaw is keyboard with labels that are already text.
+func (t *turn) keyboardRaw(bs []rawButton) {
 	if len(t.out) == 0 {
 		t.out = append(t.out, Message{Lang: t.s.Lang})
 	}
@@ -851,7 +884,7 @@ func (t *turn) keyboard(bs []button) {
 	m.Buttons = make([]Button, 0, len(bs))
 	for i, b := range bs {
 		s.Targets = append(s.Targets, b.target)
-		m.Buttons = append(m.Buttons, Button{Label: t.text(b.label), Data: buttonData(s.Menu, i)})
+		m.Buttons = append(m.Buttons, Button{Label: b.text, Data: buttonData(s.Menu, i)})
 	}
 }
 

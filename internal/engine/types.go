@@ -76,6 +76,11 @@ type Input struct {
 	// typed.
 	Case        string
 	CaseService string
+	// Subs, when not nil, are the topics the person follows as the
+	// subscriptions store has them (the caller fills them in for a person
+	// without a session, and for /start, /subscribe and /unsubscribe); the
+	// session then takes them over. A pointer keeps Input comparable.
+	Subs *[]string
 }
 
 // Button is one button under a message. Exactly one of Data and URL is set.
@@ -135,6 +140,12 @@ const (
 	// it still can (its own and the person's, younger than 48 hours) before
 	// it shows the result's messages (one short line on deleting the chat).
 	EffectQuickExit EffectKind = "quick_exit"
+	// EffectSubscribe: tell the person in Lang when the topic Flow changes
+	// (a subscription renews when made again).
+	EffectSubscribe EffectKind = "subscribe"
+	// EffectUnsubscribe: stop the updates on the topic Flow ("" = every
+	// topic).
+	EffectUnsubscribe EffectKind = "unsubscribe"
 )
 
 // Effect is an instruction to the caller.
@@ -151,6 +162,8 @@ type Effect struct {
 	ConsentAt      time.Time
 	ConsentVersion string
 	Value          string
+	// Flow is the topic of EffectSubscribe and EffectUnsubscribe.
+	Flow string
 }
 
 // Result is what one input produced.
@@ -195,8 +208,12 @@ type Session struct {
 	Ref *Referral `json:"ref,omitempty"`
 	// Privacy is set once the short privacy notice has been shown (after
 	// the first choice of a language); it is shown once per person.
-	Privacy bool      `json:"privacy,omitempty"`
-	Seen    time.Time `json:"seen,omitzero"`
+	Privacy bool `json:"privacy,omitempty"`
+	// Subs are the topics (flow names) the person follows, sorted: the
+	// engine shows the right button and lists from them; the store of
+	// subscriptions is the truth and refreshes them (Input.Subs).
+	Subs []string  `json:"subs,omitempty"`
+	Seen time.Time `json:"seen,omitzero"`
 }
 
 // CaseTalk is a referral conversation with staff: the case and its service.

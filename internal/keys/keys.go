@@ -412,3 +412,23 @@ func (a AnnounceKeys) Marks(id string) string { return a.key(id, "marks") }
 // InFlight is the set of users marked whose send has not finished; what a
 // dead worker left here is counted as lost, never sent again.
 func (a AnnounceKeys) InFlight(id string) string { return a.key(id, "inflight") }
+
+// Subscriptions to topic updates (package subscribe, issue 17).
+
+// Subs is the person's own index of their subscriptions: a hash of topic →
+// "<expiry unix seconds> <language>". Personal data: the key expires with
+// its newest subscription, and /delete finds it with the rest (rule 1).
+func (k Keys) Subs(user string) string { return k.user(user, "subs") }
+
+// SubsTopic is the index of the people who follow one topic in one
+// language, across people: a sorted set of user keys scored by the unix
+// second their subscription expires, e.g. "putokaz:subs:shelter:fa". It
+// names people, so entries past their score are dead and the key expires
+// with its newest entry; erasing a person removes them from it before their
+// own keys go (the person's index says which).
+func (k Keys) SubsTopic(topic, lang string) string {
+	return k.prefix + "subs:" + escape(topic) + ":" + escape(lang)
+}
+
+// SubsPattern is a SCAN MATCH pattern for every per-topic index.
+func (k Keys) SubsPattern() string { return escapeGlob(k.prefix+"subs:") + "*" }

@@ -147,3 +147,24 @@ func TestKeysThatNameNoPerson(t *testing.T) {
 		t.Errorf("ChatMessages = %q", got)
 	}
 }
+
+// TestSubsTopic: a topic's index of subscribers belongs to nobody (no hash
+// tag: people of every slot are in it), one key per topic and language.
+func TestSubsTopic(t *testing.T) {
+	k := New("p:")
+	if got := k.SubsTopic("shelter", "sr-Cyrl"); got != "p:subs:shelter:sr-Cyrl" {
+		t.Errorf("SubsTopic = %q", got)
+	}
+	if _, tagged := hashTag(k.SubsTopic("a{b}", "en")); tagged {
+		t.Error("SubsTopic has a hash tag")
+	}
+	if k.SubsTopic("shelter", "fa") == k.SubsTopic("shelter", "ar") || k.SubsTopic("work", "en") == k.SubsTopic("health", "en") {
+		t.Error("two indexes share a key")
+	}
+	if got := k.SubsPattern(); got != "p:subs:*" {
+		t.Errorf("SubsPattern = %q", got)
+	}
+	if got := k.Subs("tg:1"); got != "p:u:{tg:1}:subs" {
+		t.Errorf("Subs = %q", got)
+	}
+}

@@ -95,7 +95,7 @@ var Outcomes = []string{OutcomeOffered, OutcomeDeclined, OutcomeCancelled, Outco
 // Notices lists the engine's notice labels that are counted by name; any
 // other is counted as "other". A test keeps it in step with the engine.
 var Notices = []string{
-	"case_open", "content_changed", "did_you_mean", "edited", "emergency", "erased", "event", "greeting", "invalid_answer", "keyword", "language_picker", "location_abroad", "location_nearby", "media", "quick_exit", "referral_cancelled", "referral_declined", "referral_sent", "relayed", "reset", "service_offline", "stale_button", "status", "unexpected_location", "unknown_command", "unknown_text",
+	"case_open", "content_changed", "did_you_mean", "edited", "emergency", "erased", "event", "greeting", "invalid_answer", "keyword", "language_picker", "location_abroad", "location_nearby", "media", "quick_exit", "referral_cancelled", "referral_declined", "referral_sent", "relayed", "reset", "service_offline", "stale_button", "status", "subscribe_list", "subscribed", "unexpected_location", "unknown_command", "unknown_text", "unsubscribe_list", "unsubscribe_none", "unsubscribed", "unsubscribed_all",
 }
 
 // InputKinds names the inputs counted, by engine kind.
