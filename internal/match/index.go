@@ -48,6 +48,9 @@ const (
 	weightTypo1    = 0.8 // one edit away
 	weightTypo2    = 0.6 // two edits away
 	weightSkeleton = 0.8 // a romanised skeleton (Finglish, Arabizi)
+	// weightAlternative: another reading of a word the stemmer left
+	// unknown (a clitic taken off, a spoken ending completed).
+	weightAlternative = 0.9
 )
 
 // Index ranks targets against a message.

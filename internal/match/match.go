@@ -36,6 +36,10 @@ type Result struct {
 
 const maxCandidates = 6
 
+// crossPenalty scales the scores of the Latin family a message is clearly
+// not written in.
+const crossPenalty = 0.6
+
 // exactScore is the score of a message that is word for word one of the
 // phrasings: far above anything ranking gives.
 const exactScore = 100
@@ -78,6 +82,9 @@ func (ix *Index) rank(toks []string, text string) Result {
 	}
 	var words [maxTokens]word
 	content := 0
+	// evidence of English or Serbian besides the words the fields know:
+	// their own stop words ("treba mi", "i want").
+	var evidence [numFamilies]float32
 	for i, tok := range toks {
 		w := &words[i]
 		w.skip = helpWords[tok] || isNumber(tok)
@@ -86,6 +93,12 @@ func (ix *Index) rank(toks []string, text string) Result {
 		}
 		w.stop = isStop(tok)
 		w.latin = scriptOf(tok) == latinScript
+		switch {
+		case stopEN[tok] && !stopSR[tok]:
+			evidence[English] += 0.5
+		case stopSR[tok] && !stopEN[tok]:
+			evidence[Serbian] += 0.5
+		}
 		for f := Family(0); f < numFamilies; f++ {
 			w.stems[f] = st.stem(f, tok)
 		}
@@ -116,13 +129,24 @@ func (ix *Index) rank(toks []string, text string) Result {
 			id, w, ok := int32(0), float32(0), false
 			if t := wd.stems[f]; t != "" && (!wd.latin || f < Arabic || !wd.latinKnown) {
 				id, w, ok = fl.lookup(t)
+				if !ok && !wd.stop {
+					// Another reading of the word: a clitic or a spoken
+					// ending the stemmer does not know.
+					if alt := st.alternative(f, toks[i]); alt != "" && alt != t {
+						id, w, ok = fl.lookup(alt)
+						w *= weightAlternative
+					}
+				}
 			}
 			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
 				// A skeleton drops most letters: only three consonants or
 				// more say enough (two-letter ones collide all the time).
 				sk := append(skbuf[:0], '~')
 				sk = append(sk, skeleton(tok, skbuf[1:1])...)
-				if len(sk) > 3 {
+				// A romanised word of three letters (pul, tab, kar) may
+				// meet a two-letter skeleton: typed words that short are
+				// rarely anything else.
+				if len(sk) > 3 || (len(sk) == 3 && wd.latin && len(tok) == 3) {
 					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
 					}
@@ -142,6 +166,18 @@ func (ix *Index) rank(toks []string, text string) Result {
 			for _, p := range fl.post[id] {
 				acc[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + fl.norm[p.doc])
 			}
+		}
+	}
+	// English and Serbian share the Latin letters and some words (English
+	// keywords hold Serbian ones for readers who picked English): when a
+	// message is clearly in one of them, the other's scores count less.
+	if en, sr := known[English]+evidence[English], known[Serbian]+evidence[Serbian]; en >= sr+1 || sr >= en+1 {
+		other := English
+		if en > sr {
+			other = Serbian
+		}
+		for i := range ix.targets {
+			scores[int(other)*len(ix.targets)+i] *= crossPenalty
 		}
 	}
 	// Best family per target.
