@@ -165,7 +165,9 @@ func latinStop(tok string) bool { return stopEN[tok] || stopSR[tok] }
 // one after folding, and Persian برای, ها say nothing in Arabic either),
 // also with the conjunction و attached (وما, ولا, وانا).
 func arabicStop(f Family, tok string) bool {
-	stop := func(t string) bool { return stopAR[t] || (stopFA[t] && (f == Persian || !arabicWords[t])) }
+	stop := func(t string) bool {
+		return stopAR[t] || (stopFA[t] && (f == Persian || !arabicWords[t]))
+	}
 	if stop(tok) {
 		return true
 	}
@@ -180,16 +182,23 @@ func arabicStop(f Family, tok string) bool {
 var arabicWords = map[string]bool{"های": true}
 
 // alternative is a second reading of a token whose term the index does
-// not know: Serbian spoken infinitives without their -i (vratit, spavat),
+// not know: Serbian spoken infinitives without their -i (vratit, spavat)
+// or the whole word when a typo spoilt its ending (lekra for lekar),
 // an Arabic word with a proclitic the Snowball stemmer kept (لمحامي,
 // كمحامي, فالطبيب), a Persian verb with its subjunctive or negative prefix
 // (بخوابم, نداریم). "" when there is none.
 func (s *stemmer) alternative(f Family, tok string) string {
 	switch f {
 	case Serbian:
-		if len(tok) >= 5 && tok[len(tok)-1] == 't' && scriptOf(tok) == latinScript {
+		if len(tok) < 5 || scriptOf(tok) != latinScript {
+			return ""
+		}
+		if tok[len(tok)-1] == 't' {
 			return stemSerbian(tok + "i")
 		}
+		// A typo in the ending leaves the wrong stem (lekra → lekr): the
+		// whole word may be one edit from a known stem (lekar).
+		return serbianDialect(tok)
 	case Arabic:
 		if scriptOf(tok) != arabicScript {
 			return ""

@@ -31,7 +31,8 @@ var (
 		"what", "how", "which", "ok", "okay", "just", "very", "much", "also", "too", "if", "know", "tell", "give",
 		"should", "must", "now", "u", "ur", "r",
 		"wants", "wanted", "needed", "im", "ive", "id", "its", "it's",
-		"urgent", "urgently", "asap", "quick", "quickly", "really", "still", "already", "bro", "dear", "sir", "madam")
+		"urgent", "urgently", "asap", "quick", "quickly", "really", "still", "already", "bro", "dear", "sir", "madam",
+		"as", "by", "an")
 	stopSR = foldSet("ja", "ti", "mi", "vi", "on", "ona", "ono", "oni", "me", "te", "se", "si", "je", "smo", "ste", "su",
 		"i", "a", "ali", "ili", "da", "li", "u", "na", "za", "od", "do", "sa", "s", "o", "po", "iz", "k", "ka", "kod",
 		"moj", "moja", "moje", "moji", "mog", "mene", "meni", "mnom", "tebi", "nam", "nas", "vam", "vas", "im", "ih", "ga", "joj",
@@ -67,7 +68,7 @@ var (
 		"میخواستم", "خواستم", "باید", "میتونم", "می‌توانم", "میتوانم", "توانم", "لازم", "نیاز", "آیا", "ایا", "اینجا", "اونجا",
 		// Plural endings typed apart from their noun ("قاچاقچی ها").
 		"ها", "های",
-		"خیلی", "بسیار", "دیگه", "دیگر", "مرا", "منو", "مارو", "کردن", "کردند", "کردن", "کرده", "شده", "میکنه", "میکند", "میکنن", "کنه", "کنن", "مارا", "ما را", "اینو", "اونو", "شون", "تون", "اند", "بودم", "باشه",
+		"خیلی", "بسیار", "دیگه", "دیگر", "مرا", "کردن", "کردند", "کردن", "کرده", "شده", "میکنه", "میکند", "میکنن", "کنه", "کنن", "مارا", "ما را", "اینو", "اونو", "شون", "تون", "اند", "بودم", "باشه",
 		"فوری", "زود", "عاجل")
 )
 
