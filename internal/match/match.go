@@ -74,7 +74,8 @@ func (ix *Index) rank(toks []string, text string) Result {
 	defer stemPool.put(st)
 	scores := make([]float32, len(ix.targets)*int(numFamilies))
 	var known [numFamilies]float32
-	var seen [maxTokens]int32
+	var seenBy [numFamilies][maxTokens]int32
+	var nseenBy [numFamilies]int
 	// Everything about a word that does not depend on the field, once.
 	type word struct {
 		skip, stop, latin, latinKnown bool
@@ -120,6 +121,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			continue
 		}
 		nseen := 0
+		seen := seenBy[f][:]
 		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
 		for i, tok := range toks {
 			wd := &words[i]
@@ -157,6 +159,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			}
 			seen[nseen] = id
 			nseen++
+			nseenBy[f] = nseen
 			if wd.latin && (f == Arabic || f == Persian) {
 				known[f] += w / 2 // a romanised word is weaker evidence of the language
 			} else {
@@ -166,6 +169,28 @@ func (ix *Index) rank(toks []string, text string) Result {
 			for _, p := range fl.post[id] {
 				acc[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + fl.norm[p.doc])
 			}
+		}
+	}
+	// A target whose phrasings the message covers only in part ("job"
+	// against "job abroad") counts less than one with a phrasing it
+	// covers whole ("need job"); only the targets near the top of a field
+	// are looked at.
+	for f := Family(0); f < numFamilies; f++ {
+		fl := &ix.fields[f]
+		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
+		top := float32(0)
+		for _, v := range acc {
+			top = max(top, v)
+		}
+		if top == 0 {
+			continue
+		}
+		matched := seenBy[f][:nseenBy[f]]
+		for t, v := range acc {
+			if v < coverageFloor*top || t >= len(fl.docs) {
+				continue
+			}
+			acc[t] = v * (1 - coverageWeight + coverageWeight*coverage(fl.docs[t], matched))
 		}
 	}
 	// English and Serbian share the Latin letters and some words (English
@@ -207,6 +232,41 @@ func (ix *Index) rank(toks []string, text string) Result {
 	res.Lang, res.LangKnown = detect(known, content, text)
 	res.LangWords = float64(known[res.Lang])
 	return res
+}
+
+// Coverage: a target's score is scaled by 1-coverageWeight+coverageWeight*c,
+// c the largest share of one of its phrasings' words that the message has;
+// targets under coverageFloor of the field's best are left as they are.
+const (
+	coverageWeight = 0.3
+	coverageFloor  = 0.3
+)
+
+// coverage is the largest share of one phrasing's words among matched
+// terms.
+func coverage(docs [][][]int32, matched []int32) float32 {
+	best := float32(0)
+	for _, doc := range docs {
+		if len(doc) == 0 {
+			continue
+		}
+		n := 0
+		for _, w := range doc {
+			for _, id := range w {
+				if slices.Contains(matched, id) {
+					n++
+					break
+				}
+			}
+		}
+		if c := float32(n) / float32(len(doc)); c > best {
+			best = c
+			if best == 1 {
+				break
+			}
+		}
+	}
+	return best
 }
 
 func isStop(tok string) bool {
