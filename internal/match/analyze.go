@@ -133,6 +133,9 @@ func (s *stemmer) stem(f Family, tok string) string {
 		if sc != arabicScript || arabicStop(Arabic, tok) {
 			return ""
 		}
+		if fixedArabic[tok] {
+			return tok
+		}
 		// Fold writes Persian yeh and keheh; Snowball's Arabic stemmer
 		// expects the Arabic letters.
 		t := toArabicLetters.Replace(dialectPrefix(tok))
@@ -176,6 +179,10 @@ func arabicStop(f Family, tok string) bool {
 	}
 	return false
 }
+
+// fixedArabic are greetings kept whole: Snowball would make اهلا
+// ("hello") the stem of اهلي ("my family").
+var fixedArabic = foldSet("اهلا", "أهلا", "اهلين", "أهلين", "اهلاً", "هلا", "مرحبا", "مرحبتين")
 
 // arabicWords are Persian stop words that are Arabic words with meaning
 // once folded (هاي, "hi", folds to the Persian plural های).

@@ -37,6 +37,7 @@ func TestStems(t *testing.T) {
 		{Serbian, "pasosh", "pasoš", false}, // sh typed for š
 		{Serbian, "nađe", "nade", true},     // finds, hope: dj is đ inside a word
 		{Arabic, "الشغل", "شغل", false},
+		{Arabic, "اهلا", "اهلي", true}, // hello, my family
 		{English, "shelter", "asylum", true},
 	} {
 		a := st.stem(tc.f, textnorm.Fold(tc.a))
