@@ -162,14 +162,15 @@ func (s *stemmer) stem(f Family, tok string) string {
 // Latin letters and people mix them ("kako se registrujem za azil" is no
 // English, though English keywords hold Serbian words), so a stop word of
 // one is no evidence in the other.
-func latinStop(tok string) bool { return stopEN[tok] || stopSR[tok] }
+func latinStop(tok string) bool { return stopMask[tok]&stopInLatin != 0 }
 
 // arabicStop reports a stop word of Arabic or Persian (both scripts are
 // one after folding, and Persian برای, ها say nothing in Arabic either),
 // also with the conjunction و attached (وما, ولا, وانا).
 func arabicStop(f Family, tok string) bool {
 	stop := func(t string) bool {
-		return stopAR[t] || (stopFA[t] && (f == Persian || !arabicWords[t]))
+		m := stopMask[t]
+		return m&stopInAR != 0 || (m&stopInFA != 0 && (f == Persian || !arabicWords[t]))
 	}
 	if stop(tok) {
 		return true
@@ -273,13 +274,22 @@ func stemSerbian(tok string) string {
 		}
 		return tok
 	}
-	for _, suf := range serbianSuffixes {
+	for _, suf := range serbianByLast[tok[len(tok)-1]] {
 		if strings.HasSuffix(tok, suf) && len(tok)-len(suf) >= 3 {
 			return tok[:len(tok)-len(suf)]
 		}
 	}
 	return tok
 }
+
+// serbianByLast holds serbianSuffixes by their last letter, longest first.
+var serbianByLast = func() (by [256][]string) {
+	for _, suf := range serbianSuffixes {
+		c := suf[len(suf)-1]
+		by[c] = append(by[c], suf)
+	}
+	return by
+}()
 
 // serbianDialect writes an ijekavian word as ekavian and sh, ch, zh as s,
 // c, z, on both the phrasings and the message: "ije" before a consonant is

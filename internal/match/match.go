@@ -92,12 +92,13 @@ func (ix *Index) rank(toks []string, text string) Result {
 		if w.skip {
 			continue
 		}
-		w.stop = isStop(tok)
+		sm := stopMask[tok]
+		w.stop = sm != 0
 		w.latin = scriptOf(tok) == latinScript
-		switch {
-		case stopEN[tok] && !stopSR[tok]:
+		switch sm & stopInLatin {
+		case stopInEN:
 			evidence[English] += 0.5
-		case stopSR[tok] && !stopEN[tok]:
+		case stopInSR:
 			evidence[Serbian] += 0.5
 		}
 		for f := Family(0); f < numFamilies; f++ {
@@ -269,9 +270,7 @@ func coverage(docs [][][]int32, matched []int32) float32 {
 	return best
 }
 
-func isStop(tok string) bool {
-	return stopEN[tok] || stopSR[tok] || stopAR[tok] || stopFA[tok] || romanStop[tok]
-}
+func isStop(tok string) bool { return stopMask[tok] != 0 }
 
 // detect names the language of a message: the family that knows most of
 // its words, if it knows at least half of them and clearly more than any

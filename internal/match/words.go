@@ -72,6 +72,31 @@ var (
 		"فوری", "زود", "عاجل")
 )
 
+// Which stop lists a word is on, in one map: a message's words are
+// looked up once per family, and one lookup is cheaper than five.
+const (
+	stopInEN uint8 = 1 << iota
+	stopInSR
+	stopInAR
+	stopInFA
+	stopInRoman
+	stopInLatin  = stopInEN | stopInSR
+	stopInArabic = stopInAR | stopInFA
+)
+
+var stopMask = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for _, l := range []struct {
+		set  map[string]bool
+		mask uint8
+	}{{stopEN, stopInEN}, {stopSR, stopInSR}, {stopAR, stopInAR}, {stopFA, stopInFA}, {romanStop, stopInRoman}} {
+		for w := range l.set {
+			m[w] |= l.mask
+		}
+	}
+	return m
+}()
+
 // romanStop are romanised Farsi and Arabic function words, dropped before
 // their skeletons are taken (their skeletons would match anything).
 var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be", "az", "ba", "baraye", "bara", "ke", "va", "ya",
