@@ -323,6 +323,8 @@ func serbianDialect(tok string) string {
 			continue
 		case c == 'h' && i > 0 && (tok[i-1] == 's' || tok[i-1] == 'c' || tok[i-1] == 'z'):
 			continue
+		case c == 'j' && i == 1 && tok[0] == 'l' && len(tok) > 2 && tok[2] == 'e':
+			continue // ljekar, ljeto: no ekavian word starts with lje
 		}
 		out = append(out, c)
 	}

@@ -30,6 +30,7 @@ func TestStems(t *testing.T) {
 		{Serbian, "gdje", "где", false},         // ijekavian, Cyrillic
 		{Serbian, "smjestaj", "smeštaj", false}, // ijekavian, no diacritics
 		{Serbian, "mlijeko", "млеко", false},
+		{Serbian, "ljekar", "lekar", false}, // Bosnian
 		{Serbian, "registrujem", "registrovati", false},
 		{Serbian, "spavao", "spavam", false},
 		{Serbian, "noći", "noc", false},

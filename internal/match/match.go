@@ -146,10 +146,10 @@ func (ix *Index) rank(toks []string, text string) Result {
 				// more say enough (two-letter ones collide all the time).
 				sk := append(skbuf[:0], '~')
 				sk = append(sk, skeleton(tok, skbuf[1:1])...)
-				// A romanised word of three letters (pul, tab, kar) may
+				// A romanised word of three or four letters (pul, tab, akel) may
 				// meet a two-letter skeleton: typed words that short are
 				// rarely anything else.
-				if len(sk) > 3 || (len(sk) == 3 && wd.latin && len(tok) == 3) {
+				if len(sk) > 3 || (len(sk) == 3 && wd.latin && len(tok) <= 4) {
 					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
 					}

@@ -45,7 +45,7 @@ var (
 		"tvoj", "tvoja", "nasa", "nase", "vasa", "neko", "nekoga", "nekog", "malo", "biti", "bio", "bila", "bili", "budem",
 		"bude", "jesam", "nisam", "nije", "nisu", "imaju", "imamo", "imas", "trebaju", "trebas", "potrebno", "potreban",
 		"potrebna", "potrebni", "hteo", "htela", "hocemo", "zelimo", "zeleo", "zelela", "mozemo", "moram", "moramo", "mozes",
-		"evo", "eto", "pa", "ovdje", "ovu", "ovih", "onaj", "uopste", "tek", "bas", "ni", "niti", "tom", "tog", "toga", "tome",
+		"evo", "eto", "pa", "ovdje", "ovu", "sto", "što", "ovih", "onaj", "uopste", "tek", "bas", "ni", "niti", "tom", "tog", "toga", "tome",
 		// Urgency says nothing about the topic (the emergency check reads it).
 		"hitno", "odmah", "brzo",
 		// Spoken forms without h- (oću for hoću) and words of address
