@@ -76,13 +76,15 @@ func Understand(c *content.Content, lang, text string) Answer {
 	}
 	var a Answer
 	if c.Matcher != nil {
+		// The whole message is ranked, the service word too: "the police
+		// pushed us back over the border" is about push-backs because of
+		// the police. What the rest of it says (q) must still be enough
+		// to name a topic.
 		q := text
 		if service {
-			// What the rest of the message asks for: "police" alone, or
-			// with words that only call the police, is no topic.
 			q = strings.Replace(folded, skw.Folded, " ", 1)
 		}
-		res := c.Matcher.Match(q)
+		res := c.Matcher.Match(text)
 		res.Candidates = slices.DeleteFunc(res.Candidates, func(cand match.Candidate) bool {
 			return c.Flows[cand.Flow()] != nil && !c.Serves(cand.Flow(), lang)
 		})

@@ -105,7 +105,7 @@ func (s *stemmer) stem(f Family, tok string) string {
 	sc := scriptOf(tok)
 	switch f {
 	case English:
-		if sc != latinScript || stopEN[tok] {
+		if sc != latinScript || latinStop(tok) {
 			return ""
 		}
 		if len(tok) <= 2 {
@@ -113,18 +113,28 @@ func (s *stemmer) stem(f Family, tok string) string {
 		}
 		s.env.SetCurrent(tok)
 		english.Stem(s.env)
-		return s.env.Current()
+		if out := s.env.Current(); !stopEN[out] {
+			return out
+		}
+		return "" // wants, needed: forms of stop words
+
 	case Serbian:
-		if sc != latinScript || stopSR[tok] {
+		if sc != latinScript || latinStop(tok) {
 			return ""
+		}
+		if d := serbianDialect(tok); d != tok && latinStop(d) {
+			return "" // ovdje, shta
 		}
 		return stemSerbian(tok)
 	case Arabic:
 		if sc == latinScript && !isStop(tok) {
 			return tok // Arabizi, as typed (its skeleton is a second term)
 		}
-		if sc != arabicScript || stopAR[tok] {
+		if sc != arabicScript || arabicStop(Arabic, tok) {
 			return ""
+		}
+		if fixedArabic[tok] {
+			return tok
 		}
 		// Fold writes Persian yeh and keheh; Snowball's Arabic stemmer
 		// expects the Arabic letters.
@@ -140,10 +150,83 @@ func (s *stemmer) stem(f Family, tok string) string {
 		if sc == latinScript && !isStop(tok) {
 			return tok // Finglish, as typed (its skeleton is a second term)
 		}
-		if sc != arabicScript || stopFA[tok] {
+		if sc != arabicScript || arabicStop(Persian, tok) {
 			return ""
 		}
 		return stemPersian(tok)
+	}
+	return ""
+}
+
+// latinStop reports a stop word of English or Serbian: both are typed in
+// Latin letters and people mix them ("kako se registrujem za azil" is no
+// English, though English keywords hold Serbian words), so a stop word of
+// one is no evidence in the other.
+func latinStop(tok string) bool { return stopMask[tok]&stopInLatin != 0 }
+
+// arabicStop reports a stop word of Arabic or Persian (both scripts are
+// one after folding, and Persian برای, ها say nothing in Arabic either),
+// also with the conjunction و attached (وما, ولا, وانا).
+func arabicStop(f Family, tok string) bool {
+	stop := func(t string) bool {
+		m := stopMask[t]
+		return m&stopInAR != 0 || (m&stopInFA != 0 && (f == Persian || !arabicWords[t]))
+	}
+	if stop(tok) {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(tok, "و"); ok && rest != "" {
+		return stop(rest)
+	}
+	return false
+}
+
+// fixedArabic are greetings kept whole: Snowball would make اهلا
+// ("hello") the stem of اهلي ("my family").
+var fixedArabic = foldSet("اهلا", "أهلا", "اهلين", "أهلين", "اهلاً", "هلا", "مرحبا", "مرحبتين")
+
+// arabicWords are Persian stop words that are Arabic words with meaning
+// once folded (هاي, "hi", folds to the Persian plural های).
+var arabicWords = map[string]bool{"های": true}
+
+// alternative is a second reading of a token whose term the index does
+// not know: Serbian spoken infinitives without their -i (vratit, spavat)
+// or the whole word when a typo spoilt its ending (lekra for lekar),
+// an Arabic word with a proclitic the Snowball stemmer kept (لمحامي,
+// كمحامي, فالطبيب), a Persian verb with its subjunctive or negative prefix
+// (بخوابم, نداریم). "" when there is none.
+func (s *stemmer) alternative(f Family, tok string) string {
+	switch f {
+	case Serbian:
+		if len(tok) < 5 || scriptOf(tok) != latinScript {
+			return ""
+		}
+		if tok[len(tok)-1] == 't' {
+			return stemSerbian(tok + "i")
+		}
+		// A typo in the ending leaves the wrong stem (lekra → lekr): the
+		// whole word may be one edit from a known stem (lekar).
+		return serbianDialect(tok)
+	case Arabic:
+		if scriptOf(tok) != arabicScript {
+			return ""
+		}
+		r, n := utf8.DecodeRuneInString(tok)
+		if strings.ContainsRune("لبکفو", r) && utf8.RuneCountInString(tok) >= 4 {
+			rest := tok[n:]
+			if r == 'ل' && strings.HasPrefix(rest, "ل") {
+				rest = "ا" + rest // للمحامي: ل + المحامي
+			}
+			return s.stem(Arabic, rest)
+		}
+	case Persian:
+		if scriptOf(tok) != arabicScript {
+			return ""
+		}
+		r, n := utf8.DecodeRuneInString(tok)
+		if (r == 'ب' || r == 'ن') && utf8.RuneCountInString(tok) >= 4 {
+			return stemPersian("می" + tok[n:])
+		}
 	}
 	return ""
 }
@@ -156,27 +239,103 @@ var (
 // serbianSuffixes are case and verb endings of Serbian, in Latin without
 // diacritics, longest first. No maintained Go Snowball port has Serbian
 // (blevesearch/snowballstem has English and Arabic, kljensen/snowball
-// neither), so this light stemmer strips one ending and keeps a stem of at
-// least three letters; spelling tolerance covers the rest.
+// neither; tebeka/snowball wraps the C library through cgo and calls
+// itself a learning exercise), so this light stemmer strips one ending and
+// keeps a stem of at least three letters; spelling tolerance covers the
+// rest. The verb classes meet at one stem: registrujem, registrovati,
+// registruje → registr; spavao, spavala, spavam → spav; trazio, trazim →
+// traz. Neuter nouns with -et- (dete, deteta, detetu) meet at det.
 var serbianSuffixes = []string{
-	"ovima", "evima", "anjem", "enjem",
-	"anja", "enja", "anje", "enje", "ovoj", "ovom", "ovog", "iste", "cemo", "cete",
-	"ama", "ima", "ovi", "evi", "ova", "eva", "ove", "eve", "om", "em", "og", "oj", "ih", "im",
-	"ati", "iti", "eti", "uti", "amo", "ate", "emo", "ete", "imo", "ite", "aju", "eju", "uju", "ale", "ali", "alo", "ila", "ili", "ilo",
-	"am", "as", "em", "es", "im", "is", "la", "le", "li", "lo", "cu", "ce", "ci", "ju",
+	"ovima", "evima", "anjem", "enjem", "ovati", "evati", "ivati", "ujemo", "ujete",
+	"anja", "enja", "anje", "enje", "ovoj", "ovom", "ovog", "iste", "cemo", "cete", "ujem", "ujes", "etom",
+	"ama", "ima", "ovi", "evi", "ova", "eva", "ove", "eve", "oga", "omu", "ega", "emu", "iji", "ija", "ije",
+	"ati", "iti", "eti", "uti", "amo", "ate", "emo", "ete", "imo", "ite", "aju", "eju", "uju", "uje",
+	"ala", "ale", "ali", "alo", "ela", "ele", "eli", "elo", "ila", "ile", "ili", "ilo", "eta", "etu",
+	"om", "em", "og", "oj", "ih", "im",
+	"am", "as", "es", "is", "la", "le", "li", "lo", "cu", "ce", "ci", "ju", "ao", "eo", "io",
 	"a", "e", "i", "o", "u",
 }
 
+// stemSerbian folds the ways Serbian is typed to one (ijekavian dijete,
+// gdje, mjesto as ekavian dete, gde, mesto; sh, ch, zh typed for š, č, ž),
+// drops the superlative naj- and strips one ending. Words of four letters
+// lose only a final vowel (noci → noc, kuca → kuc).
 func stemSerbian(tok string) string {
-	if len(tok) < 5 {
+	tok = serbianDialect(tok)
+	if len(tok) >= 7 && strings.HasPrefix(tok, "naj") {
+		tok = tok[3:] // najblizi → blizi
+	}
+	switch {
+	case len(tok) < 4:
+		return tok
+	case len(tok) == 4:
+		if strings.IndexByte("aeiou", tok[3]) >= 0 && strings.IndexByte("aeiou", tok[2]) < 0 {
+			return tok[:3]
+		}
 		return tok
 	}
-	for _, suf := range serbianSuffixes {
+	for _, suf := range serbianByLast[tok[len(tok)-1]] {
 		if strings.HasSuffix(tok, suf) && len(tok)-len(suf) >= 3 {
 			return tok[:len(tok)-len(suf)]
 		}
 	}
 	return tok
+}
+
+// serbianByLast holds serbianSuffixes by their last letter, longest first.
+var serbianByLast = func() (by [256][]string) {
+	for _, suf := range serbianSuffixes {
+		c := suf[len(suf)-1]
+		by[c] = append(by[c], suf)
+	}
+	return by
+}()
+
+// serbianDialect writes an ijekavian word as ekavian and sh, ch, zh as s,
+// c, z, on both the phrasings and the message: "ije" before a consonant is
+// "e" (dijete, mlijeko, lijek), and a "j" between a consonant and "e" goes
+// (gdje, mjesto, smjestaj, djeca), except after l and n, where lj and nj
+// are letters of their own (zelje, pitanje), and after d inside a word,
+// where dj is how đ is typed (nađe, rođen). Ekavian words that the
+// rules also change (higijena) change the same way on both sides.
+func serbianDialect(tok string) string {
+	if !strings.Contains(tok, "je") && !strings.Contains(tok, "h") {
+		return tok
+	}
+	var buf [64]byte
+	if len(tok) > len(buf) {
+		return tok
+	}
+	out := buf[:0]
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		switch {
+		case c >= 0x80:
+			return tok // not plain Latin: leave it alone
+		case c == 'i' && i > 0 && i+3 < len(tok) && tok[i+1] == 'j' && tok[i+2] == 'e' && isConsonant(tok[i+3]):
+			out = append(out, 'e')
+			i += 2
+			continue
+		case c == 'j' && i > 0 && i+1 < len(tok) && tok[i+1] == 'e' && isConsonant(tok[i-1]) && tok[i-1] != 'l' && tok[i-1] != 'n' &&
+			(tok[i-1] != 'd' || i == 1 || tok[i-2] == 'g'):
+			// After d only where it cannot be đ (folded dj): djeca,
+			// gdje, but nađe (finds) stays.
+			continue
+		case c == 'h' && i > 0 && (tok[i-1] == 's' || tok[i-1] == 'c' || tok[i-1] == 'z'):
+			continue
+		case c == 'j' && i == 1 && tok[0] == 'l' && len(tok) > 2 && tok[2] == 'e':
+			continue // ljekar, ljeto: no ekavian word starts with lje
+		}
+		out = append(out, c)
+	}
+	if len(out) == len(tok) {
+		return tok
+	}
+	return string(out)
+}
+
+func isConsonant(c byte) bool {
+	return c >= 'a' && c <= 'z' && strings.IndexByte("aeiou", c) < 0
 }
 
 // Persian affixes on the folded form (ی, ک; ZWNJ already removed, so

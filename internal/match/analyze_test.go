@@ -26,6 +26,19 @@ func TestStems(t *testing.T) {
 		{Persian, "پناهندگی", "پناهنده", false},
 		{Persian, "كتابها", "کتاب", false}, // Arabic kaf, plural
 		{Persian, "میزنه", "میزند", false},
+		{Serbian, "dijete", "dete", false},      // ijekavian
+		{Serbian, "gdje", "где", false},         // ijekavian, Cyrillic
+		{Serbian, "smjestaj", "smeštaj", false}, // ijekavian, no diacritics
+		{Serbian, "mlijeko", "млеко", false},
+		{Serbian, "ljekar", "lekar", false}, // Bosnian
+		{Serbian, "registrujem", "registrovati", false},
+		{Serbian, "spavao", "spavam", false},
+		{Serbian, "noći", "noc", false},
+		{Serbian, "najbliži", "bliži", false},
+		{Serbian, "pasosh", "pasoš", false}, // sh typed for š
+		{Serbian, "nađe", "nade", true},     // finds, hope: dj is đ inside a word
+		{Arabic, "الشغل", "شغل", false},
+		{Arabic, "اهلا", "اهلي", true}, // hello, my family
 		{English, "shelter", "asylum", true},
 	} {
 		a := st.stem(tc.f, textnorm.Fold(tc.a))
@@ -36,6 +49,27 @@ func TestStems(t *testing.T) {
 	}
 	if st.stem(English, "the") != "" || st.stem(Persian, "shelter") != "shelter" || st.stem(English, "کمک") != "" {
 		t.Error("stop words, Finglish as typed, or script mismatch")
+	}
+	// Stop words of the other language of the script: "se", "za" are no
+	// English, "برای" no Arabic; هاي (hi) is Arabic, though it folds to a
+	// Persian stop word.
+	if st.stem(English, "za") != "" || st.stem(Arabic, textnorm.Fold("برای")) != "" || st.stem(Arabic, textnorm.Fold("وما")) != "" ||
+		st.stem(Arabic, textnorm.Fold("هاي")) == "" {
+		t.Error("stop words across a script")
+	}
+	for _, tc := range []struct {
+		f        Family
+		tok, alt string
+	}{
+		{Serbian, "vratit", "vratiti"},
+		{Arabic, "لمحامي", "محامي"},
+		{Arabic, "للمحامي", "محامي"},
+		{Persian, "بخوابم", "میخوابم"},
+	} {
+		got, want := st.alternative(tc.f, textnorm.Fold(tc.tok)), st.stem(tc.f, textnorm.Fold(tc.alt))
+		if got != want {
+			t.Errorf("alternative(%s, %q) = %q, want %q", tc.f, tc.tok, got, want)
+		}
 	}
 }
 

@@ -41,7 +41,6 @@ const (
 // Decide applies the answer policy to a result: the decision and the
 // targets (one to open, two or three to offer).
 func (r Result) Decide() (Decision, []Candidate) {
-	var cs []Candidate
 	// A greeting or thanks wins a message that asks for nothing else; a
 	// topic asked for as strongly wins over it ("hi, I need a lawyer" is
 	// about the lawyer), and greetings are never offered as "did you mean".
@@ -60,6 +59,18 @@ func (r Result) Decide() (Decision, []Candidate) {
 	if greet != nil && greet.Score >= minScore && topic < greetRatio*greet.Score {
 		return Open, []Candidate{*greet}
 	}
+	d, cs := r.decideTopics()
+	// A greeting that scores best is still the answer when the rest names
+	// no one topic clearly ("hello is someone there").
+	if greet != nil && greet.Score >= minScore && greet.Score >= topic && d != Open {
+		return Open, []Candidate{*greet}
+	}
+	return d, cs
+}
+
+// decideTopics applies the answer policy to the topics (not greetings).
+func (r Result) decideTopics() (Decision, []Candidate) {
+	var cs []Candidate
 	// What matches a flow supports its steps: "legal help" matching both
 	// asylum (keywords) and asylum/legal (examples) is surely about asylum.
 	flowScore := map[string]float64{}
@@ -76,7 +87,7 @@ func (r Result) Decide() (Decision, []Candidate) {
 			continue
 		}
 		// One entry per flow: the better of a flow and its steps, or a step
-		// close to its flow (more precise).
+		// close to its flow (more precise), with the better score.
 		merged := false
 		for i := range cs {
 			if cs[i].Flow() != c.Flow() {
@@ -84,7 +95,7 @@ func (r Result) Decide() (Decision, []Candidate) {
 			}
 			merged = true
 			if cs[i].Target == cs[i].Flow() && c.Target != c.Flow() && c.Score >= stepRatio*cs[i].Score {
-				c.Score = cs[i].Score
+				c.Score = max(c.Score, cs[i].Score)
 				cs[i] = c
 			}
 			break

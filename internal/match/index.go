@@ -48,6 +48,9 @@ const (
 	weightTypo1    = 0.8 // one edit away
 	weightTypo2    = 0.6 // two edits away
 	weightSkeleton = 0.8 // a romanised skeleton (Finglish, Arabizi)
+	// weightAlternative: another reading of a word the stemmer left
+	// unknown (a clitic taken off, a spoken ending completed).
+	weightAlternative = 0.9
 )
 
 // Index ranks targets against a message.
@@ -82,6 +85,10 @@ type field struct {
 	scale   float32
 	deletes map[string][]int32 // one- and two-letter deletions of longer terms → terms
 	words   []string
+	// docs are, per target, its phrasings as lists of words, each word the
+	// terms it was indexed under (a stem, and a skeleton in Arabic and
+	// Persian): how much of a phrasing a message covers.
+	docs [][][][]int32
 }
 
 // Build indexes docs. Docs in a language outside the five families are
@@ -94,6 +101,11 @@ func Build(docs []Doc) *Index {
 	var fieldTF [numFamilies][]map[string]float32
 	var buf [maxTokens]string
 	var sk []byte
+	type docWords struct {
+		target int32
+		words  [][]string
+	}
+	var phrasings [numFamilies][]docWords
 	ix.exact = map[string]exactDoc{}
 	for _, d := range docs {
 		fam, ok := FamilyOf(d.Lang)
@@ -119,26 +131,48 @@ func Build(docs []Doc) *Index {
 			m = map[string]float32{}
 			fieldTF[fam][id] = m
 		}
+		var words [][]string
 		for _, tok := range tokens(d.Text, buf[:0]) {
 			if helpWords[tok] || isNumber(tok) {
 				continue
 			}
+			var terms []string
 			if t := st.stem(fam, tok); t != "" {
 				m[t]++
+				terms = append(terms, t)
 			}
-			if fam == Arabic || fam == Persian {
-				if isStop(tok) {
-					continue
-				}
+			if (fam == Arabic || fam == Persian) && !isStop(tok) {
 				if sk = skeleton(tok, sk); len(sk) > 0 {
 					m["~"+string(sk)]++
+					terms = append(terms, "~"+string(sk))
 				}
 			}
+			if len(terms) > 0 {
+				words = append(words, terms)
+			}
+		}
+		if len(words) > 0 {
+			phrasings[fam] = append(phrasings[fam], docWords{target: id, words: words})
 		}
 	}
 	_ = tf
 	for f := range fieldTF {
-		ix.fields[f] = buildField(fieldTF[f], len(ix.targets))
+		fl := buildField(fieldTF[f], len(ix.targets))
+		fl.docs = make([][][][]int32, len(ix.targets))
+		for _, p := range phrasings[f] {
+			doc := make([][]int32, 0, len(p.words))
+			for _, w := range p.words {
+				ids := make([]int32, 0, len(w))
+				for _, t := range w {
+					if id, ok := fl.terms[t]; ok {
+						ids = append(ids, id)
+					}
+				}
+				doc = append(doc, ids)
+			}
+			fl.docs[p.target] = append(fl.docs[p.target], doc)
+		}
+		ix.fields[f] = fl
 	}
 	return ix
 }

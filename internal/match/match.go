@@ -36,6 +36,10 @@ type Result struct {
 
 const maxCandidates = 6
 
+// crossPenalty scales the scores of the Latin family a message is clearly
+// not written in.
+const crossPenalty = 0.6
+
 // exactScore is the score of a message that is word for word one of the
 // phrasings: far above anything ranking gives.
 const exactScore = 100
@@ -70,7 +74,8 @@ func (ix *Index) rank(toks []string, text string) Result {
 	defer stemPool.put(st)
 	scores := make([]float32, len(ix.targets)*int(numFamilies))
 	var known [numFamilies]float32
-	var seen [maxTokens]int32
+	var seenBy [numFamilies][maxTokens]int32
+	var nseenBy [numFamilies]int
 	// Everything about a word that does not depend on the field, once.
 	type word struct {
 		skip, stop, latin, latinKnown bool
@@ -78,14 +83,24 @@ func (ix *Index) rank(toks []string, text string) Result {
 	}
 	var words [maxTokens]word
 	content := 0
+	// evidence of English or Serbian besides the words the fields know:
+	// their own stop words ("treba mi", "i want").
+	var evidence [numFamilies]float32
 	for i, tok := range toks {
 		w := &words[i]
 		w.skip = helpWords[tok] || isNumber(tok)
 		if w.skip {
 			continue
 		}
-		w.stop = isStop(tok)
+		sm := stopMask[tok]
+		w.stop = sm != 0
 		w.latin = scriptOf(tok) == latinScript
+		switch sm & stopInLatin {
+		case stopInEN:
+			evidence[English] += 0.5
+		case stopInSR:
+			evidence[Serbian] += 0.5
+		}
 		for f := Family(0); f < numFamilies; f++ {
 			w.stems[f] = st.stem(f, tok)
 		}
@@ -107,6 +122,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			continue
 		}
 		nseen := 0
+		seen := seenBy[f][:]
 		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
 		for i, tok := range toks {
 			wd := &words[i]
@@ -116,13 +132,24 @@ func (ix *Index) rank(toks []string, text string) Result {
 			id, w, ok := int32(0), float32(0), false
 			if t := wd.stems[f]; t != "" && (!wd.latin || f < Arabic || !wd.latinKnown) {
 				id, w, ok = fl.lookup(t)
+				if !ok && !wd.stop {
+					// Another reading of the word: a clitic or a spoken
+					// ending the stemmer does not know.
+					if alt := st.alternative(f, toks[i]); alt != "" && alt != t {
+						id, w, ok = fl.lookup(alt)
+						w *= weightAlternative
+					}
+				}
 			}
 			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
 				// A skeleton drops most letters: only three consonants or
 				// more say enough (two-letter ones collide all the time).
 				sk := append(skbuf[:0], '~')
 				sk = append(sk, skeleton(tok, skbuf[1:1])...)
-				if len(sk) > 3 {
+				// A romanised word of three or four letters (pul, tab, akel) may
+				// meet a two-letter skeleton: typed words that short are
+				// rarely anything else.
+				if len(sk) > 3 || (len(sk) == 3 && wd.latin && len(tok) <= 4) {
 					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
 					}
@@ -133,6 +160,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			}
 			seen[nseen] = id
 			nseen++
+			nseenBy[f] = nseen
 			if wd.latin && (f == Arabic || f == Persian) {
 				known[f] += w / 2 // a romanised word is weaker evidence of the language
 			} else {
@@ -142,6 +170,40 @@ func (ix *Index) rank(toks []string, text string) Result {
 			for _, p := range fl.post[id] {
 				acc[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + fl.norm[p.doc])
 			}
+		}
+	}
+	// A target whose phrasings the message covers only in part ("job"
+	// against "job abroad") counts less than one with a phrasing it
+	// covers whole ("need job"); only the targets near the top of a field
+	// are looked at.
+	for f := Family(0); f < numFamilies; f++ {
+		fl := &ix.fields[f]
+		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
+		top := float32(0)
+		for _, v := range acc {
+			top = max(top, v)
+		}
+		if top == 0 {
+			continue
+		}
+		matched := seenBy[f][:nseenBy[f]]
+		for t, v := range acc {
+			if v < coverageFloor*top || t >= len(fl.docs) {
+				continue
+			}
+			acc[t] = v * (1 - coverageWeight + coverageWeight*coverage(fl.docs[t], matched))
+		}
+	}
+	// English and Serbian share the Latin letters and some words (English
+	// keywords hold Serbian ones for readers who picked English): when a
+	// message is clearly in one of them, the other's scores count less.
+	if en, sr := known[English]+evidence[English], known[Serbian]+evidence[Serbian]; en >= sr+1 || sr >= en+1 {
+		other := English
+		if en > sr {
+			other = Serbian
+		}
+		for i := range ix.targets {
+			scores[int(other)*len(ix.targets)+i] *= crossPenalty
 		}
 	}
 	// Best family per target.
@@ -173,9 +235,42 @@ func (ix *Index) rank(toks []string, text string) Result {
 	return res
 }
 
-func isStop(tok string) bool {
-	return stopEN[tok] || stopSR[tok] || stopAR[tok] || stopFA[tok] || romanStop[tok]
+// Coverage: a target's score is scaled by 1-coverageWeight+coverageWeight*c,
+// c the largest share of one of its phrasings' words that the message has;
+// targets under coverageFloor of the field's best are left as they are.
+const (
+	coverageWeight = 0.3
+	coverageFloor  = 0.3
+)
+
+// coverage is the largest share of one phrasing's words among matched
+// terms.
+func coverage(docs [][][]int32, matched []int32) float32 {
+	best := float32(0)
+	for _, doc := range docs {
+		if len(doc) == 0 {
+			continue
+		}
+		n := 0
+		for _, w := range doc {
+			for _, id := range w {
+				if slices.Contains(matched, id) {
+					n++
+					break
+				}
+			}
+		}
+		if c := float32(n) / float32(len(doc)); c > best {
+			best = c
+			if best == 1 {
+				break
+			}
+		}
+	}
+	return best
 }
+
+func isStop(tok string) bool { return stopMask[tok] != 0 }
 
 // detect names the language of a message: the family that knows most of
 // its words, if it knows at least half of them and clearly more than any

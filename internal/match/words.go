@@ -29,24 +29,73 @@ var (
 		"and", "or", "but", "so", "this", "that", "there", "here", "please", "pls", "plz", "can", "could", "would", "will",
 		"want", "wanna", "need", "needs", "like", "some", "any", "have", "has", "had", "get", "got", "a", "about", "from",
 		"what", "how", "which", "ok", "okay", "just", "very", "much", "also", "too", "if", "know", "tell", "give",
-		"should", "must", "now", "u", "ur", "r")
+		"should", "must", "now", "u", "ur", "r",
+		"wants", "wanted", "needed", "im", "ive", "id", "its", "it's",
+		"urgent", "urgently", "asap", "quick", "quickly", "really", "still", "already", "bro", "dear", "sir", "madam",
+		"as", "by", "an")
 	stopSR = foldSet("ja", "ti", "mi", "vi", "on", "ona", "ono", "oni", "me", "te", "se", "si", "je", "smo", "ste", "su",
 		"i", "a", "ali", "ili", "da", "li", "u", "na", "za", "od", "do", "sa", "s", "o", "po", "iz", "k", "ka", "kod",
 		"moj", "moja", "moje", "moji", "mog", "mene", "meni", "mnom", "tebi", "nam", "nas", "vam", "vas", "im", "ih", "ga", "joj",
 		"to", "taj", "ta", "ovo", "ovaj", "ova", "tu", "ovde", "molim", "vas", "treba", "trebam", "trebalo", "hocu", "zelim",
 		"mogu", "moze", "mozete", "bih", "bi", "ce", "cu", "sta", "kako", "neki", "neku", "nesto", "jos", "vec", "samo",
-		"ok", "jel", "jeli", "jer", "kad", "kada", "ako", "imam", "ima", "nemam")
+		"ok", "jel", "jeli", "jer", "kad", "kada", "ako", "imam", "ima", "nemam",
+		// Pronoun and auxiliary forms, particles and intensifiers.
+		"sad", "sada", "onda", "preko", "dal", "dali", "zasto", "jako", "puno", "mnogo", "vrlo",
+		"veoma", "njega", "nje", "njoj", "njih", "njima", "mu", "mojim", "moju", "mojoj", "svoj", "svoju", "svoje", "svojim",
+		"tvoj", "tvoja", "nasa", "nase", "vasa", "neko", "nekoga", "nekog", "malo", "biti", "bio", "bila", "bili", "budem",
+		"bude", "jesam", "nisam", "nije", "nisu", "imaju", "imamo", "imas", "trebaju", "trebas", "potrebno", "potreban",
+		"potrebna", "potrebni", "hteo", "htela", "hocemo", "zelimo", "zeleo", "zelela", "mozemo", "moram", "moramo", "mozes",
+		"evo", "eto", "pa", "ovdje", "ovu", "sto", "što", "ovih", "onaj", "uopste", "tek", "bas", "ni", "niti", "tom", "tog", "toga", "tome",
+		// Urgency says nothing about the topic (the emergency check reads it).
+		"hitno", "odmah", "brzo",
+		// Spoken forms without h- (oću for hoću) and words of address
+		// ("hvala brate" thanks, it asks for no brother).
+		"ocu", "oces", "ocemo", "ocete", "brate", "druze", "sestro", "burazeru")
 	stopAR = foldSet("انا", "أنا", "انت", "نحن", "هو", "هي", "في", "من", "الى", "إلى", "على", "عن", "مع", "و", "او", "أو", "ثم",
 		"هذا", "هذه", "ذلك", "تلك", "هناك", "هنا", "ان", "أن", "إن", "لا", "ما", "ماذا", "كيف", "هل", "لو", "اذا", "إذا",
 		"لي", "لك", "عندي", "بدي", "بدى", "اريد", "أريد", "عايز", "عاوز", "ابغى", "ابي", "احتاج", "أحتاج", "محتاج", "ممكن", "يمكن",
-		"يمكنني", "لو سمحت", "سمحت", "من فضلك", "فضلك", "رجاء", "الرجاء", "شي", "شيء", "كل", "قد", "لقد", "كان", "يا", "بس")
+		"يمكنني", "لو سمحت", "سمحت", "من فضلك", "فضلك", "رجاء", "الرجاء", "شي", "شيء", "كل", "قد", "لقد", "كان", "يا", "بس",
+		// Levantine, Egyptian and Gulf function words.
+		"فيني", "فيك", "فيه", "فيها", "فينا", "فيهم", "عم", "رح", "راح", "هيك", "شو", "ايش", "اللي", "الي", "يلي", "مش", "مو",
+		"كتير", "كثير", "جدا", "معي", "معك", "معه", "عندك", "عنده", "عندنا", "اشي", "انو",
+		"انه", "انها", "كمان", "برضو", "منشان", "عشان", "علشان", "لحتى", "بدنا", "بدو", "بدها",
+		"عاجل", "بسرعة",
+		// Words of address: "shukran ya akhi" thanks, it asks for no brother.
+		"اخوي", "خيو", "حبيبي", "akhi", "habibi", "khayo")
 	stopFA = foldSet("من", "تو", "ما", "شما", "او", "اون", "آن", "این", "در", "به", "از", "با", "برای", "براي", "که", "و", "یا",
 		"را", "رو", "هم", "است", "هست", "هستم", "هستیم", "بود", "شد", "می", "ای", "یک", "یه", "چی", "چه", "چطور", "چگونه",
 		"لطفا", "لطفاً", "خواهش", "میکنم", "می‌کنم", "کنم", "کنید", "کن", "دارم", "داریم", "میخواهم", "میخوام", "می‌خواهم",
 		"میخواستم", "خواستم", "باید", "میتونم", "می‌توانم", "میتوانم", "توانم", "لازم", "نیاز", "آیا", "ایا", "اینجا", "اونجا",
 		// Plural endings typed apart from their noun ("قاچاقچی ها").
-		"ها", "های")
+		"ها", "های",
+		"خیلی", "بسیار", "دیگه", "دیگر", "مرا", "کردن", "کردند", "کردن", "کرده", "شده", "میکنه", "میکند", "میکنن", "کنه", "کنن", "مارا", "ما را", "اینو", "اونو", "شون", "تون", "اند", "بودم", "باشه",
+		"فوری", "زود", "عاجل")
 )
+
+// Which stop lists a word is on, in one map: a message's words are
+// looked up once per family, and one lookup is cheaper than five.
+const (
+	stopInEN uint8 = 1 << iota
+	stopInSR
+	stopInAR
+	stopInFA
+	stopInRoman
+	stopInLatin  = stopInEN | stopInSR
+	stopInArabic = stopInAR | stopInFA
+)
+
+var stopMask = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for _, l := range []struct {
+		set  map[string]bool
+		mask uint8
+	}{{stopEN, stopInEN}, {stopSR, stopInSR}, {stopAR, stopInAR}, {stopFA, stopInFA}, {romanStop, stopInRoman}} {
+		for w := range l.set {
+			m[w] |= l.mask
+		}
+	}
+	return m
+}()
 
 // romanStop are romanised Farsi and Arabic function words, dropped before
 // their skeletons are taken (their skeletons would match anything).
