@@ -68,9 +68,10 @@ func announceQueue(cfg config.Config, rdb redis.UniversalClient) *announce.Queue
 	return announce.NewQueue(rdb, keys.New(cfg.Redis.KeyPrefix), cfg.Announce.Approvals)
 }
 
-// forgetInUpdates takes a person who erases their data (/delete) out of
-// the recipients of the updates being sent, then lets next erase the rest.
-// Forget is idempotent, so a retried erase is fine.
+// forgetInUpdates takes a person who erases their data (/delete) or stops
+// every update (/unsubscribe "stop all", the quick exit) out of the
+// recipients of the updates being sent, then lets next do the rest. Forget
+// is idempotent, so a retried input is fine.
 func forgetInUpdates(next conversation.EffectHandler, q *announce.Queue) conversation.EffectHandler {
 	if q == nil {
 		return next
@@ -84,7 +85,7 @@ type updateEraser struct {
 }
 
 func (e updateEraser) Apply(ctx context.Context, user, lang string, fx engine.Effect) error {
-	if fx.Kind == engine.EffectErase {
+	if fx.Kind == engine.EffectErase || fx.Kind == engine.EffectUnsubscribe && fx.Flow == "" {
 		if err := e.q.Forget(ctx, user); err != nil {
 			return err
 		}

@@ -241,7 +241,7 @@ func (r *recordEffects) Apply(_ context.Context, _, _ string, fx engine.Effect) 
 	return nil
 }
 
-// TestEraseForgetsInUpdates: /delete goes through the queue of updates
+// TestEraseForgetsInUpdates: /delete (and stopping every update) goes through the queue of updates
 // before the rest of the erasure; if that fails, the erasure is retried
 // (nothing else happens first).
 func TestEraseForgetsInUpdates(t *testing.T) {
@@ -256,6 +256,14 @@ func TestEraseForgetsInUpdates(t *testing.T) {
 	h = forgetInUpdates(next, announce.NewQueue(broken, k, 2))
 	if err := h.Apply(t.Context(), "tg:1", "en", engine.Effect{Kind: engine.EffectErase}); err == nil || len(next.got) != 1 {
 		t.Fatalf("erase with Redis down: %v, next saw %v; want an error before anything else", err, next.got)
+	}
+	// Stopping every update (the quick exit, "stop all") leaves the sends in
+	// progress too; stopping one topic does not touch them.
+	if err := h.Apply(t.Context(), "tg:1", "en", engine.Effect{Kind: engine.EffectUnsubscribe}); err == nil || len(next.got) != 1 {
+		t.Fatalf("stop all with Redis down: %v, next saw %v; want the queue asked first", err, next.got)
+	}
+	if err := h.Apply(t.Context(), "tg:1", "en", engine.Effect{Kind: engine.EffectUnsubscribe, Flow: "shelter"}); err != nil || len(next.got) != 2 {
+		t.Fatalf("stop one topic: %v, next saw %v; want it passed on without the queue", err, next.got)
 	}
 	if forgetInUpdates(next, nil) != conversation.EffectHandler(next) {
 		t.Fatal("without Redis the handler is not the next one")

@@ -642,7 +642,10 @@ func (t *turn) quickExit() {
 	if code != "" {
 		t.setVar("code", code)
 	}
-	t.fx = append(t.fx, Effect{Kind: EffectQuickExit})
+	// An update arriving later would bring the chat back on a phone just
+	// wiped: the quick exit stops every subscription too.
+	t.fx = append(t.fx, Effect{Kind: EffectUnsubscribe}, Effect{Kind: EffectQuickExit})
+	s.Subs = nil
 	t.notice = "quick_exit"
 	t.say(content.TextExitDone)
 	// Only "start again": every older keyboard is stale from now on.

@@ -58,7 +58,8 @@ func TestPrivacyNoticeAfterEmergencyFirst(t *testing.T) {
 
 // TestQuickExitCommand: /exit in a chat with staff ends it without a word,
 // forgets where the person was and what they answered, asks the transport
-// to wipe the chat, and shows only the neutral line with "start again".
+// to wipe the chat, stops every subscription (an update would bring the chat
+// back), and shows only the neutral line with "start again".
 func TestQuickExitCommand(t *testing.T) {
 	p := newPerson(t, "en")
 	p.press("Ask me")
@@ -70,8 +71,8 @@ func TestQuickExitCommand(t *testing.T) {
 	}
 	old := p.buttons()[0].Data
 	res := p.cmd("exit")
-	if got := effectKinds(res); !slices.Equal(got, []engine.EffectKind{engine.EffectHandoffEnd, engine.EffectQuickExit}) {
-		t.Fatalf("effects = %v, want handoff_end, quick_exit", got)
+	if got := effectKinds(res); !slices.Equal(got, []engine.EffectKind{engine.EffectHandoffEnd, engine.EffectUnsubscribe, engine.EffectQuickExit}) {
+		t.Fatalf("effects = %v, want handoff_end, unsubscribe, quick_exit", got)
 	}
 	if res.Notice != "quick_exit" || p.s.Handoff != "" || p.s.Flow != "" || p.s.Vars["name"] != "" {
 		t.Fatalf("session not reset: notice %q, %+v", res.Notice, p.s)
