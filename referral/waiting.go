@@ -57,15 +57,12 @@ func (s *Service) Waiting(ctx context.Context) ([]CaseSummary, error) {
 	now := s.now()
 	out := make([]CaseSummary, 0, len(cases))
 	for _, c := range cases {
-		within, hours := s.claimRule(c.Service)
+		within, _ := s.claimRule(c.Service)
 		w := CaseSummary{Code: c.Code, Kind: c.Kind, Service: c.Service, ServiceName: s.serviceName(c.Service),
 			Lang: c.Lang, Created: c.Created, Group: c.Group, Thread: c.Thread, Shared: c.Shared, Card: c.Card,
-			ClaimWithin: within, Reminders: c.Reminded, Link: caseLink(c)}
-		if within > 0 {
-			w.Due = addOpen(hours, c.Created, within)
-			if now.After(w.Due) {
-				w.Overdue = now.Sub(w.Due)
-			}
+			ClaimWithin: within, Reminders: c.Reminded, Link: caseLink(c), Due: s.Due(c)}
+		if !w.Due.IsZero() && now.After(w.Due) {
+			w.Overdue = now.Sub(w.Due)
 		}
 		out = append(out, w)
 	}
@@ -84,6 +81,17 @@ func (s *Service) Waiting(ctx context.Context) ([]CaseSummary, error) {
 		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.Code, b.Code))
 	})
 	return out, nil
+}
+
+// Due is when a case's service expects it claimed: its claim_within
+// counted in the service's working hours from when the case came in. Zero
+// when the service sets no time.
+func (s *Service) Due(c *Case) time.Time {
+	within, hours := s.claimRule(c.Service)
+	if within <= 0 {
+		return time.Time{}
+	}
+	return addOpen(hours, c.Created, within)
 }
 
 // claimRule is a service's claim_within and working hours (no reminders

@@ -17,7 +17,7 @@ type Console struct {
 	PublicURL       string   `yaml:"public_url" env:"CONSOLE_PUBLIC_URL" doc:"the console's address as browsers reach it (https://console.example.org or https://example.org/console); its host must be linked to the bot with /setdomain in @BotFather"`
 	SessionLifetime Duration `yaml:"session_lifetime" env:"CONSOLE_SESSION_LIFETIME" doc:"how long a sign-in lasts"`
 	RecheckEvery    Duration `yaml:"recheck_every" env:"CONSOLE_RECHECK_EVERY" doc:"how often a signed-in staff member's membership of the staff groups is checked again (removed: signed out)"`
-	OverdueAfter    Duration `yaml:"overdue_after" env:"CONSOLE_OVERDUE_AFTER" doc:"a case waiting unclaimed longer than this is shown as overdue"`
+	OverdueAfter    Duration `yaml:"overdue_after" env:"CONSOLE_OVERDUE_AFTER" doc:"a case of a service with claim_within: off (directory) is shown as overdue once it waited unclaimed this long; other services use their claim_within"`
 	AuditRetention  Duration `yaml:"audit_retention" env:"CONSOLE_AUDIT_RETENTION" doc:"how long the audit log (who viewed or acted on which case, when) is kept"`
 	TrustedProxies  []string `yaml:"trusted_proxies" env:"CONSOLE_TRUSTED_PROXIES" doc:"addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (for the sign-in rate limit); empty: the connection's address"`
 	InsecureCookie  bool     `yaml:"insecure_cookie" env:"CONSOLE_INSECURE_COOKIE" doc:"send the session cookie without Secure; only allowed with a public_url of http://localhost or http://127.0.0.1"`

@@ -29,6 +29,9 @@ type Cases interface {
 	ClaimAs(ctx context.Context, code, by, name string) (referral.Outcome, error)
 	CloseAs(ctx context.Context, code, by, name string) (referral.Outcome, error)
 	Note(ctx context.Context, code, by, text string) (referral.Outcome, error)
+	// Due is when the case's service expects it claimed (its claim_within
+	// in working hours); zero when the service sets no time.
+	Due(c *referral.Case) time.Time
 	ServiceName(id string) string
 	LanguageName(tag string) string
 	StaffGroups() []int64
@@ -59,7 +62,8 @@ type Options struct {
 	// and how often membership is checked again.
 	SessionLifetime time.Duration
 	RecheckEvery    time.Duration
-	// OverdueAfter marks cases waiting unclaimed longer [24h].
+	// OverdueAfter marks cases waiting unclaimed longer, for a service whose
+	// directory entry sets no claim_within [24h].
 	OverdueAfter time.Duration
 	// LoginMaxAge refuses older login data [24h].
 	LoginMaxAge time.Duration

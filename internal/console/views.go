@@ -96,7 +96,13 @@ func (c *Console) langLabel(tag string) string {
 }
 
 func (c *Console) overdue(k *referral.Case, now time.Time) bool {
-	return k.Status == referral.StatusReceived && now.Sub(k.Created) > c.o.OverdueAfter
+	if k.Status != referral.StatusReceived {
+		return false
+	}
+	if due := c.o.Cases.Due(k); !due.IsZero() {
+		return now.After(due) // the service's own time, as the reminders use
+	}
+	return now.Sub(k.Created) > c.o.OverdueAfter
 }
 
 func (c *Console) row(k *referral.Case, now time.Time) row {
