@@ -165,7 +165,10 @@ type Entry struct {
 	// Who: "person", "bot", or "staff:<staff user ID>".
 	Who  string `json:"who"`
 	What string `json:"what"`
-	// Text is a staff note's text (erased by /delete).
+	// Text is what was written: a staff note, a message the person sent to
+	// staff or staff sent to the person (a caption for media), as staff saw
+	// it in the topic. It lives as long as the case (the retention the
+	// consents and the data text state) and /delete erases it.
 	Text string `json:"text,omitempty"`
 }
 

@@ -213,7 +213,7 @@ func (s *Service) Reply(ctx context.Context, code, by string, r Reply) (Outcome,
 		kind = r.Media
 	}
 	ch := change{from: open, user: c.User, group: c.Group, thread: c.Thread, ttl: s.safetyTTL(), streams: s.streams(c),
-		entry: &Entry{At: s.now().UTC(), Who: staffWho(by), What: actReply}}
+		entry: &Entry{At: s.now().UTC(), Who: staffWho(by), What: actReply, Text: r.Text}}
 	if c.Kind == KindReferral {
 		ch.tell, ch.tellAlways = evReplied, true
 	}

@@ -200,6 +200,19 @@ func TestJourney(t *testing.T) {
 			t.Errorf("history lacks %s: %v", want, whats)
 		}
 	}
+	// The history holds what was written both ways, as staff saw it in the
+	// topic (the console shows it).
+	var texts []string
+	for _, x := range h {
+		if x.What == actMessage || x.What == actReply {
+			texts = append(texts, x.Who+":"+x.Text)
+		}
+	}
+	for _, want := range []string{"staff:tg:9001:I am here. Can you send the document?", "person:Thank you <3 & bye"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("history lacks the text %q: %q", want, texts)
+		}
+	}
 	// Logs: no text, names, answers or raw IDs.
 	logs := e.logs.String()
 	for _, secret := range []string{"Novi Sad", "Thank you", "tg:501", "9001", "1234567", "Ana", code, live} {

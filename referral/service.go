@@ -434,7 +434,7 @@ func (s *Service) relayTo(ctx context.Context, user string, c *Case, in *engine.
 	// while the person was writing (the close notice is on its way to
 	// them), and staff reading the closed topic beat the message being lost.
 	ch := change{from: relayable, user: user, group: c.Group, thread: c.Thread, ttl: s.ttlFor(c), streams: s.streams(c),
-		entry: &Entry{At: now, Who: whoPerson, What: actMessage}, event: evRelay, payload: string(pb),
+		entry: &Entry{At: now, Who: whoPerson, What: actMessage, Text: in.Text}, event: evRelay, payload: string(pb),
 		once: tokenOr(token, "relay"), onceTTL: s.cfg.OnceTTL}
 	if s.hasHook(c.Service) {
 		ch.hook, ch.hookPayload = evMessage, hm.json()

@@ -398,10 +398,13 @@ func TestCasePage(t *testing.T) {
 	ck, _ := f.signIn(bob, "Bob")
 	body := f.do("GET", "/case/"+codeClosedB, nil, ck, "").Body.String()
 	for _, want := range []string{"PK-2DDD", "referral", "legal", "fa", "closed", "Bob", "Beograd", "v1",
-		"case received", "claimed", "internal note", "called the lawyer"} {
+		"case received", "claimed", "internal note", "called the lawyer", "the person wrote", "is there news?"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("case page lacks %q", want)
 		}
+	}
+	if strings.Contains(body, `id="no-text"`) {
+		t.Error("a case with only text messages says some are listed without content")
 	}
 	if strings.Contains(body, `id="claim"`) || strings.Contains(body, `id="close"`) {
 		t.Error("a closed case offers claim or close")

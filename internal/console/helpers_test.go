@@ -184,6 +184,10 @@ func (f *fixture) seed() {
 	must(f.svc.ClaimAs(ctx, codeClosedB, "tg:502", "Bob"))
 	at(7*24*time.Hour + time.Hour)
 	must(f.svc.Note(ctx, codeClosedB, "tg:502", "called the lawyer"))
+	if err := f.svc.Apply(ctx, "tg:4", "fa", engine.Effect{Kind: engine.EffectRelay, Code: codeClosedB,
+		Input: &engine.Input{Kind: engine.InText, Text: "is there news?"}}); err != nil {
+		t.Fatalf("seed a message to staff: %v", err)
+	}
 	must(f.svc.CloseAs(ctx, codeClosedB, "tg:502", "Bob"))
 	at(14 * 24 * time.Hour)
 	ref("tg:6", "fa", "avr", codeWithdrawn)

@@ -263,7 +263,7 @@ func (c *Console) serveCase(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r.Context(), AuditEntry{Who: s.User, What: auditView, Case: k.Code, Group: k.Group})
 	lines := make([]historyLine, 0, len(hist))
-	relayed := false
+	media := false
 	for _, e := range hist {
 		l := historyLine{When: c.when(e.At), What: c.t["what."+e.What], Text: e.Text}
 		if l.What == "" {
@@ -279,8 +279,8 @@ func (c *Console) serveCase(w http.ResponseWriter, r *http.Request) {
 		default:
 			l.Who = e.Who
 		}
-		if e.What == "message" || e.What == "reply" {
-			l.NoText, relayed = true, true
+		if (e.What == "message" || e.What == "reply") && e.Text == "" {
+			l.NoText, media = true, true // a photo, voice, location...: only in the topic
 		}
 		lines = append(lines, l)
 	}
@@ -297,7 +297,7 @@ func (c *Console) serveCase(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.render(w, http.StatusOK, "case", c.page(r, s, map[string]any{"Case": k, "Row": c.row(k, c.now()),
-		"History": lines, "Relayed": relayed, "Answers": answers, "Flash": flash, "FlashOK": ok,
+		"History": lines, "Media": media, "Answers": answers, "Flash": flash, "FlashOK": ok,
 		"Open":      k.Status == referral.StatusReceived || k.Status == referral.StatusClaimed,
 		"Claimable": k.Status == referral.StatusReceived, "Notable": k.Status != referral.StatusWithdrawn,
 		"Withdrawn": k.Status == referral.StatusWithdrawn}))
