@@ -35,8 +35,15 @@ func TestStems(t *testing.T) {
 		{Serbian, "spavao", "spavam", false},
 		{Serbian, "noći", "noc", false},
 		{Serbian, "najbliži", "bliži", false},
-		{Serbian, "pasosh", "pasoš", false}, // sh typed for š
-		{Serbian, "nađe", "nade", true},     // finds, hope: dj is đ inside a word
+		{Serbian, "pasosh", "pasoš", false},       // sh typed for š
+		{Serbian, "nađe", "nade", true},           // finds, hope: dj is đ inside a word
+		{Serbian, "odvjetnika", "advokat", false}, // Croatian, another case
+		{Serbian, "liječnik", "lekar", false},
+		{Serbian, "obitelji", "porodica", false},
+		{Serbian, "tko", "ko", false},
+		{Serbian, "god", "godina", false}, // "16 god": years
+		{Serbian, "bok", "zdravo", false},
+		{Persian, "برادرمو", "برادر", false}, // spoken -am ro
 		{Arabic, "الشغل", "شغل", false},
 		{Arabic, "اهلا", "اهلي", true}, // hello, my family
 		{English, "shelter", "asylum", true},
@@ -45,6 +52,16 @@ func TestStems(t *testing.T) {
 		b := st.stem(tc.f, textnorm.Fold(tc.b))
 		if (a == b) == tc.differs || a == "" {
 			t.Errorf("%s: %q → %q, %q → %q", tc.f, tc.a, a, tc.b, b)
+		}
+	}
+	// Short forms typed on phones say nothing: nmg (ne mogu), il (ili),
+	// mlm (molim); "a lot" in English, Finglish kheyli (very).
+	for _, tc := range []struct {
+		f   Family
+		tok string
+	}{{Serbian, "nmg"}, {Serbian, "il"}, {Serbian, "mlm"}, {English, "alot"}, {Persian, "kheyli"}, {Arabic, "alot"}} {
+		if got := st.stem(tc.f, tc.tok); got != "" {
+			t.Errorf("%s: %q → %q, want a stop word", tc.f, tc.tok, got)
 		}
 	}
 	if st.stem(English, "the") != "" || st.stem(Persian, "shelter") != "shelter" || st.stem(English, "کمک") != "" {
@@ -103,12 +120,12 @@ func TestWords(t *testing.T) {
 }
 
 func TestGeneric(t *testing.T) {
-	for _, w := range []string{"help", "pomoć", "помоћ", "کمک", "مساعدة", "doctor", "beats me"} {
+	for _, w := range []string{"help", "pomoć", "помоћ", "کمک", "مساعدة", "doctor", "beats me", "hurt", "ljekar", "лијечник"} {
 		if !IsGeneric(textnorm.Fold(w)) {
 			t.Errorf("%q is not generic", w)
 		}
 	}
-	for _, w := range []string{"police", "полиција", "پلیس", "attacked"} {
+	for _, w := range []string{"police", "полиција", "پلیس", "attacked", "hurting me"} {
 		if IsGeneric(textnorm.Fold(w)) {
 			t.Errorf("%q is generic: it names a danger", w)
 		}

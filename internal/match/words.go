@@ -32,7 +32,9 @@ var (
 		"should", "must", "now", "u", "ur", "r",
 		"wants", "wanted", "needed", "im", "ive", "id", "its", "it's",
 		"urgent", "urgently", "asap", "quick", "quickly", "really", "still", "already", "bro", "dear", "sir", "madam",
-		"as", "by", "an")
+		"as", "by", "an",
+		// "thx alot": a lot says nothing (and its skeleton would match Arabizi).
+		"alot", "lot", "lots")
 	stopSR = foldSet("ja", "ti", "mi", "vi", "on", "ona", "ono", "oni", "me", "te", "se", "si", "je", "smo", "ste", "su",
 		"i", "a", "ali", "ili", "da", "li", "u", "na", "za", "od", "do", "sa", "s", "o", "po", "iz", "k", "ka", "kod",
 		"moj", "moja", "moje", "moji", "mog", "mene", "meni", "mnom", "tebi", "nam", "nas", "vam", "vas", "im", "ih", "ga", "joj",
@@ -50,7 +52,10 @@ var (
 		"hitno", "odmah", "brzo",
 		// Spoken forms without h- (oću for hoću) and words of address
 		// ("hvala brate" thanks, it asks for no brother).
-		"ocu", "oces", "ocemo", "ocete", "brate", "druze", "sestro", "burazeru")
+		"ocu", "oces", "ocemo", "ocete", "brate", "druze", "sestro", "burazeru",
+		// Short forms typed on phones: il (ili), nmg (ne mogu), mlm and
+		// mlmte (molim te), pls.
+		"il", "nmg", "mlm", "mlmte", "molimte", "pls", "plz")
 	stopAR = foldSet("انا", "أنا", "انت", "نحن", "هو", "هي", "في", "من", "الى", "إلى", "على", "عن", "مع", "و", "او", "أو", "ثم",
 		"هذا", "هذه", "ذلك", "تلك", "هناك", "هنا", "ان", "أن", "إن", "لا", "ما", "ماذا", "كيف", "هل", "لو", "اذا", "إذا",
 		"لي", "لك", "عندي", "بدي", "بدى", "اريد", "أريد", "عايز", "عاوز", "ابغى", "ابي", "احتاج", "أحتاج", "محتاج", "ممكن", "يمكن",
@@ -105,7 +110,9 @@ var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be"
 	"ana", "enta", "inta", "ani", "fi", "fe", "min", "mn", "men", "ila", "ela", "3la", "ala", "3an", "an", "ma3", "wa", "w", "aw",
 	"hatha", "hada", "hadha", "hon", "hona", "hena", "huna", "la", "shu", "sho", "shou", "eh", "esh", "kif", "keef", "kaif", "hal",
 	"li", "li", "lak", "3ndi", "andi", "3andi", "bdi", "badi", "biddi", "bade", "arid", "ureed", "orid", "3ayez", "3ayz", "abi", "abgha",
-	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz")
+	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz",
+	// Finglish "very" (خیلی): "kheyli narahatam" is no "kheyli mamnoon".
+	"kheyli", "kheili", "kheily", "khili", "khyli", "kheli")
 
 // helpWords ask for help and say nothing about which help: the matcher
 // ignores them, so "I need legal help" is about legal help.
@@ -130,6 +137,10 @@ var generic = func() map[string]bool {
 		"beats me", "hits me", "beaten", "бије ме", "туче ме", "удара ме", "bije me", "tuce me", "udara me",
 		"ضربني", "يضربني", "يضربونني", "کتک", "کتکم زد", "کتکم زدند", "مرا می‌زند", "مرا زد",
 		"помоћ", "упомоћ", "помозите", "хитно", "hitno", "doktor", "доктор", "lekar", "лекар",
+		"ljekar", "љекар", "lijecnik", "лијечник",
+		// A threat ("he will hurt my family if I do not pay") is about who
+		// threatens, with the emergency line; "he is hurting me" is a danger.
+		"hurt",
 		"طبيب", "الطبيب", "دكتور", "عاجل", "مستعجل", "dktor",
 		"کمک کنید", "کمکم کنید", "کمک فوری", "دکتر", "داکتر", "فوری", "komakam konid", "komak konid", "daktar", "dactar", "fori", "fouri",
 	)
