@@ -298,7 +298,12 @@ var serbianWordPairs = [][2]string{
 	{"tko", "ko"}, {"bok", "zdravo"}, {"pozz", "pozdrav"}, {"fala", "hvala"}, {"hvl", "hvala"}, {"tnx", "hvala"},
 	{"god", "godina"}, {"godine", "godina"}, {"gdi", "gde"}, {"di", "gde"}, {"kolko", "koliko"},
 	{"putovnica", "pasos"}, {"putovnicu", "pasos"}, {"kruh", "hleb"}, {"tjedan", "nedelja"}, {"tjedna", "nedelja"},
-	{"djelatnik", "radnik"}, {"prenociste", "smestaj"},
+	{"djelatnik", "radnik"}, {"prenociste", "smestaj"}, {"iskaznica", "karta"}, {"osobna", "licna"},
+	{"vlak", "voz"}, {"ured", "kancelarija"}, {"hljeb", "hleb"}, {"nzm", "znam"},
+	// Slang: money, the police, parents, a kid.
+	{"lova", "novac"}, {"lovu", "novac"}, {"kes", "novac"}, {"kinta", "novac"},
+	{"murija", "policija"}, {"pandur", "policija"}, {"panduri", "policija"},
+	{"cale", "otac"}, {"keva", "majka"}, {"klinac", "dete"}, {"klinci", "dete"},
 }
 
 // serbianVariants maps the stem of a variant to the stem of its Serbian
