@@ -287,7 +287,7 @@ func stemSerbian(tok string) string {
 }
 
 // serbianWordPairs are words people type for a Serbian word the phrasings
-// use: Croatian and Bosnian words (odvjetnik, liječnik, obitelj, tko, bok),
+// use: Croatian and Bosnian words (odvjetnik, liječnik, obitelj, bok),
 // short forms typed on phones (god for godina, fala for hvala, di for gde).
 // Both sides are stemmed when the package loads, so every case form of the
 // variant (odvjetnika, obitelji) meets the Serbian stem.
@@ -295,7 +295,7 @@ var serbianWordPairs = [][2]string{
 	{"odvjetnik", "advokat"}, {"odvjetnica", "advokat"},
 	{"lijecnik", "lekar"}, {"lijecnica", "lekar"}, {"ljecnik", "lekar"},
 	{"obitelj", "porodica"}, {"obitelji", "porodica"}, {"familija", "porodica"}, {"famelija", "porodica"},
-	{"tko", "ko"}, {"bok", "zdravo"}, {"pozz", "pozdrav"}, {"fala", "hvala"}, {"hvl", "hvala"}, {"tnx", "hvala"},
+	{"bok", "zdravo"}, {"pozz", "pozdrav"}, {"fala", "hvala"}, {"hvl", "hvala"}, {"tnx", "hvala"},
 	{"god", "godina"}, {"godine", "godina"}, {"gdi", "gde"}, {"di", "gde"}, {"kolko", "koliko"},
 	{"putovnica", "pasos"}, {"putovnicu", "pasos"}, {"kruh", "hleb"}, {"tjedan", "nedelja"}, {"tjedna", "nedelja"},
 	{"djelatnik", "radnik"}, {"prenociste", "smestaj"}, {"iskaznica", "karta"}, {"osobna", "licna"},
