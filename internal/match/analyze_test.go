@@ -130,3 +130,26 @@ func TestGeneric(t *testing.T) {
 		}
 	}
 }
+
+func TestWhatToDo(t *testing.T) {
+	for text, want := range map[string]bool{
+		"odbili su mi azil šta sad da radim": true,
+		"шта да радим":                       true,
+		"sta mi je raditi":                   true,
+		"sta da uradim":                      true,
+		"hocu da radim u srbiji":             false,
+		"mogu li da radim legalno":           false,
+		"sta treba da radim za dozvolu":      true,
+		"radim svaki dan":                    false,
+	} {
+		var buf [maxTokens]string
+		toks := tokens(text, buf[:0])
+		got := false
+		for i := range toks {
+			got = got || whatToDo(toks, i)
+		}
+		if got != want {
+			t.Errorf("%q: whatToDo %v, want %v", text, got, want)
+		}
+	}
+}

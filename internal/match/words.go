@@ -195,3 +195,31 @@ func Words(text string) []string {
 	}
 	return out
 }
+
+// doForms are the Serbian verb "do, work" (raditi) as "what do I do"
+// asks it.
+var doForms = foldSet("radim", "radimo", "radi", "raditi", "uradim", "uradimo", "uraditi", "radit", "uradit")
+
+// whatToDo reports a form of raditi that asks "what do I do now" ("odbili
+// su mi azil, šta sad da radim", "šta mi je raditi"), which is no question
+// about work: šta (or sto) at most three words before it, "da" right
+// before it or šta (mi je) right before it.
+func whatToDo(toks []string, i int) bool {
+	if !doForms[toks[i]] || i == 0 {
+		return false
+	}
+	what := func(t string) bool { return t == "sta" || t == "shta" || t == "sto" || t == "st" }
+	prev := toks[i-1]
+	if what(prev) || (prev == "je" && i >= 3 && toks[i-2] == "mi" && what(toks[i-3])) {
+		return true
+	}
+	if prev != "da" {
+		return false
+	}
+	for j := i - 2; j >= 0 && j >= i-4; j-- {
+		if what(toks[j]) {
+			return true
+		}
+	}
+	return false
+}
