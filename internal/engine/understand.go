@@ -71,6 +71,13 @@ func Understand(c *content.Content, lang, text string) Answer {
 	}
 	skw, service := c.MatchService(folded)
 	gkw, generic := c.MatchEmergency(folded, false)
+	if match.ViolenceNow(folded) {
+		// "он ме туче сад": violence happening now is a danger now.
+		if !generic {
+			gkw = content.Keyword{Flow: c.Emergency, Lang: lang}
+		}
+		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: gkw}
+	}
 	if service {
 		gkw = skw
 	}

@@ -153,3 +153,19 @@ func TestWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+func TestViolenceNow(t *testing.T) {
+	for text, want := range map[string]bool{
+		"neko me udara sad, upomoc":        true,
+		"он ме туче сада":                  true,
+		"he is beating me now":             true,
+		"my husband beats me and i am sad": false,
+		"muz me tuce":                      false,
+		"زوجي عم يضربني هلق":               true,
+		"now i need a doctor":              false,
+	} {
+		if got := ViolenceNow(textnorm.Fold(text)); got != want {
+			t.Errorf("%q: ViolenceNow %v, want %v", text, got, want)
+		}
+	}
+}

@@ -103,6 +103,10 @@ func TestAnswers(t *testing.T) {
 		// line; being hurt now is an emergency.
 		{"smuggler wants more money or he will hurt my family", engine.AnswerOpen, "trafficking/smugglers", true},
 		{"he is hurting me now", engine.AnswerEmergency, "emergency", false},
+		// Violence at home is a disclosure; happening now, a danger.
+		{"neko me udara sad, upomoc", engine.AnswerEmergency, "emergency", false},
+		{"he is beating me now", engine.AnswerEmergency, "emergency", false},
+		{"my husband beats me and i am sad", engine.AnswerOpen, "women_children/violence", true},
 		// Sexual exploitation is trafficking, not a place to sleep.
 		{"the people who brought me force me to sleep with men", engine.AnswerOpen, "trafficking", false},
 		// Ambulanta is a clinic in Serbian, not the ambulance.

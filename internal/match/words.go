@@ -135,6 +135,7 @@ var generic = func() map[string]bool {
 		// Violence at home is a disclosure for women_children/violence (with
 		// the emergency line), not a call for the police alone.
 		"beats me", "hits me", "beaten", "бије ме", "туче ме", "удара ме", "bije me", "tuce me", "udara me",
+		"ме бије", "ме туче", "ме удара",
 		"ضربني", "يضربني", "يضربونني", "کتک", "کتکم زد", "کتکم زدند", "مرا می‌زند", "مرا زد",
 		"помоћ", "упомоћ", "помозите", "хитно", "hitno", "doktor", "доктор", "lekar", "лекар",
 		"ljekar", "љекар", "lijecnik", "лијечник",
@@ -219,6 +220,43 @@ func whatToDo(toks []string, i int) bool {
 	for j := i - 2; j >= 0 && j >= i-4; j-- {
 		if what(toks[j]) {
 			return true
+		}
+	}
+	return false
+}
+
+// violenceNow pairs the words of violence against the writer (in either
+// word order) with the words that say it is happening as the person types,
+// by language: Serbian "sad" (now) is English "sad".
+var violenceNow = []struct{ violence, now map[string]bool }{
+	{foldSet("beats me", "hits me", "beating me", "hitting me", "attacking me"), foldSet("now", "rightnow")},
+	{foldSet("бије ме", "туче ме", "удара ме", "ме бије", "ме туче", "ме удара", "напада ме", "ме напада"),
+		foldSet("сад", "сада", "одмах", "управо", "тренутно")},
+	{foldSet("ضربني", "يضربني", "يضربونني", "عم يضربني", "عم يضربوني"),
+		foldSet("الان", "الآن", "هلق", "هلأ", "هسا", "هسه", "دلوقتي", "حاليا", "الحين", "alan", "el2an", "hala2")},
+	{foldSet("کتک", "کتکم زد", "کتکم زدند", "مرا می‌زند", "منو میزنه", "منو میزنن"), foldSet("حالا", "الان", "الآن", "همین", "alan")},
+}
+
+// ViolenceNow reports a folded message that names violence against the
+// writer (he beats me, туче ме) and says it is happening now: danger now,
+// for the emergency numbers rather than the page about violence at home.
+func ViolenceNow(folded string) bool {
+	padded := " " + folded + " "
+	for _, l := range violenceNow {
+		now := false
+		for w := range strings.SplitSeq(folded, " ") {
+			if l.now[w] {
+				now = true
+				break
+			}
+		}
+		if !now {
+			continue
+		}
+		for v := range l.violence {
+			if strings.Contains(padded, " "+v+" ") {
+				return true
+			}
 		}
 	}
 	return false
