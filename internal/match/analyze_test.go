@@ -169,3 +169,21 @@ func TestViolenceNow(t *testing.T) {
 		}
 	}
 }
+
+func TestNegated(t *testing.T) {
+	for _, tc := range []struct {
+		text, kw string
+		want     bool
+	}{
+		{"treba mi ljekar hitno ali nije opasno", "opasno", true},
+		{"nije opasno ali je opasno", "opasno", false},
+		{"opasno je", "opasno", false},
+		{"it is not dangerous", "dangerous", true},
+		{"fire", "fire", false},
+		{"help", "fire", false},
+	} {
+		if got := Negated(textnorm.Fold(tc.text), tc.kw); got != tc.want {
+			t.Errorf("%q, %q: Negated %v, want %v", tc.text, tc.kw, got, tc.want)
+		}
+	}
+}

@@ -107,6 +107,9 @@ func TestAnswers(t *testing.T) {
 		{"neko me udara sad, upomoc", engine.AnswerEmergency, "emergency", false},
 		{"he is beating me now", engine.AnswerEmergency, "emergency", false},
 		{"my husband beats me and i am sad", engine.AnswerOpen, "women_children/violence", true},
+		// A negated danger word names no danger; another one still does.
+		{"treba mi lekar za dete, nije opasno", engine.AnswerOpen, "health/children", true},
+		{"nije opasno ali krvari", engine.AnswerEmergency, "emergency", false},
 		// Sexual exploitation is trafficking, not a place to sleep.
 		{"the people who brought me force me to sleep with men", engine.AnswerOpen, "trafficking", false},
 		// Ambulanta is a clinic in Serbian, not the ambulance.

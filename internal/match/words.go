@@ -261,3 +261,31 @@ func ViolenceNow(folded string) bool {
 	}
 	return false
 }
+
+// negations are the words that turn the danger word after them into its
+// opposite ("nije opasno", "not dangerous"). Kept to plain "is not": "no
+// ambulance came" or "nema hitne" still tell of a danger.
+var negations = foldSet("not", "isnt", "isn't", "nije", "није", "مش", "ليس")
+
+// Negated reports whether the keyword kw (folded) stands in folded only
+// right after a negation: "treba mi lekar, nije opasno" names no danger.
+func Negated(folded, kw string) bool {
+	padded := " " + folded + " "
+	found := false
+	for rest := padded; ; {
+		i := strings.Index(rest, " "+kw+" ")
+		if i < 0 {
+			break
+		}
+		found = true
+		before := strings.TrimSpace(rest[:i])
+		if j := strings.LastIndexByte(before, ' '); j >= 0 {
+			before = before[j+1:]
+		}
+		if !negations[before] {
+			return false
+		}
+		rest = rest[i+len(kw)+1:]
+	}
+	return found
+}
