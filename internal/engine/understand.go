@@ -66,11 +66,27 @@ type Answer struct {
 // (a flow's languages) are never offered to them.
 func Understand(c *content.Content, lang, text string) Answer {
 	folded := textnorm.Fold(text)
-	if kw, ok := c.MatchDanger(folded); ok {
-		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: kw}
+	// A danger word after a negation ("nije opasno") names no danger; the
+	// rest of the message is searched again without it.
+	for rest := folded; ; {
+		kw, ok := c.MatchDanger(rest)
+		if !ok {
+			break
+		}
+		if !match.Negated(rest, kw.Folded) {
+			return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: kw}
+		}
+		rest = strings.TrimSpace(strings.ReplaceAll(" "+rest+" ", " "+kw.Folded+" ", " "))
 	}
 	skw, service := c.MatchService(folded)
 	gkw, generic := c.MatchEmergency(folded, false)
+	if match.ViolenceNow(folded) {
+		// "он ме туче сад": violence happening now is a danger now.
+		if !generic {
+			gkw = content.Keyword{Flow: c.Emergency, Lang: lang}
+		}
+		return Answer{Kind: AnswerEmergency, Targets: []string{c.Emergency}, Keyword: gkw}
+	}
 	if service {
 		gkw = skw
 	}

@@ -125,7 +125,11 @@ func (s *stemmer) stem(f Family, tok string) string {
 		if d := serbianDialect(tok); d != tok && latinStop(d) {
 			return "" // ovdje, shta
 		}
-		return stemSerbian(tok)
+		st := stemSerbian(tok)
+		if v, ok := serbianVariants[st]; ok {
+			return v // odvjetnik → advokat, god → godina
+		}
+		return st
 	case Arabic:
 		if sc == latinScript && !isStop(tok) {
 			return tok // Arabizi, as typed (its skeleton is a second term)
@@ -282,6 +286,39 @@ func stemSerbian(tok string) string {
 	return tok
 }
 
+// serbianWordPairs are words people type for a Serbian word the phrasings
+// use: Croatian and Bosnian words (odvjetnik, liječnik, obitelj, bok),
+// short forms typed on phones (god for godina, fala for hvala, di for gde).
+// Both sides are stemmed when the package loads, so every case form of the
+// variant (odvjetnika, obitelji) meets the Serbian stem.
+var serbianWordPairs = [][2]string{
+	{"odvjetnik", "advokat"}, {"odvjetnica", "advokat"},
+	{"lijecnik", "lekar"}, {"lijecnica", "lekar"}, {"ljecnik", "lekar"},
+	{"obitelj", "porodica"}, {"obitelji", "porodica"}, {"familija", "porodica"}, {"famelija", "porodica"},
+	{"bok", "zdravo"}, {"pozz", "pozdrav"}, {"fala", "hvala"}, {"hvl", "hvala"}, {"tnx", "hvala"},
+	{"god", "godina"}, {"godine", "godina"}, {"gdi", "gde"}, {"di", "gde"}, {"kolko", "koliko"},
+	{"putovnica", "pasos"}, {"putovnicu", "pasos"}, {"kruh", "hleb"}, {"tjedan", "nedelja"}, {"tjedna", "nedelja"},
+	{"djelatnik", "radnik"}, {"prenociste", "smestaj"}, {"iskaznica", "karta"}, {"osobna", "licna"},
+	{"vlak", "voz"}, {"ured", "kancelarija"}, {"hljeb", "hleb"}, {"nzm", "znam"},
+	// Slang: money, the police, parents, a kid.
+	{"lova", "novac"}, {"lovu", "novac"}, {"kes", "novac"}, {"kinta", "novac"},
+	{"murija", "policija"}, {"pandur", "policija"}, {"panduri", "policija"},
+	{"cale", "otac"}, {"keva", "majka"}, {"klinac", "dete"}, {"klinci", "dete"},
+}
+
+// serbianVariants maps the stem of a variant to the stem of its Serbian
+// word (see serbianWordPairs).
+var serbianVariants = func() map[string]string {
+	m := map[string]string{}
+	for _, p := range serbianWordPairs {
+		from, to := stemSerbian(textnorm.Fold(p[0])), stemSerbian(textnorm.Fold(p[1]))
+		if from != to {
+			m[from] = to
+		}
+	}
+	return m
+}()
+
 // serbianByLast holds serbianSuffixes by their last letter, longest first.
 var serbianByLast = func() (by [256][]string) {
 	for _, suf := range serbianSuffixes {
@@ -347,6 +384,8 @@ var (
 	persianSuffixes = []string{
 		"هایمان", "هایتان", "هایشان", "هایم", "هایت", "هایش", "های", "ها",
 		"ترین", "مان", "تان", "شان", "ایم", "اید", "اند", "یم", "ید", "ند", "ام", "ات", "اش", "یی",
+		// Spoken possessive with the object marker: برادرمو (برادرم را).
+		"مو",
 		"م", "ی", "ت", "ش", "د",
 	}
 	// persianSpoken maps spoken stems to written ones (میخوام → می‌خواهم).

@@ -35,8 +35,14 @@ func TestStems(t *testing.T) {
 		{Serbian, "spavao", "spavam", false},
 		{Serbian, "noći", "noc", false},
 		{Serbian, "najbliži", "bliži", false},
-		{Serbian, "pasosh", "pasoš", false}, // sh typed for š
-		{Serbian, "nađe", "nade", true},     // finds, hope: dj is đ inside a word
+		{Serbian, "pasosh", "pasoš", false},       // sh typed for š
+		{Serbian, "nađe", "nade", true},           // finds, hope: dj is đ inside a word
+		{Serbian, "odvjetnika", "advokat", false}, // Croatian, another case
+		{Serbian, "liječnik", "lekar", false},
+		{Serbian, "obitelji", "porodica", false},
+		{Serbian, "god", "godina", false}, // "16 god": years
+		{Serbian, "bok", "zdravo", false},
+		{Persian, "برادرمو", "برادر", false}, // spoken -am ro
 		{Arabic, "الشغل", "شغل", false},
 		{Arabic, "اهلا", "اهلي", true}, // hello, my family
 		{English, "shelter", "asylum", true},
@@ -45,6 +51,16 @@ func TestStems(t *testing.T) {
 		b := st.stem(tc.f, textnorm.Fold(tc.b))
 		if (a == b) == tc.differs || a == "" {
 			t.Errorf("%s: %q → %q, %q → %q", tc.f, tc.a, a, tc.b, b)
+		}
+	}
+	// Short forms typed on phones say nothing: nmg (ne mogu), il (ili),
+	// mlm (molim); "a lot" in English, Finglish kheyli (very).
+	for _, tc := range []struct {
+		f   Family
+		tok string
+	}{{Serbian, "nmg"}, {Serbian, "il"}, {Serbian, "mlm"}, {English, "alot"}, {Persian, "kheyli"}, {Arabic, "alot"}} {
+		if got := st.stem(tc.f, tc.tok); got != "" {
+			t.Errorf("%s: %q → %q, want a stop word", tc.f, tc.tok, got)
 		}
 	}
 	if st.stem(English, "the") != "" || st.stem(Persian, "shelter") != "shelter" || st.stem(English, "کمک") != "" {
@@ -103,14 +119,71 @@ func TestWords(t *testing.T) {
 }
 
 func TestGeneric(t *testing.T) {
-	for _, w := range []string{"help", "pomoć", "помоћ", "کمک", "مساعدة", "doctor", "beats me"} {
+	for _, w := range []string{"help", "pomoć", "помоћ", "کمک", "مساعدة", "doctor", "beats me", "hurt", "ljekar", "лијечник"} {
 		if !IsGeneric(textnorm.Fold(w)) {
 			t.Errorf("%q is not generic", w)
 		}
 	}
-	for _, w := range []string{"police", "полиција", "پلیس", "attacked"} {
+	for _, w := range []string{"police", "полиција", "پلیس", "attacked", "hurting me"} {
 		if IsGeneric(textnorm.Fold(w)) {
 			t.Errorf("%q is generic: it names a danger", w)
+		}
+	}
+}
+
+func TestWhatToDo(t *testing.T) {
+	for text, want := range map[string]bool{
+		"odbili su mi azil šta sad da radim": true,
+		"шта да радим":                       true,
+		"sta mi je raditi":                   true,
+		"sta da uradim":                      true,
+		"hocu da radim u srbiji":             false,
+		"mogu li da radim legalno":           false,
+		"sta treba da radim za dozvolu":      true,
+		"radim svaki dan":                    false,
+	} {
+		var buf [maxTokens]string
+		toks := tokens(text, buf[:0])
+		got := false
+		for i := range toks {
+			got = got || whatToDo(toks, i)
+		}
+		if got != want {
+			t.Errorf("%q: whatToDo %v, want %v", text, got, want)
+		}
+	}
+}
+
+func TestViolenceNow(t *testing.T) {
+	for text, want := range map[string]bool{
+		"neko me udara sad, upomoc":        true,
+		"он ме туче сада":                  true,
+		"he is beating me now":             true,
+		"my husband beats me and i am sad": false,
+		"muz me tuce":                      false,
+		"زوجي عم يضربني هلق":               true,
+		"now i need a doctor":              false,
+	} {
+		if got := ViolenceNow(textnorm.Fold(text)); got != want {
+			t.Errorf("%q: ViolenceNow %v, want %v", text, got, want)
+		}
+	}
+}
+
+func TestNegated(t *testing.T) {
+	for _, tc := range []struct {
+		text, kw string
+		want     bool
+	}{
+		{"treba mi ljekar hitno ali nije opasno", "opasno", true},
+		{"nije opasno ali je opasno", "opasno", false},
+		{"opasno je", "opasno", false},
+		{"it is not dangerous", "dangerous", true},
+		{"fire", "fire", false},
+		{"help", "fire", false},
+	} {
+		if got := Negated(textnorm.Fold(tc.text), tc.kw); got != tc.want {
+			t.Errorf("%q, %q: Negated %v, want %v", tc.text, tc.kw, got, tc.want)
 		}
 	}
 }

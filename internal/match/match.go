@@ -88,7 +88,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 	var evidence [numFamilies]float32
 	for i, tok := range toks {
 		w := &words[i]
-		w.skip = helpWords[tok] || isNumber(tok)
+		w.skip = helpWords[tok] || isNumber(tok) || whatToDo(toks, i)
 		if w.skip {
 			continue
 		}

@@ -99,6 +99,22 @@ func TestAnswers(t *testing.T) {
 		{"komak lazem daram baraye panahandegi", engine.AnswerOpen, "asylum", true},
 		{"bdi 2rja3 3ala baladi", engine.AnswerOpen, "voluntary_return", false},
 		{"xyzzy qwerty", engine.AnswerNothing, "", false},
+		// A threat for money is about the smugglers, with the emergency
+		// line; being hurt now is an emergency.
+		{"smuggler wants more money or he will hurt my family", engine.AnswerOpen, "trafficking/smugglers", true},
+		{"he is hurting me now", engine.AnswerEmergency, "emergency", false},
+		// Violence at home is a disclosure; happening now, a danger.
+		{"neko me udara sad, upomoc", engine.AnswerEmergency, "emergency", false},
+		{"he is beating me now", engine.AnswerEmergency, "emergency", false},
+		{"my husband beats me and i am sad", engine.AnswerOpen, "women_children/violence", true},
+		// A negated danger word names no danger; another one still does.
+		{"treba mi lekar za dete, nije opasno", engine.AnswerOpen, "health/children", true},
+		{"nije opasno ali krvari", engine.AnswerEmergency, "emergency", false},
+		// Sexual exploitation is trafficking, not a place to sleep.
+		{"the people who brought me force me to sleep with men", engine.AnswerOpen, "trafficking", false},
+		// Ambulanta is a clinic in Serbian, not the ambulance.
+		{"ima li ambulanta ovdje", engine.AnswerOpen, "health/doctor", false},
+		{"где је амбуланта", engine.AnswerOpen, "health/doctor", false},
 	} {
 		a := engine.Understand(c, "en", tc.text)
 		if a.Kind != tc.kind || (tc.target != "" && (len(a.Targets) == 0 || a.Targets[0] != tc.target)) || a.DangerLine != tc.danger {

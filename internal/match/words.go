@@ -32,7 +32,9 @@ var (
 		"should", "must", "now", "u", "ur", "r",
 		"wants", "wanted", "needed", "im", "ive", "id", "its", "it's",
 		"urgent", "urgently", "asap", "quick", "quickly", "really", "still", "already", "bro", "dear", "sir", "madam",
-		"as", "by", "an")
+		"as", "by", "an",
+		// "thx alot": a lot says nothing (and its skeleton would match Arabizi).
+		"alot", "lot", "lots")
 	stopSR = foldSet("ja", "ti", "mi", "vi", "on", "ona", "ono", "oni", "me", "te", "se", "si", "je", "smo", "ste", "su",
 		"i", "a", "ali", "ili", "da", "li", "u", "na", "za", "od", "do", "sa", "s", "o", "po", "iz", "k", "ka", "kod",
 		"moj", "moja", "moje", "moji", "mog", "mene", "meni", "mnom", "tebi", "nam", "nas", "vam", "vas", "im", "ih", "ga", "joj",
@@ -50,7 +52,10 @@ var (
 		"hitno", "odmah", "brzo",
 		// Spoken forms without h- (oću for hoću) and words of address
 		// ("hvala brate" thanks, it asks for no brother).
-		"ocu", "oces", "ocemo", "ocete", "brate", "druze", "sestro", "burazeru")
+		"ocu", "oces", "ocemo", "ocete", "brate", "druze", "sestro", "burazeru",
+		// Short forms typed on phones: il (ili), nmg (ne mogu), mlm and
+		// mlmte (molim te), pls.
+		"il", "nmg", "mlm", "mlmte", "molimte", "pls", "plz")
 	stopAR = foldSet("انا", "أنا", "انت", "نحن", "هو", "هي", "في", "من", "الى", "إلى", "على", "عن", "مع", "و", "او", "أو", "ثم",
 		"هذا", "هذه", "ذلك", "تلك", "هناك", "هنا", "ان", "أن", "إن", "لا", "ما", "ماذا", "كيف", "هل", "لو", "اذا", "إذا",
 		"لي", "لك", "عندي", "بدي", "بدى", "اريد", "أريد", "عايز", "عاوز", "ابغى", "ابي", "احتاج", "أحتاج", "محتاج", "ممكن", "يمكن",
@@ -105,7 +110,9 @@ var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be"
 	"ana", "enta", "inta", "ani", "fi", "fe", "min", "mn", "men", "ila", "ela", "3la", "ala", "3an", "an", "ma3", "wa", "w", "aw",
 	"hatha", "hada", "hadha", "hon", "hona", "hena", "huna", "la", "shu", "sho", "shou", "eh", "esh", "kif", "keef", "kaif", "hal",
 	"li", "li", "lak", "3ndi", "andi", "3andi", "bdi", "badi", "biddi", "bade", "arid", "ureed", "orid", "3ayez", "3ayz", "abi", "abgha",
-	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz")
+	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz",
+	// Finglish "very" (خیلی): "kheyli narahatam" is no "kheyli mamnoon".
+	"kheyli", "kheili", "kheily", "khili", "khyli", "kheli")
 
 // helpWords ask for help and say nothing about which help: the matcher
 // ignores them, so "I need legal help" is about legal help.
@@ -128,8 +135,13 @@ var generic = func() map[string]bool {
 		// Violence at home is a disclosure for women_children/violence (with
 		// the emergency line), not a call for the police alone.
 		"beats me", "hits me", "beaten", "бије ме", "туче ме", "удара ме", "bije me", "tuce me", "udara me",
+		"ме бије", "ме туче", "ме удара",
 		"ضربني", "يضربني", "يضربونني", "کتک", "کتکم زد", "کتکم زدند", "مرا می‌زند", "مرا زد",
 		"помоћ", "упомоћ", "помозите", "хитно", "hitno", "doktor", "доктор", "lekar", "лекар",
+		"ljekar", "љекар", "lijecnik", "лијечник",
+		// A threat ("he will hurt my family if I do not pay") is about who
+		// threatens, with the emergency line; "he is hurting me" is a danger.
+		"hurt",
 		"طبيب", "الطبيب", "دكتور", "عاجل", "مستعجل", "dktor",
 		"کمک کنید", "کمکم کنید", "کمک فوری", "دکتر", "داکتر", "فوری", "komakam konid", "komak konid", "daktar", "dactar", "fori", "fouri",
 	)
@@ -183,4 +195,97 @@ func Words(text string) []string {
 		}
 	}
 	return out
+}
+
+// doForms are the Serbian verb "do, work" (raditi) as "what do I do"
+// asks it.
+var doForms = foldSet("radim", "radimo", "radi", "raditi", "uradim", "uradimo", "uraditi", "radit", "uradit")
+
+// whatToDo reports a form of raditi that asks "what do I do now" ("odbili
+// su mi azil, šta sad da radim", "šta mi je raditi"), which is no question
+// about work: šta (or sto) at most three words before it, "da" right
+// before it or šta (mi je) right before it.
+func whatToDo(toks []string, i int) bool {
+	if !doForms[toks[i]] || i == 0 {
+		return false
+	}
+	what := func(t string) bool { return t == "sta" || t == "shta" || t == "sto" || t == "st" }
+	prev := toks[i-1]
+	if what(prev) || (prev == "je" && i >= 3 && toks[i-2] == "mi" && what(toks[i-3])) {
+		return true
+	}
+	if prev != "da" {
+		return false
+	}
+	for j := i - 2; j >= 0 && j >= i-4; j-- {
+		if what(toks[j]) {
+			return true
+		}
+	}
+	return false
+}
+
+// violenceNow pairs the words of violence against the writer (in either
+// word order) with the words that say it is happening as the person types,
+// by language: Serbian "sad" (now) is English "sad".
+var violenceNow = []struct{ violence, now map[string]bool }{
+	{foldSet("beats me", "hits me", "beating me", "hitting me", "attacking me"), foldSet("now", "rightnow")},
+	{foldSet("бије ме", "туче ме", "удара ме", "ме бије", "ме туче", "ме удара", "напада ме", "ме напада"),
+		foldSet("сад", "сада", "одмах", "управо", "тренутно")},
+	{foldSet("ضربني", "يضربني", "يضربونني", "عم يضربني", "عم يضربوني"),
+		foldSet("الان", "الآن", "هلق", "هلأ", "هسا", "هسه", "دلوقتي", "حاليا", "الحين", "alan", "el2an", "hala2")},
+	{foldSet("کتک", "کتکم زد", "کتکم زدند", "مرا می‌زند", "منو میزنه", "منو میزنن"), foldSet("حالا", "الان", "الآن", "همین", "alan")},
+}
+
+// ViolenceNow reports a folded message that names violence against the
+// writer (he beats me, туче ме) and says it is happening now: danger now,
+// for the emergency numbers rather than the page about violence at home.
+func ViolenceNow(folded string) bool {
+	padded := " " + folded + " "
+	for _, l := range violenceNow {
+		now := false
+		for w := range strings.SplitSeq(folded, " ") {
+			if l.now[w] {
+				now = true
+				break
+			}
+		}
+		if !now {
+			continue
+		}
+		for v := range l.violence {
+			if strings.Contains(padded, " "+v+" ") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// negations are the words that turn the danger word after them into its
+// opposite ("nije opasno", "not dangerous"). Kept to plain "is not": "no
+// ambulance came" or "nema hitne" still tell of a danger.
+var negations = foldSet("not", "isnt", "isn't", "nije", "није", "مش", "ليس")
+
+// Negated reports whether the keyword kw (folded) stands in folded only
+// right after a negation: "treba mi lekar, nije opasno" names no danger.
+func Negated(folded, kw string) bool {
+	padded := " " + folded + " "
+	found := false
+	for rest := padded; ; {
+		i := strings.Index(rest, " "+kw+" ")
+		if i < 0 {
+			break
+		}
+		found = true
+		before := strings.TrimSpace(rest[:i])
+		if j := strings.LastIndexByte(before, ' '); j >= 0 {
+			before = before[j+1:]
+		}
+		if !negations[before] {
+			return false
+		}
+		rest = rest[i+len(kw)+1:]
+	}
+	return found
 }
