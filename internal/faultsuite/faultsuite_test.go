@@ -79,7 +79,8 @@ func answer(text string, n, parts int) []string {
 }
 
 // rig is two replicas of the bot on one Redis deployment, behind a driver
-// that alternates between them like a load balancer.
+// that alternates between them like a load balancer (or, sticky, keeps
+// each chat on one).
 type rig struct {
 	t     *testing.T
 	api   *botapitest.Server
@@ -124,7 +125,7 @@ func TestMain(m *testing.M) {
 		parts, _ := strconv.Atoi(os.Getenv(childPartsEnv))
 		log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 		store.LogRedisTo(log)
-		h, err := newReplica(context.Background(), url, os.Getenv(childAPIEnv), parts, log.With("replica", "child"))
+		h, _, err := newReplica(context.Background(), url, os.Getenv(childAPIEnv), parts, log.With("replica", "child"))
 		if err != nil {
 			os.Exit(proctest.Fail(err))
 		}
@@ -136,10 +137,10 @@ func TestMain(m *testing.M) {
 // newReplica is one replica of the bot: its own client for the deployment
 // at redisURL (store.Connect, as putokaz serve), the real webhook, the
 // counting conversation.
-func newReplica(ctx context.Context, redisURL, apiURL string, parts int, log *slog.Logger) (http.Handler, error) {
+func newReplica(ctx context.Context, redisURL, apiURL string, parts int, log *slog.Logger) (http.Handler, redis.UniversalClient, error) {
 	rdb, err := store.Connect(ctx, redisURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k := keys.New(keyPrefix)
 	cfg := bot.Config{Token: botapitest.DefaultToken, APIURL: apiURL, WebhookURL: "https://bot.example.org/hook",
@@ -152,9 +153,10 @@ func newReplica(ctx context.Context, redisURL, apiURL string, parts int, log *sl
 		}}
 	srv, err := bot.New(cfg, counterConv{k: k, rdb: rdb, parts: parts}, rdb, k, prometheus.NewRegistry(), log)
 	if err != nil {
-		return nil, err
+		_ = rdb.Close()
+		return nil, nil, err
 	}
-	return srv.Handler(), nil
+	return srv.Handler(), rdb, nil
 }
 
 const keyPrefix = "fs:"
@@ -180,10 +182,11 @@ func newRigWith(t *testing.T, redisURL string, o rigOpts) *rig {
 			r.urls = append(r.urls, r.startChild(redisURL))
 			continue
 		}
-		h, err := newReplica(t.Context(), redisURL, api.URL(), o.parts, log.With("replica", i))
+		h, rdb, err := newReplica(t.Context(), redisURL, api.URL(), o.parts, log.With("replica", i))
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = rdb.Close() })
 		hs := httptest.NewServer(h)
 		t.Cleanup(hs.Close)
 		r.urls = append(r.urls, hs.URL)
@@ -250,17 +253,13 @@ func entities(text string) string {
 // send delivers one update as Telegram does: re-sent (to either replica)
 // every 100 ms until answered 2xx. It returns the number of re-sends and
 // the time to the 2xx answer.
-//
-// A copy sent with another first (0 or 1) starts at the other replica.
-func (r *rig) send(c int, updateID int64, text string, statuses *sync.Map, first ...int) (resends int, took time.Duration, err error) {
-	off := 0
-	if len(first) > 0 {
-		off = first[0]
-	}
+// A copy of the update sent with the other first (0 or 1) starts at the
+// other replica.
+func (r *rig) send(c int, updateID int64, text string, statuses *sync.Map, first int) (resends int, took time.Duration, err error) {
 	upd := textUpdate(updateID, chatID(c), text)
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		replica := c + int(updateID) + attempt + off
+		replica := c + int(updateID) + attempt + first
 		if r.o.sticky {
 			replica = c
 		}
@@ -329,7 +328,7 @@ func (r *rig) run(kill func(), recovered func() time.Duration) figures {
 				default:
 				}
 				began := time.Now().UnixNano()
-				resends, took, err := r.send(c, int64(c)*1_000_000+int64(i), "u"+strconv.Itoa(i), &statuses)
+				resends, took, err := r.send(c, int64(c)*1_000_000+int64(i), "u"+strconv.Itoa(i), &statuses, 0)
 				mu.Lock()
 				f.resends += resends
 				f.longest = max(f.longest, took)
@@ -439,7 +438,7 @@ func (r *rig) run(kill func(), recovered func() time.Duration) figures {
 func (r *rig) eraseAndCheck(ctx context.Context, cs ...int) {
 	t := r.t
 	for _, c := range cs {
-		if _, _, err := r.send(c, 900_000_000+int64(c), "/delete", nil); err != nil {
+		if _, _, err := r.send(c, 900_000_000+int64(c), "/delete", nil, 0); err != nil {
 			t.Fatalf("/delete after the failover: %v", err)
 		}
 		user := "tg:" + strconv.FormatInt(chatID(c), 10)
@@ -710,8 +709,6 @@ func TestSameUpdateToBothReplicas(t *testing.T) {
 				var pair sync.WaitGroup
 				for replica := range 2 {
 					pair.Go(func() {
-						// r.send picks the replica from the update and the
-						// attempt: offset it so the two copies start apart.
 						n, _, err := r.send(c, id, "u"+strconv.Itoa(i), nil, replica)
 						resends.Add(int64(n))
 						if err != nil {
