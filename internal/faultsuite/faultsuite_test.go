@@ -1,6 +1,7 @@
 package faultsuite
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -108,6 +109,8 @@ type rigOpts struct {
 	inFlight bool
 	// probe is the replica whose /readyz is probed.
 	probe int
+	// recoveryWait overrides the default recoveryWait.
+	recoveryWait time.Duration
 	// sticky: every delivery of a chat's updates reaches the same replica
 	// (a load balancer that hashes the chat), instead of alternating.
 	sticky bool
@@ -481,13 +484,13 @@ func countKeys(ctx context.Context, rdb redis.UniversalClient, pattern string) (
 // cluster client alone took up to 60 s) fails here.
 const maxWait = 10 * time.Second
 
-func (f figures) log(t *testing.T, what string) {
+func (f figures) log(t *testing.T, o rigOpts, what string) {
 	if f.longest > maxWait {
 		t.Errorf("an update waited %v for a 2xx answer, want under %v", f.longest.Round(time.Millisecond), maxWait)
 	}
-	if f.afterRecovery > recoveryWait {
-		t.Errorf("an update was answered 2xx %v after Redis served again, want within %v",
-			f.afterRecovery.Round(time.Millisecond), recoveryWait)
+	if wait := cmp.Or(o.recoveryWait, recoveryWait); f.afterRecovery > wait {
+		t.Errorf("an update was answered 2xx %v after the recovery, want within %v",
+			f.afterRecovery.Round(time.Millisecond), wait)
 	}
 	t.Logf("measured (%s): %d updates from %d chats through 2 bot replicas, %d re-sends (non-2xx answers by status: %v); "+
 		"lost %d, duplicated %d, session rollbacks %d, chats that saw one message (the one in flight) twice %d; "+
@@ -549,8 +552,14 @@ func TestRedisRestart(t *testing.T) {
 	}{{"chat on one replica", true}, {"re-sends to either replica", false}} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := redistest.StartPersistentServer(t)
-			r := newRigWith(t, "redis://"+srv.Addr+"/0", rigOpts{parts: 2, apiLatency: 20 * time.Millisecond,
-				sticky: c.sticky, inFlight: !c.sticky})
+			o := rigOpts{parts: 2, apiLatency: 20 * time.Millisecond, sticky: c.sticky}
+			if !c.sticky {
+				// Across replicas a re-send may wait for the lease
+				// takeover (about 2 s after Redis is back: 2.3 s measured
+				// once in 14 runs), and may repeat one message.
+				o.inFlight, o.recoveryWait = true, 3*time.Second
+			}
+			r := newRigWith(t, "redis://"+srv.Addr+"/0", o)
 			const outage = 3 * time.Second
 			var killed time.Time
 			f := r.run(func() {
@@ -561,7 +570,7 @@ func TestRedisRestart(t *testing.T) {
 				srv.Start()
 				return time.Since(killed)
 			})
-			f.log(t, "Redis killed, restarted 3 s later, "+c.name)
+			f.log(t, r.o, "Redis killed, restarted 3 s later, "+c.name)
 			if f.notReadyProbes == 0 {
 				t.Error("/readyz never said not ready during the outage")
 			}
@@ -603,7 +612,7 @@ func TestReplicaKilled(t *testing.T) {
 		r.restartReplica(url)
 		return time.Since(killed)
 	})
-	f.log(t, "a bot replica killed with SIGKILL, restarted 1 s later")
+	f.log(t, r.o, "a bot replica killed with SIGKILL, restarted 1 s later")
 	if f.resends == 0 {
 		t.Error("no update was re-sent: the kill caught nothing in flight and the test proves nothing")
 	}
@@ -635,7 +644,7 @@ func TestClusterMasterFailover(t *testing.T) {
 		}
 		return time.Since(killed)
 	})
-	f.log(t, "Redis Cluster, a master killed")
+	f.log(t, r.o, "Redis Cluster, a master killed")
 	if f.notReadyProbes == 0 {
 		t.Error("/readyz never said not ready during the outage")
 	}
@@ -683,7 +692,7 @@ func TestSentinelFailover(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
-	f.log(t, "Sentinel, the primary killed")
+	f.log(t, r.o, "Sentinel, the primary killed")
 	if f.notReadyProbes == 0 {
 		t.Error("/readyz never said not ready during the outage")
 	}
