@@ -1,21 +1,17 @@
 package bot
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,8 +21,8 @@ import (
 	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/proctest"
 	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
 )
 
 // A kill test needs a process that can really be killed: the test binary
@@ -68,10 +64,7 @@ func (c multiPartConv) Handle(ctx context.Context, user string, in engine.Input)
 // runKillChild is the child: it serves the webhook on a free port, prints
 // "listening <addr>" and runs until killed.
 func runKillChild(prefix, apiURL string) int {
-	fail := func(err error) int {
-		fmt.Fprintln(os.Stderr, "kill child:", err)
-		return 2
-	}
+	fail := proctest.Fail
 	raw := os.Getenv("REDIS_URL")
 	if raw == "" {
 		raw = redistest.DefaultURL
@@ -93,43 +86,19 @@ func runKillChild(prefix, apiURL string) int {
 	if err != nil {
 		return fail(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fail(err)
-	}
-	fmt.Println("listening", ln.Addr().String())
-	return fail(http.Serve(ln, srv.Handler()))
+	return proctest.Serve(srv.Handler())
 }
 
 // killChild is a running child bot.
 type killChild struct {
+	*proctest.Child
 	url string
-	cmd *exec.Cmd
-	out *testlog.Buffer
 }
 
 func startKillChild(t *testing.T, apiURL, prefix string) *killChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), killChildEnv+"="+prefix, killChildAPIEnv+"="+apiURL)
-	out := &testlog.Buffer{}
-	cmd.Stderr = out
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the child bot: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
-	if err != nil || !ok {
-		t.Fatalf("child bot did not start: %q %v; its output:\n%s", line, err, out.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return &killChild{url: "http://" + addr + "/telegram/hook", cmd: cmd, out: out}
+	c := proctest.Start(t, killChildEnv+"="+prefix, killChildAPIEnv+"="+apiURL)
+	return &killChild{Child: c, url: "http://" + c.Addr + "/telegram/hook"}
 }
 
 // TestKilledProcessRepeatsAtMostTheMessageInFlight: a bot process (a real
@@ -173,14 +142,11 @@ func TestKilledProcessRepeatsAtMostTheMessageInFlight(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for delivered.Load() < chats*killParts/2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d replies within 20 s; child output:\n%s", delivered.Load(), a.out.String())
+			t.Fatalf("only %d replies within 20 s; child output:\n%s", delivered.Load(), a.Out.String())
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = a.cmd.Wait()
+	a.Kill()
 	killed := time.Now()
 	wg.Wait()
 	before := map[int64]int{} // chat → replies delivered before the kill
@@ -232,7 +198,7 @@ func TestKilledProcessRepeatsAtMostTheMessageInFlight(t *testing.T) {
 	}
 	wg.Wait()
 	if t.Failed() {
-		t.Fatalf("second process output:\n%s", b.out.String())
+		t.Fatalf("second process output:\n%s", b.Out.String())
 	}
 	for c := range chats {
 		if code, _ := postQuiet(b.url, textUpdate(int64(200+c), chatID(c), "again")); code != http.StatusOK {
@@ -270,7 +236,7 @@ func TestKilledProcessRepeatsAtMostTheMessageInFlight(t *testing.T) {
 		repeated += dup
 		worst = max(worst, dup)
 	}
-	if strings.Contains(b.out.String(), strconv.FormatInt(chatID(0), 10)) {
+	if strings.Contains(b.Out.String(), strconv.FormatInt(chatID(0), 10)) {
 		t.Error("logs hold a raw chat id")
 	}
 	t.Logf("measured: %d chats × %d replies; SIGKILL after %d replies (%d chats cut after 2–%d of theirs, %d updates "+

@@ -1,63 +1,23 @@
 package loadtest_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/bot"
-	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
-	"putokaz/internal/conversation"
-	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/loadtest"
+	"putokaz/internal/loadtest/loadtesttest"
 	"putokaz/internal/redistest"
-	"putokaz/internal/store"
 )
 
-// acceptAll carries out every effect by doing nothing (referrals and
-// handoffs have their own tests), so that no button of the test content fails.
-type acceptAll struct{}
-
-func (acceptAll) Apply(context.Context, string, string, engine.Effect) error { return nil }
-
-// inProcessOurs is our transport on the test content, in this process.
+// inProcessOurs is our transport on the test content, in this process,
+// with our own rate limits lifted (this is not a test of them).
 func inProcessOurs(t *testing.T, rdb redis.UniversalClient, k keys.Keys) loadtest.Target {
-	return loadtest.Target{Name: "ours", Start: func(ctx context.Context, env loadtest.Env) (*loadtest.Instance, error) {
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		sessions, err := store.NewRedis(rdb, k, time.Hour)
-		if err != nil {
-			return nil, err
-		}
-		var n uint64
-		eng := engine.New(time.Now, func() uint64 { n++; return n })
-		conv := conversation.New(sessions, eng, content.NewHolder(contenttest.Load(t)), bot.Effects(acceptAll{}), log)
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		webhook := "http://" + ln.Addr().String() + env.WebhookPath
-		srv, err := bot.New(bot.Config{Token: env.Token, APIURL: env.APIURL, WebhookURL: webhook, WebhookSecret: env.Secret,
-			ListenAddr: ln.Addr().String(), BotUsername: "PutokazBot",
-			Limits: bot.Limits{PrivatePerSecond: 1000, PrivateBurst: 1000, GlobalPerSecond: 1000, GlobalBurst: 1000}},
-			conv, rdb, k, prometheus.NewRegistry(), log)
-		if err != nil {
-			ln.Close()
-			return nil, err
-		}
-		sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(sctx, ln) }()
-		return &loadtest.Instance{WebhookURL: webhook, BaseURL: "http://" + ln.Addr().String(), Sync: true,
-			Stop: func() error { cancel(); return <-done }}, nil
-	}}
+	return loadtesttest.Ours(t, rdb, k,
+		bot.Limits{PrivatePerSecond: 1000, PrivateBurst: 1000, GlobalPerSecond: 1000, GlobalBurst: 1000}, nil)
 }
 
 func checkSane(t *testing.T, res *loadtest.Result, wantDuplicates bool) {

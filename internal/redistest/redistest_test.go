@@ -220,3 +220,26 @@ func TestStartMultiMasterCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestStartPersistentServerKeepsData: a persistent server killed and
+// started again still has what it acknowledged, TTLs included.
+func TestStartPersistentServerKeepsData(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := redistest.StartPersistentServer(t)
+	rdb := s.Client()
+	if err := rdb.Set(ctx, "k", "v", time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	if err := rdb.Ping(ctx).Err(); err == nil {
+		t.Fatal("ping succeeded after Stop")
+	}
+	s.Start()
+	if v, err := rdb.Get(ctx, "k").Result(); err != nil || v != "v" {
+		t.Errorf("after a kill and restart: k = %q, %v; want v", v, err)
+	}
+	if ttl := rdb.TTL(ctx, "k").Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("TTL after restart = %v", ttl)
+	}
+}

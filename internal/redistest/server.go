@@ -279,3 +279,16 @@ func freePort() (string, error) {
 	_, port, err := net.SplitHostPort(l.Addr().String())
 	return port, err
 }
+
+// StartPersistentServer is StartServer for a redis-server that keeps its
+// data across Stop and Start: the append-only file on, written to disk
+// before each command is answered (appendfsync always), so a SIGKILL loses
+// nothing it acknowledged — as a production Redis with persistence on,
+// and unlike StartServer's, which comes back empty.
+func StartPersistentServer(t testing.TB) *Server {
+	t.Helper()
+	return startWith(t, false, func(dir string) []string {
+		return []string{"--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+			"--daemonize", "no", "--dir", dir, "--loglevel", "warning"}
+	})
+}
