@@ -22,6 +22,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 
 	"putokaz/internal/keys"
+	"putokaz/internal/lease"
 )
 
 // Command is one entry of the bot's command menu (setMyCommands).
@@ -123,7 +124,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,
 		staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: m, log: log, hash: s.hash.chat,
 		errorText: s.errorText, hard: hard, hardStop: hardStop,
-		instance: newToken()[:12], beatStop: make(chan struct{}),
+		instance: lease.NewToken()[:12], beatStop: make(chan struct{}),
 	}
 	if rdb != nil {
 		beatKey := k.Instance(s.d.instance)
