@@ -64,11 +64,7 @@ return 0
 // Acquire takes the lease at key for token, or renews it if token holds it
 // already, for ttl. It reports false if another token holds it.
 func Acquire(ctx context.Context, rdb redis.Scripter, key, token string, ttl time.Duration) (bool, error) {
-	n, err := acquireScript.Run(ctx, rdb, []string{key}, token, ms(ttl)).Int()
-	if err != nil {
-		return false, fmt.Errorf("acquire lease: %w", err)
-	}
-	return n == 1, nil
+	return run(ctx, "acquire", acquireScript, rdb, []string{key}, token, ms(ttl))
 }
 
 // AcquireUnless is Acquire, except that a lease that is gone is not taken
@@ -81,9 +77,14 @@ func AcquireUnless(ctx context.Context, rdb redis.Scripter, key, token string, t
 	if member == "" {
 		return Acquire(ctx, rdb, key, token, ttl)
 	}
-	n, err := acquireScript.Run(ctx, rdb, []string{key, guard}, token, ms(ttl), member).Int()
+	return run(ctx, "acquire", acquireScript, rdb, []string{key, guard}, token, ms(ttl), member)
+}
+
+// run runs one of the scripts, which answer 1 (done) or 0.
+func run(ctx context.Context, what string, script *redis.Script, rdb redis.Scripter, keys []string, args ...any) (bool, error) {
+	n, err := script.Run(ctx, rdb, keys, args...).Int()
 	if err != nil {
-		return false, fmt.Errorf("acquire lease: %w", err)
+		return false, fmt.Errorf("%s lease: %w", what, err)
 	}
 	return n == 1, nil
 }
@@ -92,22 +93,14 @@ func AcquireUnless(ctx context.Context, rdb redis.Scripter, key, token string, t
 // holds it (compare-and-set): for a holder known to be gone, without
 // waiting for its lease to expire.
 func TakeOver(ctx context.Context, rdb redis.Scripter, key, holder, token string, ttl time.Duration) (bool, error) {
-	n, err := takeOverScript.Run(ctx, rdb, []string{key}, holder, token, ms(ttl)).Int()
-	if err != nil {
-		return false, fmt.Errorf("take over lease: %w", err)
-	}
-	return n == 1, nil
+	return run(ctx, "take over", takeOverScript, rdb, []string{key}, holder, token, ms(ttl))
 }
 
 // Release deletes the lease at key if token holds it (compare-and-delete: a
 // holder whose lease expired must not release someone else's). It reports
 // whether it did.
 func Release(ctx context.Context, rdb redis.Scripter, key, token string) (bool, error) {
-	n, err := releaseScript.Run(ctx, rdb, []string{key}, token).Int()
-	if err != nil {
-		return false, fmt.Errorf("release lease: %w", err)
-	}
-	return n == 1, nil
+	return run(ctx, "release", releaseScript, rdb, []string{key}, token)
 }
 
 // Wait takes the lease at key for token, retrying while another token holds
