@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -675,35 +674,4 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		return errors.New("drain deadline passed and in-flight updates did not stop")
 	}
-}
-
-// defaultErrorTexts are the generic apology after a failure, by the
-// language of the person's Telegram app (a hint; the transport does not know
-// the language chosen in the bot). Right-to-left texts start with an
-// Arabic-script letter and isolate the Latin command.
-var defaultErrorTexts = map[string]string{
-	"en":      "Sorry, something went wrong on our side. Please try again in a moment, or send /menu.",
-	"sr":      "Извините, дошло је до грешке код нас. Покушајте поново за тренутак или пошаљите /menu.",
-	"sr-Latn": "Izvinite, došlo je do greške kod nas. Pokušajte ponovo za trenutak ili pošaljite /menu.",
-	"ar":      "عذرًا، حدث خطأ من جهتنا. يُرجى المحاولة مرة أخرى بعد قليل، أو أرسل \u2066/menu\u2069.",
-	"fa":      "متأسفیم، در سمت ما خطایی رخ داد. لطفاً کمی بعد دوباره تلاش کنید یا \u2066/menu\u2069 را بفرستید.",
-}
-
-// defaultErrorText picks the apology for a Telegram language_code.
-func defaultErrorText(lang string) string {
-	base, _, _ := strings.Cut(strings.ToLower(lang), "-")
-	switch base {
-	case "sr":
-		if strings.Contains(strings.ToLower(lang), "latn") {
-			return defaultErrorTexts["sr-Latn"]
-		}
-		return defaultErrorTexts["sr"]
-	case "hr", "bs", "sh", "cnr", "me":
-		return defaultErrorTexts["sr-Latn"]
-	case "ar":
-		return defaultErrorTexts["ar"]
-	case "fa", "prs":
-		return defaultErrorTexts["fa"]
-	}
-	return defaultErrorTexts["en"]
 }

@@ -35,3 +35,17 @@ func TestCommandMenu(t *testing.T) {
 		t.Errorf("the Serbian menu is in English: %q", sr)
 	}
 }
+
+// TestErrorTextByAppLanguage: the transport's apology comes from the
+// content, in the language the content's table gives a Telegram app's
+// language_code (English for any other).
+func TestErrorTextByAppLanguage(t *testing.T) {
+	ct := commandTexts{builtinHolder(t)}
+	for lang, prefix := range map[string]string{"": "Sorry", "en": "Sorry", "de": "Sorry", "sr": "Извините",
+		"sr-Latn": "Izvinite", "hr": "Izvinite", "ar": "عذر", "fa": "متأسف", "fa-AF": "متأسف"} {
+		got := ct.ErrorText(lang)
+		if !strings.HasPrefix(got, prefix) || !strings.Contains(got, "/menu") {
+			t.Errorf("%q → %q", lang, got)
+		}
+	}
+}

@@ -259,8 +259,9 @@ func (ct commandTexts) Commands(code string) []bot.Command {
 	return out
 }
 
+// ErrorText is the transport's apology in the language of a Telegram app.
 func (ct commandTexts) ErrorText(code string) string {
-	s, err := ct.h.Content().Texts.Render(ct.lang(code), content.TextError, nil, nil)
+	s, err := ct.h.Content().Texts.Render(ct.lang(code), content.TextTransportError, nil, nil)
 	if err != nil {
 		return ""
 	}

@@ -127,6 +127,10 @@ const (
 	TextUnsubAll     = "subscribe.stop_all"
 	TextUnsubAllDone = "subscribe.all_stopped"
 	TextUnsubNone    = "subscribe.none"
+	// TextTransportError is the Telegram transport's apology when it gives
+	// up on a message (a crash while handling it, or too many failures), in
+	// the language of the person's Telegram app.
+	TextTransportError = "transport.error"
 )
 
 // Command is a /command the engine understands in every language, and the
@@ -174,7 +178,7 @@ var SystemTexts = append([]string{
 	TextSubButton, TextUnsubButton, TextSubDone, TextUnsubDone, TextSubList, TextSubNoTopics, TextSubChoose,
 	TextUnsubList, TextUnsubAll, TextUnsubAllDone, TextUnsubNone,
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
-	TextUpdateHeader, TextUpdateFooter,
+	TextUpdateHeader, TextUpdateFooter, TextTransportError,
 }, commandTexts()...)
 
 func commandTexts() []string {

@@ -20,4 +20,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("command %s: its text %s is not a system text", c.Name, c.Text)
 		}
 	}
+	if !slices.Contains(SystemTexts, TextTransportError) {
+		t.Error("the transport's apology is not a system text")
+	}
 }
