@@ -2,15 +2,12 @@ package bot
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +16,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"putokaz/internal/engine"
+	"putokaz/internal/lease"
 )
 
 // Conversation is what the transport needs from the conversation core.
@@ -109,7 +107,7 @@ type Dispatcher struct {
 	log         *slog.Logger
 	hash        func(int64) string
 	errorText   func(lang string) string
-	locks       chatLocks
+	locks       lease.Local // per chat, in this process: queue here instead of polling the Redis lease
 
 	// Crash recovery (recover.go): ends of updates not yet recorded in
 	// Redis, this process's instance ID (in its lease tokens) and
@@ -213,7 +211,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	wctx, cancelWait := context.WithTimeout(ctx, d.lim.LeaseWait)
 	defer cancelWait()
 	lockStart := time.Now()
-	unlock, waited, err := d.locks.lock(wctx, chat)
+	unlock, waited, err := d.locks.LockWaited(wctx, chat)
 	if waited {
 		d.m.leaseWaits.Inc()
 		d.m.leaseWaitSeconds.Observe(time.Since(lockStart).Seconds())
@@ -676,95 +674,4 @@ func (d *Dispatcher) Shutdown(ctx context.Context) error {
 	case <-time.After(5 * time.Second):
 		return errors.New("drain deadline passed and in-flight updates did not stop")
 	}
-}
-
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// chatLocks is an in-process lock per chat: updates of one chat that reach
-// the same process queue here instead of polling the Redis lease.
-type chatLocks struct {
-	mu sync.Mutex
-	m  map[string]*chatLock
-}
-
-type chatLock struct {
-	ch   chan struct{}
-	refs int
-}
-
-func (l *chatLocks) lock(ctx context.Context, key string) (unlock func(), waited bool, err error) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*chatLock{}
-	}
-	c := l.m[key]
-	if c == nil {
-		c = &chatLock{ch: make(chan struct{}, 1)}
-		l.m[key] = c
-	}
-	c.refs++
-	l.mu.Unlock()
-	unlock = func() { <-c.ch; l.put(key, c) }
-	select {
-	case c.ch <- struct{}{}:
-		return unlock, false, nil
-	default:
-	}
-	select {
-	case c.ch <- struct{}{}:
-		return unlock, true, nil
-	case <-ctx.Done():
-		l.put(key, c)
-		return nil, true, ctx.Err()
-	}
-}
-
-func (l *chatLocks) put(key string, c *chatLock) {
-	l.mu.Lock()
-	c.refs--
-	if c.refs == 0 {
-		delete(l.m, key)
-	}
-	l.mu.Unlock()
-}
-
-func (l *chatLocks) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
-}
-
-// defaultErrorTexts are the generic apology after a failure, by the
-// language of the person's Telegram app (a hint; the transport does not know
-// the language chosen in the bot). Right-to-left texts start with an
-// Arabic-script letter and isolate the Latin command.
-var defaultErrorTexts = map[string]string{
-	"en":      "Sorry, something went wrong on our side. Please try again in a moment, or send /menu.",
-	"sr":      "Извините, дошло је до грешке код нас. Покушајте поново за тренутак или пошаљите /menu.",
-	"sr-Latn": "Izvinite, došlo je do greške kod nas. Pokušajte ponovo za trenutak ili pošaljite /menu.",
-	"ar":      "عذرًا، حدث خطأ من جهتنا. يُرجى المحاولة مرة أخرى بعد قليل، أو أرسل \u2066/menu\u2069.",
-	"fa":      "متأسفیم، در سمت ما خطایی رخ داد. لطفاً کمی بعد دوباره تلاش کنید یا \u2066/menu\u2069 را بفرستید.",
-}
-
-// defaultErrorText picks the apology for a Telegram language_code.
-func defaultErrorText(lang string) string {
-	base, _, _ := strings.Cut(strings.ToLower(lang), "-")
-	switch base {
-	case "sr":
-		if strings.Contains(strings.ToLower(lang), "latn") {
-			return defaultErrorTexts["sr-Latn"]
-		}
-		return defaultErrorTexts["sr"]
-	case "hr", "bs", "sh", "cnr", "me":
-		return defaultErrorTexts["sr-Latn"]
-	case "ar":
-		return defaultErrorTexts["ar"]
-	case "fa", "prs":
-		return defaultErrorTexts["fa"]
-	}
-	return defaultErrorTexts["en"]
 }

@@ -15,7 +15,8 @@
 //     the updates below it are handled.
 //   - dispatch.go — the one path both share (Dispatcher.Process): dedupe on
 //     update_id, per-chat serialisation (an in-process lock, then a Redis
-//     lease with a fencing token, renewed while handling), recover, poison
+//     lease with a fencing token, renewed while handling; both from
+//     internal/lease), recover, poison
 //     updates dropped after Limits.UpdateAttempts, unsent replies kept for the
 //     re-delivery instead of asking the conversation twice.
 //   - state.go — the two Lua scripts (begin, finish) that are the only Redis

@@ -387,6 +387,7 @@ func TestE2EPanicPoliteReply(t *testing.T) {
 		return reply("fine"), nil
 	})
 	e := newEnv(t, envOpts{conv: conv})
+	e.srv.SetCommandTexts(contentTexts{t: t, c: builtinContent(t)}) // the apology is the content's, as in the app
 	if code, _ := e.post(textUpdate(1, 806, "boom")); code != 200 {
 		t.Fatalf("status %d", code)
 	}

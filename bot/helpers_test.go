@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/bot/botapitest"
+	"putokaz/internal/content"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/promtest"
@@ -263,3 +264,34 @@ func (c *recordingConv) Handle(ctx context.Context, user string, in engine.Input
 }
 
 var errTransient = errors.New("transient failure")
+
+// builtinContent is the content built into the binary.
+func builtinContent(t *testing.T) *content.Content {
+	t.Helper()
+	c, diags := content.Load(content.Embedded())
+	if c == nil || diags.HasErrors() {
+		t.Fatalf("built-in content does not load:\n%v", diags)
+	}
+	return c
+}
+
+// contentTexts supplies the apology from the content, as internal/app does:
+// the language of the Telegram app through the content's table.
+type contentTexts struct {
+	t *testing.T
+	c *content.Content
+}
+
+func (contentTexts) Commands(string) []Command { return nil }
+
+func (ct contentTexts) ErrorText(code string) string {
+	lang := engine.MatchLanguage(ct.c.Languages, code)
+	if lang == "" {
+		lang = content.DefaultLanguage
+	}
+	s, err := ct.c.Texts.Render(lang, content.TextTransportError, nil, nil)
+	if err != nil {
+		ct.t.Errorf("apology in %s: %v", lang, err)
+	}
+	return s
+}

@@ -135,12 +135,3 @@ func TestDecodeUpdateLenient(t *testing.T) {
 		t.Error("no update_id accepted")
 	}
 }
-
-func TestDefaultErrorText(t *testing.T) {
-	for lang, prefix := range map[string]string{"": "Sorry", "en": "Sorry", "de": "Sorry", "sr": "Извините",
-		"sr-Latn": "Izvinite", "hr": "Izvinite", "ar": "عذر", "fa": "متأسف", "fa-AF": "متأسف"} {
-		if got := defaultErrorText(lang); !strings.HasPrefix(got, prefix) {
-			t.Errorf("%q → %q", lang, got)
-		}
-	}
-}

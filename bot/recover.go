@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"putokaz/internal/lease"
 )
 
 // Crash recovery of the update state machine (dispatch.go, state.go).
@@ -110,7 +112,7 @@ func retryStatus(reason string) int {
 // update holds it, in which process, since when (parseLeaseToken).
 func (d *Dispatcher) leaseToken(updateID int64) string {
 	return d.instance + "." + strconv.FormatInt(updateID, 10) + "." +
-		strconv.FormatInt(time.Now().UnixMilli(), 10) + "." + newToken()[:16]
+		strconv.FormatInt(time.Now().UnixMilli(), 10) + "." + lease.NewToken()[:16]
 }
 
 type leaseHolder struct {
@@ -309,7 +311,7 @@ func (d *Dispatcher) flushRound(ctx context.Context, lockWait time.Duration) boo
 	p.mu.Unlock()
 	for _, chat := range chats {
 		lctx, cancel := context.WithTimeout(ctx, lockWait)
-		unlock, _, err := d.locks.lock(lctx, chat)
+		unlock, err := d.locks.Lock(lctx, chat)
 		cancel()
 		if err != nil {
 			continue

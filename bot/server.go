@@ -22,6 +22,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 
 	"putokaz/internal/keys"
+	"putokaz/internal/lease"
 )
 
 // Command is one entry of the bot's command menu (setMyCommands).
@@ -33,17 +34,23 @@ type Command struct {
 }
 
 // CommandTexts supplies the command menu per language ("en", "sr", "ar",
-// "fa"); the lead implements it from the locales. If it also implements
-// ErrorTexter, its apology replaces the built-in one.
+// "fa"); the app implements it from the content's texts. If it also
+// implements ErrorTexter, it supplies the apology too.
 type CommandTexts interface {
 	Commands(lang string) []Command
 }
 
 // ErrorTexter optionally supplies the generic apology sent after a panic or
-// a dropped (poison) update, by Telegram language_code.
+// a dropped (poison) update, by Telegram language_code: the content's text
+// (it has every language, and the one table of language codes). Without
+// one, or if it has no text, the apology is lastResortError.
 type ErrorTexter interface {
 	ErrorText(lang string) string
 }
+
+// lastResortError is the apology when no content supplies one: only a bot
+// built without texts (tests), since the checker requires the content's.
+const lastResortError = "Sorry, something went wrong on our side. Please try again in a moment, or send /menu."
 
 // commandLanguages are the languages the menu is registered for; "" is
 // Telegram's default for every other language and gets the English texts.
@@ -123,7 +130,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,
 		staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: m, log: log, hash: s.hash.chat,
 		errorText: s.errorText, hard: hard, hardStop: hardStop,
-		instance: newToken()[:12], beatStop: make(chan struct{}),
+		instance: lease.NewToken()[:12], beatStop: make(chan struct{}),
 	}
 	if rdb != nil {
 		beatKey := k.Instance(s.d.instance)
@@ -177,7 +184,7 @@ func (s *Server) errorText(lang string) string {
 			}
 		}
 	}
-	return defaultErrorText(lang)
+	return lastResortError
 }
 
 // Handler serves the webhook (webhook mode, on the path of WebhookURL),

@@ -306,7 +306,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		}
 		e.http.Close()
 		e.http.CloseClientConnections()
-		if n := e.srv.d.locks.size(); n != 0 {
+		if n := e.srv.d.locks.Len(); n != 0 {
 			t.Errorf("chat locks left: %d", n)
 		}
 	}()

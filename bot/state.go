@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
+	"putokaz/internal/lease"
 )
 
 // updateState is the per-chat bookkeeping that makes delivery at-least-once
@@ -51,6 +52,12 @@ import (
 // takeOver replaces the lease with token if it still holds holder
 // (compare-and-set): the dispatcher takes over the lease of a handler that
 // is gone (see Dispatcher.holderGone) instead of waiting for it to expire.
+//
+// renew and takeOver are plain leases (internal/lease, one round trip each,
+// off the hot path). begin and finish take and release the same lease
+// inside scripts that also do the update's bookkeeping and read or write
+// the session, run through the auto-pipeliner with the token echoed: one
+// atomic step each, so they keep their own Lua.
 type updateState interface {
 	begin(ctx context.Context, chat string, updateID int64, token string, reactivate bool, sessionKey string) (beginResult, error)
 	finish(ctx context.Context, chat string, updateID int64, token string, f finishArgs) (leaseState, error)
@@ -296,35 +303,6 @@ return {ARGV[1], 2}
 messages(KEYS[1], ARGV[1], '', ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 return 1
 `)
-
-	// KEYS: lease; ARGV: holder's token, new token, lease ms
-	takeOverScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0
-`)
-
-	// KEYS: lease, done set; ARGV: token, lease ms, update id ('' if unknown)
-	// A lease that is gone (expired while nobody took it, or erased with the
-	// person's keys by /delete) is taken again: we are still its only holder
-	// — unless our update is done: another handler took the lease over
-	// (believing us dead), finished the update and released the chat.
-	renewScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-if not cur then
-  if ARGV[3] ~= '' and redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 1 then
-    return 0
-  end
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`)
 )
 
 type redisState struct {
@@ -333,7 +311,7 @@ type redisState struct {
 	k       keys.Keys
 	// The TTLs as the scripts take them (milliseconds), formatted once.
 	leaseMS, dedupeMS, kbdMS string
-	dedupeTTL                time.Duration
+	leaseTTL, dedupeTTL      time.Duration
 }
 
 // newRedisState runs begin and finish through go-redis's auto-pipeliner:
@@ -345,7 +323,7 @@ type redisState struct {
 // instead of handing one person's session to another.
 func newRedisState(rdb redis.UniversalClient, k keys.Keys, lim Limits) *redisState {
 	s := &redisState{rdb: rdb, scripts: rdb, k: k, leaseMS: ms(lim.LeaseTTL), dedupeMS: ms(lim.DedupeTTL), kbdMS: ms(lim.KeyboardTTL),
-		dedupeTTL: lim.DedupeTTL}
+		leaseTTL: lim.LeaseTTL, dedupeTTL: lim.DedupeTTL}
 	if c, ok := rdb.(interface {
 		AutoPipeline() (*redis.AutoPipeliner, error)
 	}); ok {
@@ -557,23 +535,24 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 }
 
 func (s *redisState) takeOver(ctx context.Context, chat, holder, token string) (bool, error) {
-	n, err := takeOverScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat)}, holder, token, s.leaseMS).Int()
-	if err != nil {
-		return false, fmt.Errorf("take over lease: %w", err)
-	}
-	return n == 1, nil
+	return lease.TakeOver(ctx, s.rdb, s.k.ChatLease(chat), holder, token, s.leaseTTL)
 }
 
+// renew extends the chat's lease while token holds it. A lease that is
+// gone (expired while nobody took it, or erased with the person's keys by
+// /delete) is taken again: we are still its only holder — unless our
+// update is in the chat's done set: another handler took the lease over
+// (believing us dead), finished the update and released the chat.
 func (s *redisState) renew(ctx context.Context, chat, token string) (bool, error) {
 	id := ""
 	if h, ok := parseLeaseToken(token); ok {
 		id = strconv.FormatInt(h.updateID, 10)
 	}
-	n, err := renewScript.Run(ctx, s.rdb, []string{s.k.ChatLease(chat), s.k.ChatDone(chat)}, token, s.leaseMS, id).Int()
+	ok, err := lease.AcquireUnless(ctx, s.rdb, s.k.ChatLease(chat), token, s.leaseTTL, s.k.ChatDone(chat), id)
 	if err != nil {
-		return false, fmt.Errorf("renew lease: %w", err)
+		return false, fmt.Errorf("renew the chat's lease: %w", err)
 	}
-	return n == 1, nil
+	return ok, nil
 }
 
 // memoryState is updateState in process memory (no Redis): same semantics

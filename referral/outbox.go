@@ -12,6 +12,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 
 	"putokaz/bot"
+	"putokaz/internal/lease"
 )
 
 // worker delivers one outbox stream. Only the holder of the stream's lease
@@ -131,7 +132,7 @@ func (w *worker) run(ctx context.Context) {
 		}
 		break
 	}
-	token := randomToken()
+	token := lease.NewToken()
 	poll := max(w.s.cfg.LeaseTTL/3, 10*time.Millisecond)
 	for ctx.Err() == nil {
 		ok, err := w.s.store.lease(ctx, w.stream, token, w.s.cfg.LeaseTTL)

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
+	"putokaz/internal/lease"
 )
 
 // redisStore keeps cases and the outbox in Redis. Every operation that
@@ -289,26 +290,6 @@ if ARGV[3] == '1' then
 end
 return 1
 `)
-
-	// KEYS: lease; ARGV: token, ttl ms
-	leaseScript = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
-if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-`)
-
-	// KEYS: lease; ARGV: token
-	unleaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-`)
 )
 
 func ms(d time.Duration) string { return strconv.FormatInt(max(d.Milliseconds(), 1), 10) }
@@ -580,16 +561,16 @@ func (r *redisStore) ensure(ctx context.Context, stream string) error {
 }
 
 func (r *redisStore) lease(ctx context.Context, stream, token string, ttl time.Duration) (bool, error) {
-	n, err := leaseScript.Run(ctx, r.rdb, []string{r.k.Lease(stream)}, token, ms(ttl)).Int()
+	ok, err := lease.Acquire(ctx, r.rdb, r.k.Lease(stream), token, ttl)
 	if err != nil {
-		return false, fmt.Errorf("outbox lease: %w", err)
+		return false, fmt.Errorf("outbox: %w", err)
 	}
-	return n == 1, nil
+	return ok, nil
 }
 
 func (r *redisStore) unlease(ctx context.Context, stream, token string) error {
-	if err := unleaseScript.Run(ctx, r.rdb, []string{r.k.Lease(stream)}, token).Err(); err != nil {
-		return fmt.Errorf("release outbox lease: %w", err)
+	if _, err := lease.Release(ctx, r.rdb, r.k.Lease(stream), token); err != nil {
+		return fmt.Errorf("outbox: %w", err)
 	}
 	return nil
 }

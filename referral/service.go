@@ -3,7 +3,6 @@ package referral
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 	"putokaz/bot"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
+	"putokaz/internal/lease"
 )
 
 // Conversation is what the service needs from the conversation core: to show
@@ -122,10 +122,10 @@ func New(o Options) (*Service, error) {
 	}
 	s.salt = []byte(o.LogSalt)
 	if len(s.salt) == 0 {
-		s.salt = []byte(randomToken())
+		s.salt = []byte(lease.NewToken())
 	}
 	host, _ := os.Hostname()
-	s.consumer = host + "-" + strconv.Itoa(os.Getpid()) + "-" + randomToken()[:8]
+	s.consumer = host + "-" + strconv.Itoa(os.Getpid()) + "-" + lease.NewToken()[:8]
 	return s, nil
 }
 
@@ -137,12 +137,6 @@ func (s *Service) SetConversation(c Conversation) {
 		return
 	}
 	s.conv.Store(&c)
-}
-
-func randomToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // hash is the pseudonym of a code or user ID in logs.

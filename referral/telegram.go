@@ -17,6 +17,7 @@ import (
 	"putokaz/bot"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
+	"putokaz/internal/lease"
 )
 
 // TelegramStaff shows cases in Telegram staff groups (a forum topic per
@@ -614,35 +615,17 @@ func (h *StaffHandler) message(ctx context.Context, updateID int64, m *models.Me
 }
 
 // TelegramLock returns a PersonLock over the Telegram transport's per-chat
-// lease (keys.ChatLease: SET NX PX with a random token, released by
-// compare-and-delete, as in bot/state.go). Holding it while the
-// conversation shows a staff event means the event and an update of the
-// person being handled on another replica never overwrite each other's
-// session. wait bounds how long to wait for the person's own update.
+// lease (keys.ChatLease, taken and released as bot/state.go does, through
+// internal/lease). Holding it while the conversation shows a staff event
+// means the event and an update of the person being handled on another
+// replica never overwrite each other's session. wait bounds how long to
+// wait for the person's own update.
 func TelegramLock(rdb redis.UniversalClient, k keys.Keys, ttl, wait time.Duration) PersonLock {
 	return func(ctx context.Context, user string) (func(), error) {
-		key := k.ChatLease(user)
-		token := randomToken()
-		wctx, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		delay := 10 * time.Millisecond
-		for {
-			ok, err := rdb.SetNX(wctx, key, token, ttl).Result()
-			if err != nil {
-				return nil, fmt.Errorf("person lock: %w", err)
-			}
-			if ok {
-				break
-			}
-			if bot.Wait(wctx, delay) != nil {
-				return nil, fmt.Errorf("person lock: the person's chat stayed busy for %v", wait)
-			}
-			delay = min(delay*2, 200*time.Millisecond)
+		unlock, err := lease.Wait(ctx, rdb, k.ChatLease(user), lease.NewToken(), ttl, wait)
+		if err != nil {
+			return nil, fmt.Errorf("person lock: %w", err)
 		}
-		return func() {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			_ = unleaseScript.Run(uctx, rdb, []string{key}, token).Err()
-		}, nil
+		return unlock, nil
 	}
 }

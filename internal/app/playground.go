@@ -19,6 +19,7 @@ import (
 	"putokaz/internal/engine"
 	"putokaz/internal/graph"
 	"putokaz/internal/keys"
+	"putokaz/internal/lease"
 	"putokaz/internal/playground"
 	"putokaz/internal/store"
 	"putokaz/referral"
@@ -56,7 +57,7 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 	// Referrals and handoffs work as on Telegram, with the staff side in the
 	// page: cases in the same store as sessions, delivered through the
 	// outbox to the in-memory staff that the staff pane shows.
-	locks := playground.NewLocks()
+	locks := new(lease.Local)
 	staff := referral.NewMemory()
 	refs, err := referral.New(referral.Options{Config: playgroundReferralConfig(cfg, c), Store: playgroundCases(rdb, cfg),
 		Staff: staff, Content: holder, Log: log, Lock: locks.Lock})

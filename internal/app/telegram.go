@@ -249,18 +249,19 @@ func (ct commandTexts) lang(code string) string {
 func (ct commandTexts) Commands(code string) []bot.Command {
 	c, lang := ct.h.Content(), ct.lang(code)
 	var out []bot.Command
-	for _, name := range engine.Commands {
-		d, err := c.Texts.Render(lang, "common.command."+name, nil, nil)
+	for _, cmd := range content.Commands {
+		d, err := c.Texts.Render(lang, cmd.Text, nil, nil)
 		if err != nil {
 			continue
 		}
-		out = append(out, bot.Command{Name: name, Description: d})
+		out = append(out, bot.Command{Name: cmd.Name, Description: d})
 	}
 	return out
 }
 
+// ErrorText is the transport's apology in the language of a Telegram app.
 func (ct commandTexts) ErrorText(code string) string {
-	s, err := ct.h.Content().Texts.Render(ct.lang(code), content.TextError, nil, nil)
+	s, err := ct.h.Content().Texts.Render(ct.lang(code), content.TextTransportError, nil, nil)
 	if err != nil {
 		return ""
 	}

@@ -127,19 +127,41 @@ const (
 	TextUnsubAll     = "subscribe.stop_all"
 	TextUnsubAllDone = "subscribe.all_stopped"
 	TextUnsubNone    = "subscribe.none"
+	// TextTransportError is the Telegram transport's apology when it gives
+	// up on a message (a crash while handling it, or too many failures), in
+	// the language of the person's Telegram app.
+	TextTransportError = "transport.error"
 )
 
-// CommandTexts describe each command in Telegram's command menu.
-var CommandTexts = []string{"common.command.start", "common.command.menu", "common.command.language",
-	"common.command.help", "common.command.status", "common.command.delete", "common.command.exit",
-	"common.command.subscribe", "common.command.unsubscribe"}
+// Command is a /command the engine understands in every language, and the
+// text that describes it in Telegram's command menu.
+type Command struct {
+	Name string // without the slash
+	Text string // its description, a system text
+}
+
+// Commands is the one list of commands: the engine answers them, the
+// Telegram menu shows them (in this order) and the checker requires their
+// texts. It lives here, under both, because the engine imports content.
+var Commands = []Command{
+	{"start", "common.command.start"},
+	{"menu", "common.command.menu"},
+	{"language", "common.command.language"},
+	{"help", "common.command.help"},
+	{"status", "common.command.status"},
+	{"delete", "common.command.delete"},
+	{"exit", "common.command.exit"},
+	{"subscribe", "common.command.subscribe"},
+	{"unsubscribe", "common.command.unsubscribe"},
+}
 
 // Weekdays are the texts naming days, for "staff answer from Monday 09:00".
 var Weekdays = [7]string{"common.weekday.sun", "common.weekday.mon", "common.weekday.tue", "common.weekday.wed",
 	"common.weekday.thu", "common.weekday.fri", "common.weekday.sat"}
 
-// SystemTexts lists every system text, for the checker.
-var SystemTexts = []string{
+// SystemTexts lists every system text, for the checker: those named above,
+// then the commands' (Commands).
+var SystemTexts = append([]string{
 	TextLanguagePrompt, TextLanguageChosen, TextMenuButton, TextBackButton, TextStale, TextUnknownText,
 	TextUnknownCommand, TextMedia, TextHelp, TextLocationButton, TextLocationUnknown,
 	TextContentChanged, TextReset, TextDeleteConfirm, TextDeleteYes, TextDeleteNo, TextDeleteDone,
@@ -153,12 +175,18 @@ var SystemTexts = []string{
 	TextOrgUnnamed, TextOrgNoContact,
 	TextMatchAsk, TextMatchNothing, TextMatchGreeting, TextMatchThanks, TextMatchDanger, TextMatchSwitch,
 	TextCaseFrom, TextCaseOpen, TextCaseLeave, TextCaseLeft, TextCaseClosed, TextHandoffCode,
-	CommandTexts[0], CommandTexts[1], CommandTexts[2], CommandTexts[3], CommandTexts[4], CommandTexts[5], CommandTexts[6],
-	CommandTexts[7], CommandTexts[8],
 	TextSubButton, TextUnsubButton, TextSubDone, TextUnsubDone, TextSubList, TextSubNoTopics, TextSubChoose,
 	TextUnsubList, TextUnsubAll, TextUnsubAllDone, TextUnsubNone,
 	Weekdays[0], Weekdays[1], Weekdays[2], Weekdays[3], Weekdays[4], Weekdays[5], Weekdays[6],
-	TextUpdateHeader, TextUpdateFooter,
+	TextUpdateHeader, TextUpdateFooter, TextTransportError,
+}, commandTexts()...)
+
+func commandTexts() []string {
+	out := make([]string, len(Commands))
+	for i, c := range Commands {
+		out[i] = c.Text
+	}
+	return out
 }
 
 // StaffPrefix starts the names of texts staff read (case cards, buttons

@@ -7,12 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
-	"sync"
 
 	"putokaz/internal/content"
 	"putokaz/internal/engine"
+	"putokaz/internal/lease"
 )
 
 // Sessions stores one opaque blob per person.
@@ -86,8 +85,7 @@ type Service struct {
 
 	// locks serialise the inputs of one person within this process; across
 	// processes the Telegram transport holds a per-chat lease.
-	locks [64]sync.Mutex
-	seed  maphash.Seed
+	locks lease.Local
 }
 
 // New builds the conversation core. effects may be nil: effects that need
@@ -96,15 +94,17 @@ func New(s Sessions, e *engine.Engine, c ContentSource, effects EffectHandler, l
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{sessions: s, engine: e, content: c, effects: effects, log: log, seed: maphash.MakeSeed()}
+	return &Service{sessions: s, engine: e, content: c, effects: effects, log: log}
 }
 
 // Handle processes one input of one person and returns what to send. On an
 // error nothing was saved, so handling the same input again is safe.
 func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
-	mu := &s.locks[maphash.String(s.seed, user)%uint64(len(s.locks))]
-	mu.Lock()
-	defer mu.Unlock()
+	unlock, err := s.locks.Lock(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("handle input: wait for the person's earlier input: %w", err)
+	}
+	defer unlock()
 
 	c := s.content.Content()
 	blob, err := s.sessions.Load(ctx, user)

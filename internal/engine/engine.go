@@ -76,9 +76,6 @@ func New(now func() time.Time, rnd func() uint64) *Engine {
 	return &Engine{Now: now, Rand: rnd}
 }
 
-// Commands the engine understands, in every language.
-var Commands = []string{"start", "menu", "language", "help", "status", "delete", "exit", "subscribe", "unsubscribe"}
-
 // turn is the work of one input.
 type turn struct {
 	e      *Engine

@@ -141,7 +141,7 @@ func TestRandomWalksNeverDeadEnd(t *testing.T) {
 			case r < 8:
 				in = engine.Input{Kind: engine.InText, Text: texts[rng.IntN(len(texts))]}
 			case r < 9:
-				in = engine.Input{Kind: engine.InCommand, Command: engine.Commands[rng.IntN(len(engine.Commands))]}
+				in = engine.Input{Kind: engine.InCommand, Command: content.Commands[rng.IntN(len(content.Commands))].Name}
 			default:
 				in = engine.Input{Kind: engine.InLocation, Lat: 44, Lon: 20}
 			}

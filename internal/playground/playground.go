@@ -108,6 +108,7 @@ import (
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
+	"putokaz/internal/lease"
 	"putokaz/internal/reload"
 )
 
@@ -171,8 +172,11 @@ type Options struct {
 	// Without it a referral step answers 501.
 	Referrals *Referrals
 	// Locks, if set, serialises each person's inputs with the staff events
-	// shown to them (the same Locks as referral.Options.Lock).
-	Locks *Locks
+	// the referral outbox shows them (the same locks as
+	// referral.Options.Lock): without it a "staff closed your chat" and a
+	// message the person sends at the same moment could overwrite each
+	// other's session.
+	Locks *lease.Local
 	// QuickExits, if set, is the conversation's effect handler (or wraps
 	// it): it tells which input asked for a quick exit, so that the
 	// response says to clear the chat ("clear": true).

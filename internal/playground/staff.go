@@ -1,7 +1,6 @@
 package playground
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,56 +37,6 @@ var codeRe = regexp.MustCompile(`^PK-[2-9A-HJ-NP-Z]{4,8}$`)
 type Referrals struct {
 	Service *referral.Service
 	Staff   *referral.Memory
-}
-
-// Locks serialises, per person, the inputs of the page with the staff
-// events the referral outbox shows them (referral.Options.Lock): without
-// it a "staff closed your chat" and a message the person sends at the same
-// moment could overwrite each other's session.
-type Locks struct {
-	mu sync.Mutex
-	m  map[string]*personLock
-}
-
-type personLock struct {
-	ch    chan struct{} // holds one token while locked
-	users int           // holders and waiters; the entry goes at 0
-}
-
-// NewLocks returns an empty set of per-person locks.
-func NewLocks() *Locks { return &Locks{m: map[string]*personLock{}} }
-
-// Lock waits for the person's lock (or ctx) and returns its unlock.
-func (l *Locks) Lock(ctx context.Context, user string) (func(), error) {
-	l.mu.Lock()
-	p := l.m[user]
-	if p == nil {
-		p = &personLock{ch: make(chan struct{}, 1)}
-		l.m[user] = p
-	}
-	p.users++
-	l.mu.Unlock()
-	release := func() {
-		l.mu.Lock()
-		p.users--
-		if p.users == 0 {
-			delete(l.m, user)
-		}
-		l.mu.Unlock()
-	}
-	select {
-	case p.ch <- struct{}{}:
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			<-p.ch
-			release()
-		})
-	}, nil
 }
 
 // staffEntry is something staff did in the pane: what Telegram would show

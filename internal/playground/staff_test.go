@@ -14,6 +14,7 @@ import (
 	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
+	"putokaz/internal/lease"
 	"putokaz/internal/playground"
 	"putokaz/internal/store"
 	"putokaz/referral"
@@ -31,7 +32,7 @@ func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*pla
 	}
 	tracked := playground.TrackSessions(mem)
 	holder := content.NewHolder(c)
-	locks := playground.NewLocks()
+	locks := new(lease.Local)
 	staff := referral.NewMemory()
 	refs, err := referral.New(referral.Options{Store: referral.NewMemoryStore(), Staff: staff, Content: holder,
 		Lock: locks.Lock, Config: referral.Config{Queues: map[string]referral.Queue{referral.AnyService: {Group: -1000}},
@@ -360,42 +361,5 @@ func TestStaffBadRequests(t *testing.T) {
 	}
 	if v := inbox(t, plain, user); len(v.Messages) != 0 {
 		t.Errorf("inbox without referrals: %+v", v)
-	}
-}
-
-// TestLocks: one holder per person at a time; a waiter gives up with its
-// context.
-func TestLocks(t *testing.T) {
-	l := playground.NewLocks()
-	ctx := context.Background()
-	unlock, err := l.Lock(ctx, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := l.Lock(ctx, "b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other()
-	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-	defer cancel()
-	if _, err := l.Lock(short, "a"); err == nil {
-		t.Fatal("locked twice")
-	}
-	got := make(chan struct{})
-	go func() {
-		u, err := l.Lock(ctx, "a")
-		if err == nil {
-			u()
-		}
-		close(got)
-	}()
-	time.Sleep(10 * time.Millisecond)
-	unlock()
-	unlock() // twice is harmless
-	select {
-	case <-got:
-	case <-time.After(time.Second):
-		t.Fatal("the waiter never got the lock")
 	}
 }
