@@ -54,6 +54,8 @@ const (
 	// within heartbeatTTL+heartbeatEvery (about 2 s).
 	heartbeatEvery = 500 * time.Millisecond
 	heartbeatTTL   = 3 * heartbeatEvery
+	// heartbeatRetry is how soon a failed renewal is tried again.
+	heartbeatRetry = 100 * time.Millisecond
 	// finishBudget bounds Dispatcher.finish: three tries of at most 5 s
 	// with short pauses.
 	finishBudget = 16 * time.Second
@@ -183,23 +185,29 @@ func (d *Dispatcher) startHeartbeat() {
 		return
 	}
 	d.beatOnce.Do(func() {
-		beat := func() {
+		// next is when to beat again: a period after a renewal, but soon
+		// after a failure, so that once Redis is back the heartbeat is
+		// renewed well before another replica, which looks twice a period
+		// apart, takes this process's leases for a dead one's.
+		beat := func() (next time.Duration) {
 			ctx, cancel := context.WithTimeout(context.Background(), heartbeatEvery)
 			defer cancel()
 			if err := d.beat(ctx); err != nil {
 				d.m.redisErrors.WithLabelValues("heartbeat").Inc()
+				return heartbeatRetry
 			}
+			return heartbeatEvery
 		}
-		beat()
+		next := beat()
 		go func() {
-			t := time.NewTicker(heartbeatEvery)
+			t := time.NewTimer(next)
 			defer t.Stop()
 			for {
 				select {
 				case <-d.beatStop:
 					return
 				case <-t.C:
-					beat()
+					t.Reset(beat())
 				}
 			}
 		}()
