@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"putokaz/internal/browsertest"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
@@ -24,26 +24,8 @@ import (
 	"putokaz/internal/store"
 )
 
-// chromiumPath is where Debian's chromium package puts the browser.
-const chromiumPath = "/usr/bin/chromium"
-
 // artifacts is where the screenshots go (git-ignored: testdata/artifacts/).
 const artifacts = "testdata/artifacts"
-
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err == nil {
-		return chromiumPath
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	// Never a silent skip: a browser test that does not run proves nothing.
-	t.Fatalf("chromium is not installed, so the playground cannot be tested in a browser.\n" +
-		"Install it with:  apt-get update && apt-get install -y chromium\n" +
-		"(scripts/test.sh does this when it is missing)")
-	return ""
-}
 
 // defaultContent is the content built into the binary: what `go run .`
 // from a fresh clone shows.
@@ -80,27 +62,8 @@ type browser struct {
 
 func newBrowser(t *testing.T, ctx context.Context) *browser {
 	t.Helper()
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(findChromium(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	bctx, cancelTab := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	bctx := browsertest.Start(t, ctx, "the playground")
 	b := &browser{t: t, ctx: bctx}
-	// Start the browser now, so that the console is read from the first page.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
 	msgs := chromedp.Console(bctx)
 	go func() {
 		for m, err := range msgs {
