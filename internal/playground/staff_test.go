@@ -16,6 +16,7 @@ import (
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
 	"putokaz/internal/playground"
+	"putokaz/internal/polltest"
 	"putokaz/internal/store"
 	"putokaz/referral"
 )
@@ -55,17 +56,6 @@ func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*pla
 		t.Fatal(err)
 	}
 	return srv, refs
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func staffCases(t *testing.T, h http.Handler) []playground.CaseView {
@@ -161,7 +151,7 @@ func TestStaffReferral(t *testing.T) {
 	}
 
 	var cv *playground.CaseView
-	waitFor(t, "the case card", func() bool { cv = findCase(t, srv, code); return cv != nil })
+	polltest.Until(t, 5*time.Second, "the case card", func() bool { cv = findCase(t, srv, code); return cv != nil })
 	if cv.Kind != "referral" || cv.Service != "svc" || cv.ServiceName != "Test service" || cv.Lang != "en" ||
 		cv.LangName != "English" || cv.Status != "received" || cv.Created == nil || cv.ConsentAt == nil ||
 		cv.ConsentVersion == "" {
@@ -194,7 +184,7 @@ func TestStaffReferral(t *testing.T) {
 	if !strings.HasPrefix(got, "EN common.case_talk.from Test service "+code+"\nWe call you &lt;soon&gt;") {
 		t.Errorf("inbox after the reply: %q", got)
 	}
-	waitFor(t, "the case talk notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the case talk notice", func() bool {
 		if !strings.Contains(got, content.TextCaseOpen) {
 			got += inboxTexts(inbox(t, srv, user))
 		}
@@ -234,7 +224,7 @@ func TestStaffHandoff(t *testing.T) {
 	p.press("Talk")
 
 	var code string
-	waitFor(t, "the handoff card", func() bool {
+	polltest.Until(t, 5*time.Second, "the handoff card", func() bool {
 		cs := staffCases(t, srv)
 		if len(cs) == 1 && cs[0].Kind == "handoff" {
 			code = cs[0].Code
@@ -245,14 +235,14 @@ func TestStaffHandoff(t *testing.T) {
 		t.Fatalf("claim: %d", st)
 	}
 	var got []playground.Message
-	waitFor(t, "the claimed notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the claimed notice", func() bool {
 		got = append(got, inbox(t, srv, user).Messages...)
 		return strings.Contains(inboxTexts(playground.InboxView{Messages: got}), content.TextHandoffClaimed)
 	})
 
 	p.send(map[string]any{"kind": "text", "text": "hello staff"})
 	p.send(map[string]any{"kind": "media", "data": "photo"})
-	waitFor(t, "the relays", func() bool {
+	polltest.Until(t, 5*time.Second, "the relays", func() bool {
 		cv := findCase(t, srv, code)
 		var relays []string
 		for _, m := range cv.Messages {
@@ -274,7 +264,7 @@ func TestStaffHandoff(t *testing.T) {
 		t.Fatalf("close: %d", st)
 	}
 	got = nil
-	waitFor(t, "the closed notice", func() bool {
+	polltest.Until(t, 5*time.Second, "the closed notice", func() bool {
 		got = append(got, inbox(t, srv, user).Messages...)
 		return strings.Contains(inboxTexts(playground.InboxView{Messages: got}), content.TextHandoffClosed)
 	})
