@@ -82,12 +82,20 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	if *reportFile != "" {
 		b, err := os.ReadFile(*reportFile)
 		var rep loadtest.Report
+		var ann loadtest.AnnounceResult
 		if err == nil {
+			err = json.Unmarshal(b, &ann)
+		}
+		if err == nil && ann.Subscribers == 0 {
 			err = json.Unmarshal(b, &rep)
 		}
 		if err != nil {
 			fmt.Fprintln(env.Stderr, "putokaz loadtest:", err)
 			return 1
+		}
+		if ann.Subscribers > 0 { // saved by --announce --json
+			ann.WriteText(env.Stdout)
+			return 0
 		}
 		rep.WriteText(env.Stdout)
 		return 0

@@ -118,8 +118,8 @@ func TestAnnounceScenario(t *testing.T) {
 				ph.Duplicated, ph.Undelivered)
 		}
 	}
-	if q.UpdatesSent != 0 {
-		t.Errorf("%d updates sent while the send was paused", q.UpdatesSent)
+	if q.UpdatesSent > 6 { // at most those on their way at a pause (InFlight at 30/s)
+		t.Errorf("%d updates sent while the send was paused; want at most the 6 on their way", q.UpdatesSent)
 	}
 	if s.UpdatesSent == 0 || s.Lanes["bulk"].Sends == 0 {
 		t.Errorf("the send did not run beside the conversations: %d updates, bulk lane %+v", s.UpdatesSent, s.Lanes["bulk"])
