@@ -312,6 +312,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 		if len(claimedBuf) == 0 {
 			if sendCtx.Err() != nil {
 				<-slots
+				wg.Wait() // the messages on their way finish, within Drain
 				return "stopping", nil
 			}
 			c, err := w.Queue.claim(sendCtx, st.ID, token, min(batch, inFlight-len(slots)+1), until)
@@ -341,6 +342,11 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 						w.Metrics.skipped.WithLabelValues("expired").Add(float64(now.Left()))
 					}
 				}
+				// Paused, cancelled, expired: the messages on their way
+				// finish before dctx is cancelled (the deferred cancel runs
+				// before the deferred Wait, which cut them off, counted lost
+				// and some never sent).
+				wg.Wait()
 				return c.stop, nil
 			}
 			if len(claimedBuf) == 0 {

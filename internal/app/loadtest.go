@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -29,6 +30,15 @@ With --spike it plays a crisis spike instead: --people write within
 max_connections requests in flight, one chat's updates in sequence, re-sent
 after a non-2xx answer or a timeout) to serve with its default limits, and
 --api-rate makes the fake Bot API answer 429 beyond that many messages/s.
+
+With --announce N it plays a mass send instead: N people subscribe to
+--topic, an urgent update is queued, paused and approved by a second editor
+(putokaz announce's queue), and --users people converse (some typing
+emergency words, --emergency-share) while the send is paused and running in
+turn for --duration (--rounds of each); then the send finishes alone. It
+reports reply and emergency latency with the send paused and running, the
+sender's lanes, updates delivered, duplicated and missing at the fake Bot
+API, the send's rate, and the bot's RSS over time.
 
 Flags:
 `
@@ -60,21 +70,32 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	reportFile := fs.String("report", "", "print a report saved with --json as text, and exit")
 	baselineServer := fs.Bool("baseline-server", false, "internal: run the baseline bot (configured like serve, from the environment)")
 	spike := spikeFlags(fs)
+	ann := announceLoadFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *baselineServer {
 		return serveBaseline(ctx, env)
 	}
 	if *reportFile != "" {
 		b, err := os.ReadFile(*reportFile)
 		var rep loadtest.Report
+		var ann loadtest.AnnounceResult
 		if err == nil {
+			err = json.Unmarshal(b, &ann)
+		}
+		if err == nil && ann.Subscribers == 0 {
 			err = json.Unmarshal(b, &rep)
 		}
 		if err != nil {
 			fmt.Fprintln(env.Stderr, "putokaz loadtest:", err)
 			return 1
+		}
+		if ann.Subscribers > 0 { // saved by --announce --json
+			ann.WriteText(env.Stdout)
+			return 0
 		}
 		rep.WriteText(env.Stdout)
 		return 0
@@ -155,6 +176,34 @@ func loadtestCmd(ctx context.Context, env Env, args []string) int {
 		}
 		return runSpike(ctx, env, spike, loadtest.Child{Name: "putokaz serve (default limits)", Path: exe,
 			Args: []string{"serve"}, Env: sEnv, Sync: true, Output: childOut}.Target(), args, *asJSON)
+	}
+	if ann.subscribers > 0 {
+		// Serve as deployed: Telegram's limits unless said otherwise;
+		// people who read and think between taps.
+		lim := "telegram"
+		if set["rate-limits"] {
+			lim = *limits
+		}
+		if !set["think"] {
+			o.Think = announceThink
+		}
+		o.Emergency = spike.o.EmergencyShare
+		rounds := 2
+		if set["rounds"] {
+			rounds = o.Rounds
+		}
+		base := childEnv
+		if *contentDir != "" {
+			base = append(append([]string(nil), childEnv...), "CONTENT_DIR="+*contentDir)
+		}
+		aEnv, err := announceEnv(base, ann, lim)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "putokaz loadtest:", err)
+			return 2
+		}
+		target := loadtest.Child{Name: fmt.Sprintf("putokaz serve (rate_limits %s, announce.rate %d)", lim, ann.rate),
+			Path: exe, Args: []string{"serve"}, Env: aEnv, Sync: true, Output: childOut}.Target()
+		return runAnnounceLoad(ctx, env, ann, o, rounds, *contentDir, rdb, prefix, target, args, *asJSON)
 	}
 	rep := &loadtest.Report{
 		Command: "putokaz loadtest " + strings.Join(args, " "),

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,11 +20,7 @@ func TestLoadtestCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs two servers")
 	}
-	bin := filepath.Join(t.TempDir(), "putokaz")
-	build := exec.Command("go", "build", "-o", bin, "putokaz")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildPutokaz(t)
 	cmd := exec.Command(bin, "loadtest", "--users", "5", "--duration", "2s", "--json", "--redis", redistestURL())
 	cmd.Dir = t.TempDir() // no config.yaml: the defaults, the built-in content
 	cmd.Env = append(os.Environ(), "REDIS_URL=", "TELEGRAM_TOKEN=", "CONTENT_DIR=")

@@ -25,7 +25,7 @@ func spikeFlags(fs *flag.FlagSet) *spikeOpts {
 	fs.DurationVar(&s.o.Window, "spike-window", 60*time.Second, "spike: people write their first message within this time")
 	fs.IntVar(&s.o.Updates, "messages", 3, "spike: messages each person writes")
 	fs.DurationVar(&s.o.Gap, "gap", 8*time.Second, "spike: mean pause between one person's messages")
-	fs.Float64Var(&s.o.EmergencyShare, "emergency-share", 0.05, "spike: share of people who open with an emergency word")
+	fs.Float64Var(&s.o.EmergencyShare, "emergency-share", 0.05, "spike: share of people who open with an emergency word; announce: share of steps that type one")
 	fs.Float64Var(&s.o.APIRate, "api-rate", 0, "spike: the fake Bot API answers 429 beyond this many messages/s overall (0: no limit)")
 	fs.Float64Var(&s.o.APIChatRate, "api-chat-rate", 0, "spike: the same per chat (0: no limit)")
 	fs.IntVar(&s.o.APIRetryAfter, "api-retry-after", 1, "spike: retry_after of the fake's 429s, in seconds")

@@ -81,6 +81,10 @@ type Options struct {
 	// Redis, when set, is asked for its CPU time (INFO cpu) at the start and
 	// the end of the window. Other clients of the same server count too.
 	Redis redis.UniversalClient
+	// Emergency is the probability that a step types an emergency word
+	// ("help", "police", ...) whose answer goes in the sender's emergency
+	// lane; such steps are measured apart (RunAnnounce) [0].
+	Emergency float64
 	// Seed makes the users' choices reproducible (0: random; the seed used
 	// is in the Result).
 	Seed uint64
@@ -172,7 +176,7 @@ func RunAll(ctx context.Context, targets []Target, opts Options) ([]*Result, err
 		}
 	}()
 	for _, t := range targets {
-		tr, err := startTarget(ctx, t, opts)
+		tr, err := startTarget(ctx, t, opts, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -221,9 +225,12 @@ type targetRun struct {
 	redisOK       bool
 }
 
-func startTarget(ctx context.Context, t Target, opts Options) (*targetRun, error) {
+// startTarget starts t with its fake Bot API; subscribers is how many chats
+// from firstSubscriber on receive urgent updates (RunAnnounce).
+func startTarget(ctx context.Context, t Target, opts Options, subscribers int) (*targetRun, error) {
 	tr := &targetRun{t: t, opts: opts, quit: make(chan struct{}), redisOK: opts.Redis != nil}
 	tr.rec = newRecorder(opts.Users)
+	tr.rec.bulk = newBulkCounter(subscribers)
 	tr.fake = botapitest.NewServer(botapitest.Options{Latency: opts.APILatency, OnCall: tr.rec.observe, NoLog: true})
 	secret := randomHex(16)
 	env := Env{APIURL: tr.fake.URL(), Token: tr.fake.Token(), Secret: secret, WebhookPath: "/telegram/" + randomHex(8)}
@@ -358,7 +365,9 @@ func newRunner(rec *recorder, in *Instance, secret string, opts Options) *runner
 	r.nextUpdate.Store(int64(rand.N(1 << 30)))
 	for i := range opts.Users {
 		chat := firstChat + int64(i)
-		r.users = append(r.users, newSimUser(chat, rec.mailbox(chat), opts.Seed+uint64(i)*0x9e3779b97f4a7c15))
+		u := newSimUser(chat, rec.mailbox(chat), opts.Seed+uint64(i)*0x9e3779b97f4a7c15)
+		u.emergency = opts.Emergency
+		r.users = append(r.users, u)
 	}
 	return r
 }
@@ -428,7 +437,11 @@ func (r *runner) step(ctx context.Context, u *simUser) {
 	default:
 		replies = u.box.waitAny(ctx, deadline)
 	}
+	n := len(u.latencies)
 	u.record(t0, r.windowEnd, delivered, attempts, replies)
+	if act.kind == "emergency" && len(u.latencies) > n {
+		u.emergencyLatencies = append(u.emergencyLatencies, u.latencies[n])
+	}
 	if delivered && len(replies) > 0 && r.opts.Redeliver > 0 && u.rng.Float64() < r.opts.Redeliver {
 		u.redeliveries++
 		if ok, _ := r.deliver(ctx, act.body, time.Now().Add(r.opts.Timeout)); ok {

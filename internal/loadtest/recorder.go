@@ -23,6 +23,7 @@ import (
 // what the fake decoded already, so a reply is parsed once.
 type recorder struct {
 	boxes map[int64]*mailbox // fixed before the run: read without a lock
+	bulk  *bulkCounter       // subscribers' chats (nil: none); fixed before the run
 	seed  maphash.Seed
 
 	mu       sync.Mutex
@@ -74,6 +75,8 @@ func (r *recorder) observe(c botapitest.Call) {
 		close(r.webhookC)
 		r.webhookC = make(chan struct{})
 		r.mu.Unlock()
+	case isSend && r.bulk.observe(c.ChatID, c.Time):
+		// An urgent update to a subscriber: counted, not filed.
 	case isSend, isEdit:
 		box := r.boxes[c.ChatID]
 		if box == nil {

@@ -19,20 +19,24 @@ type simUser struct {
 	old         []oldButton
 	msgSeq      int
 	lastLost    bool
+	emergency   float64 // probability of typing an emergency word (Options.Emergency)
 
-	latencies       []time.Duration
-	firstLatencies  []time.Duration
-	onceLatencies   []time.Duration // steps accepted at the first POST
-	redelivered     int             // steps that needed more than one POST
-	replies         int64
-	inWindow        int   // steps complete before the end of the window
-	inWindowReplies int64 // and their messages
-	lost            int
-	duplicated      int
-	late            int
-	undelivered     int
-	redeliveries    int
-	actions         map[string]int64
+	latencies      []time.Duration
+	firstLatencies []time.Duration
+	onceLatencies  []time.Duration // steps accepted at the first POST
+	// emergencyLatencies are the latencies of the steps that typed an
+	// emergency word (also in latencies).
+	emergencyLatencies []time.Duration
+	redelivered        int // steps that needed more than one POST
+	replies            int64
+	inWindow           int   // steps complete before the end of the window
+	inWindowReplies    int64 // and their messages
+	lost               int
+	duplicated         int
+	late               int
+	undelivered        int
+	redeliveries       int
+	actions            map[string]int64
 }
 
 type oldButton struct {
@@ -76,6 +80,9 @@ func (u *simUser) next(updateID int64) action {
 		return u.text(updateID, "start", "/start")
 	}
 	u.sessionLeft--
+	if u.emergency > 0 && u.rng.Float64() < u.emergency {
+		return u.text(updateID, "emergency", emergencyWords[u.rng.IntN(len(emergencyWords))])
+	}
 	var buttons []string
 	msgID := 0
 	ask := false
