@@ -76,7 +76,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		WebhookSecret: cfg.Telegram.WebhookSecret,
 		ListenAddr:    cfg.ListenAddr,
 		StaffGroups:   staff,
-		Limits:        rateLimits(cfg.Telegram.RateLimits),
+		Limits:        rateLimits(cfg.Telegram.RateLimits, cfg.Announce.Rate),
 	}, convRef, rdb, k, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -270,9 +270,15 @@ func (ct commandTexts) ErrorText(code string) string {
 
 // rateLimits is the sender's limits for telegram.rate_limits: Telegram's
 // (the transport's defaults), or none — the sender then still waits out
-// every 429, so "off" costs throttled requests, never messages.
-func rateLimits(setting string) bot.Limits {
+// every 429, so "off" costs throttled requests, never messages. An
+// announce.rate above Telegram's 30/s says the bot has paid broadcasts:
+// the overall limit of the bulk lanes rises to it, or the updates would
+// still go at 30/s.
+func rateLimits(setting string, announceRate int) bot.Limits {
 	if setting != "off" {
+		if announceRate > 30 {
+			return bot.Limits{GlobalPerSecond: float64(announceRate), GlobalBurst: announceRate}
+		}
 		return bot.Limits{}
 	}
 	inf := math.Inf(1)

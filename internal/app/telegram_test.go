@@ -244,10 +244,14 @@ func redistestURL() string {
 }
 
 func TestRateLimitsSetting(t *testing.T) {
-	if l := rateLimits("telegram"); l != (bot.Limits{}) {
+	if l := rateLimits("telegram", 30); l != (bot.Limits{}) {
 		t.Errorf("telegram: %+v, want the transport's defaults", l)
 	}
-	if l := rateLimits("off"); !math.IsInf(l.PrivatePerSecond, 1) || !math.IsInf(l.GlobalPerSecond, 1) || !math.IsInf(l.GroupPerMinute, 1) {
+	// Paid broadcasts: the bulk lanes' overall limit follows announce.rate.
+	if l := rateLimits("telegram", 1000); l != (bot.Limits{GlobalPerSecond: 1000, GlobalBurst: 1000}) {
+		t.Errorf("telegram with announce.rate 1000: %+v, want a global limit of 1000/s", l)
+	}
+	if l := rateLimits("off", 30); !math.IsInf(l.PrivatePerSecond, 1) || !math.IsInf(l.GlobalPerSecond, 1) || !math.IsInf(l.GroupPerMinute, 1) {
 		t.Errorf("off: %+v, want no limits", l)
 	}
 }
