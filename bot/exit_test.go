@@ -11,6 +11,7 @@ import (
 	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
 	"putokaz/internal/redistest"
+	"putokaz/internal/testlog"
 	"putokaz/internal/unlink"
 )
 
@@ -124,7 +125,7 @@ func TestE2EQuickExit(t *testing.T) {
 			if got := e.counter(e.srv.m.quickExitMessages.WithLabelValues("deleted")); got != float64(len(mine)) {
 				t.Errorf("deleted messages counted = %v, want %d", got, len(mine))
 			}
-			if strings.Contains(e.logBuf.String(), "hello") || strings.Contains(e.logBuf.String(), "5101") {
+			if testlog.Names(e.logBuf.String(), "hello") || testlog.Names(e.logBuf.String(), "5101") {
 				t.Errorf("logs name the chat or quote it:\n%s", e.logBuf.String())
 			}
 		})

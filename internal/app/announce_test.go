@@ -229,7 +229,7 @@ func TestServeSendsApprovedUpdate(t *testing.T) {
 	if _, ok := subs.subs["tg:7005"]; ok {
 		t.Fatal("the person who blocked the bot is still subscribed")
 	}
-	if logs := b.errOut.String(); strings.Contains(logs, "7005") || strings.Contains(logs, "Obrenovac") {
+	if logs := b.errOut.String(); testlog.Names(logs, "7005") || testlog.Names(logs, "Obrenovac") {
 		t.Fatalf("logs name a chat or the text:\n%s", logs)
 	}
 }

@@ -26,3 +26,27 @@ func TestTWriterReportsFullLength(t *testing.T) {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
 }
+
+// TestNames: a number is found where it stands alone (a JSON value, after
+// "tg:"), never inside a timestamp's digits or a hash; text anywhere.
+func TestNames(t *testing.T) {
+	line := `{"time":"2026-12-02T18:24:30.550189714Z","chat":"c7c231e145014","text":"Zdravo"}`
+	for _, c := range []struct {
+		logs, secret string
+		want         bool
+	}{
+		{line, "501", false},
+		{line, "Zdravo", true},
+		{`{"chat":501,"x":1}`, "501", true},
+		{`user tg:501 wrote`, "501", true},
+		{`501`, "501", true},
+		{`5010 15010`, "501", false},
+		{`x5014 501`, "501", true},
+		{`"time":"2026-12-02T18:24:44.815Z"`, "44.81", false},
+		{`"lat":44.81,`, "44.81", true},
+	} {
+		if got := testlog.Names(c.logs, c.secret); got != c.want {
+			t.Errorf("Names(%q, %q) = %v, want %v", c.logs, c.secret, got, c.want)
+		}
+	}
+}
