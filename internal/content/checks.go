@@ -155,6 +155,18 @@ var Commands = []Command{
 	{"unsubscribe", "common.command.unsubscribe"},
 }
 
+// CommandList is the commands a person can type, as a text shows them
+// ({{.commands}}): every command but /start, which /menu does too.
+var CommandList = func() string {
+	var names []string
+	for _, c := range Commands {
+		if c.Name != "start" {
+			names = append(names, "/"+c.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}()
+
 // Weekdays are the texts naming days, for "staff answer from Monday 09:00".
 var Weekdays = [7]string{"common.weekday.sun", "common.weekday.mon", "common.weekday.tue", "common.weekday.wed",
 	"common.weekday.thu", "common.weekday.fri", "common.weekday.sat"}
@@ -198,10 +210,11 @@ const StaffPrefix = "staff."
 // code and service describe a referral; opens is when staff next work;
 // name, address, distance and map describe a place in a nearest list;
 // org and data_contact name who runs the bot and where to ask about data
-// (config.yaml), in every text; topic is the title of a topic: the one an
+// (config.yaml), and commands lists the commands (CommandList), in every
+// text; topic is the title of a topic: the one an
 // urgent update concerns, or one followed or left (subscriptions).
 var BuiltinVars = []string{"code", "service", "Count", "opens", "name", "address", "distance", "map", "org", "data_contact",
-	"topic"}
+	"commands", "topic"}
 
 // NearbyStep is the step of the home flow that a location shared outside a
 // location step opens (a nearest step, if the content has one).

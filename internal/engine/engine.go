@@ -960,7 +960,7 @@ func (e *Engine) render(c *content.Content, lang, id string, vars map[string]str
 	if s, ok := c.Texts.Plain(lang, id); ok {
 		return s
 	}
-	data := make(map[string]string, len(vars)+3)
+	data := make(map[string]string, len(vars)+4)
 	for k, v := range vars {
 		data[k] = html.EscapeString(v)
 	}
@@ -972,6 +972,7 @@ func (e *Engine) render(c *content.Content, lang, id string, vars map[string]str
 		org, contact = fsi+org+textnorm.PDI, fsi+contact+textnorm.PDI
 	}
 	data["org"], data["data_contact"] = org, contact
+	data["commands"] = content.CommandList
 	if count != nil {
 		data["Count"] = fmt.Sprint(count)
 	}
