@@ -47,18 +47,24 @@ func (t *turn) nearest(st *content.Step) {
 	cyr := readsSerbianCyrillic(t.s.Lang)
 	for _, h := range hits {
 		name, address := h.p.Name, h.p.Address
+		if strings.EqualFold(strings.TrimSpace(address), strings.TrimSpace(name)) {
+			address = "" // a centre known by its town: the name says it
+		}
 		if cyr { // the directory writes places in Latin, as on most signs
 			name, address = textnorm.LatToCyr(name), textnorm.LatToCyr(address)
 		}
 		vars := map[string]string{
 			"name":     isolateIfRTL(t.c, t.s.Lang, name),
-			"address":  isolateIfRTL(t.c, t.s.Lang, address),
+			"address":  noAddress,
 			"distance": isolateIfRTL(t.c, t.s.Lang, formatDistance(h.d)),
 			"map": "https://www.openstreetmap.org/?mlat=" + strconv.FormatFloat(h.p.Lat, 'f', 5, 64) +
 				"&mlon=" + strconv.FormatFloat(h.p.Lon, 'f', 5, 64) + "#map=15/" +
 				strconv.FormatFloat(h.p.Lat, 'f', 5, 64) + "/" + strconv.FormatFloat(h.p.Lon, 'f', 5, 64),
 		}
-		items = append(items, t.e.render(t.c, t.s.Lang, st.Item, vars, nil))
+		if address != "" {
+			vars["address"] = isolateIfRTL(t.c, t.s.Lang, address)
+		}
+		items = append(items, dropAddressLine(t.e.render(t.c, t.s.Lang, st.Item, vars, nil), vars["name"]))
 	}
 	if len(items) > 0 {
 		t.out = append(t.out, Message{Text: strings.Join(items, "\n\n"), Lang: t.s.Lang})
@@ -107,4 +113,26 @@ func formatDistance(km float64) string {
 		return strconv.FormatFloat(km, 'f', 1, 64) + " km"
 	}
 	return strconv.Itoa(int(math.Round(km))) + " km"
+}
+
+// noAddress stands for the address of a place known by its town alone: the
+// line that would show it (with its label, in any language) is left out,
+// unless a translation put the name on that line too.
+const noAddress = "\x00address\x00"
+
+func dropAddressLine(s, name string) string {
+	if !strings.Contains(s, noAddress) {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		switch {
+		case !strings.Contains(l, noAddress):
+			out = append(out, l)
+		case strings.Contains(l, name):
+			out = append(out, strings.ReplaceAll(l, noAddress, ""))
+		}
+	}
+	return strings.Join(out, "\n")
 }
