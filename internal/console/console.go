@@ -87,7 +87,6 @@ type Console struct {
 	authURL string
 	t       map[string]string
 	tmpl    map[string]*template.Template
-	limit   *limiter
 	proxies proxies
 	log     *slog.Logger
 	now     func() time.Time
@@ -133,7 +132,7 @@ func New(o Options) (*Console, error) {
 		o.BotUsername = func() string { return "" }
 	}
 	c := &Console{o: o, base: strings.TrimRight(u.Path, "/"), t: textsFor(o.Lang), log: o.Log, now: o.Now,
-		limit: newLimiter(o.SignInEvery, o.SignInBurst), proxies: parseProxies(o.TrustedProxies), cookie: cookieName}
+		proxies: parseProxies(o.TrustedProxies), cookie: cookieName}
 	c.authURL = strings.TrimRight(o.PublicURL, "/") + "/auth"
 	if c.log == nil {
 		c.log = slog.Default()
@@ -308,7 +307,12 @@ func (c *Console) serveLogin(w http.ResponseWriter, r *http.Request) {
 func (c *Console) serveAuth(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := c.now()
-	if !c.limit.allow(c.proxies.clientIP(r), now) {
+	allowed, err := c.o.Sessions.AllowSignIn(ctx, c.proxies.clientIP(r).String(), now, c.o.SignInEvery, c.o.SignInBurst)
+	if err != nil {
+		c.fail(w, "sign-in limit", err) // Redis is down: nobody could sign in anyway
+		return
+	}
+	if !allowed {
 		c.render(w, http.StatusTooManyRequests, "login", c.page(r, nil, map[string]any{"Error": c.t["login.e.limit"],
 			"Bot": c.o.BotUsername(), "AuthURL": c.authURL}))
 		return

@@ -13,7 +13,7 @@
 //	             Telegram documents
 //	session.go   sessions (Redis, memory): only the cookie's hash is stored
 //	audit.go     the audit log (a Redis stream trimmed to its retention)
-//	limit.go     sign-in rate limit per client address; trusted proxies
+//	limit.go     sign-in rate limit in one process (MemorySessions; Redis: session.go); trusted proxies
 //	views.go     the waiting list, cases with filters, a case, actions,
 //	             the audit page
 //	report.go    counts and times per week, service, language, outcome;

@@ -11,12 +11,13 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiter bounds sign-in attempts per client address.
+// limiter bounds sign-in attempts per client address in one process
+// (MemorySessions; RedisSessions shares the count between replicas).
 type limiter struct {
 	every time.Duration
 	burst int
 	mu    sync.Mutex
-	ips   map[netip.Addr]*limEntry
+	ips   map[string]*limEntry
 }
 
 type limEntry struct {
@@ -28,11 +29,11 @@ type limEntry struct {
 const maxLimited = 10_000
 
 func newLimiter(every time.Duration, burst int) *limiter {
-	return &limiter{every: every, burst: burst, ips: map[netip.Addr]*limEntry{}}
+	return &limiter{every: every, burst: burst, ips: map[string]*limEntry{}}
 }
 
 // allow reports whether ip may try to sign in now.
-func (l *limiter) allow(ip netip.Addr, now time.Time) bool {
+func (l *limiter) allow(ip string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.ips) >= maxLimited {

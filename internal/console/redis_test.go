@@ -85,3 +85,45 @@ func TestRedisAudit(t *testing.T) {
 		t.Fatalf("stream length %d", n)
 	}
 }
+
+// Two replicas share one count: what one allowed, the other cannot allow
+// again, and no client address is kept in the clear.
+func TestRedisSignInLimitIsShared(t *testing.T) {
+	rdb, k := redistest.New(t)
+	ctx := context.Background()
+	a, b := NewRedisSessions(rdb, k), NewRedisSessions(rdb, k)
+	now := time.UnixMilli(1_800_000_000_000)
+	const client = "203.0.113.5"
+	allow := func(s *RedisSessions, at time.Time) bool {
+		t.Helper()
+		ok, err := s.AllowSignIn(ctx, client, at, time.Minute, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !allow(a, now) || !allow(b, now) || !allow(a, now) {
+		t.Fatal("the first three attempts, on either replica, are allowed")
+	}
+	if allow(b, now) || allow(a, now.Add(59*time.Second)) {
+		t.Fatal("a fourth attempt within the minute is allowed")
+	}
+	if !allow(b, now.Add(time.Minute)) {
+		t.Fatal("one attempt back after a minute")
+	}
+	if allow(a, now.Add(time.Minute)) {
+		t.Fatal("only one attempt came back")
+	}
+	if ok, _ := a.AllowSignIn(ctx, "198.51.100.7", now, time.Minute, 3); !ok {
+		t.Fatal("another address is held back")
+	}
+	keys, _ := rdb.Keys(ctx, k.PrefixPattern()).Result()
+	for _, key := range keys {
+		if strings.Contains(key, client) || strings.Contains(key, "198.51.100.7") {
+			t.Fatalf("an address in a key: %s", key)
+		}
+	}
+	if ttl := rdb.PTTL(ctx, k.Console().SignIn(idHash(client))).Val(); ttl <= 0 || ttl > 4*time.Minute {
+		t.Fatalf("limit key TTL %v", ttl)
+	}
+}

@@ -43,6 +43,10 @@ type Sessions interface {
 	// UseLogin marks login data (its hash) used for ttl; false if it was
 	// used before.
 	UseLogin(ctx context.Context, hash string, ttl time.Duration) (bool, error)
+	// AllowSignIn reports whether a sign-in attempt from client (an address)
+	// may go ahead at now: at most burst at once, then one per every. The
+	// count is shared by every replica using the same store.
+	AllowSignIn(ctx context.Context, client string, now time.Time, every time.Duration, burst int) (bool, error)
 }
 
 // newToken is a random 256-bit token, URL-safe.
@@ -117,6 +121,29 @@ func (r *RedisSessions) UseLogin(ctx context.Context, hash string, ttl time.Dura
 	return ok, nil
 }
 
+// signInScript is GCRA: KEYS[1] holds the theoretical arrival time (TAT) of
+// the next attempt; an attempt is allowed while TAT+every stays within
+// burst*every of now. ARGV: now, every (ms), burst.
+var signInScript = redis.NewScript(`
+local now, every, burst = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local next = tat + every
+if next - now > every * burst then return 0 end
+redis.call('SET', KEYS[1], next, 'PX', next - now)
+return 1
+`)
+
+// AllowSignIn implements Sessions.
+func (r *RedisSessions) AllowSignIn(ctx context.Context, client string, now time.Time, every time.Duration, burst int) (bool, error) {
+	n, err := signInScript.Run(ctx, r.rdb, []string{r.k.SignIn(idHash(client))}, now.UnixMilli(),
+		max(every.Milliseconds(), 1), burst).Int()
+	if err != nil {
+		return false, fmt.Errorf("console sign-in limit: %w", err)
+	}
+	return n == 1, nil
+}
+
 // MemorySessions keeps sessions in memory (tests; a console without Redis
 // signs everyone out on restart).
 type MemorySessions struct {
@@ -124,6 +151,7 @@ type MemorySessions struct {
 	mu   sync.Mutex
 	s    map[string]Session
 	used map[string]time.Time
+	lim  *limiter // made by the first AllowSignIn, with its pace
 }
 
 // NewMemorySessions returns an empty store on clock now (nil: time.Now).
@@ -177,4 +205,15 @@ func (m *MemorySessions) UseLogin(_ context.Context, hash string, ttl time.Durat
 	}
 	m.used[hash] = now.Add(ttl)
 	return true, nil
+}
+
+// AllowSignIn implements Sessions, for this process only.
+func (m *MemorySessions) AllowSignIn(_ context.Context, client string, now time.Time, every time.Duration, burst int) (bool, error) {
+	m.mu.Lock()
+	if m.lim == nil {
+		m.lim = newLimiter(every, burst)
+	}
+	l := m.lim
+	m.mu.Unlock()
+	return l.allow(client, now), nil
 }

@@ -347,6 +347,12 @@ func (c ConsoleKeys) Session(idHash string) string { return c.prefix + "session:
 // "1"; written with a TTL (the age after which login data is refused anyway).
 func (c ConsoleKeys) LoginUsed(hash string) string { return c.prefix + "login:" + escape(hash) }
 
+// SignIn paces sign-in attempts from one client address, by its SHA-256
+// (no address is kept in the clear), across every replica. Holds the
+// theoretical arrival time of the next attempt (GCRA, Unix milliseconds);
+// written with a TTL until then.
+func (c ConsoleKeys) SignIn(addrHash string) string { return c.prefix + "signin:" + escape(addrHash) }
+
 // Audit is the stream of what was done in the console: who (a staff
 // member's Telegram user ID) viewed or acted on which case, when. It holds
 // no message text. Entries older than the audit retention are trimmed on
