@@ -308,6 +308,23 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 		return id, 1, true
 	}
 	k := maxEdits(t)
+	if k == 0 && len(t) == minTypoLen-1 && t[0] < utf8.RuneSelf {
+		// A Latin word one letter short of a known longer word is that
+		// word with a letter dropped (lekr, azil typed azl is too short):
+		// fast thumbs drop letters far more often than they add them.
+		if ids := fl.deletes[t]; len(ids) > 0 {
+			best := ids[0]
+			for _, id := range ids[1:] {
+				if len(fl.post[id]) > len(fl.post[best]) {
+					best = id
+				}
+			}
+			if utf8.RuneCountInString(fl.words[best]) == minTypoLen {
+				return best, weightTypo1, true
+			}
+		}
+		return 0, 0, false
+	}
 	if k == 0 || len(fl.deletes) == 0 {
 		return 0, 0, false
 	}

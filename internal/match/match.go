@@ -11,6 +11,10 @@ type Candidate struct {
 	Score  float64
 	// Lang is the language family whose examples matched best.
 	Lang Family
+	// own is the score before a step's support from its flow (Decide).
+	own float64
+	// words are the message's words the score comes from (bit i: word i).
+	words uint64
 }
 
 // Flow is the flow part of the target ("shelter" of "shelter/where").
@@ -73,6 +77,9 @@ func (ix *Index) rank(toks []string, text string) Result {
 	st := stemPool.get()
 	defer stemPool.put(st)
 	scores := make([]float32, len(ix.targets)*int(numFamilies))
+	// explained holds, per target and family, which of the message's
+	// words (bit i for toks[i]) its score comes from.
+	explained := make([]uint64, len(scores))
 	var known [numFamilies]float32
 	var seenBy [numFamilies][maxTokens]int32
 	var nseenBy [numFamilies]int
@@ -124,6 +131,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 		nseen := 0
 		seen := seenBy[f][:]
 		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
+		expl := explained[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
 		for i, tok := range toks {
 			wd := &words[i]
 			if wd.skip {
@@ -169,6 +177,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			idf := fl.idf[id] * w
 			for _, p := range fl.post[id] {
 				acc[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + fl.norm[p.doc])
+				expl[p.doc] |= 1 << i
 			}
 		}
 	}
@@ -215,7 +224,8 @@ func (ix *Index) rank(toks []string, text string) Result {
 			}
 		}
 		if best > 0 {
-			res.Candidates = append(res.Candidates, Candidate{Target: ix.targets[t], Score: float64(best), Lang: fam})
+			res.Candidates = append(res.Candidates, Candidate{Target: ix.targets[t], Score: float64(best), Lang: fam,
+				words: explained[int(fam)*len(ix.targets)+t]})
 		}
 	}
 	slices.SortStableFunc(res.Candidates, func(a, b Candidate) int {
