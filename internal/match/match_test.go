@@ -115,6 +115,11 @@ func TestAnswers(t *testing.T) {
 		// Ambulanta is a clinic in Serbian, not the ambulance.
 		{"ima li ambulanta ovdje", engine.AnswerOpen, "health/doctor", false},
 		{"где је амбуланта", engine.AnswerOpen, "health/doctor", false},
+		// Two topics asked for are offered.
+		{"smestaj i doktor", engine.AnswerAsk, "health/doctor", true},
+		{"lawyer work", engine.AnswerAsk, "asylum/legal", false},
+		// A disclosure is opened, not offered beside its neighbour.
+		{"my little brother is lost since morning we cant find him", engine.AnswerOpen, "missing_family", false},
 	} {
 		a := engine.Understand(c, "en", tc.text)
 		if a.Kind != tc.kind || (tc.target != "" && (len(a.Targets) == 0 || a.Targets[0] != tc.target)) || a.DangerLine != tc.danger {
