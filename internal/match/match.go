@@ -148,6 +148,11 @@ func (ix *Index) rank(toks []string, text string) Result {
 						w *= weightAlternative
 					}
 				}
+				if !ok && !wd.stop && wd.latin {
+					// A typo the stemmer turned into another key: the
+					// word as typed, near a word of the phrasings.
+					id, w, ok = fl.spell.lookup(fl, tok)
+				}
 			}
 			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
 				// A skeleton drops most letters: only three consonants or

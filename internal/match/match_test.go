@@ -149,8 +149,15 @@ func TestSpellingTolerance(t *testing.T) {
 		{Target: "asylum", Lang: "en", Text: "asylum protection"},
 		{Target: "health", Lang: "en", Text: "doctor hospital medicine"},
 		{Target: "shelter", Lang: "en", Text: "accommodation"},
+		{Target: "support", Lang: "en", Text: "lonely and stressed"},
+		{Target: "legal", Lang: "sr-Latn", Text: "advokat"},
+		{Target: "doctor", Lang: "sr-Latn", Text: "lekar"},
 	})
-	for text, want := range map[string]string{"asylim": "asylum", "hospitl": "health", "accomodation": "shelter"} {
+	// hospitel stems longer than hospital does; lonly and streesed stem
+	// to other keys than lonely and stressed: the words as typed are near
+	// the words of the phrasings. lekr is lekar with a letter dropped.
+	for text, want := range map[string]string{"asylim": "asylum", "hospitl": "health", "accomodation": "shelter",
+		"hospitel": "health", "lonly": "support", "streesed": "support", "advokt": "legal", "advokta": "legal", "lekr": "doctor"} {
 		cs := ix.Match(text).Candidates
 		if len(cs) == 0 || cs[0].Target != want {
 			t.Errorf("%q: %v, want %s", text, cs, want)
