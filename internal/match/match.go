@@ -79,7 +79,13 @@ func (ix *Index) rank(toks []string, text string) Result {
 	scores := make([]float32, len(ix.targets)*int(numFamilies))
 	// explained holds, per target and family, which of the message's
 	// words (bit i for toks[i]) its score comes from.
-	explained := make([]uint64, len(scores))
+	var explBuf [256]uint64 // on the stack for content of up to 64 targets
+	var explained []uint64
+	if len(scores) <= len(explBuf) {
+		explained = explBuf[:len(scores)]
+	} else {
+		explained = make([]uint64, len(scores))
+	}
 	var known [numFamilies]float32
 	var seenBy [numFamilies][maxTokens]int32
 	var nseenBy [numFamilies]int
