@@ -129,6 +129,14 @@ func Understand(c *content.Content, lang, text string) Answer {
 			default:
 				a.Kind = AnswerOpen
 				a.DangerLine = generic || service
+				if sensitive(c, cs[0].Flow()) || service {
+					break
+				}
+				// A disclosure topic close behind another is offered
+				// beside it, never hidden behind it.
+				if d, ok := res.Beside(func(cand match.Candidate) bool { return sensitive(c, cand.Flow()) }); ok {
+					a.Kind, a.Targets, a.DangerLine = AnswerAsk, []string{cs[0].Target, d.Target}, generic
+				}
 			}
 			return a
 		case match.Ask:

@@ -75,6 +75,42 @@ func (r Result) Decide() (Decision, []Candidate) {
 
 // decideTopics applies the answer policy to the topics (not greetings).
 func (r Result) decideTopics() (Decision, []Candidate) {
+	cs := r.merged()
+	if len(cs) == 0 {
+		return Nothing, nil
+	}
+	n := 1
+	for n < len(cs) && n < maxOffered && close(cs[0], cs[n]) {
+		n++
+	}
+	if n == 1 {
+		return Open, cs[:1]
+	}
+	return Ask, cs[:n]
+}
+
+// Beside finds, when the winner opens alone, a runner-up of another flow
+// that keep accepts, that stands for words the winner does not explain and
+// that scores at least the share closeRatio used to need (0.8): the engine
+// offers a disclosure topic beside the winner
+// rather than hide it behind a stricter policy ("a man harassed me in the
+// camp" may score the camp higher).
+func (r Result) Beside(keep func(Candidate) bool) (Candidate, bool) {
+	cs := r.merged()
+	for _, c := range cs[min(1, len(cs)):] {
+		if c.Score >= besideRatio*cs[0].Score && c.words&^cs[0].words != 0 && keep(c) {
+			return c, true
+		}
+	}
+	return Candidate{}, false
+}
+
+// besideRatio: see Beside.
+const besideRatio = 0.8
+
+// merged is the topics of the result (not greetings) above minScore, one
+// per flow, best first.
+func (r Result) merged() []Candidate {
 	var cs []Candidate
 	// What matches a flow supports its steps: "legal help" matching both
 	// asylum (keywords) and asylum/legal (examples) is surely about asylum.
@@ -114,18 +150,8 @@ func (r Result) decideTopics() (Decision, []Candidate) {
 			cs = append(cs, c)
 		}
 	}
-	if len(cs) == 0 {
-		return Nothing, nil
-	}
 	slices.SortStableFunc(cs, func(a, b Candidate) int { return cmp.Compare(b.Score, a.Score) })
-	n := 1
-	for n < len(cs) && n < maxOffered && close(cs[0], cs[n]) {
-		n++
-	}
-	if n == 1 {
-		return Open, cs[:1]
-	}
-	return Ask, cs[:n]
+	return cs
 }
 
 // close reports whether the runner-up c is worth offering beside the

@@ -118,6 +118,8 @@ func TestAnswers(t *testing.T) {
 		// Two topics asked for are offered.
 		{"smestaj i doktor", engine.AnswerAsk, "health/doctor", true},
 		{"lawyer work", engine.AnswerAsk, "asylum/legal", false},
+		// A disclosure close behind another topic is offered beside it.
+		{"تحرش فيني رجل بالمخيم", engine.AnswerAsk, "shelter", false},
 		// A disclosure is opened, not offered beside its neighbour.
 		{"my little brother is lost since morning we cant find him", engine.AnswerOpen, "missing_family", false},
 	} {
