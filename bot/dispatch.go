@@ -15,6 +15,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
 )
@@ -472,7 +473,7 @@ func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, tok
 				continue // begin again: the lease holds our token now
 			}
 		}
-		if err := Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
+		if err := backoff.Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
 			d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
 			return br, ErrBusy
 		}
@@ -506,7 +507,7 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 			return nil
 		}
 		d.m.redisErrors.WithLabelValues("finish").Inc()
-		_ = Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
+		_ = backoff.Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
 	}
 	// Redis is unreachable and the replies (if any) are sent: keep the end
 	// in memory and record it when Redis is back, before this chat's next

@@ -9,6 +9,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 
 	"putokaz/bot"
+	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
 )
 
@@ -155,7 +156,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 		// The card is posted but not recorded: a retry would post it again.
 		// Retry the write a few times before giving up.
 		for i := 0; i < 3 && err != nil; i++ {
-			_ = bot.Wait(ctx, s.cfg.BackoffBase)
+			_ = backoff.Wait(ctx, s.cfg.BackoffBase)
 			err = s.store.place(context.WithoutCancel(ctx), c.Code, p)
 		}
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	tgbot "github.com/go-telegram/bot"
 
-	"putokaz/bot"
+	"putokaz/internal/backoff"
 	"putokaz/internal/lease"
 )
 
@@ -85,7 +85,7 @@ func (s *Service) Run(ctx context.Context) error {
 // queued once (store.expire).
 func (s *Service) sweepLoop(ctx context.Context) {
 	first := min(s.cfg.SweepEvery, time.Duration(1+rand.Int64N(int64(10*time.Second))))
-	for bot.Wait(ctx, first) == nil {
+	for backoff.Wait(ctx, first) == nil {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("sweep for ended cases failed; retrying later", "err", err)
 		}
@@ -127,7 +127,7 @@ func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := w.s.store.ensure(ctx, w.stream); err != nil {
 			log.Error("outbox stream not usable; retrying", "err", err)
-			_ = bot.Wait(ctx, time.Second)
+			_ = backoff.Wait(ctx, time.Second)
 			continue
 		}
 		break
@@ -140,13 +140,13 @@ func (w *worker) run(ctx context.Context) {
 			log.Warn("outbox lease unavailable; retrying", "err", err)
 		}
 		if !ok {
-			_ = bot.Wait(ctx, poll)
+			_ = backoff.Wait(ctx, poll)
 			continue
 		}
 		w.hold(ctx, token)
 		// Released (or lost): let another replica have a go before we
 		// try again.
-		_ = bot.Wait(ctx, poll)
+		_ = backoff.Wait(ctx, poll)
 	}
 }
 
@@ -160,7 +160,7 @@ func (w *worker) hold(ctx context.Context, token string) {
 		defer close(renewed)
 		every := max(w.s.cfg.LeaseTTL/3, 5*time.Millisecond)
 		last := time.Now()
-		for bot.Wait(lctx, every) == nil {
+		for backoff.Wait(lctx, every) == nil {
 			ok, err := w.s.store.lease(lctx, w.stream, token, w.s.cfg.LeaseTTL)
 			switch {
 			case err == nil && ok:
@@ -191,13 +191,13 @@ func (w *worker) hold(ctx context.Context, token string) {
 		if err != nil {
 			if lctx.Err() == nil {
 				log.Warn("outbox read failed; retrying", "err", err)
-				_ = bot.Wait(lctx, time.Second)
+				_ = backoff.Wait(lctx, time.Second)
 			}
 			continue
 		}
 		if wait {
 			// Older entries of a dead consumer are not claimable yet.
-			_ = bot.Wait(lctx, min(max(w.s.cfg.MinIdle/4, 10*time.Millisecond), time.Second))
+			_ = backoff.Wait(lctx, min(max(w.s.cfg.MinIdle/4, 10*time.Millisecond), time.Second))
 			continue
 		}
 		if len(entries) == 0 {
@@ -263,14 +263,14 @@ func (w *worker) one(ctx context.Context, e entry) bool {
 	n, ferr := w.s.store.fail(ctx, w.stream, e)
 	if ferr != nil {
 		log.Warn("could not count a failed delivery", "err", ferr)
-		_ = bot.Wait(ctx, w.backoff(1))
+		_ = backoff.Wait(ctx, w.backoff(1))
 		return false
 	}
 	if n >= w.attempts {
 		reason := reasonOf(err)
 		if berr := w.s.store.bury(ctx, w.stream, e, reason, n, w.s.cfg.DeadMax); berr != nil {
 			log.Error("could not move an undeliverable entry to the dead-letter stream", "err", berr)
-			_ = bot.Wait(ctx, w.backoff(n))
+			_ = backoff.Wait(ctx, w.backoff(n))
 			return false
 		}
 		w.s.m.dead.WithLabelValues(w.stream, e.Event).Inc()
@@ -281,7 +281,7 @@ func (w *worker) one(ctx context.Context, e entry) bool {
 	w.s.m.retried.WithLabelValues(w.stream, e.Event).Inc()
 	wait := w.backoff(n)
 	log.Warn("outbox delivery failed; will retry", "attempt", n, "retry_in", wait.String(), "reason", reasonOf(err))
-	_ = bot.Wait(ctx, wait)
+	_ = backoff.Wait(ctx, wait)
 	return false
 }
 
@@ -292,10 +292,7 @@ var errSkip = errors.New("nothing to deliver")
 // backoff is the pause after the n-th failure: exponential, capped, with
 // jitter so that replicas do not retry in step.
 func (w *worker) backoff(n int) time.Duration {
-	d := w.base << min(n-1, 20)
-	if d > w.maxWait || d <= 0 {
-		d = w.maxWait
-	}
+	d := backoff.Window(w.base, w.maxWait, n)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 

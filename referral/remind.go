@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"putokaz/bot"
+	"putokaz/internal/backoff"
 )
 
 // Reminders: nothing waits unseen. A case (referral or live chat) that
@@ -32,7 +32,7 @@ const maxReminders = 2
 // after the start).
 func (s *Service) remindLoop(ctx context.Context) {
 	first := min(s.cfg.RemindEvery, time.Duration(1+rand.Int64N(int64(5*time.Second))))
-	for bot.Wait(ctx, first) == nil {
+	for backoff.Wait(ctx, first) == nil {
 		if err := s.Remind(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reminder pass failed; retrying later", "err", err)
 		}
