@@ -60,7 +60,6 @@ type Lease struct {
 	Token string
 }
 
-type updateCtxKey struct{}
 type leaseCtxKey struct{}
 type answeredCtxKey struct{}
 
@@ -71,13 +70,6 @@ func CallbackAnswered(ctx context.Context) {
 	if a, ok := ctx.Value(answeredCtxKey{}).(*atomic.Bool); ok {
 		a.Store(true)
 	}
-}
-
-// UpdateFromContext returns the Telegram update being handled (for example
-// to copy a person's message to staff with copyMessage).
-func UpdateFromContext(ctx context.Context) (*models.Update, bool) {
-	u, ok := ctx.Value(updateCtxKey{}).(*models.Update)
-	return u, ok
 }
 
 // LeaseFromContext returns the lease of the chat whose update is being
@@ -260,7 +252,6 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	defer cancel()
 	stopHard := context.AfterFunc(d.hard, cancel)
 	defer stopHard()
-	hctx = context.WithValue(hctx, updateCtxKey{}, u)
 	if d.leaseKey != nil {
 		hctx = context.WithValue(hctx, leaseCtxKey{}, Lease{Key: d.leaseKey(chat), Token: token})
 	}

@@ -17,7 +17,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/bot"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
@@ -196,7 +195,7 @@ func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect
 		if fx.Service == "" {
 			return nil // not talking to staff: the engine shows the numbers
 		}
-		return s.emergency(ctx, user, fx.Code)
+		return s.emergency(ctx, user, fx.Code, fx.Origin)
 	case engine.EffectHandoffEnd:
 		return s.endHandoff(ctx, user)
 	case engine.EffectErase:
@@ -330,22 +329,18 @@ func (h HookMessage) json() string {
 	return string(b)
 }
 
-// source returns the person's message being handled (to copy it) and a
-// token unique to the Telegram update, if the input came from Telegram and
-// from this person's private chat.
-func source(ctx context.Context, user string) (*Copy, string) {
-	u, ok := bot.UpdateFromContext(ctx)
-	if !ok || u == nil {
-		return nil, ""
+// source is the person's message an effect came from (to copy it to staff)
+// and a token unique to its delivery (to act on it once), where the
+// transport named them (engine.Origin).
+func source(o engine.Origin) (*Copy, string) {
+	var cp *Copy
+	if o.Chat != 0 {
+		cp = &Copy{FromChat: o.Chat, MessageID: o.Message}
 	}
-	m := u.Message
-	if m == nil {
-		m = u.EditedMessage
+	if o.Delivery == "" {
+		return cp, ""
 	}
-	if m == nil || m.Chat.Type != "private" || "tg:"+strconv.FormatInt(m.Chat.ID, 10) != user {
-		return nil, ""
-	}
-	return &Copy{FromChat: m.Chat.ID, MessageID: m.ID}, "u" + strconv.FormatInt(u.ID, 10)
+	return cp, "u" + o.Delivery
 }
 
 func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect) error {
@@ -361,7 +356,7 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 		if c == nil || c.User != user {
 			return nil // expired or withdrawn: nobody to read it
 		}
-		return s.relayTo(ctx, user, c, fx.Input)
+		return s.relayTo(ctx, user, c, fx)
 	}
 	code, err := s.store.live(ctx, user)
 	if err != nil {
@@ -391,13 +386,13 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 	if c == nil {
 		return nil
 	}
-	return s.relayTo(ctx, user, c, fx.Input)
+	return s.relayTo(ctx, user, c, fx)
 }
 
 // relayTo queues what the person sent for the staff of case c.
-func (s *Service) relayTo(ctx context.Context, user string, c *Case, in *engine.Input) error {
-	code := c.Code
-	cp, token := source(ctx, user)
+func (s *Service) relayTo(ctx context.Context, user string, c *Case, fx engine.Effect) error {
+	code, in := c.Code, fx.Input
+	cp, token := source(fx.Origin)
 	p := relayPayload{Kind: "text", Text: in.Text}
 	hm := HookMessage{Direction: "from_person", Kind: "text", Text: in.Text}
 	switch in.Kind {
@@ -459,7 +454,7 @@ func (s *Service) liveCase(ctx context.Context, user string) (*Case, error) {
 
 // emergency alerts staff of the case the person is talking to: the
 // referral code, else their live handoff.
-func (s *Service) emergency(ctx context.Context, user, code string) error {
+func (s *Service) emergency(ctx context.Context, user, code string, origin engine.Origin) error {
 	var c *Case
 	var err error
 	if code != "" {
@@ -473,7 +468,7 @@ func (s *Service) emergency(ctx context.Context, user, code string) error {
 		return err
 	}
 	code = c.Code
-	_, token := source(ctx, user)
+	_, token := source(origin)
 	_, err = s.store.update(ctx, code, change{from: relayable, user: user, group: c.Group, thread: c.Thread,
 		ttl: s.ttlFor(c), streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actAlert},
 		event: evAlert, once: tokenOr(token, "alert"), onceTTL: s.cfg.OnceTTL})
