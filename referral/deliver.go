@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	tgbot "github.com/go-telegram/bot"
-
 	"putokaz/bot"
 	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
@@ -80,7 +78,7 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 		switch {
 		case err == nil:
 			s.m.staffErased.WithLabelValues(why, how, "deleted").Inc()
-		case errors.Is(err, tgbot.ErrorBadRequest), errors.Is(err, tgbot.ErrorForbidden):
+		case errors.Is(err, ErrRejected), errors.Is(err, ErrForbidden):
 			s.m.staffErased.WithLabelValues(why, how, "refused").Inc()
 			s.log.Error("Telegram refused to delete a case's messages in the staff group: delete them by hand, "+
 				"and let the bot delete messages there", "case", s.hash(code), "group", tr.group, "how", how,
@@ -264,12 +262,13 @@ func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) 
 	return nil
 }
 
-// refused turns Telegram refusing a relay or notice for good (400: the topic
-// was deleted, a message it cannot take) into a logged drop instead of
+// refused turns the staff side refusing a relay or notice for good
+// (ErrRejected: the topic was deleted, a message it cannot take) into a
+// logged drop instead of
 // retrying it for an hour; a case card is never dropped this way (it goes
 // to the dead-letter stream, with an alert, after Config.Attempts).
 func (s *Service) refused(c *Case, what string, err error) error {
-	if errors.Is(err, tgbot.ErrorBadRequest) {
+	if errors.Is(err, ErrRejected) {
 		s.log.Error("Telegram refused a message to staff; dropped", "what", what, "case", s.hash(c.Code),
 			"group", c.Group, "reason", reasonOf(err))
 		return errSkip

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"time"
-
-	tgbot "github.com/go-telegram/bot"
 
 	"putokaz/internal/backoff"
 	"putokaz/internal/lease"
@@ -300,24 +297,22 @@ func (w *worker) backoff(n int) time.Duration {
 // its text (a Bot API description or an HTTP body might quote data).
 func reasonOf(err error) string {
 	var he *hookError
-	var te *tgbot.TooManyRequestsError
+	var rl *RateLimitError
 	switch {
 	case errors.As(err, &he):
 		return he.reason()
-	case errors.As(err, &te):
-		return "telegram rate limit"
-	case errors.Is(err, tgbot.ErrorBadRequest):
-		return "telegram refused (400)"
-	case errors.Is(err, tgbot.ErrorForbidden):
-		return "telegram forbidden (403): is the bot still in the group?"
-	case errors.Is(err, tgbot.ErrorNotFound):
-		return "telegram not found (404)"
+	case errors.As(err, &rl):
+		return "staff side rate limit"
+	case errors.Is(err, ErrRejected):
+		return "staff side refused (400)"
+	case errors.Is(err, ErrForbidden):
+		return "staff side forbidden (403): is the bot still in the group?"
+	case errors.Is(err, ErrNotFound):
+		return "staff side not found (404)"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	}
-	s := err.Error()
-	if strings.Contains(s, "gave up after") {
-		return "telegram unavailable"
+	case errors.Is(err, ErrUnavailable):
+		return "staff side unavailable"
 	}
 	return "error"
 }

@@ -3,8 +3,10 @@ package referral
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"putokaz/internal/engine"
 )
@@ -47,6 +49,37 @@ var ErrNoTopics = errors.New("the staff group cannot have a topic per case")
 
 // ErrBlocked is returned by Staff.ToPerson when the person blocked the bot.
 var ErrBlocked = errors.New("the person blocked the bot")
+
+// What a Staff returns when its transport refuses or fails: it wraps the
+// transport's error in one of these, so that the outbox decides without
+// knowing the transport whether to retry an entry, drop it, or park it in
+// the dead-letter stream.
+var (
+	// ErrRejected: the request is refused and would be again (Telegram
+	// 400: a deleted topic, a message it cannot take).
+	ErrRejected = errors.New("the staff side rejected the request")
+	// ErrForbidden: the bot may not do it (Telegram 403: removed from the
+	// group, no right to delete messages).
+	ErrForbidden = errors.New("the staff side forbids the request")
+	// ErrNotFound: what the request names is gone (Telegram 404).
+	ErrNotFound = errors.New("the staff side does not know what the request names")
+	// ErrUnavailable: the staff side did not answer, retries included
+	// (transient).
+	ErrUnavailable = errors.New("the staff side is unavailable")
+)
+
+// RateLimitError: the staff side asks to wait RetryAfter before the next
+// request (Telegram 429).
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Err        error // the transport's error
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("rate limited by the staff side (retry after %v): %v", e.RetryAfter, e.Err)
+}
+
+func (e *RateLimitError) Unwrap() error { return e.Err }
 
 // Post is a message for staff.
 type Post struct {

@@ -81,7 +81,7 @@ func (t *TelegramStaff) OpenTopic(ctx context.Context, group int64, name string)
 		return 0, fmt.Errorf("%w: %w", ErrNoTopics, err)
 	}
 	if err != nil {
-		return 0, err
+		return 0, staffErr(err)
 	}
 	if res.MessageThreadID == 0 {
 		return 0, errors.New("createForumTopic returned no topic")
@@ -102,7 +102,7 @@ func (t *TelegramStaff) Post(ctx context.Context, group int64, thread int, p Pos
 		err := t.s.Call(ctx, "copyMessage", group, copyParams{ChatID: group, MessageThreadID: thread,
 			FromChatID: p.Copy.FromChat, MessageID: p.Copy.MessageID, ReplyParameters: reply}, &res)
 		if err == nil || !errors.Is(err, tgbot.ErrorBadRequest) || p.Text == "" {
-			return res.MessageID, err
+			return res.MessageID, staffErr(err)
 		}
 	}
 	sp := sendParams{ChatID: group, MessageThreadID: thread, Text: p.Text, ParseMode: "HTML",
@@ -115,7 +115,7 @@ func (t *TelegramStaff) Post(ctx context.Context, group int64, thread int, p Pos
 		sp.ReplyMarkup = &inlineKeyboard{InlineKeyboard: [][]inlineButton{row}}
 	}
 	if err := t.s.Call(ctx, "sendMessage", group, sp, &res); err != nil {
-		return 0, err
+		return 0, staffErr(err)
 	}
 	return res.MessageID, nil
 }
@@ -138,7 +138,7 @@ func (t *TelegramStaff) EditCard(ctx context.Context, group int64, msgID int, te
 	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
 		return nil
 	}
-	return err
+	return staffErr(err)
 }
 
 type editParams struct {
@@ -152,13 +152,13 @@ type editParams struct {
 
 // CloseTopic implements Staff with closeForumTopic.
 func (t *TelegramStaff) CloseTopic(ctx context.Context, group int64, thread int) error {
-	return t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
+	return staffErr(t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil))
 }
 
 // DeleteTopic implements Staff with deleteForumTopic (the bot needs the
 // right to delete messages in the group).
 func (t *TelegramStaff) DeleteTopic(ctx context.Context, group int64, thread int) error {
-	return t.s.Call(ctx, "deleteForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil)
+	return staffErr(t.s.Call(ctx, "deleteForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil))
 }
 
 // DeleteMessages implements Staff with deleteMessages, up to 100 IDs per
@@ -166,7 +166,7 @@ func (t *TelegramStaff) DeleteTopic(ctx context.Context, group int64, thread int
 func (t *TelegramStaff) DeleteMessages(ctx context.Context, group int64, ids []int) error {
 	for batch := range slices.Chunk(ids, 100) {
 		if err := t.s.Call(ctx, "deleteMessages", group, map[string]any{"chat_id": group, "message_ids": batch}, nil); err != nil {
-			return err
+			return staffErr(err)
 		}
 	}
 	return nil
@@ -181,9 +181,33 @@ func personChat(user string) (int64, error) {
 	return id, nil
 }
 
+// blocked says ErrBlocked where the person blocked the bot, and maps the
+// transport's other errors like staffErr.
 func blocked(err error) error {
 	if errors.Is(err, bot.ErrInactive) || errors.Is(err, tgbot.ErrorForbidden) {
-		return fmt.Errorf("%w: %w", ErrBlocked, err)
+		return fmt.Errorf("%w: %w", ErrBlocked, staffErr(err))
+	}
+	return staffErr(err)
+}
+
+// staffErr maps go-telegram's and the Sender's errors to the referral
+// core's (ErrRejected, ErrForbidden, ErrNotFound, ErrUnavailable,
+// *RateLimitError), keeping the original in the chain.
+func staffErr(err error) error {
+	var te *tgbot.TooManyRequestsError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te):
+		return &RateLimitError{RetryAfter: time.Duration(te.RetryAfter) * time.Second, Err: err}
+	case errors.Is(err, tgbot.ErrorBadRequest):
+		return fmt.Errorf("%w: %w", ErrRejected, err)
+	case errors.Is(err, tgbot.ErrorForbidden):
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, tgbot.ErrorNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case strings.Contains(err.Error(), "gave up after"): // the Sender's retries ran out
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return err
 }
