@@ -200,9 +200,9 @@ func (c Config) services() []string {
 	return out
 }
 
-// Serves reports whether service has a queue (its own or "*"). Services
+// HasQueue reports whether service has a queue (its own or "*"). Services
 // without one get no referrals or handoffs.
-func (c Config) Serves(service string) bool {
+func (c Config) HasQueue(service string) bool {
 	_, ok := c.queue(service)
 	return ok
 }
@@ -212,7 +212,7 @@ func (c Config) Serves(service string) bool {
 func (c Config) Unserved(services []string) []string {
 	var out []string
 	for _, s := range services {
-		if !c.Serves(s) {
+		if !c.HasQueue(s) {
 			out = append(out, s)
 		}
 	}

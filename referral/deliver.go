@@ -13,7 +13,7 @@ import (
 
 // deliverStaff delivers an entry of a staff group's stream. It reads the
 // case at delivery time: what /delete erased is never posted.
-func (s *Service) deliverStaff(ctx context.Context, e entry) error {
+func (s *Desk) deliverStaff(ctx context.Context, e entry) error {
 	// Staff cards, relays and notices are bulk sends: held to the global
 	// limit, after people's answers; an emergency alert goes first.
 	ctx = bot.WithLane(ctx, bot.LaneStaff)
@@ -59,7 +59,7 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 // bot may not delete messages, the topic is gone), that is counted and
 // logged as an error and not retried; other failures are retried by the
 // outbox.
-func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string) error {
+func (s *Desk) takeBack(ctx context.Context, code string, c *Case, why string) error {
 	tr, err := s.store.trace(ctx, code)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 // openCase creates the case's topic (once) and posts its card (once): both
 // IDs are recorded as soon as Telegram returns them, and a re-delivered entry
 // whose case has a card posts nothing.
-func (s *Service) openCase(ctx context.Context, c *Case) error {
+func (s *Desk) openCase(ctx context.Context, c *Case) error {
 	if c.Card != 0 {
 		return errSkip // posted by an earlier delivery of this entry
 	}
@@ -167,7 +167,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 
 // cardButtons are the actions a case's status still allows: Claim and
 // Close while it waits, Close once claimed, none after.
-func (s *Service) cardButtons(c *Case) []engine.Button {
+func (s *Desk) cardButtons(c *Case) []engine.Button {
 	claim := engine.Button{Label: s.text(tButtonClaim), Data: dataClaim + c.Code}
 	closeB := engine.Button{Label: s.text(tButtonClose), Data: dataClose + c.Code}
 	switch c.Status {
@@ -183,7 +183,7 @@ func (s *Service) cardButtons(c *Case) []engine.Button {
 // shows it anyway). The edit reads the record now: an entry delivered
 // late shows the newest status, and a withdrawn case's card loses its
 // answers.
-func (s *Service) editCard(ctx context.Context, c *Case) error {
+func (s *Desk) editCard(ctx context.Context, c *Case) error {
 	if c.Card == 0 {
 		return errSkip
 	}
@@ -195,7 +195,7 @@ func (s *Service) editCard(ctx context.Context, c *Case) error {
 }
 
 // postRelay shows staff what the person sent.
-func (s *Service) postRelay(ctx context.Context, c *Case, e entry) error {
+func (s *Desk) postRelay(ctx context.Context, c *Case, e entry) error {
 	if c.Status == StatusWithdrawn || c.Card == 0 {
 		return errSkip
 	}
@@ -244,7 +244,7 @@ func (s *Service) postRelay(ctx context.Context, c *Case, e entry) error {
 }
 
 // postNotice tells staff in the case's topic what happened.
-func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) error {
+func (s *Desk) postNotice(ctx context.Context, c *Case, kind, textID string) error {
 	if c.Card == 0 {
 		return errSkip
 	}
@@ -267,7 +267,7 @@ func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) 
 // logged drop instead of
 // retrying it for an hour; a case card is never dropped this way (it goes
 // to the dead-letter stream, with an alert, after Config.Attempts).
-func (s *Service) refused(c *Case, what string, err error) error {
+func (s *Desk) refused(c *Case, what string, err error) error {
 	if errors.Is(err, ErrRejected) {
 		s.log.Error("Telegram refused a message to staff; dropped", "what", what, "case", s.hash(c.Code),
 			"group", c.Group, "reason", reasonOf(err))
@@ -289,7 +289,7 @@ func sharedReply(c *Case) int {
 // their conversation, which resumes after a close. The conversation answers
 // an event once (it changes the session), so its messages are stored before
 // they are sent: a retry sends the same messages instead of asking again.
-func (s *Service) deliverPerson(ctx context.Context, e entry) error {
+func (s *Desk) deliverPerson(ctx context.Context, e entry) error {
 	ctx = bot.WithLane(ctx, bot.LaneStaff) // what staff did, told later: not an answer to a message
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {

@@ -284,7 +284,7 @@ func TestEraseRefusedByTelegram(t *testing.T) {
 // same: /delete removes the case's topic from the staff pane.
 func TestMemoryStoreTakesBack(t *testing.T) {
 	st := NewMemoryStore()
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	svc, err := New(Options{Config: testConfig(), Store: st, Staff: mem, Content: content.NewHolder(testContent(t))})
 	if err != nil {
 		t.Fatal(err)

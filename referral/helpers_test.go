@@ -116,7 +116,7 @@ type testEnv struct {
 	k      keys.Keys
 	srv    *bot.Server
 	http   *httptest.Server
-	svc    *Service
+	svc    *Desk
 	conv   *conversation.Service
 	holder *content.Holder
 	reg    *prometheus.Registry
@@ -199,7 +199,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 
 // newService builds another referral service on the same Redis and staff
 // side ("another replica": its own outbox consumer).
-func (e *testEnv) newService(reg prometheus.Registerer) *Service {
+func (e *testEnv) newService(reg prometheus.Registerer) *Desk {
 	if reg == nil {
 		reg = e.reg
 	}
@@ -217,7 +217,7 @@ func (e *testEnv) newService(reg prometheus.Registerer) *Service {
 }
 
 // run starts a service's outbox; the returned function stops it and waits.
-func (e *testEnv) run(svc *Service) func() {
+func (e *testEnv) run(svc *Desk) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -16,7 +16,7 @@ import (
 // reads it, so entries go out one at a time, in order, and a staff group's
 // rate limit is not multiplied by the number of replicas.
 type worker struct {
-	s        *Service
+	s        *Desk
 	stream   string
 	deliver  func(ctx context.Context, e entry) error
 	attempts int
@@ -26,7 +26,7 @@ type worker struct {
 
 // workers returns the outbox streams this configuration delivers: one per
 // staff group, the person stream, and one per queue with a webhook.
-func (s *Service) workers() []*worker {
+func (s *Desk) workers() []*worker {
 	groups := map[int64]bool{}
 	var hooks []string
 	for key, q := range s.cfg.Queues {
@@ -60,7 +60,7 @@ func (s *Service) workers() []*worker {
 // Run delivers the outbox until ctx ends: start it with the transport, stop
 // it on shutdown (an entry being delivered then is delivered again later,
 // by this or another replica). It returns nil after ctx ends.
-func (s *Service) Run(ctx context.Context) error {
+func (s *Desk) Run(ctx context.Context) error {
 	if s.conv.Load() == nil {
 		s.log.Warn("no conversation set: claimed/closed notices to people in a handoff wait until one is")
 	}
@@ -80,7 +80,7 @@ func (s *Service) Run(ctx context.Context) error {
 // first time soon after the start) and queues the deletion of their
 // messages in the staff group. Replicas may sweep at once: each case is
 // queued once (store.expire).
-func (s *Service) sweepLoop(ctx context.Context) {
+func (s *Desk) sweepLoop(ctx context.Context) {
 	first := min(s.cfg.SweepEvery, time.Duration(1+rand.Int64N(int64(10*time.Second))))
 	for backoff.Wait(ctx, first) == nil {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
@@ -93,7 +93,7 @@ func (s *Service) sweepLoop(ctx context.Context) {
 // Sweep queues "expired" on its staff stream for every case whose
 // retention ended while its messages are still in the staff group, and
 // returns after one pass (the outbox delivers the deletions).
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Desk) Sweep(ctx context.Context) error {
 	codes, err := s.store.staleTraces(ctx, traceGrace)
 	var errs []error
 	if err != nil {

@@ -36,7 +36,7 @@ func TestCasesLists(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			st := newStore(t)
-			mem := NewMemory()
+			mem := NewMemoryStaff()
 			svc, err := New(Options{Store: st, Staff: mem, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Config: Config{Queues: map[string]Queue{"avr": {Group: -1001}, AnyService: {Group: -1002}},
 					Block: 50 * time.Millisecond}})

@@ -18,7 +18,7 @@ import (
 // same time again, a second one in its topic and one in the group's General
 // topic. No more after that: the case stays on /waiting, and on the gauges.
 //
-// The reminder pass (Service.Remind, every Config.RemindEvery under Run)
+// The reminder pass (Desk.Remind, every Config.RemindEvery under Run)
 // reads the index of waiting cases (keys.ReferralKeys.Waiting) and, for a
 // reminder that is due, queues it on the case's staff stream with the same
 // script that counts it on the case (store.remind): so a reminder is queued
@@ -30,7 +30,7 @@ const maxReminders = 2
 
 // remindLoop runs the reminder pass every RemindEvery (the first time soon
 // after the start).
-func (s *Service) remindLoop(ctx context.Context) {
+func (s *Desk) remindLoop(ctx context.Context) {
 	first := min(s.cfg.RemindEvery, time.Duration(1+rand.Int64N(int64(5*time.Second))))
 	for backoff.Wait(ctx, first) == nil {
 		if err := s.Remind(ctx); err != nil && ctx.Err() == nil {
@@ -42,7 +42,7 @@ func (s *Service) remindLoop(ctx context.Context) {
 
 // Remind queues the reminders that are due for cases waiting to be
 // claimed and updates the gauges of waiting cases; one pass.
-func (s *Service) Remind(ctx context.Context) error {
+func (s *Desk) Remind(ctx context.Context) error {
 	ws, err := s.Waiting(ctx)
 	if err != nil {
 		return err
@@ -90,7 +90,7 @@ func (s *Service) Remind(ctx context.Context) error {
 
 // postReminder tells staff in a case's topic that it still waits to be
 // claimed, and for how long.
-func (s *Service) postReminder(ctx context.Context, c *Case) error {
+func (s *Desk) postReminder(ctx context.Context, c *Case) error {
 	if c.Status != StatusReceived || c.Card == 0 {
 		// Claimed meanwhile; or its card never made it (the escalation to
 		// the General topic still names it).
@@ -115,7 +115,7 @@ func (s *Service) postReminder(ctx context.Context, c *Case) error {
 // postEscalation names a case that still waits after its second reminder
 // in the group's General topic, with a link to it: only its code, service
 // and waiting time (nothing of the person).
-func (s *Service) postEscalation(ctx context.Context, c *Case) error {
+func (s *Desk) postEscalation(ctx context.Context, c *Case) error {
 	if c.Status != StatusReceived {
 		return errSkip
 	}
@@ -139,7 +139,7 @@ func (s *Service) postEscalation(ctx context.Context, c *Case) error {
 
 // waitingLine shows one waiting case to staff: its code (linked to its
 // topic), service, kind and how long it waits (and how overdue it is).
-func (s *Service) waitingLine(c *Case, overdue string) string {
+func (s *Desk) waitingLine(c *Case, overdue string) string {
 	code := "<b>" + escHTML(c.Code) + "</b>"
 	if l := caseLink(c); l != "" {
 		code = `<a href="` + escHTML(l) + `">` + escHTML(c.Code) + "</a>"
@@ -167,7 +167,7 @@ const maxWaitingLines = 25
 
 // waitingText answers /waiting in a staff group: the group's cases waiting
 // to be claimed, most overdue first.
-func (s *Service) waitingText(ctx context.Context, group int64) (string, error) {
+func (s *Desk) waitingText(ctx context.Context, group int64) (string, error) {
 	ws, err := s.Waiting(ctx)
 	if err != nil {
 		return "", err

@@ -89,9 +89,9 @@ func TestLiveChatCodeTaken(t *testing.T) {
 }
 
 // memoryService is a referral service on the memory store and staff side.
-func memoryService(t *testing.T) (*Service, *Memory) {
+func memoryService(t *testing.T) (*Desk, *MemoryStaff) {
 	t.Helper()
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	svc, err := New(Options{Config: testConfig(), Store: NewMemoryStore(), Staff: mem, Content: content.NewHolder(testContent(t))})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +433,7 @@ func TestWaitingMemory(t *testing.T) {
 	clk := &clock{}
 	start := monday9(t)
 	clk.set(start)
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	svc, err := New(Options{Config: testConfig(), Store: NewMemoryStore(), Staff: mem,
 		Content: content.NewHolder(testContent(t)), Now: clk.now})
 	if err != nil {
@@ -481,7 +481,7 @@ func TestStaffLanguage(t *testing.T) {
 	}
 	for lang, want := range map[string]string{"": "is still waiting to be claimed", "sr-Cyrl": "још чека да га неко преузме",
 		"sr-Latn": "još čeka da ga neko preuzme"} {
-		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(c),
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemoryStaff(), Content: content.NewHolder(c),
 			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
 		if err != nil {
 			t.Fatal(err)

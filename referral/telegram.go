@@ -270,7 +270,7 @@ func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.M
 //     photo, voice, document, … — is copied to the person;
 //   - /help anywhere in the group: the staff commands, one line each;
 //   - /waiting anywhere in the group: its cases nobody has claimed yet,
-//     most overdue first (Service.Waiting), to members of the group;
+//     most overdue first (Desk.Waiting), to members of the group;
 //   - everything else (staff talking among themselves in other topics) is
 //     left alone.
 //
@@ -279,7 +279,7 @@ func (t *TelegramStaff) Notify(ctx context.Context, user string, msgs []engine.M
 // logged without personal data. Updates from groups that are not configured
 // never get here (the transport drops them).
 type StaffHandler struct {
-	svc      *Service
+	svc      *Desk
 	sender   *bot.Sender
 	members  *members
 	username func() string
@@ -291,7 +291,7 @@ var _ bot.StaffHandler = (*StaffHandler)(nil)
 // NewStaffHandler handles staff updates for svc, answering through sender.
 // botUsername gives the bot's username, so that a command addressed to
 // another bot in the group ("/close@OtherBot") is not taken as ours.
-func NewStaffHandler(svc *Service, sender *bot.Sender, botUsername func() string) *StaffHandler {
+func NewStaffHandler(svc *Desk, sender *bot.Sender, botUsername func() string) *StaffHandler {
 	return &StaffHandler{svc: svc, sender: sender, members: newMembers(sender), username: botUsername,
 		log: svc.log.With("part", "staff")}
 }

@@ -23,7 +23,7 @@ const consoleZone = "Europe/Belgrade"
 
 // startConsole serves the supervisors' web console on console.listen_addr
 // when it is enabled, and returns the function that stops it.
-func startConsole(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, k keys.Keys, refs *referral.Service,
+func startConsole(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, k keys.Keys, refs *referral.Desk,
 	srv *bot.Server, log *slog.Logger) (stop func(), err error) {
 	cc := cfg.Console
 	if !cc.Enabled {

@@ -104,7 +104,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		}
 	}
 	eng := newEngine(cfg.Organisation)
-	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
+	eng.Offline = func(service string) bool { return !rcfg.HasQueue(service) }
 	_, subs := newSubscriptions(rdb, k, forgetInUpdates(refs, announceQueue(cfg, rdb)))
 	conv := conversation.New(sessions, eng, holder, bot.Effects(subs), log)
 	conv.Statuses = refs
@@ -176,7 +176,7 @@ func referralConfig(cfg config.Config) referral.Config {
 // newReferrals builds the referral service on Telegram: cases in Redis (in
 // memory without it, loudly), cards and relays through the transport.
 func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, holder *content.Holder, srv *bot.Server,
-	reg prometheus.Registerer, log *slog.Logger) (*referral.Service, error) {
+	reg prometheus.Registerer, log *slog.Logger) (*referral.Desk, error) {
 	var st referral.Store
 	var lock referral.PersonLock
 	if rdb != nil {

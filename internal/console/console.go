@@ -22,7 +22,7 @@ import (
 var files embed.FS
 
 // Cases is what the console reads and does through package referral
-// (*referral.Service).
+// (*referral.Desk).
 type Cases interface {
 	Cases(ctx context.Context) ([]*referral.Case, error)
 	CaseRecord(ctx context.Context, code string) (*referral.Case, []referral.Entry, error)
