@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 
-	"putokaz/bot"
 	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
+	"putokaz/internal/textnorm"
 )
 
 // deliverStaff delivers an entry of a staff group's stream. It reads the
 // case at delivery time: what /delete erased is never posted.
 func (s *Desk) deliverStaff(ctx context.Context, e entry) error {
-	// Staff cards, relays and notices are bulk sends: held to the global
-	// limit, after people's answers; an emergency alert goes first.
-	ctx = bot.WithLane(ctx, bot.LaneStaff)
 	if e.Event == evExpired {
 		// The case is gone: only its trace says where it was shown.
 		return s.takeBack(ctx, e.Code, nil, "expired")
@@ -34,7 +31,7 @@ func (s *Desk) deliverStaff(ctx context.Context, e entry) error {
 	case evRelay:
 		return s.postRelay(ctx, c, e)
 	case evAlert:
-		return s.postNotice(bot.WithLane(ctx, bot.LaneEmergency), c, "alert", tNoticeEmergency)
+		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
 	case evLeft:
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
 	case evCard:
@@ -101,7 +98,7 @@ func (s *Desk) takeBack(ctx context.Context, code string, c *Case, why string) e
 	if c.Shared {
 		thread = c.Thread
 	}
-	text := "<b>" + escHTML(c.Code) + "</b> " + escHTML(s.text(tNoticeWithdrew))
+	text := "<b>" + EscapeHTML(c.Code) + "</b> " + EscapeHTML(s.text(tNoticeWithdrew))
 	if _, err := s.staff.Post(ctx, c.Group, thread, Post{Code: c.Code, Kind: "notice", Text: text}); err != nil {
 		return s.refused(c, "notice", fmt.Errorf("notice to staff: %w", err))
 	}
@@ -168,8 +165,8 @@ func (s *Desk) openCase(ctx context.Context, c *Case) error {
 // cardButtons are the actions a case's status still allows: Claim and
 // Close while it waits, Close once claimed, none after.
 func (s *Desk) cardButtons(c *Case) []engine.Button {
-	claim := engine.Button{Label: s.text(tButtonClaim), Data: dataClaim + c.Code}
-	closeB := engine.Button{Label: s.text(tButtonClose), Data: dataClose + c.Code}
+	claim := engine.Button{Label: s.text(tButtonClaim), Data: DataClaim + c.Code}
+	closeB := engine.Button{Label: s.text(tButtonClose), Data: DataClose + c.Code}
 	switch c.Status {
 	case StatusReceived:
 		return []engine.Button{claim, closeB}
@@ -199,7 +196,7 @@ func (s *Desk) postRelay(ctx context.Context, c *Case, e entry) error {
 	if c.Status == StatusWithdrawn || c.Card == 0 {
 		return errSkip
 	}
-	raw, err := s.store.payload(ctx, c.Code, payloadField(staffStream(c.Group), e.ID))
+	raw, err := s.store.payload(ctx, c.Code, payloadField(s.staffStream(c.Group), e.ID))
 	if err != nil {
 		return err
 	}
@@ -210,26 +207,26 @@ func (s *Desk) postRelay(ctx context.Context, c *Case, e entry) error {
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
 		return errSkip
 	}
-	prefix := escHTML(s.text(tRelayPerson))
+	prefix := EscapeHTML(s.text(tRelayPerson))
 	post := Post{Code: c.Code, Kind: "relay"}
 	switch p.Kind {
 	case "text", "edited":
 		if p.Kind == "edited" {
-			prefix += " " + escHTML(s.text(tRelayEdited))
+			prefix += " " + EscapeHTML(s.text(tRelayEdited))
 		}
-		text := prefix + " " + escHTML(p.Text)
+		text := prefix + " " + EscapeHTML(p.Text)
 		// Telegram counts the text after parsing HTML: the prefix plus the
 		// person's text. Too long for one message: copy the original.
-		if utf16Len(s.text(tRelayPerson))+utf16Len(p.Text)+20 > 4096 {
+		if textnorm.UTF16Len(s.text(tRelayPerson))+textnorm.UTF16Len(p.Text)+20 > 4096 {
 			if p.Copy != nil {
 				post.Copy = p.Copy
 			}
-			text = prefix + " " + escHTML(clip(p.Text, 3900))
+			text = prefix + " " + EscapeHTML(clip(p.Text, 3900))
 		}
 		post.Text = text
 	default:
 		post.Copy = p.Copy
-		post.Text = prefix + " " + escHTML(s.text(tRelayNotCopied)) + " " + escHTML(p.Kind)
+		post.Text = prefix + " " + EscapeHTML(s.text(tRelayNotCopied)) + " " + EscapeHTML(p.Kind)
 	}
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, post)
 	if err != nil {
@@ -249,7 +246,7 @@ func (s *Desk) postNotice(ctx context.Context, c *Case, kind, textID string) err
 		return errSkip
 	}
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
-		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)})
+		Text: EscapeHTML(s.text(textID)), ReplyTo: sharedReply(c)})
 	if err != nil {
 		return s.refused(c, kind, fmt.Errorf("notice to staff: %w", err))
 	}
@@ -290,7 +287,6 @@ func sharedReply(c *Case) int {
 // an event once (it changes the session), so its messages are stored before
 // they are sent: a retry sends the same messages instead of asking again.
 func (s *Desk) deliverPerson(ctx context.Context, e entry) error {
-	ctx = bot.WithLane(ctx, bot.LaneStaff) // what staff did, told later: not an answer to a message
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
 		return err

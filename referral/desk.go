@@ -24,7 +24,7 @@ const (
 	Blocked
 )
 
-// Staff actions. by is the staff member's ID ("tg:<user id>"): recorded in
+// Staff actions. by is the staff member's ID (telegramstaff: "tg:<user id>"): recorded in
 // the case history, never logged.
 
 // Claim takes a received case. For a handoff the person is told that a
@@ -136,12 +136,12 @@ func (s *Desk) close(ctx context.Context, code, by, name string) (Outcome, error
 // Note records an internal note (not sent to the person) in the case
 // history.
 func (s *Desk) Note(ctx context.Context, code, by, text string) (Outcome, error) {
-	return s.note(ctx, code, by, text, "")
+	return s.NoteOnce(ctx, code, by, text, "")
 }
 
-// note is Note recorded at most once per token (a staff update handled
-// again after a failure records its note once).
-func (s *Desk) note(ctx context.Context, code, by, text, once string) (Outcome, error) {
+// NoteOnce is Note recorded at most once per token (a staff update handled
+// again after a failure records its note once; "": no such guard).
+func (s *Desk) NoteOnce(ctx context.Context, code, by, text, once string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("note: %w", err)
@@ -198,7 +198,7 @@ func (s *Desk) Reply(ctx context.Context, code, by string, r Reply) (Outcome, er
 		}
 		return Unknown, fmt.Errorf("reply: %w", err)
 	}
-	if chat, perr := personChat(c.User); perr == nil && c.Kind == KindReferral {
+	if chat, ok := s.staff.PersonChat(c.User); ok && c.Kind == KindReferral {
 		for _, id := range ids {
 			if id == 0 {
 				continue

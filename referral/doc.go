@@ -1,8 +1,12 @@
 // Package referral turns the engine's referral and handoff effects into cases
 // that staff receive, and carries the conversation between a person and staff
-// both ways. It implements conversation.EffectHandler (Desk.Apply) and
-// conversation.StatusLookup (Desk.ReferralStatus), and bot.StaffHandler
-// for Telegram staff groups (StaffHandler).
+// both ways. Its Desk implements conversation.EffectHandler (Desk.Apply) and
+// conversation.StatusLookup (Desk.ReferralStatus). It knows no Telegram:
+// where cases are shown is a Staff (the Telegram side is package
+// referral/telegramstaff, wired in by the app), what a person's message came
+// from arrives on the effect (engine.Origin), and the staff side's failures
+// arrive as this package's errors (ErrRejected, ErrForbidden, ErrNotFound,
+// ErrUnavailable, *RateLimitError).
 //
 // # Cases
 //
@@ -29,7 +33,8 @@
 // queued: Apply returns before the person sees the code, and the script is
 // all-or-nothing. Streams:
 //
-//	tg:<group>      one per staff group: cards, card edits, relays, alerts, notices
+//	tg:<group>      one per staff group (Staff.Stream; "staff:<group>" with
+//	                MemoryStaff): cards, card edits, relays, alerts, notices
 //	person          claimed/closed notices to people in a handoff; replied/
 //	                closed events of referrals (engine.EventCaseMessage,
 //	                EventCaseClosed)
@@ -86,10 +91,12 @@
 //
 // # Staff
 //
-// Staff is where cases are shown: TelegramStaff (forum topics in staff groups,
-// through bot.Sender) or MemoryStaff (the playground and tests). The staff actions
-// (Claim, Reply, Note, Close) are methods of Desk, called by StaffHandler
-// for Telegram updates or by MemoryStaff programmatically. An open case's card
+// Staff is where cases are shown: telegramstaff.Staff (forum topics in staff
+// groups, through bot.Sender) or MemoryStaff (the playground and tests); it
+// also names a staff group's outbox stream (Staff.Stream: "tg:<group>" on
+// Telegram). The staff actions (Claim, Reply, Note, Close) are methods of
+// Desk, called by telegramstaff.Handler for Telegram updates or by
+// MemoryStaff programmatically. An open case's card
 // says what writing in its topic does and how to add a note
 // (staff.guide.card); a recorded /note is acknowledged with a ✍ reaction
 // (setMessageReaction), not a message; /help in the group lists the staff

@@ -132,6 +132,16 @@ type testEnv struct {
 	runs []func() // stop functions of running outboxes
 }
 
+// TelegramSide builds the desk's Telegram side (package telegramstaff) for
+// these tests. telegramstaff imports this package, so tests inside it
+// cannot import telegramstaff; telegramside_test.go, in the external test
+// package, fills it in before any test runs.
+var TelegramSide struct {
+	Staff   func(s *bot.Sender) Staff
+	Handler func(d *Desk, s *bot.Sender, botUsername func() string) bot.StaffHandler
+	Lock    func(rdb redis.UniversalClient, k keys.Keys, ttl, wait time.Duration) PersonLock
+}
+
 // newEnv wires everything as internal/app does: real Redis, the fake Bot
 // API, the transport's real webhook handler, the conversation core on the
 // test content, and the referral service (its outbox running unless
@@ -187,7 +197,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	e.conv.Cases = e.svc
 	late.set(e.conv)
 	e.svc.SetConversation(e.conv)
-	srv.SetStaffHandler(NewStaffHandler(e.svc, srv.Sender(), srv.BotUsername))
+	srv.SetStaffHandler(TelegramSide.Handler(e.svc, srv.Sender(), srv.BotUsername))
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
 	t.Cleanup(e.stopAll)
@@ -203,9 +213,9 @@ func (e *testEnv) newService(reg prometheus.Registerer) *Desk {
 	if reg == nil {
 		reg = e.reg
 	}
-	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: NewTelegramStaff(e.srv.Sender()),
+	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: TelegramSide.Staff(e.srv.Sender()),
 		Content: e.holder, Registry: reg, Log: e.log, LogSalt: "test",
-		Lock: TelegramLock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
+		Lock: TelegramSide.Lock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
 	if err != nil {
 		e.t.Fatalf("referral.New: %v", err)
 	}

@@ -3,6 +3,7 @@ package referral
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 
 	"putokaz/internal/engine"
@@ -60,6 +61,13 @@ func (m *MemoryStaff) service() *Desk {
 	}
 	return m.svc
 }
+
+// Stream implements Staff.
+func (m *MemoryStaff) Stream(group int64) string { return "staff:" + strconv.FormatInt(group, 10) }
+
+// PersonChat implements Staff: the playground's people get staff messages
+// without IDs, so no reply maps to a case.
+func (m *MemoryStaff) PersonChat(string) (int64, bool) { return 0, false }
 
 // OpenTopic implements Staff.
 func (m *MemoryStaff) OpenTopic(_ context.Context, group int64, name string) (int, error) {
@@ -134,7 +142,7 @@ func (m *MemoryStaff) DeleteMessages(_ context.Context, _ int64, ids []int) erro
 
 // ToPerson implements Staff: the reply waits in TakePerson.
 func (m *MemoryStaff) ToPerson(_ context.Context, user string, r Reply) ([]int, error) {
-	text := escHTML(r.Text)
+	text := EscapeHTML(r.Text)
 	if text == "" {
 		text = "[" + r.Media + "]"
 	}

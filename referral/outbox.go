@@ -43,7 +43,7 @@ func (s *Desk) workers() []*worker {
 	sort.Slice(gs, func(i, j int) bool { return gs[i] < gs[j] })
 	var out []*worker
 	for _, g := range gs {
-		out = append(out, &worker{s: s, stream: staffStream(g), deliver: s.deliverStaff, attempts: s.cfg.Attempts,
+		out = append(out, &worker{s: s, stream: s.staffStream(g), deliver: s.deliverStaff, attempts: s.cfg.Attempts,
 			base: s.cfg.BackoffBase, maxWait: s.cfg.BackoffMax})
 	}
 	out = append(out, &worker{s: s, stream: personStream, deliver: s.deliverPerson, attempts: s.cfg.Attempts,
@@ -112,7 +112,7 @@ func (s *Desk) Sweep(ctx context.Context) error {
 			}
 			continue
 		}
-		if _, err := s.store.expire(ctx, code, staffStream(tr.group)); err != nil {
+		if _, err := s.store.expire(ctx, code, s.staffStream(tr.group)); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -8,8 +8,6 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
-
-	"putokaz/bot"
 )
 
 // Read and act functions for the supervisors' web console (internal/console).
@@ -81,20 +79,6 @@ func (s *Desk) StaffGroups() []int64 { return s.cfg.Groups() }
 // QueueServices lists the services with a queue of their own ("*" left out).
 func (s *Desk) QueueServices() []string {
 	return slices.DeleteFunc(s.cfg.services(), func(n string) bool { return n == AnyService })
-}
-
-// Membership tells whether a Telegram user belongs to a staff group, with the
-// Bot API (getChatMember), briefly cached — the check staff actions in
-// Telegram go through.
-type Membership struct{ m *members }
-
-// NewMembership asks the Bot API through sender.
-func NewMembership(sender *bot.Sender) *Membership { return &Membership{m: newMembers(sender)} }
-
-// IsMember reports whether user is a member (or admin) of group now. An error
-// means the Bot API could not tell.
-func (m *Membership) IsMember(ctx context.Context, group, user int64) (bool, error) {
-	return m.m.isMember(ctx, group, user)
 }
 
 // caseLister is what Cases needs of a store: the codes of its cases, and

@@ -68,7 +68,7 @@ func TestCasesLists(t *testing.T) {
 			refer("tg:2", "legal", "PK-3BBB")
 			refer("tg:3", "legal", "PK-3CCC")
 			// One delivery fails for good: its case is still listed.
-			stream := staffStream(-1002)
+			stream := svc.staffStream(-1002)
 			if err := st.ensure(ctx, stream); err != nil {
 				t.Fatal(err)
 			}

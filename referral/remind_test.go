@@ -318,10 +318,10 @@ func TestRemindersOnceAcrossRestarts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if again, err := other.store.remind(ctx, code, 1, staffStream(groupA), false, Entry{}); err != nil || again {
+	if again, err := other.store.remind(ctx, code, 1, e.svc.staffStream(groupA), false, Entry{}); err != nil || again {
 		t.Fatalf("the first reminder queued again: %v, %v", again, err)
 	}
-	if n, _ := other.store.pending(ctx, staffStream(groupA)); n != 1 {
+	if n, _ := other.store.pending(ctx, e.svc.staffStream(groupA)); n != 1 {
 		t.Fatalf("%d entries queued for staff, want the one reminder", n)
 	}
 	e.run(other) // the first replica is gone: the other delivers
@@ -465,7 +465,7 @@ func TestWaitingMemory(t *testing.T) {
 	if ws, _ := mem.Waiting(ctx); len(ws) != 1 || ws[0].Reminders != 1 {
 		t.Errorf("after the reminder: %+v", ws)
 	}
-	n, err := svc.store.pending(ctx, staffStream(groupA))
+	n, err := svc.store.pending(ctx, svc.staffStream(groupA))
 	if err != nil || n != 4 { // two cards, the claimed card's edit, one reminder
 		t.Errorf("queued for staff: %d, %v", n, err)
 	}

@@ -29,7 +29,7 @@ type Conversation interface {
 }
 
 // PersonLock serialises an event for a person with their own updates, across
-// replicas (see TelegramLock). unlock must be called.
+// replicas (see telegramstaff.Lock). unlock must be called.
 type PersonLock func(ctx context.Context, user string) (unlock func(), err error)
 
 // Options configure a Desk.
@@ -37,7 +37,7 @@ type Options struct {
 	Config Config
 	// Store keeps cases and the outbox: NewRedisStore or NewMemoryStore.
 	Store Store
-	// Staff shows cases to staff: NewTelegramStaff or NewMemoryStaff.
+	// Staff shows cases to staff: telegramstaff.New or NewMemoryStaff.
 	Staff Staff
 	// Content gives staff texts, service names and time zones (may be nil:
 	// built-in English, UTC).
@@ -51,7 +51,7 @@ type Options struct {
 	// HTTPClient sends webhooks (nil: a client with Config.WebhookTimeout).
 	HTTPClient *http.Client
 	// Lock, if set, is held while the person's conversation shows a staff
-	// event (TelegramLock).
+	// event (telegramstaff.Lock).
 	Lock PersonLock
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
@@ -164,10 +164,11 @@ func (s *Desk) queueKey(service string) string {
 	return AnyService
 }
 
-func staffStream(group int64) string { return "tg:" + strconv.FormatInt(group, 10) }
+// staffStream is the outbox stream of a staff group, named by the staff side.
+func (s *Desk) staffStream(group int64) string { return s.staff.Stream(group) }
 
 func (s *Desk) streams(c *Case) streamNames {
-	return streamNames{staff: staffStream(c.Group), hook: "hook:" + s.queueKey(c.Service)}
+	return streamNames{staff: s.staffStream(c.Group), hook: "hook:" + s.queueKey(c.Service)}
 }
 
 func (s *Desk) hasHook(service string) bool {
@@ -562,8 +563,8 @@ func (s *Desk) ReferralStatus(ctx context.Context, user, code string) (string, e
 // ReplyCase implements conversation.CaseLookup: the person's open referral
 // whose staff message (msgID in their private chat) they answered.
 func (s *Desk) ReplyCase(ctx context.Context, user string, msgID int) (string, string, error) {
-	chat, err := personChat(user)
-	if err != nil || msgID == 0 {
+	chat, ok := s.staff.PersonChat(user)
+	if !ok || msgID == 0 {
 		return "", "", nil
 	}
 	code, err := s.store.byMessage(ctx, chat, msgID)

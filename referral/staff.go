@@ -10,9 +10,17 @@ import (
 )
 
 // Staff is where cases are shown and what reaches the person from staff:
-// TelegramStaff (staff groups with forum topics) or MemoryStaff (the playground,
-// tests). The outbox calls it; its methods must be safe for concurrent use.
+// telegramstaff.Staff (staff groups with forum topics) or MemoryStaff (the
+// playground, tests). The outbox calls it; its methods must be safe for
+// concurrent use. Its errors wrap ErrRejected, ErrForbidden, ErrNotFound,
+// ErrUnavailable or *RateLimitError where the transport says so.
 type Staff interface {
+	// Stream names the outbox stream of a staff group (a part of Redis
+	// key names: it must not change between releases).
+	Stream(group int64) string
+	// PersonChat is the chat in which user gets staff messages, so that
+	// their reply to one reaches its case (false: none).
+	PersonChat(user string) (chat int64, ok bool)
 	// OpenTopic creates the place where one case is discussed (a forum
 	// topic) and returns its ID. ErrNoTopics means the group cannot have
 	// topics: the case is then posted in the group's main chat.

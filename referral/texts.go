@@ -215,7 +215,7 @@ func (s *Desk) personHeader(c *Case) string {
 			name = n
 		}
 	}
-	h, err := ct.Texts.Render(lang, content.TextCaseFrom, map[string]string{"service": escHTML(name), "code": c.Code}, nil)
+	h, err := ct.Texts.Render(lang, content.TextCaseFrom, map[string]string{"service": EscapeHTML(name), "code": c.Code}, nil)
 	if err != nil {
 		return ""
 	}
@@ -249,7 +249,7 @@ func (s *Desk) languageName(tag string) string {
 // card renders a case card: code, service, language, time, consent time and
 // version, the answers — nothing else (no name, no Telegram account).
 func (s *Desk) card(c *Case, q Queue) string {
-	esc := escHTML
+	esc := EscapeHTML
 	var b strings.Builder
 	title := tCardReferral
 	if c.Kind == KindHandoff {
@@ -302,7 +302,7 @@ func (s *Desk) card(c *Case, q Queue) string {
 // cardStatus writes the card's status lines: the status, and who claimed
 // and closed the case (the staff member's first name) and when.
 func (s *Desk) cardStatus(b *strings.Builder, c *Case) {
-	esc := escHTML
+	esc := EscapeHTML
 	status := map[string]string{StatusReceived: tStatusWaiting, StatusClaimed: tStatusClaimed,
 		StatusClosed: tStatusClosed}[c.Status]
 	if status == "" {
@@ -346,29 +346,18 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// utf16Len counts UTF-16 code units, as Telegram counts message length.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
-
-// Callback data of the card's buttons: "c:PK-7F3Q" (claim), "x:PK-7F3Q"
-// (close) — 9 bytes, well under Telegram's 64.
+// Callback data of the card's buttons, which the staff side parses:
+// "c:PK-7F3Q" (claim), "x:PK-7F3Q" (close) — 9 bytes, well under
+// Telegram's 64.
 const (
-	dataClaim = "c:"
-	dataClose = "x:"
+	DataClaim = "c:"
+	DataClose = "x:"
 )
 
-// escHTML escapes what Telegram's HTML parse mode needs escaped outside
-// tags: &, < and >. (escHTML also turns quotes into entities,
-// which staff would see in texts that were never HTML.)
 var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func escHTML(s string) string { return htmlEscaper.Replace(s) }
+// EscapeHTML escapes what Telegram's HTML parse mode needs escaped outside
+// tags: &, < and > — the text of a Post and a Reply.Header is that HTML.
+// (html.EscapeString also turns quotes into entities, which staff would
+// see in texts that were never HTML.)
+func EscapeHTML(s string) string { return htmlEscaper.Replace(s) }

@@ -21,6 +21,7 @@ import (
 	"putokaz/internal/keys"
 	"putokaz/internal/store"
 	"putokaz/referral"
+	"putokaz/referral/telegramstaff"
 )
 
 // serveTelegram runs the bot on Telegram: webhook mode when a webhook URL is
@@ -119,7 +120,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	defer stopStats() // before rdb.Close (deferred earlier): writes the last counters
 	convRef.set(conv)
 	refs.SetConversation(conv)
-	srv.SetStaffHandler(referral.NewStaffHandler(refs, srv.Sender(), srv.BotUsername))
+	srv.SetStaffHandler(telegramstaff.NewHandler(refs, srv.Sender(), srv.BotUsername))
 	srv.SetCommandTexts(commandTexts{holder})
 	var names []string
 	for name := range c.Directory.Services {
@@ -181,12 +182,12 @@ func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, 
 	var lock referral.PersonLock
 	if rdb != nil {
 		st = referral.NewRedisStore(rdb, k)
-		lock = referral.TelegramLock(rdb, k, 15*time.Second, 10*time.Second)
+		lock = telegramstaff.Lock(rdb, k, 15*time.Second, 10*time.Second)
 	} else {
 		log.Warn("REDIS_URL is not set: referrals and their delivery to staff live in memory and are LOST on restart")
 		st = referral.NewMemoryStore()
 	}
-	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: referral.NewTelegramStaff(srv.Sender()),
+	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: telegramstaff.New(srv.Sender()),
 		Content: holder, Registry: reg, Log: log, Lock: lock})
 }
 

@@ -38,7 +38,7 @@ type Cases interface {
 }
 
 // Members tells whether a Telegram user is a member of a staff group now
-// (*referral.Membership: getChatMember, briefly cached).
+// (*telegramstaff.Membership: getChatMember, briefly cached).
 type Members interface {
 	IsMember(ctx context.Context, group, user int64) (bool, error)
 }
