@@ -24,8 +24,8 @@ const (
 	Blocked
 )
 
-// Staff actions. by is the staff member's ID (telegramstaff: "tg:<user id>"): recorded in
-// the case history, never logged.
+// Staff actions. by is the staff member's ID (from telegramstaff: "tg:<user
+// id>"): recorded in the case history, never logged.
 
 // Claim takes a received case. For a handoff the person is told that a
 // staff member is with them (if they are still in that chat); for a referral

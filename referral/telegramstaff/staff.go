@@ -91,7 +91,7 @@ type messageID struct {
 	MessageID int `json:"message_id"`
 }
 
-// OpenTopic implements Staff with createForumTopic.
+// OpenTopic implements referral.Staff with createForumTopic.
 func (t *Staff) OpenTopic(ctx context.Context, group int64, name string) (int, error) {
 	ctx = bulk(ctx, "")
 	var res struct {
@@ -111,7 +111,7 @@ func (t *Staff) OpenTopic(ctx context.Context, group int64, name string) (int, e
 	return res.MessageThreadID, nil
 }
 
-// referral.Post implements Staff with sendMessage or copyMessage. A message Telegram
+// Post implements referral.Staff with sendMessage or copyMessage. A message Telegram
 // refuses to copy (deleted by the person, a kind it cannot copy) is replaced
 // by p.Text.
 func (t *Staff) Post(ctx context.Context, group int64, thread int, p referral.Post) (int, error) {
@@ -143,7 +143,7 @@ func (t *Staff) Post(ctx context.Context, group int64, thread int, p referral.Po
 	return res.MessageID, nil
 }
 
-// EditCard implements Staff with editMessageText (the text and the
+// EditCard implements referral.Staff with editMessageText (the text and the
 // buttons at once; no buttons removes them). "message is not modified" (an
 // edit delivered again) is success.
 func (t *Staff) EditCard(ctx context.Context, group int64, msgID int, text string, buttons []engine.Button) error {
@@ -174,19 +174,19 @@ type editParams struct {
 	ReplyMarkup        *inlineKeyboard `json:"reply_markup,omitempty"`
 }
 
-// CloseTopic implements Staff with closeForumTopic.
+// CloseTopic implements referral.Staff with closeForumTopic.
 func (t *Staff) CloseTopic(ctx context.Context, group int64, thread int) error {
 	return staffErr(t.s.Call(ctx, "closeForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil))
 }
 
-// DeleteTopic implements Staff with deleteForumTopic (the bot needs the
+// DeleteTopic implements referral.Staff with deleteForumTopic (the bot needs the
 // right to delete messages in the group).
 func (t *Staff) DeleteTopic(ctx context.Context, group int64, thread int) error {
 	ctx = bulk(ctx, "")
 	return staffErr(t.s.Call(ctx, "deleteForumTopic", group, map[string]any{"chat_id": group, "message_thread_id": thread}, nil))
 }
 
-// DeleteMessages implements Staff with deleteMessages, up to 100 IDs per
+// DeleteMessages implements referral.Staff with deleteMessages, up to 100 IDs per
 // call (IDs Telegram no longer finds are skipped by it).
 func (t *Staff) DeleteMessages(ctx context.Context, group int64, ids []int) error {
 	ctx = bulk(ctx, "")
@@ -238,7 +238,7 @@ func staffErr(err error) error {
 	return err
 }
 
-// ToPerson implements Staff: the staff member's message is copied, so the
+// ToPerson implements referral.Staff: the staff member's message is copied, so the
 // person sees it from the bot, not from the staff member's account.
 //
 // With a header, a text that fits is sent as one message under it; anything
@@ -277,7 +277,7 @@ func (t *Staff) ToPerson(ctx context.Context, user string, r referral.Reply) ([]
 	return append(ids, id), err
 }
 
-// Notify implements Staff through the transport's rendering of engine
+// Notify implements referral.Staff through the transport's rendering of engine
 // messages.
 func (t *Staff) Notify(ctx context.Context, user string, msgs []engine.Message) error {
 	ctx = bulk(ctx, "") // what staff did, told later: not an answer to a message
