@@ -1,4 +1,4 @@
-package chat_test
+package terminal_test
 
 import (
 	"bytes"
@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/chat"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/store"
 	"putokaz/internal/subscribe"
+	"putokaz/internal/terminal"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts (then read every diff)")
@@ -41,7 +41,7 @@ func TestTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opt := chat.Options{Echo: true, User: "test:" + name}
+			opt := terminal.Options{Echo: true, User: "test:" + name}
 			now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) // a Thursday: staff are at work
 			for {
 				first, _, _ := strings.Cut(string(input), "\n")
@@ -59,7 +59,7 @@ func TestTranscripts(t *testing.T) {
 			var out bytes.Buffer
 			conv, staff := newConversation(t, c, &out, now)
 			opt.Referrals = staff
-			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, conv, opt); err != nil {
+			if err := terminal.Run(context.Background(), bytes.NewReader(input), &out, conv, opt); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(in, ".in") + ".golden"
@@ -71,16 +71,16 @@ func TestTranscripts(t *testing.T) {
 			}
 			want, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("%v (run go test ./internal/chat -update, then read the new file)", err)
+				t.Fatalf("%v (run go test ./internal/terminal -update, then read the new file)", err)
 			}
 			if got := out.String(); got != string(want) {
-				t.Errorf("transcript %s changed (go test ./internal/chat -update to accept, then read the diff):\n%s", name, diff(string(want), got))
+				t.Errorf("transcript %s changed (go test ./internal/terminal -update to accept, then read the diff):\n%s", name, diff(string(want), got))
 			}
 		})
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Service, *chat.LocalStaff) {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Service, *terminal.LocalStaff) {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now ti
 	// The organisation as an operator's config.yaml names it.
 	e.Org = engine.Organisation{Name: "Example Aid", Names: map[string]string{"sr-Cyrl": "Пример помоћ", "ar": "مثال للمساعدة", "fa": "کمک نمونه"},
 		DataContact: "privacy@example.org"}
-	staff := chat.NewLocalStaff(out)
+	staff := terminal.NewLocalStaff(out)
 	subs := subscribe.NewHandler(subscribe.NewMemory(subscribe.DefaultTTL, func() time.Time { return now }), staff)
 	conv := conversation.New(mem, e, content.NewHolder(c), subs, nil)
 	conv.Statuses = staff
