@@ -3,8 +3,6 @@ package terminal_test
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,9 +15,8 @@ import (
 	"putokaz/internal/store"
 	"putokaz/internal/subscribe"
 	"putokaz/internal/terminal"
+	"putokaz/internal/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden transcripts (then read every diff)")
 
 // TestTranscripts replays testdata/transcripts/*.in through the terminal
 // chat on the default content and compares with the .golden file beside it.
@@ -62,20 +59,7 @@ func TestTranscripts(t *testing.T) {
 			if err := terminal.Run(context.Background(), bytes.NewReader(input), &out, conv, opt); err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(in, ".in") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/terminal -update, then read the new file)", err)
-			}
-			if got := out.String(); got != string(want) {
-				t.Errorf("transcript %s changed (go test ./internal/terminal -update to accept, then read the diff):\n%s", name, diff(string(want), got))
-			}
+			golden.Check(t, strings.TrimSuffix(in, ".in")+".golden", out.String(), "go test ./internal/terminal -update")
 		})
 	}
 }
@@ -97,25 +81,4 @@ func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now ti
 	conv.Statuses = staff
 	conv.Subscriptions = subs
 	return conv, staff
-}
-
-// diff shows the first lines where two transcripts differ.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 12; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString(fmt.Sprintf("line %d:\n", i+1) + "  - " + wl + "\n  + " + gl + "\n")
-			shown++
-		}
-	}
-	return b.String()
 }
