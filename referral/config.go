@@ -31,7 +31,7 @@ type Queue struct {
 // AnyService is the Queues key of the queue for services without their own.
 const AnyService = "*"
 
-// Config tunes the referral service. Zero fields take the defaults given in
+// Config tunes the referral desk. Zero fields take the defaults given in
 // brackets (see WithDefaults).
 type Config struct {
 	// Queues maps a service of the directory (or AnyService) to its queue.

@@ -94,7 +94,7 @@ var (
 // engine's Offline hook (Config.HasQueue) keeps people from getting this far.
 var ErrNoQueue = errors.New("no staff queue is configured for this service")
 
-// New builds the service. Call SetConversation before Run.
+// New builds the desk. Call SetConversation before Run.
 func New(o Options) (*Desk, error) {
 	cfg := o.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -129,7 +129,7 @@ func New(o Options) (*Desk, error) {
 }
 
 // SetConversation connects the conversation core (which in turn was built
-// with this service as its effect handler).
+// with this desk as its effect handler).
 func (s *Desk) SetConversation(c Conversation) {
 	if c == nil {
 		s.conv.Store(nil)

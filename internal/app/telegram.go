@@ -174,7 +174,7 @@ func referralConfig(cfg config.Config) referral.Config {
 	return out
 }
 
-// newReferrals builds the referral service on Telegram: cases in Redis (in
+// newReferrals builds the referral desk on Telegram: cases in Redis (in
 // memory without it, loudly), cards and relays through the transport.
 func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, holder *content.Holder, srv *bot.Server,
 	reg prometheus.Registerer, log *slog.Logger) (*referral.Desk, error) {
