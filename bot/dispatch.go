@@ -15,6 +15,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
 )
@@ -59,7 +60,6 @@ type Lease struct {
 	Token string
 }
 
-type updateCtxKey struct{}
 type leaseCtxKey struct{}
 type answeredCtxKey struct{}
 
@@ -70,13 +70,6 @@ func CallbackAnswered(ctx context.Context) {
 	if a, ok := ctx.Value(answeredCtxKey{}).(*atomic.Bool); ok {
 		a.Store(true)
 	}
-}
-
-// UpdateFromContext returns the Telegram update being handled (for example
-// to copy a person's message to staff with copyMessage).
-func UpdateFromContext(ctx context.Context) (*models.Update, bool) {
-	u, ok := ctx.Value(updateCtxKey{}).(*models.Update)
-	return u, ok
 }
 
 // LeaseFromContext returns the lease of the chat whose update is being
@@ -259,7 +252,6 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	defer cancel()
 	stopHard := context.AfterFunc(d.hard, cancel)
 	defer stopHard()
-	hctx = context.WithValue(hctx, updateCtxKey{}, u)
 	if d.leaseKey != nil {
 		hctx = context.WithValue(hctx, leaseCtxKey{}, Lease{Key: d.leaseKey(chat), Token: token})
 	}
@@ -472,7 +464,7 @@ func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, tok
 				continue // begin again: the lease holds our token now
 			}
 		}
-		if err := Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
+		if err := backoff.Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
 			d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
 			return br, ErrBusy
 		}
@@ -506,7 +498,7 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 			return nil
 		}
 		d.m.redisErrors.WithLabelValues("finish").Inc()
-		_ = Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
+		_ = backoff.Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
 	}
 	// Redis is unreachable and the replies (if any) are sent: keep the end
 	// in memory and record it when Redis is back, before this chat's next

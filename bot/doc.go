@@ -34,11 +34,14 @@
 //     per-chat pacing for every message, the global limit for bulk lanes
 //     only (Lane: emergency, reply, staff, bulk — in that priority when
 //     several wait), 429 retry_after honoured (a global one by every
-//     lane), 5xx/network retries with backoff, 403 marks the chat inactive
-//     (inactive.go, which also runs the app's BlockedHook when a person
-//     blocks the bot); a small JSON client whose errors match the library's.
-//   - input.go, command.go, render.go — update → engine.Input, UTF-16-correct
-//     command parsing, engine.Message → sendMessage with our own keyboard JSON.
+//     lane), 5xx/network retries with backoff (internal/backoff, shared
+//     with the referral outbox), 403 marks the chat inactive (inactive.go,
+//     which also runs the app's BlockedHook when a person blocks the bot);
+//     a small JSON client whose errors match the library's.
+//   - input.go, command.go, render.go — update → engine.Input (with its
+//     engine.Origin: the person's chat, message and update, which the
+//     referral desk reads from the effects), UTF-16-correct command
+//     parsing, engine.Message → sendMessage with our own keyboard JSON.
 //   - exit.go — the quick exit (/exit): the private chat's message IDs are
 //     recorded (keys.ChatMessages, 48 h) and deleted with deleteMessages
 //     before the answer; and an update that erased its person (/delete)

@@ -9,6 +9,8 @@ import (
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+
+	"putokaz/internal/backoff"
 )
 
 type getUpdatesParams struct {
@@ -30,7 +32,7 @@ func (s *Server) poll(ctx context.Context) {
 	failures := 0
 	pause := func() {
 		failures++
-		_ = Wait(ctx, s.sender.backoff(min(failures, 6)))
+		_ = backoff.Wait(ctx, s.sender.backoff(min(failures, 6)))
 	}
 	for ctx.Err() == nil {
 		var raws []json.RawMessage

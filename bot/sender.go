@@ -13,6 +13,7 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
 )
 
@@ -231,7 +232,7 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 				s.chats.block(chatID, time.Now().Add(wait))
 				continue // wait() sleeps until the block ends
 			}
-			if serr := Wait(ctx, wait); serr != nil {
+			if serr := backoff.Wait(ctx, wait); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while waiting retry_after after: %w)", method, serr, ae)
 			}
 		case resServerError, resNetworkError:
@@ -240,7 +241,7 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 				s.m.apiCalls.WithLabelValues(method, resGaveUp).Inc()
 				return fmt.Errorf("telegram %s: gave up after %d attempts: %w", method, failures, err)
 			}
-			if serr := Wait(ctx, s.backoff(failures)); serr != nil {
+			if serr := backoff.Wait(ctx, s.backoff(failures)); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while backing off after: %w)", method, serr, err)
 			}
 		case resForbidden:
@@ -284,10 +285,7 @@ func (s *Sender) callOnce(ctx context.Context, method string, params, result any
 // backoff is the pause after the n-th failure: full jitter over an
 // exponentially growing window, capped at BackoffMax.
 func (s *Sender) backoff(n int) time.Duration {
-	window := s.lim.BackoffBase << min(n-1, 20)
-	if window > s.lim.BackoffMax || window <= 0 {
-		window = s.lim.BackoffMax
-	}
+	window := backoff.Window(s.lim.BackoffBase, s.lim.BackoffMax, n)
 	return time.Duration(rand.Int64N(int64(window)) + 1)
 }
 

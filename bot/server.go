@@ -21,6 +21,7 @@ import (
 
 	tgbot "github.com/go-telegram/bot"
 
+	"putokaz/internal/backoff"
 	"putokaz/internal/keys"
 	"putokaz/internal/lease"
 )
@@ -345,7 +346,7 @@ func (s *Server) retry(ctx context.Context, what string, f func() error) error {
 			return fmt.Errorf("telegram %s: %w", what, err)
 		}
 		s.log.Warn("telegram start-up call failed; retrying", "call", what, "attempt", i, "err", err)
-		if Wait(ctx, s.sender.backoff(min(i, 6))) != nil {
+		if backoff.Wait(ctx, s.sender.backoff(min(i, 6))) != nil {
 			return ctx.Err()
 		}
 	}

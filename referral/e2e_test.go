@@ -355,7 +355,7 @@ func TestDeleteBeforeDelivery(t *testing.T) {
 	e.waitText(dan, content.TextDeleteDone)
 	e.run(e.svc)
 	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
-		n, _ := e.svc.store.pending(context.Background(), staffStream(groupA))
+		n, _ := e.svc.store.pending(context.Background(), e.svc.staffStream(groupA))
 		return n == 0
 	})
 	for _, c := range e.api.ByChat(groupA) {

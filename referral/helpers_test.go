@@ -116,7 +116,7 @@ type testEnv struct {
 	k      keys.Keys
 	srv    *bot.Server
 	http   *httptest.Server
-	svc    *Service
+	svc    *Desk
 	conv   *conversation.Service
 	holder *content.Holder
 	reg    *prometheus.Registry
@@ -130,6 +130,16 @@ type testEnv struct {
 
 	mu   sync.Mutex
 	runs []func() // stop functions of running outboxes
+}
+
+// TelegramSide builds the desk's Telegram side (package telegramstaff) for
+// these tests. telegramstaff imports this package, so tests inside it
+// cannot import telegramstaff; telegramside_test.go, in the external test
+// package, fills it in before any test runs.
+var TelegramSide struct {
+	Staff   func(s *bot.Sender) Staff
+	Handler func(d *Desk, s *bot.Sender, botUsername func() string) bot.StaffHandler
+	Lock    func(rdb redis.UniversalClient, k keys.Keys, ttl, wait time.Duration) PersonLock
 }
 
 // newEnv wires everything as internal/app does: real Redis, the fake Bot
@@ -187,7 +197,7 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	e.conv.Cases = e.svc
 	late.set(e.conv)
 	e.svc.SetConversation(e.conv)
-	srv.SetStaffHandler(NewStaffHandler(e.svc, srv.Sender(), srv.BotUsername))
+	srv.SetStaffHandler(TelegramSide.Handler(e.svc, srv.Sender(), srv.BotUsername))
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
 	t.Cleanup(e.stopAll)
@@ -199,13 +209,13 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 
 // newService builds another referral service on the same Redis and staff
 // side ("another replica": its own outbox consumer).
-func (e *testEnv) newService(reg prometheus.Registerer) *Service {
+func (e *testEnv) newService(reg prometheus.Registerer) *Desk {
 	if reg == nil {
 		reg = e.reg
 	}
-	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: NewTelegramStaff(e.srv.Sender()),
+	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: TelegramSide.Staff(e.srv.Sender()),
 		Content: e.holder, Registry: reg, Log: e.log, LogSalt: "test",
-		Lock: TelegramLock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
+		Lock: TelegramSide.Lock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
 	if err != nil {
 		e.t.Fatalf("referral.New: %v", err)
 	}
@@ -217,7 +227,7 @@ func (e *testEnv) newService(reg prometheus.Registerer) *Service {
 }
 
 // run starts a service's outbox; the returned function stops it and waits.
-func (e *testEnv) run(svc *Service) func() {
+func (e *testEnv) run(svc *Desk) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

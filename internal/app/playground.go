@@ -58,7 +58,7 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 	// page: cases in the same store as sessions, delivered through the
 	// outbox to the in-memory staff that the staff pane shows.
 	locks := new(lease.Local)
-	staff := referral.NewMemory()
+	staff := referral.NewMemoryStaff()
 	refs, err := referral.New(referral.Options{Config: playgroundReferralConfig(cfg, c), Store: playgroundCases(rdb, cfg),
 		Staff: staff, Content: holder, Log: log, Lock: locks.Lock})
 	if err != nil {

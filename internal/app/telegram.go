@@ -21,6 +21,7 @@ import (
 	"putokaz/internal/keys"
 	"putokaz/internal/store"
 	"putokaz/referral"
+	"putokaz/referral/telegramstaff"
 )
 
 // serveTelegram runs the bot on Telegram: webhook mode when a webhook URL is
@@ -104,7 +105,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		}
 	}
 	eng := newEngine(cfg.Organisation)
-	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
+	eng.Offline = func(service string) bool { return !rcfg.HasQueue(service) }
 	_, subs := newSubscriptions(rdb, k, forgetInUpdates(refs, announceQueue(cfg, rdb)))
 	conv := conversation.New(sessions, eng, holder, bot.Effects(subs), log)
 	conv.Statuses = refs
@@ -119,7 +120,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	defer stopStats() // before rdb.Close (deferred earlier): writes the last counters
 	convRef.set(conv)
 	refs.SetConversation(conv)
-	srv.SetStaffHandler(referral.NewStaffHandler(refs, srv.Sender(), srv.BotUsername))
+	srv.SetStaffHandler(telegramstaff.NewHandler(refs, srv.Sender(), srv.BotUsername))
 	srv.SetCommandTexts(commandTexts{holder})
 	var names []string
 	for name := range c.Directory.Services {
@@ -173,20 +174,20 @@ func referralConfig(cfg config.Config) referral.Config {
 	return out
 }
 
-// newReferrals builds the referral service on Telegram: cases in Redis (in
+// newReferrals builds the referral desk on Telegram: cases in Redis (in
 // memory without it, loudly), cards and relays through the transport.
 func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, holder *content.Holder, srv *bot.Server,
-	reg prometheus.Registerer, log *slog.Logger) (*referral.Service, error) {
+	reg prometheus.Registerer, log *slog.Logger) (*referral.Desk, error) {
 	var st referral.Store
 	var lock referral.PersonLock
 	if rdb != nil {
 		st = referral.NewRedisStore(rdb, k)
-		lock = referral.TelegramLock(rdb, k, 15*time.Second, 10*time.Second)
+		lock = telegramstaff.Lock(rdb, k, 15*time.Second, 10*time.Second)
 	} else {
 		log.Warn("REDIS_URL is not set: referrals and their delivery to staff live in memory and are LOST on restart")
 		st = referral.NewMemoryStore()
 	}
-	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: referral.NewTelegramStaff(srv.Sender()),
+	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: telegramstaff.New(srv.Sender()),
 		Content: holder, Registry: reg, Log: log, Lock: lock})
 }
 

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"putokaz/bot"
+	"putokaz/internal/backoff"
 )
 
 // runner drives the users of one run.
@@ -82,7 +82,7 @@ func (r *runner) run(ctx context.Context, deadline time.Time, first bool) {
 			// not all at the same instant.
 			spread := max(time.Second, r.opts.Think)
 			if d := time.Duration(i) * spread / time.Duration(len(r.users)); first && d > 0 {
-				if bot.Wait(ctx, d) != nil {
+				if backoff.Wait(ctx, d) != nil {
 					return
 				}
 			}
@@ -90,7 +90,7 @@ func (r *runner) run(ctx context.Context, deadline time.Time, first bool) {
 				r.step(ctx, u)
 				if r.opts.Think > 0 {
 					d := r.opts.Think/2 + time.Duration(u.rng.Int64N(int64(r.opts.Think)+1))
-					if bot.Wait(ctx, min(d, time.Until(deadline))) != nil {
+					if backoff.Wait(ctx, min(d, time.Until(deadline))) != nil {
 						return
 					}
 				}
@@ -148,7 +148,7 @@ func (r *runner) deliver(ctx context.Context, body []byte, deadline time.Time) (
 	for attempt := range r.opts.MaxDeliveries {
 		if attempt > 0 {
 			// Telegram waits longer; keep the load test moving.
-			if bot.Wait(ctx, min(time.Duration(50<<attempt)*time.Millisecond, time.Second)) != nil {
+			if backoff.Wait(ctx, min(time.Duration(50<<attempt)*time.Millisecond, time.Second)) != nil {
 				return false, attempt
 			}
 		}

@@ -57,7 +57,7 @@ func texts(msgs []engine.Message) string {
 
 // TestMemoryStaff: the playground's staff side, without Telegram or Redis.
 func TestMemoryStaff(t *testing.T) {
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	cfg := Config{Queues: map[string]Queue{AnyService: {}}, Block: 20 * time.Millisecond}
 	holder := content.NewHolder(testContent(t))
 	svc, err := New(Options{Config: cfg, Store: NewMemoryStore(), Staff: mem, Content: holder})
@@ -217,7 +217,7 @@ func TestConfigValidation(t *testing.T) {
 // is English or Serbian.
 func TestTopicNameInWords(t *testing.T) {
 	for _, lang := range []string{"", "en", "sr-Cyrl"} {
-		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(testContent(t)),
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemoryStaff(), Content: content.NewHolder(testContent(t)),
 			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
 		if err != nil {
 			t.Fatal(err)
