@@ -117,7 +117,7 @@ type testEnv struct {
 	srv    *bot.Server
 	http   *httptest.Server
 	svc    *Service
-	conv   *conversation.Service
+	conv   *conversation.Runner
 	holder *content.Holder
 	reg    *prometheus.Registry
 	logs   *testlog.Buffer
@@ -244,12 +244,12 @@ func (e *testEnv) stopAll() {
 // exists. With repeat set it handles each input twice (the second time as
 // after a crash that lost the first result) and returns the second answer.
 type lateConv struct {
-	p        atomic.Pointer[conversation.Service]
+	p        atomic.Pointer[conversation.Runner]
 	repeat   atomic.Bool
 	repeated atomic.Int64
 }
 
-func (l *lateConv) set(c *conversation.Service) { l.p.Store(c) }
+func (l *lateConv) set(c *conversation.Runner) { l.p.Store(c) }
 func (l *lateConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
 	if l.repeat.Load() {
 		if _, err := l.p.Load().Handle(ctx, user, in); err != nil {

@@ -19,7 +19,7 @@ import (
 // chat drives a conversation in memory like the playground does.
 type chat struct {
 	t    *testing.T
-	conv *conversation.Service
+	conv *conversation.Runner
 	user string
 	last []engine.Message
 }

@@ -193,10 +193,10 @@ func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, 
 // lateConversation lets the transport be built before the conversation it
 // calls (see serveTelegram).
 type lateConversation struct {
-	p atomic.Pointer[conversation.Service]
+	p atomic.Pointer[conversation.Runner]
 }
 
-func (l *lateConversation) set(c *conversation.Service) { l.p.Store(c) }
+func (l *lateConversation) set(c *conversation.Runner) { l.p.Store(c) }
 
 func (l *lateConversation) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
 	c := l.p.Load()

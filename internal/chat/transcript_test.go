@@ -80,7 +80,7 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Service, *chat.LocalStaff) {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Runner, *chat.LocalStaff) {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)

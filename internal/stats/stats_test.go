@@ -35,7 +35,7 @@ func (accept) Apply(context.Context, string, string, engine.Effect) error { retu
 
 type chat struct {
 	t    *testing.T
-	conv *conversation.Service
+	conv *conversation.Runner
 	user string
 	last []engine.Message
 }
@@ -130,7 +130,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 }
 
 // TestConversationToRedisAndPrometheus drives real conversations through
-// conversation.Service with the OnResult hook and checks every counter in
+// conversation.Runner with the OnResult hook and checks every counter in
 // Prometheus, in the day's Redis hash, and in the report.
 func TestConversationToRedisAndPrometheus(t *testing.T) {
 	rdb, k := redistest.New(t)
