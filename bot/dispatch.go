@@ -15,15 +15,20 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
 )
 
-// Conversation is what the transport needs from the conversation core.
+// Conversation is what the transport needs from the conversation core
+// (conversation.Runner).
 type Conversation interface {
-	// Handle processes one input of one person and returns what to send.
-	// user is an opaque stable ID: use "tg:" + decimal Telegram user ID.
-	Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
+	// HandleSession processes one input of one person and returns what to
+	// send. user is "tg:" + the decimal Telegram user ID. sess is the
+	// person's session as begin read it with the chat's lease: the new one
+	// is staged in it, and finish writes it with the update's done mark.
+	// sess is nil without Redis: the conversation then uses its own store.
+	HandleSession(ctx context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error)
 }
 
 // StaffHandler handles updates from configured staff groups (messages,
@@ -49,18 +54,7 @@ var (
 	errLeaseLost = errors.New("chat lease lost before the session was saved")
 )
 
-// Lease identifies the per-chat lease under which an update is handled:
-// Key is the Redis key (it shares the person's hash tag), Token the fencing
-// token stored in it while the lease is ours. A store can make a write
-// conditional on GET Key == Token in the same Lua script, so that a handler
-// whose lease expired cannot overwrite newer state.
-type Lease struct {
-	Key   string
-	Token string
-}
-
 type updateCtxKey struct{}
-type leaseCtxKey struct{}
 type answeredCtxKey struct{}
 
 // CallbackAnswered tells the transport that the StaffHandler answered the
@@ -79,13 +73,6 @@ func UpdateFromContext(ctx context.Context) (*models.Update, bool) {
 	return u, ok
 }
 
-// LeaseFromContext returns the lease of the chat whose update is being
-// handled (only with Redis).
-func LeaseFromContext(ctx context.Context) (Lease, bool) {
-	l, ok := ctx.Value(leaseCtxKey{}).(Lease)
-	return l, ok
-}
-
 // Dispatcher processes updates: the single path shared by the webhook and
 // long polling. For each update it deduplicates update_id, serialises the
 // chat (an in-process lock, then the Redis lease across replicas), calls the
@@ -98,7 +85,6 @@ type Dispatcher struct {
 	sender      *Sender
 	state       updateState
 	inactive    Inactive
-	leaseKey    func(chat string) string // nil without Redis
 	sessionKey  func(user string) string // nil without Redis
 	staffGroups map[int64]bool
 	username    atomic.Pointer[string]
@@ -229,7 +215,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 
 	token := d.leaseToken(u.ID)
 	reactivate := in.act == actConversation || in.act == actUnblocked
-	// The person's session travels with the lease (SessionTx). Only in a
+	// The person's session travels with the lease. Only in a
 	// private chat: its lease and the session share a hash tag (one
 	// cluster slot) because chat and user are the same ID.
 	sessionKey := ""
@@ -260,9 +246,6 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	stopHard := context.AfterFunc(d.hard, cancel)
 	defer stopHard()
 	hctx = context.WithValue(hctx, updateCtxKey{}, u)
-	if d.leaseKey != nil {
-		hctx = context.WithValue(hctx, leaseCtxKey{}, Lease{Key: d.leaseKey(chat), Token: token})
-	}
 	if reactivate {
 		hctx = withActiveChat(hctx, in.chatID)
 	}
@@ -279,10 +262,9 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		marks = &updateMarks{chatID: in.chatID}
 		hctx = withMarks(hctx, marks)
 	}
-	var tx *SessionTx
+	var sess *conversation.Session
 	if sessionKey != "" {
-		tx = &SessionTx{key: sessionKey, blob: br.session}
-		hctx = context.WithValue(hctx, sessionTxCtxKey{}, tx)
+		sess = conversation.NewSession(br.session)
 	}
 	stopRenew := d.keepLease(chat, token, in.chatID, cancel)
 	finished := false
@@ -363,7 +345,7 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 	case in.act == actConversation:
 		var emergency *atomic.Bool
 		hctx, emergency = withEmergencyMark(hctx)
-		msgs, herr := d.safeHandle(hctx, userKey(in.userID), in.input)
+		msgs, herr := d.safeHandle(hctx, userKey(in.userID), sess, in.input)
 		if emergency.Load() {
 			hctx = WithLane(hctx, LaneEmergency)
 		}
@@ -427,13 +409,13 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		}
 		d.log.Warn("could not send all replies; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
 			"sent", n, "left", len(ops)-n, "err", serr)
-		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
+		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: staged(sessionKey, sess), sent: sent, forget: forget}); err != nil {
 			d.log.Error("could not store unsent replies", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
 		}
 		return "error", "", retryLater("send_failed", fmt.Errorf("update %d: send replies: %w", u.ID, serr))
 	}
 	// A person who blocked the bot gets nothing more; the update is done.
-	if err := finish(finishArgs{done: true, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
+	if err := finish(finishArgs{done: true, kbd: kbd, session: staged(sessionKey, sess), sent: sent, forget: forget}); err != nil {
 		return "error", "", err
 	}
 	return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
@@ -580,7 +562,7 @@ func (d *Dispatcher) keepLease(chat, token string, chatID int64, lost func()) (s
 var errPanicked = errors.New("panic recovered")
 
 // safeHandle calls the conversation with panics recovered.
-func (d *Dispatcher) safeHandle(ctx context.Context, user string, in engine.Input) (msgs []engine.Message, err error) {
+func (d *Dispatcher) safeHandle(ctx context.Context, user string, sess *conversation.Session, in engine.Input) (msgs []engine.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			msgs, err = nil, errPanicked
@@ -588,7 +570,7 @@ func (d *Dispatcher) safeHandle(ctx context.Context, user string, in engine.Inpu
 			d.log.Error("panic in conversation", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	return d.conv.Handle(ctx, user, in)
+	return d.conv.HandleSession(ctx, user, sess, in)
 }
 
 // safeStaff calls the staff handler with panics recovered.

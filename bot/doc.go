@@ -21,7 +21,8 @@
 //     re-delivery instead of asking the conversation twice.
 //   - state.go — the two Lua scripts (begin, finish) that are the only Redis
 //     round trips of an update, reading and writing the person's session too
-//     (session.go: SessionTx); a memory version for running without Redis.
+//     (session.go: the conversation.Session staged by the conversation); a
+//     memory version for running without Redis.
 //   - recover.go — exactly once through crashes: ends of updates that Redis
 //     could not record kept in memory and recorded before the chat's next
 //     update; lease tokens that name their process and update, a heartbeat

@@ -20,6 +20,7 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/promtest"
@@ -189,7 +190,7 @@ type convCall struct {
 	in   engine.Input
 }
 
-func (c *echoConv) Handle(_ context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (c *echoConv) HandleSession(_ context.Context, user string, _ *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	c.mu.Lock()
 	c.calls = append(c.calls, convCall{user, in})
 	c.mu.Unlock()
@@ -224,7 +225,7 @@ func describe(in engine.Input) string {
 // funcConv adapts a function.
 type funcConv func(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
 
-func (f funcConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (f funcConv) HandleSession(ctx context.Context, user string, _ *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	return f(ctx, user, in)
 }
 
@@ -244,7 +245,7 @@ func newRecordingConv(delay time.Duration) *recordingConv {
 	return &recordingConv{delay: delay, active: map[string]int{}, seen: map[string][]string{}}
 }
 
-func (c *recordingConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (c *recordingConv) HandleSession(ctx context.Context, user string, _ *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	c.mu.Lock()
 	c.active[user]++
 	if c.active[user] > 1 {

@@ -111,11 +111,11 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 
 	var inactive Inactive
 	var state updateState
-	var leaseKey, sessionKey func(string) string
+	var sessionKey func(string) string
 	if rdb != nil {
 		inactive = NewRedisInactive(rdb, k, cfg.Limits.InactiveTTL)
 		state = newRedisState(rdb, k, cfg.Limits)
-		leaseKey, sessionKey = k.ChatLease, k.Session
+		sessionKey = k.Session
 		s.readyKey = k.Ready()
 	} else {
 		log.Warn("no Redis configured: update deduplication, chat leases and blocked-user marks are kept in memory " +
@@ -127,7 +127,7 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 	s.sender.msgs = state
 	hard, hardStop := context.WithCancel(context.Background())
 	s.d = &Dispatcher{
-		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,
+		conv: conv, sender: s.sender, state: state, inactive: inactive, sessionKey: sessionKey,
 		staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: m, log: log, hash: s.hash.chat,
 		errorText: s.errorText, hard: hard, hardStop: hardStop,
 		instance: lease.NewToken()[:12], beatStop: make(chan struct{}),

@@ -250,14 +250,19 @@ type lateConv struct {
 }
 
 func (l *lateConv) set(c *conversation.Runner) { l.p.Store(c) }
-func (l *lateConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (l *lateConv) HandleSession(ctx context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	if l.repeat.Load() {
-		if _, err := l.p.Load().Handle(ctx, user, in); err != nil {
+		// The first result is lost with the crash: its session is not written.
+		var lost *conversation.Session
+		if sess != nil {
+			lost = conversation.NewSession(sess.Load())
+		}
+		if _, err := l.p.Load().HandleSession(ctx, user, lost, in); err != nil {
 			return nil, err
 		}
 		l.repeated.Add(1)
 	}
-	return l.p.Load().Handle(ctx, user, in)
+	return l.p.Load().HandleSession(ctx, user, sess, in)
 }
 
 // post delivers an update through the real webhook handler, like Telegram,

@@ -69,6 +69,10 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	// referral service as its effect handler, and the service sends through
 	// the transport: the transport gets the conversation through a holder.
 	convRef := &lateConversation{}
+	limits := rateLimits(cfg.Telegram.RateLimits, cfg.Announce.Rate)
+	// With Redis the transport writes each person's session (with the
+	// update's end, under the chat's lease): with the store's lifetime.
+	limits.SessionTTL = time.Duration(cfg.SessionTTL)
 	srv, err := bot.New(bot.Config{
 		Token:         cfg.Telegram.Token,
 		APIURL:        cfg.Telegram.APIURL,
@@ -76,7 +80,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 		WebhookSecret: cfg.Telegram.WebhookSecret,
 		ListenAddr:    cfg.ListenAddr,
 		StaffGroups:   staff,
-		Limits:        rateLimits(cfg.Telegram.RateLimits, cfg.Announce.Rate),
+		Limits:        limits,
 	}, convRef, rdb, k, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
@@ -86,22 +90,6 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
-	}
-	if rs, ok := sessions.(*store.Redis); ok {
-		// Saves are conditional on the per-chat lease the transport holds, so
-		// a handler that stalled past its lease cannot overwrite newer state.
-		rs.Fence = func(ctx context.Context) (string, string, bool) {
-			l, ok := bot.LeaseFromContext(ctx)
-			return l.Key, l.Token, ok
-		}
-		// A person's own updates read and write their session with the
-		// lease's round trips (bot.SessionTx): two per update in all.
-		rs.Tx = func(ctx context.Context, key string) (store.SessionTx, bool) {
-			if tx, ok := bot.SessionTxFromContext(ctx, key); ok {
-				return tx, true
-			}
-			return nil, false
-		}
 	}
 	eng := newEngine(cfg.Organisation)
 	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
@@ -198,12 +186,12 @@ type lateConversation struct {
 
 func (l *lateConversation) set(c *conversation.Runner) { l.p.Store(c) }
 
-func (l *lateConversation) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (l *lateConversation) HandleSession(ctx context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	c := l.p.Load()
 	if c == nil {
 		return nil, errors.New("conversation not ready")
 	}
-	return c.Handle(ctx, user, in)
+	return c.HandleSession(ctx, user, sess, in)
 }
 
 // openSessions connects to Redis when configured, else uses memory (with a

@@ -1,6 +1,8 @@
 // Package conversation runs the engine for one person at a time: it loads the
 // session, asks the engine, applies the effects and saves the session. Every
-// transport (Telegram, terminal chat, web playground) goes through it.
+// transport (Telegram, terminal chat, web playground) goes through it. The
+// Telegram transport reads and writes the session itself, with its per-chat
+// lease (Session, Runner.HandleSession); the others use the store.
 package conversation
 
 import (
@@ -98,9 +100,19 @@ func New(s Sessions, e *engine.Engine, c ContentSource, effects EffectHandler, l
 	return &Runner{sessions: s, engine: e, content: c, effects: effects, log: log}
 }
 
-// Handle processes one input of one person and returns what to send. On an
-// error nothing was saved, so handling the same input again is safe.
+// Handle processes one input of one person and returns what to send,
+// reading and writing the person's session in the store. On an error
+// nothing was saved, so handling the same input again is safe.
 func (r *Runner) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+	return r.HandleSession(ctx, user, nil, in)
+}
+
+// HandleSession is Handle for a transport that read the person's session
+// itself (sess): the input starts from sess and the new session is staged
+// in it for the transport to write, instead of going to the store. An
+// erasure still erases the store at once (and unstages sess). sess nil
+// means the store, as Handle.
+func (r *Runner) HandleSession(ctx context.Context, user string, sess *Session, in engine.Input) ([]engine.Message, error) {
 	unlock, err := r.locks.Lock(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("handle input: wait for the person's earlier input: %w", err)
@@ -108,8 +120,10 @@ func (r *Runner) Handle(ctx context.Context, user string, in engine.Input) ([]en
 	defer unlock()
 
 	c := r.content.Content()
-	blob, err := r.sessions.Load(ctx, user)
-	if err != nil {
+	var blob []byte
+	if sess != nil {
+		blob = sess.Load()
+	} else if blob, err = r.sessions.Load(ctx, user); err != nil {
 		return nil, fmt.Errorf("handle input: %w", err)
 	}
 	var res engine.Result
@@ -123,18 +137,8 @@ func (r *Runner) Handle(ctx context.Context, user string, in engine.Input) ([]en
 			return nil, err
 		}
 	}
-	if res.Session == nil {
-		if err := r.sessions.Delete(ctx, user); err != nil {
-			return nil, fmt.Errorf("handle input: erase: %w", err)
-		}
-	} else {
-		out, err := engine.EncodeSession(res.Session)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.sessions.Save(ctx, user, out); err != nil {
-			return nil, fmt.Errorf("handle input: %w", err)
-		}
+	if err := r.keep(ctx, user, sess, res.Session); err != nil {
+		return nil, err
 	}
 	if r.Observe != nil {
 		r.Observe(res.Notice)
@@ -153,6 +157,32 @@ func (r *Runner) Handle(ctx context.Context, user string, in engine.Input) ([]en
 		r.OnResult(seen)
 	}
 	return res.Messages, nil
+}
+
+// keep stores the session the input left (next), or erases the person's
+// data when it left none.
+func (r *Runner) keep(ctx context.Context, user string, sess *Session, next *engine.Session) error {
+	if next == nil {
+		if sess != nil {
+			sess.unstage()
+		}
+		if err := r.sessions.Delete(ctx, user); err != nil {
+			return fmt.Errorf("handle input: erase: %w", err)
+		}
+		return nil
+	}
+	out, err := engine.EncodeSession(next)
+	if err != nil {
+		return err
+	}
+	if sess != nil {
+		sess.Stage(out)
+		return nil
+	}
+	if err := r.sessions.Save(ctx, user, out); err != nil {
+		return fmt.Errorf("handle input: %w", err)
+	}
+	return nil
 }
 
 // run decodes the session, asks the engine and applies the effects. Effects

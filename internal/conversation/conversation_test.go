@@ -312,3 +312,63 @@ func TestSubscriptionsAreLookedUpWhenTheSessionCannotKnow(t *testing.T) {
 		t.Errorf("bob sees alice's subscriptions: %q", msgs[0].Text)
 	}
 }
+
+// HandleSession starts from the transport's session and stages the next one
+// in it, without touching the store; an erasure unstages it and erases the
+// store at once; a failed input stages nothing.
+func TestHandleSessionStagesInsteadOfSaving(t *testing.T) {
+	mem := memory(t)
+	fx := &recorder{}
+	s := newRunner(t, mem, fx)
+	ctx := context.Background()
+	handle := func(sess *conversation.Session, in engine.Input) []engine.Message {
+		t.Helper()
+		msgs, err := s.HandleSession(ctx, "u", sess, in)
+		if err != nil {
+			t.Fatalf("%+v: %v", in, err)
+		}
+		return msgs
+	}
+	first := conversation.NewSession(nil)
+	msgs := handle(first, engine.Input{Kind: engine.InButton, Data: "L:en"})
+	blob, ok := first.Staged()
+	if !ok || blob == nil {
+		t.Fatal("nothing staged")
+	}
+	if mem.Len() != 0 {
+		t.Fatal("HandleSession wrote the store")
+	}
+	next := conversation.NewSession(blob) // as the transport reads it back
+	handle(next, button(t, msgs, "Ask me"))
+	after, ok := next.Staged()
+	if sess, err := engine.DecodeSession(after); !ok || err != nil || sess.Lang != "en" || sess.Flow == "" {
+		t.Fatalf("staged %+v (%v), want the English flow that went on from the first session", sess, err)
+	}
+
+	fx.fail = errors.New("down")
+	failed := conversation.NewSession(after)
+	if _, err := s.HandleSession(ctx, "u", failed, engine.Input{Kind: engine.InText, Text: "police"}); err == nil {
+		t.Fatal("the effect's failure was not reported")
+	}
+	if _, ok := failed.Staged(); ok {
+		t.Error("a failed input staged a session")
+	}
+	fx.fail = nil
+
+	if err := mem.Save(ctx, "u", after); err != nil { // as if another path had stored one
+		t.Fatal(err)
+	}
+	erase := conversation.NewSession(after)
+	msgs = handle(erase, engine.Input{Kind: engine.InCommand, Command: "delete"})
+	confirm := conversation.NewSession(nil)
+	if b, ok := erase.Staged(); ok {
+		confirm = conversation.NewSession(b)
+	}
+	handle(confirm, button(t, msgs, "common.delete.yes"))
+	if _, ok := confirm.Staged(); ok {
+		t.Error("an erasure left a session staged")
+	}
+	if blob, _ := mem.Load(ctx, "u"); blob != nil {
+		t.Error("an erasure left the stored session")
+	}
+}
