@@ -33,7 +33,7 @@ type Conversation interface {
 
 // StaffHandler handles updates from configured staff groups (messages,
 // edits, callback queries, membership changes); the referral package
-// implements it and sends through Server.Sender. It runs under the group's
+// implements it and sends through the Sender. It runs under the group's
 // lease like any update. An error makes the update fail and be re-delivered
 // (at most Limits.UpdateAttempts times), so it must be idempotent per
 // update_id. Callback queries are answered by the transport after it returns
@@ -80,14 +80,13 @@ func UpdateFromContext(ctx context.Context) (*models.Update, bool) {
 // through the Sender, and only then marks the update done.
 type Dispatcher struct {
 	conv        Conversation
-	staff       atomic.Pointer[StaffHandler]
-	blocked     atomic.Pointer[BlockedHook]
+	staff       StaffHandler // nil: staff groups' updates are ignored
+	blocked     BlockedHook  // nil: nobody is told
 	sender      *Sender
 	state       updateState
 	inactive    Inactive
 	sessionKey  func(user string) string // nil without Redis
 	staffGroups map[int64]bool
-	username    atomic.Pointer[string]
 	lim         Limits
 	m           *metrics
 	log         *slog.Logger
@@ -111,20 +110,6 @@ type Dispatcher struct {
 	inflight sync.WaitGroup
 	hard     context.Context // cancelled when the drain deadline passes
 	hardStop context.CancelFunc
-}
-
-func (d *Dispatcher) botUsername() string {
-	if p := d.username.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
-
-func (d *Dispatcher) staffHandler() StaffHandler {
-	if p := d.staff.Load(); p != nil {
-		return *p
-	}
-	return nil
 }
 
 // Process handles one update and returns nil once it is handled (or safely
@@ -156,7 +141,7 @@ func (d *Dispatcher) process(ctx context.Context, u *models.Update, deferAnswer 
 			answer, err = "", nil
 		}
 	}()
-	in := classify(u, d.staffGroups, d.botUsername())
+	in := classify(u, d.staffGroups, d.sender.BotUsername())
 	typ = in.typ
 	outcome, answer, err := d.handle(ctx, u, in, deferAnswer)
 	d.m.updates.WithLabelValues(in.typ, outcome).Inc()
@@ -171,7 +156,7 @@ func (d *Dispatcher) process(ctx context.Context, u *models.Update, deferAnswer 
 // handle returns the outcome label, the callback to answer in the webhook
 // response, and the error that requires re-delivery.
 func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, deferAnswer bool) (outcome, answer string, err error) {
-	if in.act == actStaff && d.staffHandler() == nil {
+	if in.act == actStaff && d.staff == nil {
 		in.act, in.ignoreWhy = actIgnore, "ignored"
 	}
 	if in.act == actIgnore {
@@ -582,7 +567,7 @@ func (d *Dispatcher) safeStaff(ctx context.Context, u *models.Update) (err error
 			d.log.Error("panic in staff handler", "update_id", u.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	return d.staffHandler().HandleStaff(ctx, u)
+	return d.staff.HandleStaff(ctx, u)
 }
 
 // answerCallback answers a callback query now (through the Sender), or

@@ -47,6 +47,7 @@ type testEnv struct {
 	t      *testing.T
 	api    *botapitest.Server
 	srv    *Server
+	sender *Sender
 	http   *httptest.Server
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
@@ -55,14 +56,18 @@ type testEnv struct {
 }
 
 type envOpts struct {
-	conv    Conversation
-	memory  bool // no Redis
-	polling bool
-	limits  *Limits
-	staff   map[int64]bool
-	api     *botapitest.Server // share a fake API between servers
-	rdb     redis.UniversalClient
-	keys    *keys.Keys
+	conv Conversation
+	// handlers besides the conversation (Handlers)
+	staffHandler StaffHandler
+	commands     CommandTexts
+	blocked      BlockedHook
+	memory       bool // no Redis
+	polling      bool
+	limits       *Limits
+	staff        map[int64]bool
+	api          *botapitest.Server // share a fake API between servers
+	rdb          redis.UniversalClient
+	keys         *keys.Keys
 }
 
 // newEnv builds a Server against a fake Bot API and (unless memory) the real
@@ -99,11 +104,15 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if !o.memory {
 		rdb = e.rdb
 	}
-	srv, err := New(cfg, conv, rdb, e.keys, e.reg, log)
+	sender, err := NewSender(cfg, rdb, e.keys, e.reg, log)
+	if err != nil {
+		t.Fatalf("NewSender: %v", err)
+	}
+	srv, err := New(sender, Handlers{Conversation: conv, Staff: o.staffHandler, Commands: o.commands, Blocked: o.blocked})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e.srv = srv
+	e.srv, e.sender = srv, sender
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
 	return e

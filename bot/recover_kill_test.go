@@ -82,7 +82,11 @@ func runKillChild(prefix, apiURL string) int {
 		WebhookURL: "https://bot.example.org/telegram/hook", WebhookSecret: testSecret, BotUsername: "PutokazBot",
 		LogSalt: "test", Limits: lim}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	srv, err := New(cfg, multiPartConv{}, rdb, k, prometheus.NewRegistry(), log)
+	sender, err := NewSender(cfg, rdb, k, prometheus.NewRegistry(), log)
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := New(sender, Handlers{Conversation: multiPartConv{}})
 	if err != nil {
 		return fail(err)
 	}
@@ -348,7 +352,11 @@ func BenchmarkWebhookUpdateThreeReplies(b *testing.B) {
 	three := funcConv(func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
 		return []engine.Message{{Text: "one", Lang: "en"}, {Text: "two", Lang: "en"}, {Text: "three", Lang: "en"}}, nil
 	})
-	srv, err := New(cfg, three, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sender, err := NewSender(cfg, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(sender, Handlers{Conversation: three})
 	if err != nil {
 		b.Fatal(err)
 	}

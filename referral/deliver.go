@@ -289,7 +289,7 @@ func sharedReply(c *Case) int {
 // their conversation, which resumes after a close. The conversation answers
 // an event once (it changes the session), so its messages are stored before
 // they are sent: a retry sends the same messages instead of asking again.
-func (s *Service) deliverPerson(ctx context.Context, e entry) error {
+func (s *Service) deliverPerson(ctx context.Context, conv Conversation, e entry) error {
 	ctx = bot.WithLane(ctx, bot.LaneStaff) // what staff did, told later: not an answer to a message
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
@@ -309,8 +309,7 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 			return errSkip
 		}
 	} else {
-		p := s.conv.Load()
-		if p == nil {
+		if conv == nil {
 			return errors.New("no conversation to tell the person")
 		}
 		in := engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed, LangHint: c.Lang}
@@ -339,7 +338,7 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 				return errSkip
 			}
 		}
-		msgs, err = (*p).Handle(ctx, c.User, in)
+		msgs, err = conv.Handle(ctx, c.User, in)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("tell the person: %w", err)

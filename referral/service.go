@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -72,7 +71,6 @@ type Service struct {
 	hc       *http.Client
 	lock     PersonLock
 	now      func() time.Time
-	conv     atomic.Pointer[Conversation]
 	consumer string
 	// Test hooks: called with the worker's context before an entry is
 	// delivered and before it is acknowledged (a test blocks in them and
@@ -95,7 +93,7 @@ var (
 // engine's Offline hook (Config.Serves) keeps people from getting this far.
 var ErrNoQueue = errors.New("no staff queue is configured for this service")
 
-// New builds the service. Call SetConversation before Run.
+// New builds the service; Run delivers its outbox.
 func New(o Options) (*Service, error) {
 	cfg := o.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -127,16 +125,6 @@ func New(o Options) (*Service, error) {
 	host, _ := os.Hostname()
 	s.consumer = host + "-" + strconv.Itoa(os.Getpid()) + "-" + lease.NewToken()[:8]
 	return s, nil
-}
-
-// SetConversation connects the conversation core (which in turn was built
-// with this service as its effect handler).
-func (s *Service) SetConversation(c Conversation) {
-	if c == nil {
-		s.conv.Store(nil)
-		return
-	}
-	s.conv.Store(&c)
 }
 
 // hash is the pseudonym of a code or user ID in logs.

@@ -154,7 +154,12 @@ func newReplica(ctx context.Context, redisURL, apiURL string, parts int, log *sl
 			PrivatePerSecond: 1000, PrivateBurst: 100, GlobalPerSecond: 10000, GlobalBurst: 1000,
 			LeaseWait: 2 * time.Second, ReadyCacheTTL: time.Second,
 		}}
-	srv, err := bot.New(cfg, counterConv{k: k, rdb: rdb, parts: parts}, rdb, k, prometheus.NewRegistry(), log)
+	sender, err := bot.NewSender(cfg, rdb, k, prometheus.NewRegistry(), log)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, err
+	}
+	srv, err := bot.New(sender, bot.Handlers{Conversation: counterConv{k: k, rdb: rdb, parts: parts}})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, nil, err
