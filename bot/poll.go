@@ -109,7 +109,7 @@ func (s *Server) handleBatch(ctx context.Context, raws []json.RawMessage) (next 
 	groups := map[string][]int{}
 	for i, it := range items {
 		key := ""
-		if in := classify(it.u, s.cfg.StaffGroups, s.d.botUsername()); in.act != actIgnore {
+		if in := classify(it.u, s.cfg.StaffGroups, s.sender.BotUsername()); in.act != actIgnore {
 			key = chatKey(in.chatID)
 		}
 		if _, seen := groups[key]; !seen {

@@ -286,7 +286,7 @@ func sharedReply(c *Case) int {
 // their conversation, which resumes after a close. The conversation answers
 // an event once (it changes the session), so its messages are stored before
 // they are sent: a retry sends the same messages instead of asking again.
-func (s *Desk) deliverPerson(ctx context.Context, e entry) error {
+func (s *Desk) deliverPerson(ctx context.Context, conv Conversation, e entry) error {
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
 		return err
@@ -305,8 +305,7 @@ func (s *Desk) deliverPerson(ctx context.Context, e entry) error {
 			return errSkip
 		}
 	} else {
-		p := s.conv.Load()
-		if p == nil {
+		if conv == nil {
 			return errors.New("no conversation to tell the person")
 		}
 		in := engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed, LangHint: c.Lang}
@@ -335,7 +334,7 @@ func (s *Desk) deliverPerson(ctx context.Context, e entry) error {
 				return errSkip
 			}
 		}
-		msgs, err = (*p).Handle(ctx, c.User, in)
+		msgs, err = conv.Handle(ctx, c.User, in)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("tell the person: %w", err)

@@ -131,8 +131,7 @@
 //	mem.Bind(svc)
 //	conv := conversation.New(sessions, eng, holder, svc, log)
 //	conv.Statuses = svc
-//	svc.SetConversation(conv)
-//	go svc.Run(ctx)
+//	go svc.Run(ctx, conv)
 //
 // A staff pane shows mem.Topics() (case cards and what the person sent) and
 // calls mem.Claim, Reply, Note and Close; what reaches the person from staff

@@ -19,7 +19,7 @@ import (
 // chat drives a conversation in memory like the playground does.
 type chat struct {
 	t    *testing.T
-	conv *conversation.Service
+	conv *conversation.Runner
 	user string
 	last []engine.Message
 }
@@ -72,10 +72,9 @@ func TestMemoryStaff(t *testing.T) {
 	n := uint64(99)
 	conv := conversation.New(sessions, engine.New(time.Now, func() uint64 { n += 31; return n }), holder, svc, nil)
 	conv.Statuses = svc
-	svc.SetConversation(conv)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = svc.Run(ctx) }()
+	go func() { defer close(done); _ = svc.Run(ctx, conv) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	c := &chat{t: t, conv: conv, user: "web:1"}

@@ -25,8 +25,9 @@ type worker struct {
 }
 
 // workers returns the outbox streams this configuration delivers: one per
-// staff group, the person stream, and one per queue with a webhook.
-func (s *Desk) workers() []*worker {
+// staff group, the person stream (through conv), and one per queue with a
+// webhook.
+func (s *Desk) workers(conv Conversation) []*worker {
 	groups := map[int64]bool{}
 	var hooks []string
 	for key, q := range s.cfg.Queues {
@@ -46,7 +47,8 @@ func (s *Desk) workers() []*worker {
 		out = append(out, &worker{s: s, stream: s.staffStream(g), deliver: s.deliverStaff, attempts: s.cfg.Attempts,
 			base: s.cfg.BackoffBase, maxWait: s.cfg.BackoffMax})
 	}
-	out = append(out, &worker{s: s, stream: personStream, deliver: s.deliverPerson, attempts: s.cfg.Attempts,
+	deliverPerson := func(ctx context.Context, e entry) error { return s.deliverPerson(ctx, conv, e) }
+	out = append(out, &worker{s: s, stream: personStream, deliver: deliverPerson, attempts: s.cfg.Attempts,
 		base: s.cfg.BackoffBase, maxWait: s.cfg.BackoffMax})
 	for _, key := range hooks {
 		q := s.cfg.Queues[key]
@@ -59,13 +61,15 @@ func (s *Desk) workers() []*worker {
 
 // Run delivers the outbox until ctx ends: start it with the transport, stop
 // it on shutdown (an entry being delivered then is delivered again later,
-// by this or another replica). It returns nil after ctx ends.
-func (s *Desk) Run(ctx context.Context) error {
-	if s.conv.Load() == nil {
-		s.log.Warn("no conversation set: claimed/closed notices to people in a handoff wait until one is")
+// by this or another replica). What staff did reaches a person through conv
+// (the conversation core, built with this desk as its effect handler).
+// It returns nil after ctx ends.
+func (s *Desk) Run(ctx context.Context, conv Conversation) error {
+	if conv == nil {
+		s.log.Warn("no conversation: claimed/closed notices to people in a handoff wait for a replica that has one")
 	}
 	var wg sync.WaitGroup
-	for _, w := range s.workers() {
+	for _, w := range s.workers(conv) {
 		wg.Go(func() { w.run(ctx) })
 	}
 	wg.Go(func() { s.sweepLoop(ctx) })

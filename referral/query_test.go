@@ -85,7 +85,7 @@ func TestCasesLists(t *testing.T) {
 			}
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { defer close(done); _ = svc.Run(runCtx) }()
+			go func() { defer close(done); _ = svc.Run(runCtx, nil) }() // no person is told here
 			polltest.Until(t, 5*time.Second, "two cards", func() bool { return len(mem.Topics()) == 2 })
 			if out, err := svc.ClaimAs(ctx, "PK-3AAA", "tg:9", "Ana"); err != nil || out != Done {
 				t.Fatalf("claim: %v %v", out, err)

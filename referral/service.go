@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,7 +70,6 @@ type Desk struct {
 	hc       *http.Client
 	lock     PersonLock
 	now      func() time.Time
-	conv     atomic.Pointer[Conversation]
 	consumer string
 	// Test hooks: called with the worker's context before an entry is
 	// delivered and before it is acknowledged (a test blocks in them and
@@ -94,7 +92,7 @@ var (
 // engine's Offline hook (Config.HasQueue) keeps people from getting this far.
 var ErrNoQueue = errors.New("no staff queue is configured for this service")
 
-// New builds the desk. Call SetConversation before Run.
+// New builds the desk; Run delivers its outbox.
 func New(o Options) (*Desk, error) {
 	cfg := o.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -126,16 +124,6 @@ func New(o Options) (*Desk, error) {
 	host, _ := os.Hostname()
 	s.consumer = host + "-" + strconv.Itoa(os.Getpid()) + "-" + lease.NewToken()[:8]
 	return s, nil
-}
-
-// SetConversation connects the conversation core (which in turn was built
-// with this desk as its effect handler).
-func (s *Desk) SetConversation(c Conversation) {
-	if c == nil {
-		s.conv.Store(nil)
-		return
-	}
-	s.conv.Store(&c)
 }
 
 // hash is the pseudonym of a code or user ID in logs.

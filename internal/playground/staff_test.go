@@ -45,10 +45,9 @@ func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*pla
 	n := uint64(99)
 	conv := conversation.New(tracked, engine.New(time.Now, func() uint64 { n += 31; return n }), holder, refs, nil)
 	conv.Statuses = refs
-	refs.SetConversation(conv)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = refs.Run(ctx) }()
+	go func() { defer close(done); _ = refs.Run(ctx, conv) }()
 	t.Cleanup(func() { cancel(); <-done })
 	srv, err := playground.New(playground.Options{Conversation: conv, Content: holder, Sessions: tracked, Graph: g,
 		Referrals: &playground.Referrals{Service: refs, Staff: staff}, Locks: locks})

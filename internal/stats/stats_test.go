@@ -37,7 +37,7 @@ func (accept) Apply(context.Context, string, string, engine.Effect) error { retu
 
 type chat struct {
 	t    *testing.T
-	conv *conversation.Service
+	conv *conversation.Runner
 	user string
 	last []engine.Message
 }
@@ -105,7 +105,7 @@ func TestUnavailableService(t *testing.T) {
 }
 
 // TestConversationToRedisAndPrometheus drives real conversations through
-// conversation.Service with the OnResult hook and checks every counter in
+// conversation.Runner with the OnResult hook and checks every counter in
 // Prometheus, in the day's Redis hash, and in the report.
 func TestConversationToRedisAndPrometheus(t *testing.T) {
 	rdb, k := redistest.New(t)

@@ -64,7 +64,7 @@ func TestTranscripts(t *testing.T) {
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Service, *terminal.LocalStaff) {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Runner, *terminal.LocalStaff) {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)

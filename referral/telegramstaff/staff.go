@@ -24,7 +24,7 @@ type Staff struct {
 	s *bot.Sender
 }
 
-// New sends through s (bot.Server.Sender()).
+// New sends through s (bot.NewSender).
 func New(s *bot.Sender) *Staff { return &Staff{s: s} }
 
 var _ referral.Staff = (*Staff)(nil)
