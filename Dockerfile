@@ -21,6 +21,8 @@ COPY . .
 # CGO off: a fully static binary that needs no libc (distroless/static has
 # none). -trimpath keeps build paths out of the binary; -s -w drops the
 # symbol tables (a smaller image; panics still print Go stack traces).
+# No -tags loadtest: the load tool and its fake Bot API stay out of the image
+# (`putokaz loadtest` there says how to build it).
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/putokaz .
 
 # ---- run --------------------------------------------------------------------

@@ -30,7 +30,11 @@ func BenchmarkWebhookUpdate(b *testing.B) {
 	lim := testLimits()
 	cfg := Config{Token: api.Token(), APIURL: api.URL(), WebhookURL: "https://x.org/hook", WebhookSecret: testSecret,
 		BotUsername: "PutokazBot", Limits: lim}
-	srv, err := New(cfg, &echoConv{}, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sender, err := NewSender(cfg, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(sender, Handlers{Conversation: &echoConv{}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -106,6 +106,10 @@ type Limits struct {
 	// KeyboardTTL is how long the "reply keyboard is showing" flag of a chat
 	// is kept [7 days].
 	KeyboardTTL time.Duration
+	// SessionTTL is how long a person's session is kept after their last
+	// update [30 days]: with Redis the transport writes it (session.go);
+	// the app sets it to session_ttl.
+	SessionTTL time.Duration
 
 	// PollTimeout is the long-polling timeout of getUpdates [25s].
 	PollTimeout time.Duration
@@ -151,6 +155,7 @@ func (l Limits) withDefaults() Limits {
 	setD(&l.DedupeTTL, 48*time.Hour)
 	setD(&l.InactiveTTL, 30*24*time.Hour)
 	setD(&l.KeyboardTTL, 7*24*time.Hour)
+	setD(&l.SessionTTL, 30*24*time.Hour)
 	setD(&l.PollTimeout, 25*time.Second)
 	setD(&l.ShutdownTimeout, 20*time.Second)
 	if l.MaxBodyBytes == 0 {
@@ -217,7 +222,7 @@ func (c Config) Validate() error {
 	if l.PrivatePerSecond < 0 || l.GroupPerMinute < 0 || l.GlobalPerSecond < 0 ||
 		l.PrivateBurst < 0 || l.GroupBurst < 0 || l.GlobalBurst < 0 || l.APIAttempts < 0 || l.UpdateAttempts < 0 ||
 		l.BackoffBase < 0 || l.BackoffMax < 0 || l.CallTimeout < 0 || l.LeaseTTL < 0 || l.LeaseWait < 0 ||
-		l.HandleTimeout < 0 || l.DedupeTTL < 0 || l.InactiveTTL < 0 || l.KeyboardTTL < 0 || l.PollTimeout < 0 ||
+		l.HandleTimeout < 0 || l.DedupeTTL < 0 || l.InactiveTTL < 0 || l.KeyboardTTL < 0 || l.SessionTTL < 0 || l.PollTimeout < 0 ||
 		l.ShutdownTimeout < 0 || l.MaxBodyBytes < 0 || l.ReadyCacheTTL < 0 {
 		errs = append(errs, errors.New("limits must not be negative"))
 	}

@@ -2,33 +2,36 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"putokaz/internal/backoff"
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
 )
 
-// Conversation is what the transport needs from the conversation core.
+// Conversation is what the transport needs from the conversation core
+// (conversation.Runner).
 type Conversation interface {
-	// Handle processes one input of one person and returns what to send.
-	// user is an opaque stable ID: use "tg:" + decimal Telegram user ID.
-	Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
+	// HandleSession processes one input of one person and returns what to
+	// send. user is "tg:" + the decimal Telegram user ID. sess is the
+	// person's session as begin read it with the chat's lease: the new one
+	// is staged in it, and finish writes it with the update's done mark.
+	// sess is nil without Redis: the conversation then uses its own store.
+	HandleSession(ctx context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error)
 }
 
 // StaffHandler handles updates from configured staff groups (messages,
 // edits, callback queries, membership changes); the referral package
-// implements it and sends through Server.Sender. It runs under the group's
+// implements it and sends through the Sender. It runs under the group's
 // lease like any update. An error makes the update fail and be re-delivered
 // (at most Limits.UpdateAttempts times), so it must be idempotent per
 // update_id. Callback queries are answered by the transport after it returns
@@ -49,18 +52,6 @@ var (
 	errLeaseLost = errors.New("chat lease lost before the session was saved")
 )
 
-// Lease identifies the per-chat lease under which an update is handled:
-// Key is the Redis key (it shares the person's hash tag), Token the fencing
-// token stored in it while the lease is ours. A store can make a write
-// conditional on GET Key == Token in the same Lua script, so that a handler
-// whose lease expired cannot overwrite newer state.
-type Lease struct {
-	Key   string
-	Token string
-}
-
-type updateCtxKey struct{}
-type leaseCtxKey struct{}
 type answeredCtxKey struct{}
 
 // CallbackAnswered tells the transport that the StaffHandler answered the
@@ -72,20 +63,6 @@ func CallbackAnswered(ctx context.Context) {
 	}
 }
 
-// UpdateFromContext returns the Telegram update being handled (for example
-// to copy a person's message to staff with copyMessage).
-func UpdateFromContext(ctx context.Context) (*models.Update, bool) {
-	u, ok := ctx.Value(updateCtxKey{}).(*models.Update)
-	return u, ok
-}
-
-// LeaseFromContext returns the lease of the chat whose update is being
-// handled (only with Redis).
-func LeaseFromContext(ctx context.Context) (Lease, bool) {
-	l, ok := ctx.Value(leaseCtxKey{}).(Lease)
-	return l, ok
-}
-
 // Dispatcher processes updates: the single path shared by the webhook and
 // long polling. For each update it deduplicates update_id, serialises the
 // chat (an in-process lock, then the Redis lease across replicas), calls the
@@ -93,15 +70,13 @@ func LeaseFromContext(ctx context.Context) (Lease, bool) {
 // through the Sender, and only then marks the update done.
 type Dispatcher struct {
 	conv        Conversation
-	staff       atomic.Pointer[StaffHandler]
-	blocked     atomic.Pointer[BlockedHook]
+	staff       StaffHandler // nil: staff groups' updates are ignored
+	blocked     BlockedHook  // nil: nobody is told
 	sender      *Sender
 	state       updateState
 	inactive    Inactive
-	leaseKey    func(chat string) string // nil without Redis
 	sessionKey  func(user string) string // nil without Redis
 	staffGroups map[int64]bool
-	username    atomic.Pointer[string]
 	lim         Limits
 	m           *metrics
 	log         *slog.Logger
@@ -125,20 +100,6 @@ type Dispatcher struct {
 	inflight sync.WaitGroup
 	hard     context.Context // cancelled when the drain deadline passes
 	hardStop context.CancelFunc
-}
-
-func (d *Dispatcher) botUsername() string {
-	if p := d.username.Load(); p != nil {
-		return *p
-	}
-	return ""
-}
-
-func (d *Dispatcher) staffHandler() StaffHandler {
-	if p := d.staff.Load(); p != nil {
-		return *p
-	}
-	return nil
 }
 
 // Process handles one update and returns nil once it is handled (or safely
@@ -170,7 +131,7 @@ func (d *Dispatcher) process(ctx context.Context, u *models.Update, deferAnswer 
 			answer, err = "", nil
 		}
 	}()
-	in := classify(u, d.staffGroups, d.botUsername())
+	in := classify(u, d.staffGroups, d.sender.BotUsername())
 	typ = in.typ
 	outcome, answer, err := d.handle(ctx, u, in, deferAnswer)
 	d.m.updates.WithLabelValues(in.typ, outcome).Inc()
@@ -182,10 +143,13 @@ func (d *Dispatcher) process(ctx context.Context, u *models.Update, deferAnswer 
 	return answer, err
 }
 
-// handle returns the outcome label, the callback to answer in the webhook
-// response, and the error that requires re-delivery.
+// handle takes an update along its path: wait for the chat (waitForChat),
+// take its lease and read the session (start), run the conversation or the
+// staff handler (run), send the replies and record the update's end with
+// the session (reply). It returns the outcome label, the callback to answer
+// in the webhook response, and the error that requires re-delivery.
 func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, deferAnswer bool) (outcome, answer string, err error) {
-	if in.act == actStaff && d.staffHandler() == nil {
+	if in.act == actStaff && d.staff == nil {
 		in.act, in.ignoreWhy = actIgnore, "ignored"
 	}
 	if in.act == actIgnore {
@@ -207,236 +171,32 @@ func (d *Dispatcher) handle(ctx context.Context, u *models.Update, in inbound, d
 		in.callbackID = ""
 	}
 
-	chat := chatKey(in.chatID)
 	wctx, cancelWait := context.WithTimeout(ctx, d.lim.LeaseWait)
 	defer cancelWait()
-	lockStart := time.Now()
-	unlock, waited, err := d.locks.LockWaited(wctx, chat)
-	if waited {
-		d.m.leaseWaits.Inc()
-		d.m.leaseWaitSeconds.Observe(time.Since(lockStart).Seconds())
-	}
+	unlock, outcome, err := d.waitForChat(ctx, wctx, u.ID, chatKey(in.chatID))
 	if err != nil {
-		return "busy", "", retryLater("busy", fmt.Errorf("update %d: %w", u.ID, ErrBusy))
+		return outcome, "", err
 	}
 	defer unlock()
-	// An earlier update of this chat whose end could not be recorded
-	// (Redis was unreachable) is recorded first: a re-delivery of it is
-	// then a duplicate, and a later update starts from its session.
-	if err := d.flushPending(ctx, chat); err != nil {
-		return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
+	a, outcome, err := d.start(ctx, wctx, u, in, deferAnswer)
+	if err != nil || a == nil {
+		if outcome == "duplicate" {
+			// The first delivery's webhook answer (if any) may have been
+			// lost with its response: answer the callback again; a second
+			// answer is harmless.
+			return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+		}
+		return outcome, "", err
 	}
-
-	token := d.leaseToken(u.ID)
-	reactivate := in.act == actConversation || in.act == actUnblocked
-	// The person's session travels with the lease (SessionTx). Only in a
-	// private chat: its lease and the session share a hash tag (one
-	// cluster slot) because chat and user are the same ID.
-	sessionKey := ""
-	if d.sessionKey != nil && in.act == actConversation && in.userID == in.chatID {
-		sessionKey = d.sessionKey(userKey(in.userID))
+	defer a.close()
+	if a.br.attempt > d.lim.UpdateAttempts {
+		return d.dropPoison(a)
 	}
-	br, err := d.begin(wctx, chat, u.ID, token, reactivate, sessionKey)
-	switch {
-	case errors.Is(err, ErrBusy):
-		return "busy", "", retryLater("busy", fmt.Errorf("update %d: %w", u.ID, err))
-	case err != nil:
-		d.m.redisErrors.WithLabelValues("begin").Inc()
-		d.log.Error("could not begin update", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
-		return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
-	case br.status == beginDone:
-		d.m.dedupeHits.Inc()
-		// The first delivery's webhook answer (if any) may have been lost
-		// with its response: answer the callback again; a second answer
-		// is harmless.
-		return "duplicate", d.answerCallback(ctx, in.callbackID, deferAnswer), nil
-	}
-
-	// From here on the lease is ours: the handling is detached from the
-	// request (a dropped connection must not abort sending half a reply),
-	// bounded by HandleTimeout and by the drain deadline.
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.lim.HandleTimeout)
-	defer cancel()
-	stopHard := context.AfterFunc(d.hard, cancel)
-	defer stopHard()
-	hctx = context.WithValue(hctx, updateCtxKey{}, u)
-	if d.leaseKey != nil {
-		hctx = context.WithValue(hctx, leaseCtxKey{}, Lease{Key: d.leaseKey(chat), Token: token})
-	}
-	if reactivate {
-		hctx = withActiveChat(hctx, in.chatID)
-	}
-	if br.checkErr != nil {
-		// Handled as new: at worst a re-delivered /delete runs twice.
-		d.m.redisErrors.WithLabelValues("erased_check").Inc()
-		d.log.Warn("could not check whether the update erased its person before", "update_id", u.ID,
-			"chat", d.hash(in.chatID), "err", br.checkErr)
-	}
-	// A person's update records the chat's messages for a quick exit and
-	// learns whether it asked for one, or erased the person (exit.go).
-	var marks *updateMarks
-	if in.act == actConversation && in.chatID > 0 && in.chatID == in.userID {
-		marks = &updateMarks{chatID: in.chatID}
-		hctx = withMarks(hctx, marks)
-	}
-	var tx *SessionTx
-	if sessionKey != "" {
-		tx = &SessionTx{key: sessionKey, blob: br.session}
-		hctx = context.WithValue(hctx, sessionTxCtxKey{}, tx)
-	}
-	stopRenew := d.keepLease(chat, token, in.chatID, cancel)
-	finished := false
-	finish := func(f finishArgs) error {
-		finished = true
-		stopRenew()
-		return d.finish(ctx, chat, u.ID, token, in.chatID, f)
-	}
-	defer func() {
-		if !finished {
-			// Only a panic in our own code gets here: release the chat and
-			// drop the update (re-running it would panic again).
-			_ = finish(finishArgs{done: true})
-		}
-	}()
-
-	if br.attempt > d.lim.UpdateAttempts {
-		d.m.poison.Inc()
-		d.log.Error("poison update dropped after repeated failures", "update_id", u.ID, "type", in.typ,
-			"chat", d.hash(in.chatID), "attempts", br.attempt-1)
-		if in.act == actConversation {
-			ops, _ := render(in.chatID, 0, []engine.Message{d.politeError(in)}, false)
-			if _, _, err := d.sender.runOps(hctx, ops, d.log); err != nil {
-				d.log.Warn("could not send the error notice for a poison update", "chat", d.hash(in.chatID), "err", err)
-			}
-		}
-		var sent []int
-		if marks != nil {
-			_, _, sent = marks.state()
-			if in.msgID != 0 {
-				sent = append(sent, in.msgID)
-			}
-		}
-		if err := finish(finishArgs{done: true, sent: sent}); err != nil {
-			return "error", "", err
-		}
-		return "poison", d.answerCallback(ctx, in.callbackID, deferAnswer), nil
-	}
-
-	outcome = "handled"
-	var ops []op
-	switch {
-	case br.outbox != nil:
-		// A previous attempt got the replies but could not send them all:
-		// send the rest instead of asking the conversation again.
-		if err := json.Unmarshal(br.outbox, &ops); err != nil {
-			d.log.Error("unreadable stored replies; dropped", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
-			ops = nil
-		}
-	case in.act == actBlocked:
-		if err := d.inactive.SetInactive(hctx, in.chatID); err != nil {
-			d.m.redisErrors.WithLabelValues("inactive_set").Inc()
-			_ = finish(finishArgs{})
-			return "error", "", retryLater("redis_unreachable", fmt.Errorf("update %d: %w", u.ID, err))
-		}
-		d.m.inactiveMarked.Inc()
-		if err := d.onBlocked(hctx, userKey(in.userID)); err != nil {
-			_ = finish(finishArgs{})
-			return "error", "", retryLater("blocked_hook", fmt.Errorf("update %d: %w", u.ID, err))
-		}
-	case in.act == actUnblocked:
-		// begin cleared the inactive mark.
-	case in.act == actStaff:
-		answered := new(atomic.Bool)
-		sctx := context.WithValue(WithLane(hctx, LaneStaff), answeredCtxKey{}, answered)
-		perr := d.safeStaff(sctx, u)
-		if answered.Load() {
-			in.callbackID = "" // answered with its text: once is enough
-		}
-		if errors.Is(perr, errPanicked) {
-			outcome = "panic"
-		} else if perr != nil {
-			d.log.Warn("staff handler failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
-				"attempt", br.attempt, "err", perr)
-			_ = finish(finishArgs{})
-			return "error", "", retryLater("handler_failed", fmt.Errorf("update %d: staff handler: %w", u.ID, perr))
-		}
-	case in.act == actConversation:
-		var emergency *atomic.Bool
-		hctx, emergency = withEmergencyMark(hctx)
-		msgs, herr := d.safeHandle(hctx, userKey(in.userID), in.input)
-		if emergency.Load() {
-			hctx = WithLane(hctx, LaneEmergency)
-		}
-		switch {
-		case errors.Is(herr, errPanicked):
-			outcome = "panic"
-			ops, _ = render(in.chatID, 0, []engine.Message{d.politeError(in)}, br.keyboard)
-		case herr != nil:
-			d.log.Warn("conversation failed; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
-				"attempt", br.attempt, "err", herr)
-			_ = finish(finishArgs{})
-			return "error", "", retryLater("handler_failed", fmt.Errorf("update %d: conversation: %w", u.ID, herr))
-		default:
-			var dropped int
-			ops, dropped = render(in.chatID, 0, msgs, br.keyboard)
-			if dropped > 0 {
-				d.m.droppedButtons.Add(float64(dropped))
-				d.log.Error("buttons left out: Telegram would reject them (callback data over 64 bytes, bad URL or empty label)",
-					"update_id", u.ID, "count", dropped)
-			}
-		}
-	}
-
-	var quickExit, erased bool
-	var forget []int
-	if marks != nil {
-		if quickExit, erased, _ = marks.state(); quickExit && !erased {
-			// Before the replies: they are what the person sees after.
-			forget = d.quickExit(hctx, chat, in.chatID, in.msgID)
-		}
-	}
-	skip := br.sent // groups an attempt cut off by a kill had sent (recover_progress.go)
-	if outcome == "panic" {
-		skip = 0 // not the replies it sent
-	}
-	n, kbd, serr := d.sendReplies(hctx, chat, u.ID, token, ops, skip, marks, !erased)
-	var sent []int
-	if marks != nil && !erased {
-		_, _, sent = marks.state()
-		if in.msgID != 0 && !slices.Contains(forget, in.msgID) {
-			sent = append(sent, in.msgID)
-		}
-	}
-	if erased {
-		// Nothing of the chat may stay, unsent replies neither: the
-		// update is done (its re-delivery is recognised by update_id).
-		if serr != nil {
-			d.log.Warn("could not send all replies after an erasure; not retried", "update_id", u.ID,
-				"sent", n, "left", len(ops)-n, "err", serr)
-		}
-		if err := finish(finishArgs{erased: true}); err != nil {
-			return "error", "", err
-		}
-		return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
-	}
-	if serr != nil && !errors.Is(serr, ErrInactive) && !errors.Is(serr, tgbot.ErrorForbidden) {
-		// Keep what is left for the next delivery of this update.
-		var outbox []byte
-		if rest := ops[n:]; len(rest) > 0 {
-			outbox, _ = json.Marshal(rest)
-		}
-		d.log.Warn("could not send all replies; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),
-			"sent", n, "left", len(ops)-n, "err", serr)
-		if err := finish(finishArgs{outbox: outbox, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
-			d.log.Error("could not store unsent replies", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
-		}
-		return "error", "", retryLater("send_failed", fmt.Errorf("update %d: send replies: %w", u.ID, serr))
-	}
-	// A person who blocked the bot gets nothing more; the update is done.
-	if err := finish(finishArgs{done: true, kbd: kbd, session: tx, sent: sent, forget: forget}); err != nil {
+	ops, outcome, err := d.run(a)
+	if err != nil {
 		return "error", "", err
 	}
-	return outcome, d.answerCallback(ctx, in.callbackID, deferAnswer), nil
+	return d.reply(a, ops, outcome)
 }
 
 // begin takes the chat's lease for the update, waiting with backoff while
@@ -472,7 +232,7 @@ func (d *Dispatcher) begin(ctx context.Context, chat string, updateID int64, tok
 				continue // begin again: the lease holds our token now
 			}
 		}
-		if err := Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
+		if err := backoff.Wait(ctx, min(delay, max(br.busyFor, time.Millisecond))); err != nil {
 			d.m.leaseWaitSeconds.Observe(time.Since(waitStart).Seconds())
 			return br, ErrBusy
 		}
@@ -506,7 +266,7 @@ func (d *Dispatcher) finish(ctx context.Context, chat string, updateID int64, to
 			return nil
 		}
 		d.m.redisErrors.WithLabelValues("finish").Inc()
-		_ = Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
+		_ = backoff.Wait(context.Background(), time.Duration(50<<i)*time.Millisecond)
 	}
 	// Redis is unreachable and the replies (if any) are sent: keep the end
 	// in memory and record it when Redis is back, before this chat's next
@@ -580,7 +340,7 @@ func (d *Dispatcher) keepLease(chat, token string, chatID int64, lost func()) (s
 var errPanicked = errors.New("panic recovered")
 
 // safeHandle calls the conversation with panics recovered.
-func (d *Dispatcher) safeHandle(ctx context.Context, user string, in engine.Input) (msgs []engine.Message, err error) {
+func (d *Dispatcher) safeHandle(ctx context.Context, user string, sess *conversation.Session, in engine.Input) (msgs []engine.Message, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			msgs, err = nil, errPanicked
@@ -588,7 +348,7 @@ func (d *Dispatcher) safeHandle(ctx context.Context, user string, in engine.Inpu
 			d.log.Error("panic in conversation", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	return d.conv.Handle(ctx, user, in)
+	return d.conv.HandleSession(ctx, user, sess, in)
 }
 
 // safeStaff calls the staff handler with panics recovered.
@@ -600,7 +360,7 @@ func (d *Dispatcher) safeStaff(ctx context.Context, u *models.Update) (err error
 			d.log.Error("panic in staff handler", "update_id", u.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	return d.staffHandler().HandleStaff(ctx, u)
+	return d.staff.HandleStaff(ctx, u)
 }
 
 // answerCallback answers a callback query now (through the Sender), or

@@ -300,7 +300,7 @@ func TestE2EForbiddenMarksInactive(t *testing.T) {
 	}
 	// Sends outside an update (staff relay) stop.
 	before := len(e.api.CallsTo("sendMessage"))
-	err := e.srv.Sender().Send(t.Context(), 804, 0, engine.Message{Text: "staff says hi"})
+	err := e.sender.Send(t.Context(), 804, 0, engine.Message{Text: "staff says hi"})
 	if err != ErrInactive {
 		t.Errorf("Send to inactive = %v", err)
 	}
@@ -317,7 +317,7 @@ func TestE2EForbiddenMarksInactive(t *testing.T) {
 	if got := len(e.api.Delivered("sendMessage")); got != 1 {
 		t.Errorf("delivered %d", got)
 	}
-	if err := e.srv.Sender().Send(t.Context(), 804, 0, engine.Message{Text: "staff says hi"}); err != nil {
+	if err := e.sender.Send(t.Context(), 804, 0, engine.Message{Text: "staff says hi"}); err != nil {
 		t.Errorf("Send after reactivation: %v", err)
 	}
 	if got := e.counter(e.srv.m.inactiveMarked); got != 1 {
@@ -354,17 +354,16 @@ func TestE2EMyChatMember(t *testing.T) {
 // once (by their key) under their update; a failing hook makes the update
 // be delivered again rather than lost.
 func TestE2EBlockedHook(t *testing.T) {
-	e := newEnv(t, envOpts{})
 	var got []string
 	fail := true
-	e.srv.SetBlockedHook(func(_ context.Context, user string) error {
+	e := newEnv(t, envOpts{blocked: func(_ context.Context, user string) error {
 		if fail {
 			fail = false
 			return errors.New("store down")
 		}
 		got = append(got, user)
 		return nil
-	})
+	}})
 	kicked := fmt.Sprintf(`{"update_id":1,"my_chat_member":{"chat":%s,"from":%s,"date":1767225600,`+
 		`"old_chat_member":{"status":"member","user":{"id":123456,"is_bot":true,"first_name":"Putokaz"}},`+
 		`"new_chat_member":{"status":"kicked","user":{"id":123456,"is_bot":true,"first_name":"Putokaz"},"until_date":0}}}`,
@@ -387,8 +386,8 @@ func TestE2EPanicPoliteReply(t *testing.T) {
 		}
 		return reply("fine"), nil
 	})
-	e := newEnv(t, envOpts{conv: conv})
-	e.srv.SetCommandTexts(contentTexts{t: t, c: builtinContent(t)}) // the apology is the content's, as in the app
+	// The apology is the content's, as in the app.
+	e := newEnv(t, envOpts{conv: conv, commands: contentTexts{t: t, c: builtinContent(t)}})
 	if code, _ := e.post(textUpdate(1, 806, "boom")); code != 200 {
 		t.Fatalf("status %d", code)
 	}
@@ -537,13 +536,16 @@ func (s *staffRecorder) HandleStaff(_ context.Context, u *models.Update) error {
 
 func TestE2EStaffGroup(t *testing.T) {
 	conv := &echoConv{}
-	e := newEnv(t, envOpts{conv: conv, staff: map[int64]bool{-100555: true}})
 	// Without a handler: ignored.
-	if code, _ := e.post(groupTextUpdate(1, -100555, 811, "case note")); code != 200 {
+	bare := newEnv(t, envOpts{conv: conv, staff: map[int64]bool{-100555: true}})
+	if code, _ := bare.post(groupTextUpdate(1, -100555, 811, "case note")); code != 200 {
 		t.Fatalf("status %d", code)
 	}
+	if bare.updates("message", "ignored") != 1 {
+		t.Error("a staff update without a handler was not counted as ignored")
+	}
 	h := &staffRecorder{}
-	e.srv.SetStaffHandler(h)
+	e := newEnv(t, envOpts{conv: conv, staff: map[int64]bool{-100555: true}, staffHandler: h})
 	if code, _ := e.post(groupTextUpdate(2, -100555, 811, "reply to person")); code != 200 {
 		t.Fatalf("status %d", code)
 	}
@@ -679,8 +681,7 @@ func TestE2EStaffCallbacksAndFailures(t *testing.T) {
 		}
 		return nil
 	})
-	e := newEnv(t, envOpts{staff: map[int64]bool{-100555: true}})
-	e.srv.SetStaffHandler(h)
+	e := newEnv(t, envOpts{staff: map[int64]bool{-100555: true}, staffHandler: h})
 	if code, body := e.post(staffCallback(1, -100555, "claim:7")); code != 200 || !strings.Contains(body, `"scb1"`) {
 		t.Errorf("claim = %d %q, want 200 with the callback answer", code, body)
 	}
@@ -710,8 +711,7 @@ func TestPollingStaffCallbackAnsweredAfterHandler(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		return nil
 	})
-	e := newEnv(t, envOpts{polling: true, staff: map[int64]bool{-100555: true}})
-	e.srv.SetStaffHandler(h)
+	e := newEnv(t, envOpts{polling: true, staff: map[int64]bool{-100555: true}, staffHandler: h})
 	_ = e.api.Push(staffCallback(1, -100555, "claim:1"))
 	e.serve()
 	calls, err := e.api.WaitForMethod("answerCallbackQuery", 1, 5*time.Second)

@@ -75,7 +75,7 @@ func TestE2EQuickExit(t *testing.T) {
 				}
 			}
 			// A staff reply reaches the person outside any update.
-			if err := e.srv.Sender().Send(t.Context(), chat, 0, engine.Message{Text: "from staff"}); err != nil {
+			if err := e.sender.Send(t.Context(), chat, 0, engine.Message{Text: "from staff"}); err != nil {
 				t.Fatal(err)
 			}
 			mine = append(mine, sentTo(e.api, chat)...)
@@ -177,10 +177,10 @@ func TestQuickExitNotDelayedByPacing(t *testing.T) {
 	e = newEnv(t, envOpts{conv: exitConv(&e), limits: &lim})
 	const chat = 5301
 	// Queue a staff message behind an exhausted bucket: it waits ~2 s.
-	if err := e.srv.Sender().Send(t.Context(), chat, 0, engine.Message{Text: "first"}); err != nil {
+	if err := e.sender.Send(t.Context(), chat, 0, engine.Message{Text: "first"}); err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = e.srv.Sender().Send(context.Background(), chat, 0, engine.Message{Text: "queued"}) }()
+	go func() { _ = e.sender.Send(context.Background(), chat, 0, engine.Message{Text: "queued"}) }()
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
 	done := make(chan struct{})

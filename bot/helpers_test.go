@@ -20,6 +20,7 @@ import (
 
 	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/promtest"
@@ -46,6 +47,7 @@ type testEnv struct {
 	t      *testing.T
 	api    *botapitest.Server
 	srv    *Server
+	sender *Sender
 	http   *httptest.Server
 	reg    *prometheus.Registry
 	rdb    redis.UniversalClient
@@ -54,14 +56,18 @@ type testEnv struct {
 }
 
 type envOpts struct {
-	conv    Conversation
-	memory  bool // no Redis
-	polling bool
-	limits  *Limits
-	staff   map[int64]bool
-	api     *botapitest.Server // share a fake API between servers
-	rdb     redis.UniversalClient
-	keys    *keys.Keys
+	conv Conversation
+	// handlers besides the conversation (Handlers)
+	staffHandler StaffHandler
+	commands     CommandTexts
+	blocked      BlockedHook
+	memory       bool // no Redis
+	polling      bool
+	limits       *Limits
+	staff        map[int64]bool
+	api          *botapitest.Server // share a fake API between servers
+	rdb          redis.UniversalClient
+	keys         *keys.Keys
 }
 
 // newEnv builds a Server against a fake Bot API and (unless memory) the real
@@ -98,11 +104,15 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	if !o.memory {
 		rdb = e.rdb
 	}
-	srv, err := New(cfg, conv, rdb, e.keys, e.reg, log)
+	sender, err := NewSender(cfg, rdb, e.keys, e.reg, log)
+	if err != nil {
+		t.Fatalf("NewSender: %v", err)
+	}
+	srv, err := New(sender, Handlers{Conversation: conv, Staff: o.staffHandler, Commands: o.commands, Blocked: o.blocked})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	e.srv = srv
+	e.srv, e.sender = srv, sender
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
 	return e
@@ -189,7 +199,7 @@ type convCall struct {
 	in   engine.Input
 }
 
-func (c *echoConv) Handle(_ context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (c *echoConv) HandleSession(_ context.Context, user string, _ *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	c.mu.Lock()
 	c.calls = append(c.calls, convCall{user, in})
 	c.mu.Unlock()
@@ -224,7 +234,7 @@ func describe(in engine.Input) string {
 // funcConv adapts a function.
 type funcConv func(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
 
-func (f funcConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (f funcConv) HandleSession(ctx context.Context, user string, _ *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	return f(ctx, user, in)
 }
 
@@ -244,7 +254,7 @@ func newRecordingConv(delay time.Duration) *recordingConv {
 	return &recordingConv{delay: delay, active: map[string]int{}, seen: map[string][]string{}}
 }
 
-func (c *recordingConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (c *recordingConv) HandleSession(ctx context.Context, user string, _ *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	c.mu.Lock()
 	c.active[user]++
 	if c.active[user] > 1 {

@@ -27,18 +27,9 @@ type Inactive interface {
 // error makes the update be delivered again, so it must be idempotent.
 type BlockedHook func(ctx context.Context, user string) error
 
-// SetBlockedHook sets the hook for people who block the bot. Call before Run.
-func (s *Server) SetBlockedHook(h BlockedHook) {
-	if h == nil {
-		s.d.blocked.Store(nil)
-		return
-	}
-	s.d.blocked.Store(&h)
-}
-
 func (d *Dispatcher) onBlocked(ctx context.Context, user string) error {
-	if h := d.blocked.Load(); h != nil {
-		return (*h)(ctx, user)
+	if d.blocked != nil {
+		return d.blocked(ctx, user)
 	}
 	return nil
 }

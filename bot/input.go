@@ -86,9 +86,9 @@ const maxInputText = 4096
 func classify(u *models.Update, staffGroups map[int64]bool, botUsername string) inbound {
 	switch {
 	case u.Message != nil:
-		return classifyMessage("message", u.Message, staffGroups, botUsername, false)
+		return withDelivery(classifyMessage("message", u.Message, staffGroups, botUsername, false), u.ID)
 	case u.EditedMessage != nil:
-		return classifyMessage("edited_message", u.EditedMessage, staffGroups, botUsername, true)
+		return withDelivery(classifyMessage("edited_message", u.EditedMessage, staffGroups, botUsername, true), u.ID)
 	case u.CallbackQuery != nil:
 		return classifyCallback(u.CallbackQuery, staffGroups)
 	case u.MyChatMember != nil:
@@ -97,6 +97,15 @@ func classify(u *models.Update, staffGroups map[int64]bool, botUsername string) 
 	in := inbound{typ: updateType(u), act: actIgnore, ignoreWhy: "ignored"}
 	if in.typ == "unknown" {
 		in.ignoreWhy = "unsupported"
+	}
+	return in
+}
+
+// withDelivery names the update a person's message came in, so that what
+// it causes happens once however often Telegram delivers it.
+func withDelivery(in inbound, updateID int64) inbound {
+	if in.input.Origin.Chat != 0 {
+		in.input.Origin.Delivery = strconv.FormatInt(updateID, 10)
 	}
 	return in
 }
@@ -139,6 +148,7 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 	if edited {
 		in.input.Kind, in.input.Media = engine.InMedia, "edited"
 		in.input.Text = capText(m.Text)
+		in.input.Origin = engine.Origin{Chat: m.Chat.ID, Message: m.ID}
 		return in
 	}
 	switch {
@@ -163,6 +173,7 @@ func classifyMessage(typ string, m *models.Message, staffGroups map[int64]bool, 
 		}
 		in.input.Kind, in.input.Media, in.input.Text = engine.InMedia, media, capText(m.Caption)
 	}
+	in.input.Origin = engine.Origin{Chat: m.Chat.ID, Message: m.ID}
 	return in
 }
 

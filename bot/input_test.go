@@ -51,6 +51,10 @@ func TestClassifyMessages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := classify(tc.u, staff, "PutokazBot")
+			if tc.act == actConversation {
+				// What the input came from travels with it (update 1, chat 5).
+				tc.want.Origin = engine.Origin{Chat: 5, Delivery: "1"}
+			}
 			if in.act != tc.act || in.input != tc.want || in.chatID != 5 {
 				t.Errorf("got act %v input %+v chat %d; want act %v input %+v", in.act, in.input, in.chatID, tc.act, tc.want)
 			}

@@ -352,10 +352,11 @@ func TestDispatcherMarksLanes(t *testing.T) {
 		}
 		return reply("ok"), nil
 	})
-	e := newEnv(t, envOpts{conv: conv, memory: true, staff: map[int64]bool{-100500: true}})
-	e.srv.SetStaffHandler(staffFunc(func(ctx context.Context, u *models.Update) error {
-		return e.srv.Sender().Send(ctx, -100500, 0, engine.Message{Text: "card"})
-	}))
+	var e *testEnv // the handler sends through e's sender once e is built
+	e = newEnv(t, envOpts{conv: conv, memory: true, staff: map[int64]bool{-100500: true},
+		staffHandler: staffFunc(func(ctx context.Context, u *models.Update) error {
+			return e.sender.Send(ctx, -100500, 0, engine.Message{Text: "card"})
+		})})
 	if st, _ := e.post(textUpdate(1, 71, "hello")); st != 200 {
 		t.Fatalf("status %d", st)
 	}

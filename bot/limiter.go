@@ -108,20 +108,3 @@ func (c *chatLimiters) size() int {
 	defer c.mu.Unlock()
 	return len(c.m)
 }
-
-// Wait waits d, or until ctx is done (then it returns ctx's error). The
-// sender waits out backoff and retry_after with it; the referral outbox
-// paces deliveries with it too.
-func Wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

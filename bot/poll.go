@@ -9,6 +9,8 @@ import (
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+
+	"putokaz/internal/backoff"
 )
 
 type getUpdatesParams struct {
@@ -30,7 +32,7 @@ func (s *Server) poll(ctx context.Context) {
 	failures := 0
 	pause := func() {
 		failures++
-		_ = Wait(ctx, s.sender.backoff(min(failures, 6)))
+		_ = backoff.Wait(ctx, s.sender.backoff(min(failures, 6)))
 	}
 	for ctx.Err() == nil {
 		var raws []json.RawMessage
@@ -107,7 +109,7 @@ func (s *Server) handleBatch(ctx context.Context, raws []json.RawMessage) (next 
 	groups := map[string][]int{}
 	for i, it := range items {
 		key := ""
-		if in := classify(it.u, s.cfg.StaffGroups, s.d.botUsername()); in.act != actIgnore {
+		if in := classify(it.u, s.cfg.StaffGroups, s.sender.BotUsername()); in.act != actIgnore {
 			key = chatKey(in.chatID)
 		}
 		if _, seen := groups[key]; !seen {

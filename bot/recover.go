@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"putokaz/internal/backoff"
 	"putokaz/internal/lease"
 )
 
@@ -351,7 +352,7 @@ func (d *Dispatcher) flushAll(ctx context.Context) error {
 			return nil
 		}
 		d.flushRound(ctx, time.Second)
-		if Wait(ctx, 100*time.Millisecond) != nil {
+		if backoff.Wait(ctx, 100*time.Millisecond) != nil {
 			d.pending.mu.Lock()
 			n = len(d.pending.m)
 			d.pending.mu.Unlock()

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/bot/botapitest"
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/proctest"
@@ -44,16 +45,15 @@ func TestMain(m *testing.M) {
 // multiPartConv keeps a counter in the person's session and answers every
 // text with killParts messages "<text> #<counter> part <i>/<n>": the same
 // input on the same session gives the same replies, as the engine does.
-type multiPartConv struct{ k keys.Keys }
+type multiPartConv struct{}
 
-func (c multiPartConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
-	tx, ok := SessionTxFromContext(ctx, c.k.Session(user))
-	if !ok {
-		return nil, errors.New("no session transaction")
+func (multiPartConv) HandleSession(_ context.Context, _ string, sess *conversation.Session, in engine.Input) ([]engine.Message, error) {
+	if sess == nil {
+		return nil, errors.New("no session read with the lease")
 	}
-	n, _ := strconv.Atoi(string(tx.Load()))
+	n, _ := strconv.Atoi(string(sess.Load()))
 	n++
-	tx.Stage([]byte(strconv.Itoa(n)), time.Hour)
+	sess.Stage([]byte(strconv.Itoa(n)))
 	msgs := make([]engine.Message, killParts)
 	for i := range msgs {
 		msgs[i] = engine.Message{Text: fmt.Sprintf("%s #%d part %d/%d", in.Text, n, i+1, killParts), Lang: "en"}
@@ -82,7 +82,11 @@ func runKillChild(prefix, apiURL string) int {
 		WebhookURL: "https://bot.example.org/telegram/hook", WebhookSecret: testSecret, BotUsername: "PutokazBot",
 		LogSalt: "test", Limits: lim}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	srv, err := New(cfg, multiPartConv{k: k}, rdb, k, prometheus.NewRegistry(), log)
+	sender, err := NewSender(cfg, rdb, k, prometheus.NewRegistry(), log)
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := New(sender, Handlers{Conversation: multiPartConv{}})
 	if err != nil {
 		return fail(err)
 	}
@@ -348,7 +352,11 @@ func BenchmarkWebhookUpdateThreeReplies(b *testing.B) {
 	three := funcConv(func(_ context.Context, _ string, in engine.Input) ([]engine.Message, error) {
 		return []engine.Message{{Text: "one", Lang: "en"}, {Text: "two", Lang: "en"}, {Text: "three", Lang: "en"}}, nil
 	})
-	srv, err := New(cfg, three, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sender, err := NewSender(cfg, rdb, k, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := New(sender, Handlers{Conversation: three})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -364,7 +372,7 @@ func TestRedisRoundTripsPerMultiReplyUpdate(t *testing.T) {
 	h := &redistest.CountingHook{}
 	rdb.AddHook(skipHeartbeat{})
 	rdb.AddHook(h)
-	e := newEnv(t, envOpts{rdb: rdb, keys: &k, conv: multiPartConv{k: k}})
+	e := newEnv(t, envOpts{rdb: rdb, keys: &k, conv: multiPartConv{}})
 	if code, _ := e.post(textUpdate(1, 901, "warm up")); code != 200 { // loads the scripts
 		t.Fatalf("status %d", code)
 	}

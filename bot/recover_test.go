@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/polltest"
@@ -18,25 +19,23 @@ import (
 )
 
 // countingSessionConv keeps a counter in the person's session (through the
-// lease's SessionTx) and answers "<text> #<counter>"; for the text
+// session read with the lease) and answers "<text> #<counter>"; for the text
 // "during outage" it stops until released, so a test can stop Redis between
 // "replies decided" and "update recorded".
 type countingSessionConv struct {
-	k       keys.Keys
 	reached chan string
 	hold    chan struct{}
 	mu      sync.Mutex
 	calls   map[string]int // text → times asked
 }
 
-func (c *countingSessionConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
-	tx, ok := SessionTxFromContext(ctx, c.k.Session(user))
-	if !ok {
-		return nil, errors.New("no session transaction")
+func (c *countingSessionConv) HandleSession(_ context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error) {
+	if sess == nil {
+		return nil, errors.New("no session read with the lease")
 	}
-	n, _ := strconv.Atoi(string(tx.Load()))
+	n, _ := strconv.Atoi(string(sess.Load()))
 	n++
-	tx.Stage([]byte(strconv.Itoa(n)), time.Hour)
+	sess.Stage([]byte(strconv.Itoa(n)))
 	c.mu.Lock()
 	c.calls[user+" "+in.Text]++
 	c.mu.Unlock()
@@ -58,7 +57,7 @@ func TestRedisRestartAnswersNothingTwice(t *testing.T) {
 	rdb := srv.Client()
 	k := keys.New("once:")
 	const chats = 5
-	conv := &countingSessionConv{k: k, reached: make(chan string, chats), hold: make(chan struct{}), calls: map[string]int{}}
+	conv := &countingSessionConv{reached: make(chan string, chats), hold: make(chan struct{}), calls: map[string]int{}}
 	e := newEnv(t, envOpts{conv: conv, rdb: rdb, keys: &k})
 	chatID := func(c int) int64 { return 918273600 + int64(c) }
 	update := func(round, c int, text string) string { return textUpdate(int64(100*round+c), chatID(c), text) }
@@ -305,11 +304,7 @@ func TestRedisFlushRecordsOnce(t *testing.T) {
 	ctx := t.Context()
 	chat := "tg:93"
 	key := k.Session(chat)
-	staged := func(s string) *SessionTx {
-		tx := &SessionTx{key: key}
-		tx.Stage([]byte(s), time.Hour)
-		return tx
-	}
+	staged := func(s string) *sessionWrite { return &sessionWrite{key: key, blob: []byte(s)} }
 	isDone := func(id int64) bool {
 		return rdb.SIsMember(ctx, k.ChatDone(chat), strconv.FormatInt(id, 10)).Val()
 	}

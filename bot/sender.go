@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
+	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
+	"putokaz/internal/keys"
 )
 
 // ErrInactive is returned for a send to a chat whose person blocked the bot:
@@ -52,6 +56,67 @@ type Sender struct {
 	// msgs records the IDs of messages sent to private chats outside an
 	// update's handling (for the quick exit); nil records nothing.
 	msgs messageRecorder
+	// username is the bot's (without @): Config.BotUsername, else learnt
+	// from getMe when the Server starts.
+	username atomic.Pointer[string]
+
+	// What NewSender built for the Server built on it (New).
+	cfg   Config
+	rdb   redis.UniversalClient // nil without Redis
+	keys  keys.Keys
+	reg   *prometheus.Registry
+	state updateState
+}
+
+// NewSender builds the one outbound path of the process, and the per-chat
+// state (Redis, or memory when rdb is nil: one replica only, lost on
+// restart) that it shares with the Server built on it: blocked-person
+// marks and the message IDs kept for the quick exit. Build the Server
+// with New; other packages send through the Sender meanwhile. reg nil
+// means a fresh registry; log nil means slog.Default().
+func NewSender(cfg Config, rdb redis.UniversalClient, k keys.Keys, reg *prometheus.Registry, log *slog.Logger) (*Sender, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("telegram config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("component", "telegram")
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	var inactive Inactive
+	var state updateState
+	if rdb != nil {
+		inactive = NewRedisInactive(rdb, k, cfg.Limits.InactiveTTL)
+		state = newRedisState(rdb, k, cfg.Limits)
+	} else {
+		log.Warn("no Redis configured: update deduplication, chat leases and blocked-user marks are kept in memory " +
+			"and LOST ON RESTART; run a single replica only")
+		inactive = NewMemoryInactive(cfg.Limits.InactiveTTL)
+		state = newMemoryState(cfg.Limits, inactive)
+	}
+	s := newSender(newAPIClient(cfg.APIURL, cfg.Token), cfg.Limits, inactive, m, log, newHasher(cfg.LogSalt).chat)
+	s.msgs, s.state, s.cfg, s.rdb, s.keys, s.reg = state, state, cfg, rdb, k, reg
+	if cfg.BotUsername != "" {
+		name := cfg.BotUsername
+		s.username.Store(&name)
+	}
+	return s, nil
+}
+
+// BotUsername is the bot's username (without @) once known from the
+// configuration or getMe; "" before that.
+func (s *Sender) BotUsername() string {
+	if p := s.username.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // messageRecorder is updateState's record.
@@ -231,7 +296,7 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 				s.chats.block(chatID, time.Now().Add(wait))
 				continue // wait() sleeps until the block ends
 			}
-			if serr := Wait(ctx, wait); serr != nil {
+			if serr := backoff.Wait(ctx, wait); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while waiting retry_after after: %w)", method, serr, ae)
 			}
 		case resServerError, resNetworkError:
@@ -240,7 +305,7 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 				s.m.apiCalls.WithLabelValues(method, resGaveUp).Inc()
 				return fmt.Errorf("telegram %s: gave up after %d attempts: %w", method, failures, err)
 			}
-			if serr := Wait(ctx, s.backoff(failures)); serr != nil {
+			if serr := backoff.Wait(ctx, s.backoff(failures)); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while backing off after: %w)", method, serr, err)
 			}
 		case resForbidden:
@@ -284,10 +349,7 @@ func (s *Sender) callOnce(ctx context.Context, method string, params, result any
 // backoff is the pause after the n-th failure: full jitter over an
 // exponentially growing window, capped at BackoffMax.
 func (s *Sender) backoff(n int) time.Duration {
-	window := s.lim.BackoffBase << min(n-1, 20)
-	if window > s.lim.BackoffMax || window <= 0 {
-		window = s.lim.BackoffMax
-	}
+	window := backoff.Window(s.lim.BackoffBase, s.lim.BackoffMax, n)
 	return time.Duration(rand.Int64N(int64(window)) + 1)
 }
 

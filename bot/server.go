@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -21,7 +20,7 @@ import (
 
 	tgbot "github.com/go-telegram/bot"
 
-	"putokaz/internal/keys"
+	"putokaz/internal/backoff"
 	"putokaz/internal/lease"
 )
 
@@ -62,19 +61,18 @@ var allowedUpdates = []string{"message", "edited_message", "callback_query", "my
 // Server is the Telegram transport: webhook or long polling, the Dispatcher,
 // the Sender, and the operational endpoints (/healthz, /readyz, /metrics).
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	rdb     redis.UniversalClient
-	reg     *prometheus.Registry
-	m       *metrics
-	hash    hasher
-	sender  *Sender
-	d       *Dispatcher
-	handler http.Handler
+	cfg      Config
+	log      *slog.Logger
+	rdb      redis.UniversalClient
+	reg      *prometheus.Registry
+	m        *metrics
+	sender   *Sender
+	d        *Dispatcher
+	handler  http.Handler
+	commands CommandTexts // nil: no menu, the last-resort apology
 
 	secretSum   [32]byte
 	webhookPath string
-	commands    atomic.Pointer[CommandTexts]
 
 	readyMu   sync.Mutex
 	readyAt   time.Time
@@ -83,56 +81,44 @@ type Server struct {
 	readyKey  string     // written by each probe (keys.Ready)
 }
 
-// New builds the transport. rdb nil means everything (deduplication, leases,
-// inactive marks) lives in memory: one replica only, lost on restart. reg nil
-// means a fresh registry; log nil means slog.Default().
-func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, reg *prometheus.Registry,
-	log *slog.Logger) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("telegram config: %w", err)
+// Handlers are what the transport hands updates to.
+type Handlers struct {
+	// Conversation handles people's updates in private chats. Required.
+	Conversation Conversation
+	// Staff handles updates from Config.StaffGroups; nil ignores them.
+	Staff StaffHandler
+	// Commands supplies the command menu (and, as an ErrorTexter, the
+	// apology); nil registers no menu.
+	Commands CommandTexts
+	// Blocked is told of people who block the bot; nil: nobody is.
+	Blocked BlockedHook
+}
+
+// New builds the transport on sender (NewSender), which it shares with
+// the other packages that send (staff notifications, urgent updates).
+func New(sender *Sender, h Handlers) (*Server, error) {
+	if sender == nil {
+		return nil, errors.New("telegram: no sender")
 	}
-	if conv == nil {
+	if h.Conversation == nil {
 		return nil, errors.New("telegram: no conversation")
 	}
-	cfg = cfg.withDefaults()
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	if log == nil {
-		log = slog.Default()
-	}
-	log = log.With("component", "telegram")
-	m, err := newMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{cfg: cfg, log: log, rdb: rdb, reg: reg, m: m, hash: newHasher(cfg.LogSalt),
+	cfg, log, k := sender.cfg, sender.log, sender.keys
+	s := &Server{cfg: cfg, log: log, rdb: sender.rdb, reg: sender.reg, m: sender.m, sender: sender, commands: h.Commands,
 		secretSum: sha256.Sum256([]byte(cfg.WebhookSecret)), webhookPath: cfg.webhookPath()}
-
-	var inactive Inactive
-	var state updateState
-	var leaseKey, sessionKey func(string) string
-	if rdb != nil {
-		inactive = NewRedisInactive(rdb, k, cfg.Limits.InactiveTTL)
-		state = newRedisState(rdb, k, cfg.Limits)
-		leaseKey, sessionKey = k.ChatLease, k.Session
+	var sessionKey func(string) string
+	if sender.rdb != nil {
+		sessionKey = k.Session
 		s.readyKey = k.Ready()
-	} else {
-		log.Warn("no Redis configured: update deduplication, chat leases and blocked-user marks are kept in memory " +
-			"and LOST ON RESTART; run a single replica only")
-		inactive = NewMemoryInactive(cfg.Limits.InactiveTTL)
-		state = newMemoryState(cfg.Limits, inactive)
 	}
-	s.sender = newSender(newAPIClient(cfg.APIURL, cfg.Token), cfg.Limits, inactive, m, log, s.hash.chat)
-	s.sender.msgs = state
 	hard, hardStop := context.WithCancel(context.Background())
 	s.d = &Dispatcher{
-		conv: conv, sender: s.sender, state: state, inactive: inactive, leaseKey: leaseKey, sessionKey: sessionKey,
-		staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: m, log: log, hash: s.hash.chat,
-		errorText: s.errorText, hard: hard, hardStop: hardStop,
+		conv: h.Conversation, staff: h.Staff, blocked: h.Blocked, sender: sender, state: sender.state,
+		inactive: sender.inactive, sessionKey: sessionKey, staffGroups: cfg.StaffGroups, lim: cfg.Limits, m: sender.m,
+		log: log, hash: sender.hash, errorText: s.errorText, hard: hard, hardStop: hardStop,
 		instance: lease.NewToken()[:12], beatStop: make(chan struct{}),
 	}
-	if rdb != nil {
+	if rdb := sender.rdb; rdb != nil {
 		beatKey := k.Instance(s.d.instance)
 		s.d.beat = func(ctx context.Context) error {
 			// PSETEX, not SET: the hot path's round-trip test tells it apart.
@@ -143,42 +129,13 @@ func New(cfg Config, conv Conversation, rdb redis.UniversalClient, k keys.Keys, 
 			return n == 1, err
 		}
 	}
-	if cfg.BotUsername != "" {
-		name := cfg.BotUsername
-		s.d.username.Store(&name)
-	}
 	s.handler = s.buildHandler()
 	return s, nil
 }
 
-// BotUsername is the bot's username (without @) once known from the
-// configuration or getMe; "" before that.
-func (s *Server) BotUsername() string { return s.d.botUsername() }
-
-// Sender is the outbound path for other packages (staff notifications).
-func (s *Server) Sender() *Sender { return s.sender }
-
-// SetStaffHandler sets the handler of staff-group updates. Call before Run.
-func (s *Server) SetStaffHandler(h StaffHandler) {
-	if h == nil {
-		s.d.staff.Store(nil)
-		return
-	}
-	s.d.staff.Store(&h)
-}
-
-// SetCommandTexts sets the source of the command menu. Call before Run.
-func (s *Server) SetCommandTexts(c CommandTexts) {
-	if c == nil {
-		s.commands.Store(nil)
-		return
-	}
-	s.commands.Store(&c)
-}
-
 func (s *Server) errorText(lang string) string {
-	if p := s.commands.Load(); p != nil {
-		if et, ok := (*p).(ErrorTexter); ok {
+	if s.commands != nil {
+		if et, ok := s.commands.(ErrorTexter); ok {
 			if t := et.ErrorText(lang); t != "" {
 				return t
 			}
@@ -305,7 +262,7 @@ func (s *Server) startup(ctx context.Context) error {
 		return err
 	}
 	if s.cfg.BotUsername == "" && me.Username != "" {
-		s.d.username.Store(&me.Username)
+		s.sender.username.Store(&me.Username)
 	}
 	s.setCommands(ctx)
 	if s.cfg.WebhookURL != "" {
@@ -345,7 +302,7 @@ func (s *Server) retry(ctx context.Context, what string, f func() error) error {
 			return fmt.Errorf("telegram %s: %w", what, err)
 		}
 		s.log.Warn("telegram start-up call failed; retrying", "call", what, "attempt", i, "err", err)
-		if Wait(ctx, s.sender.backoff(min(i, 6))) != nil {
+		if backoff.Wait(ctx, s.sender.backoff(min(i, 6))) != nil {
 			return ctx.Err()
 		}
 	}
@@ -354,8 +311,7 @@ func (s *Server) retry(ctx context.Context, what string, f func() error) error {
 // setCommands registers the command menu per language. Failures are logged:
 // the bot works without a menu.
 func (s *Server) setCommands(ctx context.Context) {
-	p := s.commands.Load()
-	if p == nil {
+	if s.commands == nil {
 		s.log.Info("no command texts set; the command menu is not registered")
 		return
 	}
@@ -369,7 +325,7 @@ func (s *Server) setCommands(ctx context.Context) {
 			src = "en"
 		}
 		var cmds []botCommand
-		for _, c := range (*p).Commands(src) {
+		for _, c := range s.commands.Commands(src) {
 			name := strings.ToLower(strings.TrimPrefix(c.Name, "/"))
 			desc := strings.TrimSpace(c.Description)
 			if !validCommandName(name) || desc == "" || utf8.RuneCountInString(desc) > 256 {

@@ -34,8 +34,7 @@ func (testCommands) ErrorText(lang string) string {
 }
 
 func TestRunWebhookModeStartup(t *testing.T) {
-	e := newEnv(t, envOpts{})
-	e.srv.SetCommandTexts(testCommands{})
+	e := newEnv(t, envOpts{commands: testCommands{}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -211,8 +210,7 @@ func TestDrainDeadline(t *testing.T) {
 
 func TestErrorTexterOverride(t *testing.T) {
 	conv := funcConv(func(context.Context, string, engine.Input) ([]engine.Message, error) { panic("x") })
-	e := newEnv(t, envOpts{conv: conv, memory: true})
-	e.srv.SetCommandTexts(testCommands{})
+	e := newEnv(t, envOpts{conv: conv, memory: true, commands: testCommands{}})
 	msg := `{"update_id":1,"message":{"message_id":1,"from":` + fromUser(1400, "fa") + `,"chat":` + privateChat(1400) +
 		`,"date":1,"text":"x"}}`
 	if code, _ := e.post(msg); code != 200 {

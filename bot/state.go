@@ -18,7 +18,7 @@ import (
 // updateState is the per-chat bookkeeping that makes delivery at-least-once
 // with an exactly-once effect, and serialises one chat's updates across
 // replicas. Each update costs two round trips: begin and finish, which also
-// read and write the person's session (SessionTx).
+// read and write the person's session (session.go).
 //
 // begin, atomically:
 //   - if the update is already done → beginDone (a re-delivery: skip it);
@@ -121,7 +121,7 @@ type finishArgs struct {
 	done    bool
 	outbox  []byte // when !done: replies still to send on the next attempt
 	kbd     kbdEffect
-	session *SessionTx // its staged write, if any, is part of finish
+	session *sessionWrite // if set, written with the rest (only while the lease is ours)
 	// sent are IDs of the chat's messages to record for a quick exit (the
 	// person's own and the replies sent); forget are IDs a quick exit
 	// deleted.
@@ -310,8 +310,8 @@ type redisState struct {
 	scripts redis.Scripter // begin and finish: rdb's auto-pipeliner, else rdb
 	k       keys.Keys
 	// The TTLs as the scripts take them (milliseconds), formatted once.
-	leaseMS, dedupeMS, kbdMS string
-	leaseTTL, dedupeTTL      time.Duration
+	leaseMS, dedupeMS, kbdMS, sessionMS string
+	leaseTTL, dedupeTTL                 time.Duration
 }
 
 // newRedisState runs begin and finish through go-redis's auto-pipeliner:
@@ -323,7 +323,8 @@ type redisState struct {
 // instead of handing one person's session to another.
 func newRedisState(rdb redis.UniversalClient, k keys.Keys, lim Limits) *redisState {
 	s := &redisState{rdb: rdb, scripts: rdb, k: k, leaseMS: ms(lim.LeaseTTL), dedupeMS: ms(lim.DedupeTTL), kbdMS: ms(lim.KeyboardTTL),
-		leaseTTL: lim.LeaseTTL, dedupeTTL: lim.DedupeTTL}
+		sessionMS: ms(max(lim.SessionTTL, time.Millisecond)),
+		leaseTTL:  lim.LeaseTTL, dedupeTTL: lim.DedupeTTL}
 	if c, ok := rdb.(interface {
 		AutoPipeline() (*redis.AutoPipeliner, error)
 	}); ok {
@@ -514,9 +515,9 @@ func (s *redisState) finish(ctx context.Context, chat string, updateID int64, to
 	args := []any{strconv.FormatInt(updateID, 10), token, done, string(f.outbox), s.dedupeMS, kop, s.kbdMS, keptUpdates,
 		joinIDs(f.sent), joinIDs(f.forget), strconv.FormatInt(time.Now().Unix(), 10), keptMessagesArg, messagesTTLArg,
 		messagesAgeArg, flush}
-	if key, blob, ttl, ok := f.session.write(); ok {
-		ks = append(ks, key)
-		args = append(args, blob, ms(max(ttl, time.Millisecond)))
+	if w := f.session; w != nil {
+		ks = append(ks, w.key)
+		args = append(args, w.blob, s.sessionMS)
 	}
 	v, err := s.reply(finishScript.Run(ctx, s.scripts, ks, args...), token)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 func stateImpls(t *testing.T) map[string]updateState {
 	lim := testLimits().withDefaults()
 	lim.LeaseTTL = 300 * time.Millisecond
+	lim.SessionTTL = time.Hour
 	rdb, k := redistest.New(t)
 	cluster := redistest.StartClusterServer(t)
 	return map[string]updateState{
@@ -124,6 +125,7 @@ func TestUpdateState(t *testing.T) {
 func TestRedisStateCarriesTheSession(t *testing.T) {
 	lim := testLimits().withDefaults()
 	lim.LeaseTTL = 300 * time.Millisecond
+	lim.SessionTTL = time.Hour
 	rdb, k := redistest.New(t)
 	cluster := redistest.StartClusterServer(t)
 	ck := keys.New("t:")
@@ -139,9 +141,8 @@ func TestRedisStateCarriesTheSession(t *testing.T) {
 			if err != nil || r.status != beginAcquired || r.session != nil {
 				t.Fatalf("begin without a session = %+v, %v", r, err)
 			}
-			tx := &SessionTx{key: key, blob: r.session}
-			tx.Stage([]byte("s1"), time.Hour)
-			if ls, err := st.finish(ctx, chat, 1, "A", finishArgs{done: true, session: tx}); ls != leaseHeld || err != nil {
+			w := &sessionWrite{key: key, blob: []byte("s1")}
+			if ls, err := st.finish(ctx, chat, 1, "A", finishArgs{done: true, session: w}); ls != leaseHeld || err != nil {
 				t.Fatalf("finish = %v, %v", ls, err)
 			}
 			if ttl := st.rdb.PTTL(ctx, key).Val(); ttl <= 0 || ttl > time.Hour {
@@ -157,16 +158,15 @@ func TestRedisStateCarriesTheSession(t *testing.T) {
 			if r, _ := st.begin(ctx, chat, 3, "C", true, key); r.status != beginAcquired {
 				t.Fatalf("takeover = %+v", r)
 			}
-			stale := &SessionTx{key: key}
-			stale.Stage([]byte("stale"), time.Hour)
+			stale := &sessionWrite{key: key, blob: []byte("stale")}
 			if ls, _ := st.finish(ctx, chat, 2, "B", finishArgs{done: true, session: stale}); ls != leaseLost {
 				t.Errorf("stale finish = %v, want lost", ls)
 			}
 			if got := st.rdb.Get(ctx, key).Val(); got != "s1" {
 				t.Errorf("a stale handler overwrote the session: %q", got)
 			}
-			// Nothing staged (the conversation failed): no write, even with a tx.
-			if ls, _ := st.finish(ctx, chat, 3, "C", finishArgs{session: &SessionTx{key: key}}); ls != leaseHeld {
+			// Nothing staged (the conversation failed): no write.
+			if ls, _ := st.finish(ctx, chat, 3, "C", finishArgs{}); ls != leaseHeld {
 				t.Errorf("finish without a staged write = %v", ls)
 			}
 			if got := st.rdb.Get(ctx, key).Val(); got != "s1" {
@@ -448,9 +448,8 @@ func TestRedisStateBatchesWithoutMixUps(t *testing.T) {
 					errs <- fmt.Errorf("%s round %d: got session %q, want %q", chat, r, br.session, want)
 					return
 				}
-				tx := &SessionTx{key: key, blob: br.session}
-				tx.Stage([]byte(chat+" after "+strconv.Itoa(r)), time.Hour)
-				if ls, err := st.finish(ctx, chat, int64(r+1), token, finishArgs{done: true, session: tx}); err != nil || ls != leaseHeld {
+				w := &sessionWrite{key: key, blob: []byte(chat + " after " + strconv.Itoa(r))}
+				if ls, err := st.finish(ctx, chat, int64(r+1), token, finishArgs{done: true, session: w}); err != nil || ls != leaseHeld {
 					errs <- fmt.Errorf("%s round %d: finish = %v, %v", chat, r, ls, err)
 					return
 				}

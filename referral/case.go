@@ -34,7 +34,7 @@ const (
 var open = []string{StatusReceived, StatusClaimed}
 
 // relayable lists the statuses in which a person's message still reaches
-// staff (see Service.relay).
+// staff (see Desk.relay).
 var relayable = []string{StatusReceived, StatusClaimed, StatusClosed}
 
 func isOpen(status string) bool { return status == StatusReceived || status == StatusClaimed }

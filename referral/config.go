@@ -31,7 +31,7 @@ type Queue struct {
 // AnyService is the Queues key of the queue for services without their own.
 const AnyService = "*"
 
-// Config tunes the referral service. Zero fields take the defaults given in
+// Config tunes the referral desk. Zero fields take the defaults given in
 // brackets (see WithDefaults).
 type Config struct {
 	// Queues maps a service of the directory (or AnyService) to its queue.
@@ -200,9 +200,9 @@ func (c Config) services() []string {
 	return out
 }
 
-// Serves reports whether service has a queue (its own or "*"). Services
+// HasQueue reports whether service has a queue (its own or "*"). Services
 // without one get no referrals or handoffs.
-func (c Config) Serves(service string) bool {
+func (c Config) HasQueue(service string) bool {
 	_, ok := c.queue(service)
 	return ok
 }
@@ -212,7 +212,7 @@ func (c Config) Serves(service string) bool {
 func (c Config) Unserved(services []string) []string {
 	var out []string
 	for _, s := range services {
-		if !c.Serves(s) {
+		if !c.HasQueue(s) {
 			out = append(out, s)
 		}
 	}

@@ -6,18 +6,14 @@ import (
 	"errors"
 	"fmt"
 
-	tgbot "github.com/go-telegram/bot"
-
-	"putokaz/bot"
+	"putokaz/internal/backoff"
 	"putokaz/internal/engine"
+	"putokaz/internal/textnorm"
 )
 
 // deliverStaff delivers an entry of a staff group's stream. It reads the
 // case at delivery time: what /delete erased is never posted.
-func (s *Service) deliverStaff(ctx context.Context, e entry) error {
-	// Staff cards, relays and notices are bulk sends: held to the global
-	// limit, after people's answers; an emergency alert goes first.
-	ctx = bot.WithLane(ctx, bot.LaneStaff)
+func (s *Desk) deliverStaff(ctx context.Context, e entry) error {
 	if e.Event == evExpired {
 		// The case is gone: only its trace says where it was shown.
 		return s.takeBack(ctx, e.Code, nil, "expired")
@@ -35,7 +31,7 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 	case evRelay:
 		return s.postRelay(ctx, c, e)
 	case evAlert:
-		return s.postNotice(bot.WithLane(ctx, bot.LaneEmergency), c, "alert", tNoticeEmergency)
+		return s.postNotice(ctx, c, "alert", tNoticeEmergency)
 	case evLeft:
 		return s.postNotice(ctx, c, "notice", tNoticeLeft)
 	case evCard:
@@ -60,7 +56,7 @@ func (s *Service) deliverStaff(ctx context.Context, e entry) error {
 // bot may not delete messages, the topic is gone), that is counted and
 // logged as an error and not retried; other failures are retried by the
 // outbox.
-func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string) error {
+func (s *Desk) takeBack(ctx context.Context, code string, c *Case, why string) error {
 	tr, err := s.store.trace(ctx, code)
 	if err != nil {
 		return err
@@ -79,7 +75,7 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 		switch {
 		case err == nil:
 			s.m.staffErased.WithLabelValues(why, how, "deleted").Inc()
-		case errors.Is(err, tgbot.ErrorBadRequest), errors.Is(err, tgbot.ErrorForbidden):
+		case errors.Is(err, ErrRejected), errors.Is(err, ErrForbidden):
 			s.m.staffErased.WithLabelValues(why, how, "refused").Inc()
 			s.log.Error("Telegram refused to delete a case's messages in the staff group: delete them by hand, "+
 				"and let the bot delete messages there", "case", s.hash(code), "group", tr.group, "how", how,
@@ -102,7 +98,7 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 	if c.Shared {
 		thread = c.Thread
 	}
-	text := "<b>" + escHTML(c.Code) + "</b> " + escHTML(s.text(tNoticeWithdrew))
+	text := "<b>" + EscapeHTML(c.Code) + "</b> " + EscapeHTML(s.text(tNoticeWithdrew))
 	if _, err := s.staff.Post(ctx, c.Group, thread, Post{Code: c.Code, Kind: "notice", Text: text}); err != nil {
 		return s.refused(c, "notice", fmt.Errorf("notice to staff: %w", err))
 	}
@@ -112,7 +108,7 @@ func (s *Service) takeBack(ctx context.Context, code string, c *Case, why string
 // openCase creates the case's topic (once) and posts its card (once): both
 // IDs are recorded as soon as Telegram returns them, and a re-delivered entry
 // whose case has a card posts nothing.
-func (s *Service) openCase(ctx context.Context, c *Case) error {
+func (s *Desk) openCase(ctx context.Context, c *Case) error {
 	if c.Card != 0 {
 		return errSkip // posted by an earlier delivery of this entry
 	}
@@ -155,7 +151,7 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 		// The card is posted but not recorded: a retry would post it again.
 		// Retry the write a few times before giving up.
 		for i := 0; i < 3 && err != nil; i++ {
-			_ = bot.Wait(ctx, s.cfg.BackoffBase)
+			_ = backoff.Wait(ctx, s.cfg.BackoffBase)
 			err = s.store.place(context.WithoutCancel(ctx), c.Code, p)
 		}
 		if err != nil {
@@ -168,9 +164,9 @@ func (s *Service) openCase(ctx context.Context, c *Case) error {
 
 // cardButtons are the actions a case's status still allows: Claim and
 // Close while it waits, Close once claimed, none after.
-func (s *Service) cardButtons(c *Case) []engine.Button {
-	claim := engine.Button{Label: s.text(tButtonClaim), Data: dataClaim + c.Code}
-	closeB := engine.Button{Label: s.text(tButtonClose), Data: dataClose + c.Code}
+func (s *Desk) cardButtons(c *Case) []engine.Button {
+	claim := engine.Button{Label: s.text(tButtonClaim), Data: DataClaim + c.Code}
+	closeB := engine.Button{Label: s.text(tButtonClose), Data: DataClose + c.Code}
 	switch c.Status {
 	case StatusReceived:
 		return []engine.Button{claim, closeB}
@@ -184,7 +180,7 @@ func (s *Service) cardButtons(c *Case) []engine.Button {
 // shows it anyway). The edit reads the record now: an entry delivered
 // late shows the newest status, and a withdrawn case's card loses its
 // answers.
-func (s *Service) editCard(ctx context.Context, c *Case) error {
+func (s *Desk) editCard(ctx context.Context, c *Case) error {
 	if c.Card == 0 {
 		return errSkip
 	}
@@ -196,11 +192,11 @@ func (s *Service) editCard(ctx context.Context, c *Case) error {
 }
 
 // postRelay shows staff what the person sent.
-func (s *Service) postRelay(ctx context.Context, c *Case, e entry) error {
+func (s *Desk) postRelay(ctx context.Context, c *Case, e entry) error {
 	if c.Status == StatusWithdrawn || c.Card == 0 {
 		return errSkip
 	}
-	raw, err := s.store.payload(ctx, c.Code, payloadField(staffStream(c.Group), e.ID))
+	raw, err := s.store.payload(ctx, c.Code, payloadField(s.staffStream(c.Group), e.ID))
 	if err != nil {
 		return err
 	}
@@ -211,26 +207,26 @@ func (s *Service) postRelay(ctx context.Context, c *Case, e entry) error {
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {
 		return errSkip
 	}
-	prefix := escHTML(s.text(tRelayPerson))
+	prefix := EscapeHTML(s.text(tRelayPerson))
 	post := Post{Code: c.Code, Kind: "relay"}
 	switch p.Kind {
 	case "text", "edited":
 		if p.Kind == "edited" {
-			prefix += " " + escHTML(s.text(tRelayEdited))
+			prefix += " " + EscapeHTML(s.text(tRelayEdited))
 		}
-		text := prefix + " " + escHTML(p.Text)
+		text := prefix + " " + EscapeHTML(p.Text)
 		// Telegram counts the text after parsing HTML: the prefix plus the
 		// person's text. Too long for one message: copy the original.
-		if utf16Len(s.text(tRelayPerson))+utf16Len(p.Text)+20 > 4096 {
+		if textnorm.UTF16Len(s.text(tRelayPerson))+textnorm.UTF16Len(p.Text)+20 > 4096 {
 			if p.Copy != nil {
 				post.Copy = p.Copy
 			}
-			text = prefix + " " + escHTML(clip(p.Text, 3900))
+			text = prefix + " " + EscapeHTML(clip(p.Text, 3900))
 		}
 		post.Text = text
 	default:
 		post.Copy = p.Copy
-		post.Text = prefix + " " + escHTML(s.text(tRelayNotCopied)) + " " + escHTML(p.Kind)
+		post.Text = prefix + " " + EscapeHTML(s.text(tRelayNotCopied)) + " " + EscapeHTML(p.Kind)
 	}
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, post)
 	if err != nil {
@@ -245,12 +241,12 @@ func (s *Service) postRelay(ctx context.Context, c *Case, e entry) error {
 }
 
 // postNotice tells staff in the case's topic what happened.
-func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) error {
+func (s *Desk) postNotice(ctx context.Context, c *Case, kind, textID string) error {
 	if c.Card == 0 {
 		return errSkip
 	}
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: kind,
-		Text: escHTML(s.text(textID)), ReplyTo: sharedReply(c)})
+		Text: EscapeHTML(s.text(textID)), ReplyTo: sharedReply(c)})
 	if err != nil {
 		return s.refused(c, kind, fmt.Errorf("notice to staff: %w", err))
 	}
@@ -263,12 +259,13 @@ func (s *Service) postNotice(ctx context.Context, c *Case, kind, textID string) 
 	return nil
 }
 
-// refused turns Telegram refusing a relay or notice for good (400: the topic
-// was deleted, a message it cannot take) into a logged drop instead of
+// refused turns the staff side refusing a relay or notice for good
+// (ErrRejected: the topic was deleted, a message it cannot take) into a
+// logged drop instead of
 // retrying it for an hour; a case card is never dropped this way (it goes
 // to the dead-letter stream, with an alert, after Config.Attempts).
-func (s *Service) refused(c *Case, what string, err error) error {
-	if errors.Is(err, tgbot.ErrorBadRequest) {
+func (s *Desk) refused(c *Case, what string, err error) error {
+	if errors.Is(err, ErrRejected) {
 		s.log.Error("Telegram refused a message to staff; dropped", "what", what, "case", s.hash(c.Code),
 			"group", c.Group, "reason", reasonOf(err))
 		return errSkip
@@ -289,8 +286,7 @@ func sharedReply(c *Case) int {
 // their conversation, which resumes after a close. The conversation answers
 // an event once (it changes the session), so its messages are stored before
 // they are sent: a retry sends the same messages instead of asking again.
-func (s *Service) deliverPerson(ctx context.Context, e entry) error {
-	ctx = bot.WithLane(ctx, bot.LaneStaff) // what staff did, told later: not an answer to a message
+func (s *Desk) deliverPerson(ctx context.Context, conv Conversation, e entry) error {
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
 		return err
@@ -309,8 +305,7 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 			return errSkip
 		}
 	} else {
-		p := s.conv.Load()
-		if p == nil {
+		if conv == nil {
 			return errors.New("no conversation to tell the person")
 		}
 		in := engine.Input{Kind: engine.InEvent, Event: engine.EventHandoffClaimed, LangHint: c.Lang}
@@ -339,7 +334,7 @@ func (s *Service) deliverPerson(ctx context.Context, e entry) error {
 				return errSkip
 			}
 		}
-		msgs, err = (*p).Handle(ctx, c.User, in)
+		msgs, err = conv.Handle(ctx, c.User, in)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("tell the person: %w", err)

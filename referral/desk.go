@@ -24,19 +24,19 @@ const (
 	Blocked
 )
 
-// Staff actions. by is the staff member's ID ("tg:<user id>"): recorded in
-// the case history, never logged.
+// Staff actions. by is the staff member's ID (from telegramstaff: "tg:<user
+// id>"): recorded in the case history, never logged.
 
 // Claim takes a received case. For a handoff the person is told that a
 // staff member is with them (if they are still in that chat); for a referral
 // only its status changes (/status shows it).
-func (s *Service) Claim(ctx context.Context, code, by string) (Outcome, error) {
+func (s *Desk) Claim(ctx context.Context, code, by string) (Outcome, error) {
 	return s.claim(ctx, code, by, "")
 }
 
 // claim is Claim by a staff member whose first name (name, "" unknown) the
 // card shows.
-func (s *Service) claim(ctx context.Context, code, by, name string) (Outcome, error) {
+func (s *Desk) claim(ctx context.Context, code, by, name string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("claim: %w", err)
@@ -83,12 +83,12 @@ func notApplied(status string) Outcome {
 // Close closes an open case: its topic is closed and, for a handoff the
 // person is still in, the person is told and their conversation resumes
 // ("was this helpful?"). The record is kept for Config.Retention.
-func (s *Service) Close(ctx context.Context, code, by string) (Outcome, error) {
+func (s *Desk) Close(ctx context.Context, code, by string) (Outcome, error) {
 	return s.close(ctx, code, by, "")
 }
 
 // close is Close by a staff member whose first name the card shows.
-func (s *Service) close(ctx context.Context, code, by, name string) (Outcome, error) {
+func (s *Desk) close(ctx context.Context, code, by, name string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("close: %w", err)
@@ -135,13 +135,13 @@ func (s *Service) close(ctx context.Context, code, by, name string) (Outcome, er
 
 // Note records an internal note (not sent to the person) in the case
 // history.
-func (s *Service) Note(ctx context.Context, code, by, text string) (Outcome, error) {
-	return s.note(ctx, code, by, text, "")
+func (s *Desk) Note(ctx context.Context, code, by, text string) (Outcome, error) {
+	return s.NoteOnce(ctx, code, by, text, "")
 }
 
-// note is Note recorded at most once per token (a staff update handled
-// again after a failure records its note once).
-func (s *Service) note(ctx context.Context, code, by, text, once string) (Outcome, error) {
+// NoteOnce is Note recorded at most once per token (a staff update handled
+// again after a failure records its note once; "": no such guard).
+func (s *Desk) NoteOnce(ctx context.Context, code, by, text, once string) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("note: %w", err)
@@ -177,7 +177,7 @@ func (s *Service) note(ctx context.Context, code, by, text, once string) (Outcom
 // from (a header in their language); a Telegram reply to it reaches the
 // case, and their conversation is told (evReplied, through the person
 // stream) so that what they type next goes to the case too.
-func (s *Service) Reply(ctx context.Context, code, by string, r Reply) (Outcome, error) {
+func (s *Desk) Reply(ctx context.Context, code, by string, r Reply) (Outcome, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil {
 		return Unknown, fmt.Errorf("reply: %w", err)
@@ -198,7 +198,7 @@ func (s *Service) Reply(ctx context.Context, code, by string, r Reply) (Outcome,
 		}
 		return Unknown, fmt.Errorf("reply: %w", err)
 	}
-	if chat, perr := personChat(c.User); perr == nil && c.Kind == KindReferral {
+	if chat, ok := s.staff.PersonChat(c.User); ok && c.Kind == KindReferral {
 		for _, id := range ids {
 			if id == 0 {
 				continue

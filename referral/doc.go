@@ -1,8 +1,12 @@
 // Package referral turns the engine's referral and handoff effects into cases
 // that staff receive, and carries the conversation between a person and staff
-// both ways. It implements conversation.EffectHandler (Service.Apply) and
-// conversation.StatusLookup (Service.ReferralStatus), and bot.StaffHandler
-// for Telegram staff groups (StaffHandler).
+// both ways. Its Desk implements conversation.EffectHandler (Desk.Apply) and
+// conversation.StatusLookup (Desk.ReferralStatus). It knows no Telegram:
+// where cases are shown is a Staff (the Telegram side is package
+// referral/telegramstaff, wired in by the app), what a person's message came
+// from arrives on the effect (engine.Origin), and the staff side's failures
+// arrive as this package's errors (ErrRejected, ErrForbidden, ErrNotFound,
+// ErrUnavailable, *RateLimitError).
 //
 // # Cases
 //
@@ -29,7 +33,8 @@
 // queued: Apply returns before the person sees the code, and the script is
 // all-or-nothing. Streams:
 //
-//	tg:<group>      one per staff group: cards, card edits, relays, alerts, notices
+//	tg:<group>      one per staff group (Staff.Stream; "staff:<group>" with
+//	                MemoryStaff): cards, card edits, relays, alerts, notices
 //	person          claimed/closed notices to people in a handoff; replied/
 //	                closed events of referrals (engine.EventCaseMessage,
 //	                EventCaseClosed)
@@ -61,7 +66,7 @@
 // — is kept apart from the case in its trace (keys.ReferralKeys.Trace: no
 // personal data, a TTL a week longer than the case's). On /delete the
 // erase script queues "withdrawn" (an open case) or "erased" (a closed one
-// staff saw); when a case's retention ends, the sweep (Service.Sweep, every
+// staff saw); when a case's retention ends, the sweep (Desk.Sweep, every
 // Config.SweepEvery, under Run) finds its trace without a case and queues
 // "expired" — once, whichever replica sweeps. Their delivery deletes the
 // case's topic (deleteForumTopic) or its messages (deleteMessages), forgets
@@ -76,7 +81,7 @@
 // Staff writing in a referral's topic reach the person under a header that
 // names the service and the code (common.case_talk.from, in the person's
 // language). The messages the person got are mapped to the case, so that a
-// Telegram reply to one reaches it (Service.ReplyCase, the conversation's
+// Telegram reply to one reaches it (Desk.ReplyCase, the conversation's
 // CaseLookup), and the person's conversation is told (evReplied): until
 // they leave it or staff close the case, what they type goes to the case
 // (engine.EffectRelay with Code). When staff close a referral, its person's
@@ -86,10 +91,12 @@
 //
 // # Staff
 //
-// Staff is where cases are shown: TelegramStaff (forum topics in staff groups,
-// through bot.Sender) or Memory (the playground and tests). The staff actions
-// (Claim, Reply, Note, Close) are methods of Service, called by StaffHandler
-// for Telegram updates or by Memory programmatically. An open case's card
+// Staff is where cases are shown: telegramstaff.Staff (forum topics in staff
+// groups, through bot.Sender) or MemoryStaff (the playground and tests); it
+// also names a staff group's outbox stream (Staff.Stream: "tg:<group>" on
+// Telegram). The staff actions (Claim, Reply, Note, Close) are methods of
+// Desk, called by telegramstaff.Handler for Telegram updates or by
+// MemoryStaff programmatically. An open case's card
 // says what writing in its topic does and how to add a note
 // (staff.guide.card); a recorded /note is acknowledged with a ✍ reaction
 // (setMessageReaction), not a message; /help in the group lists the staff
@@ -107,25 +114,24 @@
 // # Nothing waits unseen: reminders and /waiting
 //
 // Every new case is indexed while unclaimed (keys.ReferralKeys.Waiting).
-// The reminder pass (Service.Remind, every Config.RemindEvery under Run)
+// The reminder pass (Desk.Remind, every Config.RemindEvery under Run)
 // queues a reminder (evReminder, in the case's topic) once the case waited
 // its service's claim_within (directory; working hours) unclaimed, and a
 // second one (evReminder and evEscalate, the General topic) after the same
 // time again — each once, by one script that checks the status and the
 // count (store.remind), whatever the replicas and restarts; the outbox
-// delivers them. Service.Waiting lists the waiting cases, most overdue
+// delivers them. Desk.Waiting lists the waiting cases, most overdue
 // first, for /waiting in a staff group and other staff tools.
 //
 // # Without Telegram (the playground)
 //
-//	mem := referral.NewMemory()
+//	mem := referral.NewMemoryStaff()
 //	svc, err := referral.New(referral.Options{Store: referral.NewMemoryStore(), Staff: mem,
 //		Content: holder, Config: referral.Config{Queues: map[string]referral.Queue{referral.AnyService: {}}}})
 //	mem.Bind(svc)
 //	conv := conversation.New(sessions, eng, holder, svc, log)
 //	conv.Statuses = svc
-//	svc.SetConversation(conv)
-//	go svc.Run(ctx)
+//	go svc.Run(ctx, conv)
 //
 // A staff pane shows mem.Topics() (case cards and what the person sent) and
 // calls mem.Claim, Reply, Note and Close; what reaches the person from staff

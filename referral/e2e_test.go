@@ -355,7 +355,7 @@ func TestDeleteBeforeDelivery(t *testing.T) {
 	e.waitText(dan, content.TextDeleteDone)
 	e.run(e.svc)
 	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
-		n, _ := e.svc.store.pending(context.Background(), staffStream(groupA))
+		n, _ := e.svc.store.pending(context.Background(), e.svc.staffStream(groupA))
 		return n == 0
 	})
 	for _, c := range e.api.ByChat(groupA) {
@@ -470,9 +470,9 @@ func TestRelayOnceForARepeatedInput(t *testing.T) {
 	e.card(live)
 	// The conversation handles the next update twice, as after a crash
 	// between applying its effects and finishing the update.
-	e.late.repeat.Store(true)
+	e.tgConv.repeat.Store(true)
 	e.say(gil, "only once")
-	e.late.repeat.Store(false)
+	e.tgConv.repeat.Store(false)
 	e.waitText(groupA, "only once")
 	time.Sleep(300 * time.Millisecond)
 	n := 0
@@ -484,7 +484,7 @@ func TestRelayOnceForARepeatedInput(t *testing.T) {
 	if n != 1 {
 		t.Errorf("relayed %d times", n)
 	}
-	if e.late.repeated.Load() == 0 {
+	if e.tgConv.repeated.Load() == 0 {
 		t.Fatal("the input was not handled twice")
 	}
 	// The handoff itself is not opened twice either.

@@ -122,7 +122,7 @@ func TestErasureLeavesNothingNamingThePerson(t *testing.T) {
 	}
 	// Let the outbox acknowledge what it delivered.
 	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
-		n, _ := e.svc.store.pending(context.Background(), staffStream(groupA))
+		n, _ := e.svc.store.pending(context.Background(), e.svc.staffStream(groupA))
 		return n == 0
 	})
 	// Nor what was written both ways, kept in the cases' histories until now.
@@ -284,7 +284,7 @@ func TestEraseRefusedByTelegram(t *testing.T) {
 // same: /delete removes the case's topic from the staff pane.
 func TestMemoryStoreTakesBack(t *testing.T) {
 	st := NewMemoryStore()
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	svc, err := New(Options{Config: testConfig(), Store: st, Staff: mem, Content: content.NewHolder(testContent(t))})
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +302,7 @@ func TestMemoryStoreTakesBack(t *testing.T) {
 	if err := svc.Erase(ctx, "tg:9"); err != nil {
 		t.Fatal(err)
 	}
-	es, _, _ := st.read(ctx, staffStream(groupA), "c", 0, 0, 10)
+	es, _, _ := st.read(ctx, svc.staffStream(groupA), "c", 0, 0, 10)
 	var withdrawn *entry
 	for i := range es {
 		if es[i].Event == evWithdrawn {

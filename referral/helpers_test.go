@@ -115,21 +115,32 @@ type testEnv struct {
 	rdb    redis.UniversalClient
 	k      keys.Keys
 	srv    *bot.Server
+	sender *bot.Sender
 	http   *httptest.Server
-	svc    *Service
-	conv   *conversation.Service
+	svc    *Desk
+	conv   *conversation.Runner
 	holder *content.Holder
 	reg    *prometheus.Registry
 	logs   *testlog.Buffer
 	log    *slog.Logger
 	cfg    Config
 	nextID atomic.Int64
-	late   *lateConv
+	tgConv *repeatConv // the conversation as the transport calls it
 	now    func() time.Time
 	manual bool
 
 	mu   sync.Mutex
 	runs []func() // stop functions of running outboxes
+}
+
+// TelegramSide builds the desk's Telegram side (package telegramstaff) for
+// these tests. telegramstaff imports this package, so tests inside it
+// cannot import telegramstaff; telegramside_test.go, in the external test
+// package, fills it in before any test runs.
+var TelegramSide struct {
+	Staff   func(s *bot.Sender) Staff
+	Handler func(d *Desk, s *bot.Sender, botUsername func() string) bot.StaffHandler
+	Lock    func(rdb redis.UniversalClient, k keys.Keys, ttl, wait time.Duration) PersonLock
 }
 
 // newEnv wires everything as internal/app does: real Redis, the fake Bot
@@ -162,15 +173,13 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	for _, g := range e.cfg.Groups() {
 		staff[g] = true
 	}
-	late := &lateConv{}
-	e.late = late
-	srv, err := bot.New(bot.Config{Token: e.api.Token(), APIURL: e.api.URL(), ListenAddr: "127.0.0.1:0",
+	sender, err := bot.NewSender(bot.Config{Token: e.api.Token(), APIURL: e.api.URL(), ListenAddr: "127.0.0.1:0",
 		WebhookURL: "https://bot.example.org" + webhookPath, WebhookSecret: hookSecret, StaffGroups: staff,
-		BotUsername: e.api.BotUsername(), LogSalt: "test", Limits: lim}, late, e.rdb, e.k, e.reg, e.log)
+		BotUsername: e.api.BotUsername(), LogSalt: "test", Limits: lim}, e.rdb, e.k, e.reg, e.log)
 	if err != nil {
-		t.Fatalf("bot.New: %v", err)
+		t.Fatalf("bot.NewSender: %v", err)
 	}
-	e.srv = srv
+	e.sender = sender
 	e.svc = e.newService(nil)
 	sessions, err := store.NewRedis(e.rdb, e.k, time.Hour)
 	if err != nil {
@@ -183,11 +192,14 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 	e.conv = conversation.New(sessions, eng, e.holder, bot.Effects(subs), e.log)
 	e.conv.Statuses = e.svc
 	e.conv.Subscriptions = subs
-	srv.SetBlockedHook(subs.Unsubscribe)
 	e.conv.Cases = e.svc
-	late.set(e.conv)
-	e.svc.SetConversation(e.conv)
-	srv.SetStaffHandler(NewStaffHandler(e.svc, srv.Sender(), srv.BotUsername))
+	e.tgConv = &repeatConv{conv: e.conv}
+	srv, err := bot.New(sender, bot.Handlers{Conversation: e.tgConv, Blocked: subs.Unsubscribe,
+		Staff: TelegramSide.Handler(e.svc, sender, sender.BotUsername)})
+	if err != nil {
+		t.Fatalf("bot.New: %v", err)
+	}
+	e.srv = srv
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
 	t.Cleanup(e.stopAll)
@@ -199,30 +211,27 @@ func newEnv(t *testing.T, o envOpts) *testEnv {
 
 // newService builds another referral service on the same Redis and staff
 // side ("another replica": its own outbox consumer).
-func (e *testEnv) newService(reg prometheus.Registerer) *Service {
+func (e *testEnv) newService(reg prometheus.Registerer) *Desk {
 	if reg == nil {
 		reg = e.reg
 	}
-	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: NewTelegramStaff(e.srv.Sender()),
+	svc, err := New(Options{Config: e.cfg, Store: NewRedisStore(e.rdb, e.k), Staff: TelegramSide.Staff(e.sender),
 		Content: e.holder, Registry: reg, Log: e.log, LogSalt: "test",
-		Lock: TelegramLock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
+		Lock: TelegramSide.Lock(e.rdb, e.k, 5*time.Second, 5*time.Second), Now: e.now})
 	if err != nil {
 		e.t.Fatalf("referral.New: %v", err)
 	}
 	svc.noRemindLoop = e.manual
-	if e.conv != nil {
-		svc.SetConversation(e.conv)
-	}
 	return svc
 }
 
 // run starts a service's outbox; the returned function stops it and waits.
-func (e *testEnv) run(svc *Service) func() {
+func (e *testEnv) run(svc *Desk) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = svc.Run(ctx)
+		_ = svc.Run(ctx, e.conv)
 	}()
 	stop := sync.OnceFunc(func() { cancel(); <-done })
 	e.mu.Lock()
@@ -240,24 +249,28 @@ func (e *testEnv) stopAll() {
 	}
 }
 
-// lateConv is the transport's conversation, set after the referral service
-// exists. With repeat set it handles each input twice (the second time as
-// after a crash that lost the first result) and returns the second answer.
-type lateConv struct {
-	p        atomic.Pointer[conversation.Service]
+// repeatConv is the transport's conversation. With repeat set it handles
+// each input twice (the second time as after a crash that lost the first
+// result) and returns the second answer.
+type repeatConv struct {
+	conv     *conversation.Runner
 	repeat   atomic.Bool
 	repeated atomic.Int64
 }
 
-func (l *lateConv) set(c *conversation.Service) { l.p.Store(c) }
-func (l *lateConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (l *repeatConv) HandleSession(ctx context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	if l.repeat.Load() {
-		if _, err := l.p.Load().Handle(ctx, user, in); err != nil {
+		// The first result is lost with the crash: its session is not written.
+		var lost *conversation.Session
+		if sess != nil {
+			lost = conversation.NewSession(sess.Load())
+		}
+		if _, err := l.conv.HandleSession(ctx, user, lost, in); err != nil {
 			return nil, err
 		}
 		l.repeated.Add(1)
 	}
-	return l.p.Load().Handle(ctx, user, in)
+	return l.conv.HandleSession(ctx, user, sess, in)
 }
 
 // post delivers an update through the real webhook handler, like Telegram,

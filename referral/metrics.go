@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics of the referral service. Labels are services, event names, stream
+// metrics of the referral desk. Labels are services, event names, stream
 // names (staff group IDs, services) and action names: all bounded by the
 // configuration; never codes or user IDs.
 type metrics struct {

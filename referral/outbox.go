@@ -5,13 +5,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	tgbot "github.com/go-telegram/bot"
-
-	"putokaz/bot"
+	"putokaz/internal/backoff"
 	"putokaz/internal/lease"
 )
 
@@ -19,7 +16,7 @@ import (
 // reads it, so entries go out one at a time, in order, and a staff group's
 // rate limit is not multiplied by the number of replicas.
 type worker struct {
-	s        *Service
+	s        *Desk
 	stream   string
 	deliver  func(ctx context.Context, e entry) error
 	attempts int
@@ -28,8 +25,9 @@ type worker struct {
 }
 
 // workers returns the outbox streams this configuration delivers: one per
-// staff group, the person stream, and one per queue with a webhook.
-func (s *Service) workers() []*worker {
+// staff group, the person stream (through conv), and one per queue with a
+// webhook.
+func (s *Desk) workers(conv Conversation) []*worker {
 	groups := map[int64]bool{}
 	var hooks []string
 	for key, q := range s.cfg.Queues {
@@ -46,10 +44,11 @@ func (s *Service) workers() []*worker {
 	sort.Slice(gs, func(i, j int) bool { return gs[i] < gs[j] })
 	var out []*worker
 	for _, g := range gs {
-		out = append(out, &worker{s: s, stream: staffStream(g), deliver: s.deliverStaff, attempts: s.cfg.Attempts,
+		out = append(out, &worker{s: s, stream: s.staffStream(g), deliver: s.deliverStaff, attempts: s.cfg.Attempts,
 			base: s.cfg.BackoffBase, maxWait: s.cfg.BackoffMax})
 	}
-	out = append(out, &worker{s: s, stream: personStream, deliver: s.deliverPerson, attempts: s.cfg.Attempts,
+	deliverPerson := func(ctx context.Context, e entry) error { return s.deliverPerson(ctx, conv, e) }
+	out = append(out, &worker{s: s, stream: personStream, deliver: deliverPerson, attempts: s.cfg.Attempts,
 		base: s.cfg.BackoffBase, maxWait: s.cfg.BackoffMax})
 	for _, key := range hooks {
 		q := s.cfg.Queues[key]
@@ -62,13 +61,15 @@ func (s *Service) workers() []*worker {
 
 // Run delivers the outbox until ctx ends: start it with the transport, stop
 // it on shutdown (an entry being delivered then is delivered again later,
-// by this or another replica). It returns nil after ctx ends.
-func (s *Service) Run(ctx context.Context) error {
-	if s.conv.Load() == nil {
-		s.log.Warn("no conversation set: claimed/closed notices to people in a handoff wait until one is")
+// by this or another replica). What staff did reaches a person through conv
+// (the conversation core, built with this desk as its effect handler).
+// It returns nil after ctx ends.
+func (s *Desk) Run(ctx context.Context, conv Conversation) error {
+	if conv == nil {
+		s.log.Warn("no conversation: claimed/closed notices to people in a handoff wait for a replica that has one")
 	}
 	var wg sync.WaitGroup
-	for _, w := range s.workers() {
+	for _, w := range s.workers(conv) {
 		wg.Go(func() { w.run(ctx) })
 	}
 	wg.Go(func() { s.sweepLoop(ctx) })
@@ -83,9 +84,9 @@ func (s *Service) Run(ctx context.Context) error {
 // first time soon after the start) and queues the deletion of their
 // messages in the staff group. Replicas may sweep at once: each case is
 // queued once (store.expire).
-func (s *Service) sweepLoop(ctx context.Context) {
+func (s *Desk) sweepLoop(ctx context.Context) {
 	first := min(s.cfg.SweepEvery, time.Duration(1+rand.Int64N(int64(10*time.Second))))
-	for bot.Wait(ctx, first) == nil {
+	for backoff.Wait(ctx, first) == nil {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("sweep for ended cases failed; retrying later", "err", err)
 		}
@@ -96,7 +97,7 @@ func (s *Service) sweepLoop(ctx context.Context) {
 // Sweep queues "expired" on its staff stream for every case whose
 // retention ended while its messages are still in the staff group, and
 // returns after one pass (the outbox delivers the deletions).
-func (s *Service) Sweep(ctx context.Context) error {
+func (s *Desk) Sweep(ctx context.Context) error {
 	codes, err := s.store.staleTraces(ctx, traceGrace)
 	var errs []error
 	if err != nil {
@@ -115,7 +116,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 			}
 			continue
 		}
-		if _, err := s.store.expire(ctx, code, staffStream(tr.group)); err != nil {
+		if _, err := s.store.expire(ctx, code, s.staffStream(tr.group)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -127,7 +128,7 @@ func (w *worker) run(ctx context.Context) {
 	for ctx.Err() == nil {
 		if err := w.s.store.ensure(ctx, w.stream); err != nil {
 			log.Error("outbox stream not usable; retrying", "err", err)
-			_ = bot.Wait(ctx, time.Second)
+			_ = backoff.Wait(ctx, time.Second)
 			continue
 		}
 		break
@@ -140,13 +141,13 @@ func (w *worker) run(ctx context.Context) {
 			log.Warn("outbox lease unavailable; retrying", "err", err)
 		}
 		if !ok {
-			_ = bot.Wait(ctx, poll)
+			_ = backoff.Wait(ctx, poll)
 			continue
 		}
 		w.hold(ctx, token)
 		// Released (or lost): let another replica have a go before we
 		// try again.
-		_ = bot.Wait(ctx, poll)
+		_ = backoff.Wait(ctx, poll)
 	}
 }
 
@@ -160,7 +161,7 @@ func (w *worker) hold(ctx context.Context, token string) {
 		defer close(renewed)
 		every := max(w.s.cfg.LeaseTTL/3, 5*time.Millisecond)
 		last := time.Now()
-		for bot.Wait(lctx, every) == nil {
+		for backoff.Wait(lctx, every) == nil {
 			ok, err := w.s.store.lease(lctx, w.stream, token, w.s.cfg.LeaseTTL)
 			switch {
 			case err == nil && ok:
@@ -191,13 +192,13 @@ func (w *worker) hold(ctx context.Context, token string) {
 		if err != nil {
 			if lctx.Err() == nil {
 				log.Warn("outbox read failed; retrying", "err", err)
-				_ = bot.Wait(lctx, time.Second)
+				_ = backoff.Wait(lctx, time.Second)
 			}
 			continue
 		}
 		if wait {
 			// Older entries of a dead consumer are not claimable yet.
-			_ = bot.Wait(lctx, min(max(w.s.cfg.MinIdle/4, 10*time.Millisecond), time.Second))
+			_ = backoff.Wait(lctx, min(max(w.s.cfg.MinIdle/4, 10*time.Millisecond), time.Second))
 			continue
 		}
 		if len(entries) == 0 {
@@ -263,14 +264,14 @@ func (w *worker) one(ctx context.Context, e entry) bool {
 	n, ferr := w.s.store.fail(ctx, w.stream, e)
 	if ferr != nil {
 		log.Warn("could not count a failed delivery", "err", ferr)
-		_ = bot.Wait(ctx, w.backoff(1))
+		_ = backoff.Wait(ctx, w.backoff(1))
 		return false
 	}
 	if n >= w.attempts {
 		reason := reasonOf(err)
 		if berr := w.s.store.bury(ctx, w.stream, e, reason, n, w.s.cfg.DeadMax); berr != nil {
 			log.Error("could not move an undeliverable entry to the dead-letter stream", "err", berr)
-			_ = bot.Wait(ctx, w.backoff(n))
+			_ = backoff.Wait(ctx, w.backoff(n))
 			return false
 		}
 		w.s.m.dead.WithLabelValues(w.stream, e.Event).Inc()
@@ -281,7 +282,7 @@ func (w *worker) one(ctx context.Context, e entry) bool {
 	w.s.m.retried.WithLabelValues(w.stream, e.Event).Inc()
 	wait := w.backoff(n)
 	log.Warn("outbox delivery failed; will retry", "attempt", n, "retry_in", wait.String(), "reason", reasonOf(err))
-	_ = bot.Wait(ctx, wait)
+	_ = backoff.Wait(ctx, wait)
 	return false
 }
 
@@ -292,10 +293,7 @@ var errSkip = errors.New("nothing to deliver")
 // backoff is the pause after the n-th failure: exponential, capped, with
 // jitter so that replicas do not retry in step.
 func (w *worker) backoff(n int) time.Duration {
-	d := w.base << min(n-1, 20)
-	if d > w.maxWait || d <= 0 {
-		d = w.maxWait
-	}
+	d := backoff.Window(w.base, w.maxWait, n)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
@@ -303,24 +301,22 @@ func (w *worker) backoff(n int) time.Duration {
 // its text (a Bot API description or an HTTP body might quote data).
 func reasonOf(err error) string {
 	var he *hookError
-	var te *tgbot.TooManyRequestsError
+	var rl *RateLimitError
 	switch {
 	case errors.As(err, &he):
 		return he.reason()
-	case errors.As(err, &te):
-		return "telegram rate limit"
-	case errors.Is(err, tgbot.ErrorBadRequest):
-		return "telegram refused (400)"
-	case errors.Is(err, tgbot.ErrorForbidden):
-		return "telegram forbidden (403): is the bot still in the group?"
-	case errors.Is(err, tgbot.ErrorNotFound):
-		return "telegram not found (404)"
+	case errors.As(err, &rl):
+		return "staff side rate limit"
+	case errors.Is(err, ErrRejected):
+		return "staff side refused (400)"
+	case errors.Is(err, ErrForbidden):
+		return "staff side forbidden (403): is the bot still in the group?"
+	case errors.Is(err, ErrNotFound):
+		return "staff side not found (404)"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
-	}
-	s := err.Error()
-	if strings.Contains(s, "gave up after") {
-		return "telegram unavailable"
+	case errors.Is(err, ErrUnavailable):
+		return "staff side unavailable"
 	}
 	return "error"
 }

@@ -62,7 +62,7 @@ func TestApplyIsIdempotentAndRefusesTakenCodes(t *testing.T) {
 	e := newEnv(t, envOpts{noWorker: true})
 	e.referDirect("tg:601", "svc", "PK-2345")
 	e.referDirect("tg:601", "svc", "PK-2345") // the same input again: nothing new
-	if n, _ := e.svc.store.pending(t.Context(), staffStream(groupA)); n != 1 {
+	if n, _ := e.svc.store.pending(t.Context(), e.svc.staffStream(groupA)); n != 1 {
 		t.Fatalf("outbox entries = %d, want 1", n)
 	}
 	fx := engine.Effect{Kind: engine.EffectReferral, Service: "svc", Code: "PK-2345", ConsentAt: time.Now()}
@@ -84,7 +84,7 @@ func TestKilledBeforeCardPosted(t *testing.T) {
 	e := newEnv(t, envOpts{noWorker: true})
 	e.start(611)
 	code := e.refer(611, "Sombor")
-	if n, _ := e.svc.store.pending(t.Context(), staffStream(groupA)); n != 1 {
+	if n, _ := e.svc.store.pending(t.Context(), e.svc.staffStream(groupA)); n != 1 {
 		t.Fatalf("outbox entries after the referral = %d", n)
 	}
 	if n := len(e.api.ByChat(groupA)); n != 0 {
@@ -94,7 +94,7 @@ func TestKilledBeforeCardPosted(t *testing.T) {
 	a := e.newService(prometheus.NewRegistry())
 	reached := make(chan struct{}, 1)
 	a.beforeDeliver = func(ctx context.Context, stream string, _ entry) {
-		if stream != staffStream(groupA) {
+		if stream != e.svc.staffStream(groupA) {
 			return
 		}
 		select {
@@ -110,7 +110,7 @@ func TestKilledBeforeCardPosted(t *testing.T) {
 		t.Fatal("worker A never took the entry")
 	}
 	stopA()
-	p := e.rdb.XPending(t.Context(), e.k.Referral().Stream(staffStream(groupA)), consumerGroup).Val()
+	p := e.rdb.XPending(t.Context(), e.k.Referral().Stream(e.svc.staffStream(groupA)), consumerGroup).Val()
 	if p.Count != 1 || p.Consumers[a.consumer] != 1 {
 		t.Fatalf("pending after A died = %+v", p)
 	}
@@ -119,7 +119,7 @@ func TestKilledBeforeCardPosted(t *testing.T) {
 	e.run(b)
 	e.card(code)
 	polltest.Until(t, 5*time.Second, "the outbox to drain", func() bool {
-		n, _ := b.store.pending(context.Background(), staffStream(groupA))
+		n, _ := b.store.pending(context.Background(), e.svc.staffStream(groupA))
 		return n == 0
 	})
 	time.Sleep(3 * e.cfg.MinIdle)
@@ -137,7 +137,7 @@ func TestKilledAfterCardPosted(t *testing.T) {
 	a := e.newService(prometheus.NewRegistry())
 	reached := make(chan struct{}, 1)
 	a.beforeAck = func(ctx context.Context, stream string, _ entry) {
-		if stream != staffStream(groupA) {
+		if stream != e.svc.staffStream(groupA) {
 			return
 		}
 		reached <- struct{}{}
@@ -159,7 +159,7 @@ func TestKilledAfterCardPosted(t *testing.T) {
 	if topics, cards := e.posted("PK-7F3Q"); topics != 1 || cards != 1 {
 		t.Errorf("topics %d, cards %d; want exactly one each", topics, cards)
 	}
-	if n, _ := b.store.pending(t.Context(), staffStream(groupA)); n != 0 {
+	if n, _ := b.store.pending(t.Context(), e.svc.staffStream(groupA)); n != 0 {
 		t.Errorf("entries left: %d", n)
 	}
 }
@@ -196,7 +196,7 @@ func TestRetryAfter429(t *testing.T) {
 			t.Errorf("%s: topics %d, cards %d", c, topics, cards)
 		}
 	}
-	if got := promtest.Sum(e.svc.m.delivered.WithLabelValues(staffStream(groupA), evOpen)); got != 4 {
+	if got := promtest.Sum(e.svc.m.delivered.WithLabelValues(e.svc.staffStream(groupA), evOpen)); got != 4 {
 		t.Errorf("delivered = %v", got)
 	}
 }
@@ -284,7 +284,7 @@ func TestDeadLetter(t *testing.T) {
 	e.referDirect("tg:631", "svc", "PK-GQ2D")
 	e.run(e.svc)
 	e.card("PK-GQ2D")
-	dead := e.rdb.XRange(t.Context(), e.k.Referral().Dead(staffStream(groupA)), "-", "+").Val()
+	dead := e.rdb.XRange(t.Context(), e.k.Referral().Dead(e.svc.staffStream(groupA)), "-", "+").Val()
 	if len(dead) != 1 || dead[0].Values["code"] != "PK-DEAD" || dead[0].Values["attempts"] != "3" ||
 		!strings.Contains(fmt.Sprint(dead[0].Values["reason"]), "403") {
 		t.Fatalf("dead letters = %+v", dead)
@@ -378,7 +378,7 @@ func TestOutboxSurvivesALostStream(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.start(621)
 	e.card(e.refer(621, "Sombor"))
-	if err := e.rdb.Del(t.Context(), e.k.Referral().Stream(staffStream(groupA))).Err(); err != nil {
+	if err := e.rdb.Del(t.Context(), e.k.Referral().Stream(e.svc.staffStream(groupA))).Err(); err != nil {
 		t.Fatal(err)
 	}
 	e.start(622)

@@ -8,8 +8,6 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
-
-	"putokaz/bot"
 )
 
 // Read and act functions for the supervisors' web console (internal/console).
@@ -23,7 +21,7 @@ import (
 // Config.KeepAfterDelete names. In Redis it reads the records with SCAN (on
 // the one master of their slot in a cluster): a few round trips per
 // thousand keys of the database, for a page a few supervisors open.
-func (s *Service) Cases(ctx context.Context) ([]*Case, error) {
+func (s *Desk) Cases(ctx context.Context) ([]*Case, error) {
 	l, ok := s.store.(caseLister)
 	if !ok {
 		return nil, fmt.Errorf("list cases: the store cannot list cases")
@@ -43,7 +41,7 @@ func (s *Service) Cases(ctx context.Context) ([]*Case, error) {
 
 // CaseRecord returns one case and its history, oldest first (nil if there
 // is no such case any more).
-func (s *Service) CaseRecord(ctx context.Context, code string) (*Case, []Entry, error) {
+func (s *Desk) CaseRecord(ctx context.Context, code string) (*Case, []Entry, error) {
 	c, err := s.store.load(ctx, code)
 	if err != nil || c == nil {
 		return nil, nil, err
@@ -56,45 +54,31 @@ func (s *Service) CaseRecord(ctx context.Context, code string) (*Case, []Entry, 
 }
 
 // ClaimAs is Claim by a staff member whose first name the card shows.
-func (s *Service) ClaimAs(ctx context.Context, code, by, name string) (Outcome, error) {
+func (s *Desk) ClaimAs(ctx context.Context, code, by, name string) (Outcome, error) {
 	return s.claim(ctx, code, by, name)
 }
 
 // CloseAs is Close by a staff member whose first name the card shows.
-func (s *Service) CloseAs(ctx context.Context, code, by, name string) (Outcome, error) {
+func (s *Desk) CloseAs(ctx context.Context, code, by, name string) (Outcome, error) {
 	return s.close(ctx, code, by, name)
 }
 
 // ServiceName is a service's name in the staff language ("" if the content
 // has none).
-func (s *Service) ServiceName(id string) string { return s.serviceName(id) }
+func (s *Desk) ServiceName(id string) string { return s.serviceName(id) }
 
 // LanguageName is a language's own name from the content ("" if unknown).
-func (s *Service) LanguageName(tag string) string { return s.languageName(tag) }
+func (s *Desk) LanguageName(tag string) string { return s.languageName(tag) }
 
 // StaffLanguage is the language staff read (Config.StaffLanguage).
-func (s *Service) StaffLanguage() string { return s.cfg.StaffLanguage }
+func (s *Desk) StaffLanguage() string { return s.cfg.StaffLanguage }
 
 // StaffGroups are the staff groups of the configured queues.
-func (s *Service) StaffGroups() []int64 { return s.cfg.Groups() }
+func (s *Desk) StaffGroups() []int64 { return s.cfg.Groups() }
 
 // QueueServices lists the services with a queue of their own ("*" left out).
-func (s *Service) QueueServices() []string {
+func (s *Desk) QueueServices() []string {
 	return slices.DeleteFunc(s.cfg.services(), func(n string) bool { return n == AnyService })
-}
-
-// Membership tells whether a Telegram user belongs to a staff group, with the
-// Bot API (getChatMember), briefly cached — the check staff actions in
-// Telegram go through.
-type Membership struct{ m *members }
-
-// NewMembership asks the Bot API through sender.
-func NewMembership(sender *bot.Sender) *Membership { return &Membership{m: newMembers(sender)} }
-
-// IsMember reports whether user is a member (or admin) of group now. An error
-// means the Bot API could not tell.
-func (m *Membership) IsMember(ctx context.Context, group, user int64) (bool, error) {
-	return m.m.isMember(ctx, group, user)
 }
 
 // caseLister is what Cases needs of a store: the codes of its cases, and

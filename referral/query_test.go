@@ -36,7 +36,7 @@ func TestCasesLists(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			st := newStore(t)
-			mem := NewMemory()
+			mem := NewMemoryStaff()
 			svc, err := New(Options{Store: st, Staff: mem, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 				Config: Config{Queues: map[string]Queue{"avr": {Group: -1001}, AnyService: {Group: -1002}},
 					Block: 50 * time.Millisecond}})
@@ -68,7 +68,7 @@ func TestCasesLists(t *testing.T) {
 			refer("tg:2", "legal", "PK-3BBB")
 			refer("tg:3", "legal", "PK-3CCC")
 			// One delivery fails for good: its case is still listed.
-			stream := staffStream(-1002)
+			stream := svc.staffStream(-1002)
 			if err := st.ensure(ctx, stream); err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +85,7 @@ func TestCasesLists(t *testing.T) {
 			}
 			runCtx, stop := context.WithCancel(ctx)
 			done := make(chan struct{})
-			go func() { defer close(done); _ = svc.Run(runCtx) }()
+			go func() { defer close(done); _ = svc.Run(runCtx, nil) }() // no person is told here
 			polltest.Until(t, 5*time.Second, "two cards", func() bool { return len(mem.Topics()) == 2 })
 			if out, err := svc.ClaimAs(ctx, "PK-3AAA", "tg:9", "Ana"); err != nil || out != Done {
 				t.Fatalf("claim: %v %v", out, err)

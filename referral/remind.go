@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"putokaz/bot"
+	"putokaz/internal/backoff"
 )
 
 // Reminders: nothing waits unseen. A case (referral or live chat) that
@@ -18,7 +18,7 @@ import (
 // same time again, a second one in its topic and one in the group's General
 // topic. No more after that: the case stays on /waiting, and on the gauges.
 //
-// The reminder pass (Service.Remind, every Config.RemindEvery under Run)
+// The reminder pass (Desk.Remind, every Config.RemindEvery under Run)
 // reads the index of waiting cases (keys.ReferralKeys.Waiting) and, for a
 // reminder that is due, queues it on the case's staff stream with the same
 // script that counts it on the case (store.remind): so a reminder is queued
@@ -30,9 +30,9 @@ const maxReminders = 2
 
 // remindLoop runs the reminder pass every RemindEvery (the first time soon
 // after the start).
-func (s *Service) remindLoop(ctx context.Context) {
+func (s *Desk) remindLoop(ctx context.Context) {
 	first := min(s.cfg.RemindEvery, time.Duration(1+rand.Int64N(int64(5*time.Second))))
-	for bot.Wait(ctx, first) == nil {
+	for backoff.Wait(ctx, first) == nil {
 		if err := s.Remind(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("reminder pass failed; retrying later", "err", err)
 		}
@@ -42,7 +42,7 @@ func (s *Service) remindLoop(ctx context.Context) {
 
 // Remind queues the reminders that are due for cases waiting to be
 // claimed and updates the gauges of waiting cases; one pass.
-func (s *Service) Remind(ctx context.Context) error {
+func (s *Desk) Remind(ctx context.Context) error {
 	ws, err := s.Waiting(ctx)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func (s *Service) Remind(ctx context.Context) error {
 		if now.Before(due) {
 			continue
 		}
-		queued, err := s.store.remind(ctx, w.Code, n, staffStream(w.Group), n == maxReminders,
+		queued, err := s.store.remind(ctx, w.Code, n, s.staffStream(w.Group), n == maxReminders,
 			Entry{At: now.UTC(), Who: whoBot, What: actReminded})
 		if err != nil {
 			errs = append(errs, err)
@@ -90,14 +90,14 @@ func (s *Service) Remind(ctx context.Context) error {
 
 // postReminder tells staff in a case's topic that it still waits to be
 // claimed, and for how long.
-func (s *Service) postReminder(ctx context.Context, c *Case) error {
+func (s *Desk) postReminder(ctx context.Context, c *Case) error {
 	if c.Status != StatusReceived || c.Card == 0 {
 		// Claimed meanwhile; or its card never made it (the escalation to
 		// the General topic still names it).
 		return errSkip
 	}
-	text := "⏰ <b>" + escHTML(c.Code) + "</b> " + escHTML(s.text(tReminderTopic)) + " " +
-		escHTML(fmtWait(s.now().Sub(c.Created))) + ".\n" + escHTML(s.text(tReminderHow))
+	text := "⏰ <b>" + EscapeHTML(c.Code) + "</b> " + EscapeHTML(s.text(tReminderTopic)) + " " +
+		EscapeHTML(fmtWait(s.now().Sub(c.Created))) + ".\n" + EscapeHTML(s.text(tReminderHow))
 	msg, err := s.staff.Post(ctx, c.Group, c.Thread, Post{Code: c.Code, Kind: "reminder", Text: text,
 		ReplyTo: sharedReply(c)})
 	if err != nil {
@@ -115,14 +115,14 @@ func (s *Service) postReminder(ctx context.Context, c *Case) error {
 // postEscalation names a case that still waits after its second reminder
 // in the group's General topic, with a link to it: only its code, service
 // and waiting time (nothing of the person).
-func (s *Service) postEscalation(ctx context.Context, c *Case) error {
+func (s *Desk) postEscalation(ctx context.Context, c *Case) error {
 	if c.Status != StatusReceived {
 		return errSkip
 	}
 	if c.Thread == 0 && c.Card != 0 {
 		return errSkip // the case is in the main chat already: its reminder is there
 	}
-	text := "⏰ " + escHTML(s.text(tReminderGeneral)) + "\n" + s.waitingLine(c, "")
+	text := "⏰ " + EscapeHTML(s.text(tReminderGeneral)) + "\n" + s.waitingLine(c, "")
 	msg, err := s.staff.Post(ctx, c.Group, 0, Post{Code: c.Code, Kind: "reminder", Text: text})
 	if err != nil {
 		return s.refused(c, "reminder", fmt.Errorf("reminder to staff: %w", err))
@@ -139,10 +139,10 @@ func (s *Service) postEscalation(ctx context.Context, c *Case) error {
 
 // waitingLine shows one waiting case to staff: its code (linked to its
 // topic), service, kind and how long it waits (and how overdue it is).
-func (s *Service) waitingLine(c *Case, overdue string) string {
-	code := "<b>" + escHTML(c.Code) + "</b>"
+func (s *Desk) waitingLine(c *Case, overdue string) string {
+	code := "<b>" + EscapeHTML(c.Code) + "</b>"
 	if l := caseLink(c); l != "" {
-		code = `<a href="` + escHTML(l) + `">` + escHTML(c.Code) + "</a>"
+		code = `<a href="` + EscapeHTML(l) + `">` + EscapeHTML(c.Code) + "</a>"
 	}
 	name := s.serviceName(c.Service)
 	if name == "" {
@@ -153,11 +153,11 @@ func (s *Service) waitingLine(c *Case, overdue string) string {
 		kind = s.text(tCardHandoff)
 	}
 	zone := s.zone(c.Service)
-	line := code + " · " + escHTML(name) + " · " + escHTML(kind) + "\n   " + escHTML(s.text(tWaitingFor)) + " " +
-		escHTML(fmtWait(s.now().Sub(c.Created))) + " (" + escHTML(s.text(tWaitingSince)) + " " +
+	line := code + " · " + EscapeHTML(name) + " · " + EscapeHTML(kind) + "\n   " + EscapeHTML(s.text(tWaitingFor)) + " " +
+		EscapeHTML(fmtWait(s.now().Sub(c.Created))) + " (" + EscapeHTML(s.text(tWaitingSince)) + " " +
 		c.Created.In(zone).Format("2006-01-02 15:04 MST") + ")"
 	if overdue != "" {
-		line += " · ⚠ " + escHTML(s.text(tWaitingOverdue)) + " " + escHTML(overdue)
+		line += " · ⚠ " + EscapeHTML(s.text(tWaitingOverdue)) + " " + EscapeHTML(overdue)
 	}
 	return line
 }
@@ -165,9 +165,9 @@ func (s *Service) waitingLine(c *Case, overdue string) string {
 // maxWaitingLines bounds /waiting's answer (Telegram's 4096 characters).
 const maxWaitingLines = 25
 
-// waitingText answers /waiting in a staff group: the group's cases waiting
-// to be claimed, most overdue first.
-func (s *Service) waitingText(ctx context.Context, group int64) (string, error) {
+// WaitingText answers /waiting in a staff group (Telegram HTML): the
+// group's cases waiting to be claimed, most overdue first.
+func (s *Desk) WaitingText(ctx context.Context, group int64) (string, error) {
 	ws, err := s.Waiting(ctx)
 	if err != nil {
 		return "", err
@@ -191,11 +191,11 @@ func (s *Service) waitingText(ctx context.Context, group int64) (string, error) 
 		lines = append(lines, strconv.Itoa(len(lines)+1)+". "+s.waitingLine(c, overdue))
 	}
 	if len(lines) == 0 {
-		return escHTML(s.text(tWaitingNone)), nil
+		return EscapeHTML(s.text(tWaitingNone)), nil
 	}
-	text := "<b>" + escHTML(s.text(tWaitingTitle)) + "</b>\n\n" + strings.Join(lines, "\n")
+	text := "<b>" + EscapeHTML(s.text(tWaitingTitle)) + "</b>\n\n" + strings.Join(lines, "\n")
 	if more > 0 {
-		text += "\n\n" + escHTML(s.text(tWaitingMore)) + " " + strconv.Itoa(more)
+		text += "\n\n" + EscapeHTML(s.text(tWaitingMore)) + " " + strconv.Itoa(more)
 	}
 	return text, nil
 }

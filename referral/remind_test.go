@@ -89,9 +89,9 @@ func TestLiveChatCodeTaken(t *testing.T) {
 }
 
 // memoryService is a referral service on the memory store and staff side.
-func memoryService(t *testing.T) (*Service, *Memory) {
+func memoryService(t *testing.T) (*Desk, *MemoryStaff) {
 	t.Helper()
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	svc, err := New(Options{Config: testConfig(), Store: NewMemoryStore(), Staff: mem, Content: content.NewHolder(testContent(t))})
 	if err != nil {
 		t.Fatal(err)
@@ -318,10 +318,10 @@ func TestRemindersOnceAcrossRestarts(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if again, err := other.store.remind(ctx, code, 1, staffStream(groupA), false, Entry{}); err != nil || again {
+	if again, err := other.store.remind(ctx, code, 1, e.svc.staffStream(groupA), false, Entry{}); err != nil || again {
 		t.Fatalf("the first reminder queued again: %v, %v", again, err)
 	}
-	if n, _ := other.store.pending(ctx, staffStream(groupA)); n != 1 {
+	if n, _ := other.store.pending(ctx, e.svc.staffStream(groupA)); n != 1 {
 		t.Fatalf("%d entries queued for staff, want the one reminder", n)
 	}
 	e.run(other) // the first replica is gone: the other delivers
@@ -433,7 +433,7 @@ func TestWaitingMemory(t *testing.T) {
 	clk := &clock{}
 	start := monday9(t)
 	clk.set(start)
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	svc, err := New(Options{Config: testConfig(), Store: NewMemoryStore(), Staff: mem,
 		Content: content.NewHolder(testContent(t)), Now: clk.now})
 	if err != nil {
@@ -465,7 +465,7 @@ func TestWaitingMemory(t *testing.T) {
 	if ws, _ := mem.Waiting(ctx); len(ws) != 1 || ws[0].Reminders != 1 {
 		t.Errorf("after the reminder: %+v", ws)
 	}
-	n, err := svc.store.pending(ctx, staffStream(groupA))
+	n, err := svc.store.pending(ctx, svc.staffStream(groupA))
 	if err != nil || n != 4 { // two cards, the claimed card's edit, one reminder
 		t.Errorf("queued for staff: %d, %v", n, err)
 	}
@@ -481,7 +481,7 @@ func TestStaffLanguage(t *testing.T) {
 	}
 	for lang, want := range map[string]string{"": "is still waiting to be claimed", "sr-Cyrl": "још чека да га неко преузме",
 		"sr-Latn": "još čeka da ga neko preuzme"} {
-		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(c),
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemoryStaff(), Content: content.NewHolder(c),
 			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
 		if err != nil {
 			t.Fatal(err)

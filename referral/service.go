@@ -12,12 +12,10 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/bot"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
@@ -30,15 +28,15 @@ type Conversation interface {
 }
 
 // PersonLock serialises an event for a person with their own updates, across
-// replicas (see TelegramLock). unlock must be called.
+// replicas (see telegramstaff.Lock). unlock must be called.
 type PersonLock func(ctx context.Context, user string) (unlock func(), err error)
 
-// Options configure a Service.
+// Options configure a Desk.
 type Options struct {
 	Config Config
 	// Store keeps cases and the outbox: NewRedisStore or NewMemoryStore.
 	Store Store
-	// Staff shows cases to staff: NewTelegramStaff or NewMemory.
+	// Staff shows cases to staff: telegramstaff.New or NewMemoryStaff.
 	Staff Staff
 	// Content gives staff texts, service names and time zones (may be nil:
 	// built-in English, UTC).
@@ -52,16 +50,16 @@ type Options struct {
 	// HTTPClient sends webhooks (nil: a client with Config.WebhookTimeout).
 	HTTPClient *http.Client
 	// Lock, if set, is held while the person's conversation shows a staff
-	// event (TelegramLock).
+	// event (telegramstaff.Lock).
 	Lock PersonLock
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 }
 
-// Service stores cases, delivers them through the outbox and carries out
+// Desk stores cases, delivers them through the outbox and carries out
 // staff actions. It implements conversation.EffectHandler and
 // conversation.StatusLookup.
-type Service struct {
+type Desk struct {
 	cfg      Config
 	store    Store
 	staff    Staff
@@ -72,7 +70,6 @@ type Service struct {
 	hc       *http.Client
 	lock     PersonLock
 	now      func() time.Time
-	conv     atomic.Pointer[Conversation]
 	consumer string
 	// Test hooks: called with the worker's context before an entry is
 	// delivered and before it is acknowledged (a test blocks in them and
@@ -85,18 +82,18 @@ type Service struct {
 }
 
 var (
-	_ conversation.EffectHandler = (*Service)(nil)
-	_ conversation.StatusLookup  = (*Service)(nil)
-	_ conversation.CaseLookup    = (*Service)(nil)
+	_ conversation.EffectHandler = (*Desk)(nil)
+	_ conversation.StatusLookup  = (*Desk)(nil)
+	_ conversation.CaseLookup    = (*Desk)(nil)
 )
 
 // ErrNoQueue: a referral or handoff to a service without a staff queue. The
 // input fails (the person is not told about a referral nobody receives); the
-// engine's Offline hook (Config.Serves) keeps people from getting this far.
+// engine's Offline hook (Config.HasQueue) keeps people from getting this far.
 var ErrNoQueue = errors.New("no staff queue is configured for this service")
 
-// New builds the service. Call SetConversation before Run.
-func New(o Options) (*Service, error) {
+// New builds the desk; Run delivers its outbox.
+func New(o Options) (*Desk, error) {
 	cfg := o.Config.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("referral config: %w", err)
@@ -108,7 +105,7 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: o.Store, staff: o.Staff, content: o.Content, m: m, log: o.Log, hc: o.HTTPClient,
+	s := &Desk{cfg: cfg, store: o.Store, staff: o.Staff, content: o.Content, m: m, log: o.Log, hc: o.HTTPClient,
 		lock: o.Lock, now: o.Now}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -129,28 +126,18 @@ func New(o Options) (*Service, error) {
 	return s, nil
 }
 
-// SetConversation connects the conversation core (which in turn was built
-// with this service as its effect handler).
-func (s *Service) SetConversation(c Conversation) {
-	if c == nil {
-		s.conv.Store(nil)
-		return
-	}
-	s.conv.Store(&c)
-}
-
 // hash is the pseudonym of a code or user ID in logs.
-func (s *Service) hash(id string) string {
+func (s *Desk) hash(id string) string {
 	h := hmac.New(sha256.New, s.salt)
 	h.Write([]byte(id))
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
-func (s *Service) safetyTTL() time.Duration { return s.cfg.Retention + s.cfg.SafetyMargin }
+func (s *Desk) safetyTTL() time.Duration { return s.cfg.Retention + s.cfg.SafetyMargin }
 
 // ttlFor is the TTL activity gives a case: open ones live the safety TTL
 // from now; a closed one keeps Retention from its closing (0: unchanged).
-func (s *Service) ttlFor(c *Case) time.Duration {
+func (s *Desk) ttlFor(c *Case) time.Duration {
 	if isOpen(c.Status) {
 		return s.safetyTTL()
 	}
@@ -158,20 +145,21 @@ func (s *Service) ttlFor(c *Case) time.Duration {
 }
 
 // queueKey is the Queues key serving a service.
-func (s *Service) queueKey(service string) string {
+func (s *Desk) queueKey(service string) string {
 	if _, ok := s.cfg.Queues[service]; ok {
 		return service
 	}
 	return AnyService
 }
 
-func staffStream(group int64) string { return "tg:" + strconv.FormatInt(group, 10) }
+// staffStream is the outbox stream of a staff group, named by the staff side.
+func (s *Desk) staffStream(group int64) string { return s.staff.Stream(group) }
 
-func (s *Service) streams(c *Case) streamNames {
-	return streamNames{staff: staffStream(c.Group), hook: "hook:" + s.queueKey(c.Service)}
+func (s *Desk) streams(c *Case) streamNames {
+	return streamNames{staff: s.staffStream(c.Group), hook: "hook:" + s.queueKey(c.Service)}
 }
 
-func (s *Service) hasHook(service string) bool {
+func (s *Desk) hasHook(service string) bool {
 	q, ok := s.cfg.queue(service)
 	return ok && q.WebhookURL != ""
 }
@@ -180,7 +168,7 @@ func (s *Service) hasHook(service string) bool {
 // for a repeated input: a stored referral is not stored again, a relayed
 // message is not relayed again (per Telegram update), an ended handoff ends
 // once.
-func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect) error {
+func (s *Desk) Apply(ctx context.Context, user, lang string, fx engine.Effect) error {
 	switch fx.Kind {
 	case engine.EffectReferral:
 		return s.createReferral(ctx, user, lang, fx)
@@ -196,13 +184,13 @@ func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect
 		if fx.Service == "" {
 			return nil // not talking to staff: the engine shows the numbers
 		}
-		return s.emergency(ctx, user, fx.Code)
+		return s.emergency(ctx, user, fx.Code, fx.Origin)
 	case engine.EffectHandoffEnd:
 		return s.endHandoff(ctx, user)
 	case engine.EffectErase:
 		return s.Erase(ctx, user)
 	case engine.EffectFeedback:
-		if s.cfg.Serves(fx.Service) && (fx.Value == "yes" || fx.Value == "no") {
+		if s.cfg.HasQueue(fx.Service) && (fx.Value == "yes" || fx.Value == "no") {
 			s.m.feedback.WithLabelValues(fx.Service, fx.Value).Inc()
 		}
 		return nil
@@ -210,7 +198,7 @@ func (s *Service) Apply(ctx context.Context, user, lang string, fx engine.Effect
 	return nil // language changes and future effects need nothing from us
 }
 
-func (s *Service) createReferral(ctx context.Context, user, lang string, fx engine.Effect) error {
+func (s *Desk) createReferral(ctx context.Context, user, lang string, fx engine.Effect) error {
 	q, ok := s.cfg.queue(fx.Service)
 	if !ok {
 		return fmt.Errorf("referral to %q: %w", fx.Service, ErrNoQueue)
@@ -246,7 +234,7 @@ func (s *Service) createReferral(ctx context.Context, user, lang string, fx engi
 // again). It returns the code. A taken code fails with
 // conversation.ErrCodeTaken: the conversation handles the input again with
 // a fresh one.
-func (s *Service) startHandoff(ctx context.Context, user, lang, service, code string) (string, error) {
+func (s *Desk) startHandoff(ctx context.Context, user, lang, service, code string) (string, error) {
 	q, ok := s.cfg.queue(service)
 	if !ok {
 		return "", fmt.Errorf("handoff to %q: %w", service, ErrNoQueue)
@@ -330,25 +318,21 @@ func (h HookMessage) json() string {
 	return string(b)
 }
 
-// source returns the person's message being handled (to copy it) and a
-// token unique to the Telegram update, if the input came from Telegram and
-// from this person's private chat.
-func source(ctx context.Context, user string) (*Copy, string) {
-	u, ok := bot.UpdateFromContext(ctx)
-	if !ok || u == nil {
-		return nil, ""
+// source is the person's message an effect came from (to copy it to staff)
+// and a token unique to its delivery (to act on it once), where the
+// transport named them (engine.Origin).
+func source(o engine.Origin) (*Copy, string) {
+	var cp *Copy
+	if o.Chat != 0 {
+		cp = &Copy{FromChat: o.Chat, MessageID: o.Message}
 	}
-	m := u.Message
-	if m == nil {
-		m = u.EditedMessage
+	if o.Delivery == "" {
+		return cp, ""
 	}
-	if m == nil || m.Chat.Type != "private" || "tg:"+strconv.FormatInt(m.Chat.ID, 10) != user {
-		return nil, ""
-	}
-	return &Copy{FromChat: m.Chat.ID, MessageID: m.ID}, "u" + strconv.FormatInt(u.ID, 10)
+	return cp, "u" + o.Delivery
 }
 
-func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect) error {
+func (s *Desk) relay(ctx context.Context, user, lang string, fx engine.Effect) error {
 	if fx.Input == nil {
 		return nil
 	}
@@ -361,7 +345,7 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 		if c == nil || c.User != user {
 			return nil // expired or withdrawn: nobody to read it
 		}
-		return s.relayTo(ctx, user, c, fx.Input)
+		return s.relayTo(ctx, user, c, fx)
 	}
 	code, err := s.store.live(ctx, user)
 	if err != nil {
@@ -391,13 +375,13 @@ func (s *Service) relay(ctx context.Context, user, lang string, fx engine.Effect
 	if c == nil {
 		return nil
 	}
-	return s.relayTo(ctx, user, c, fx.Input)
+	return s.relayTo(ctx, user, c, fx)
 }
 
 // relayTo queues what the person sent for the staff of case c.
-func (s *Service) relayTo(ctx context.Context, user string, c *Case, in *engine.Input) error {
-	code := c.Code
-	cp, token := source(ctx, user)
+func (s *Desk) relayTo(ctx context.Context, user string, c *Case, fx engine.Effect) error {
+	code, in := c.Code, fx.Input
+	cp, token := source(fx.Origin)
 	p := relayPayload{Kind: "text", Text: in.Text}
 	hm := HookMessage{Direction: "from_person", Kind: "text", Text: in.Text}
 	switch in.Kind {
@@ -449,7 +433,7 @@ func tokenOr(token, what string) string {
 }
 
 // liveCase is the case of the person's chat with staff, nil if none.
-func (s *Service) liveCase(ctx context.Context, user string) (*Case, error) {
+func (s *Desk) liveCase(ctx context.Context, user string) (*Case, error) {
 	code, err := s.store.live(ctx, user)
 	if err != nil || code == "" {
 		return nil, err
@@ -459,7 +443,7 @@ func (s *Service) liveCase(ctx context.Context, user string) (*Case, error) {
 
 // emergency alerts staff of the case the person is talking to: the
 // referral code, else their live handoff.
-func (s *Service) emergency(ctx context.Context, user, code string) error {
+func (s *Desk) emergency(ctx context.Context, user, code string, origin engine.Origin) error {
 	var c *Case
 	var err error
 	if code != "" {
@@ -473,7 +457,7 @@ func (s *Service) emergency(ctx context.Context, user, code string) error {
 		return err
 	}
 	code = c.Code
-	_, token := source(ctx, user)
+	_, token := source(origin)
 	_, err = s.store.update(ctx, code, change{from: relayable, user: user, group: c.Group, thread: c.Thread,
 		ttl: s.ttlFor(c), streams: s.streams(c), entry: &Entry{At: s.now().UTC(), Who: whoPerson, What: actAlert},
 		event: evAlert, once: tokenOr(token, "alert"), onceTTL: s.cfg.OnceTTL})
@@ -487,7 +471,7 @@ func (s *Service) emergency(ctx context.Context, user, code string) error {
 // endHandoff: the person left the chat. The case stays open for staff to
 // close; they are told the person left. Idempotent: the live handoff is
 // gone after the first time.
-func (s *Service) endHandoff(ctx context.Context, user string) error {
+func (s *Desk) endHandoff(ctx context.Context, user string) error {
 	c, err := s.liveCase(ctx, user)
 	if err != nil || c == nil {
 		return err
@@ -504,7 +488,7 @@ func (s *Service) endHandoff(ctx context.Context, user string) error {
 // Erase carries out /delete for the person's cases: each keeps only the
 // configured fields (Config.KeepAfterDelete), open ones become withdrawn and
 // their staff are told, and the person's index is removed. Idempotent.
-func (s *Service) Erase(ctx context.Context, user string) error {
+func (s *Desk) Erase(ctx context.Context, user string) error {
 	codes, err := s.store.codes(ctx, user)
 	if err != nil {
 		return fmt.Errorf("erase: %w", err)
@@ -546,7 +530,7 @@ func (s *Service) Erase(ctx context.Context, user string) error {
 // ReferralStatus implements conversation.StatusLookup: the status of the
 // person's own case, "" for anyone else's, an unknown code, or a withdrawn
 // case.
-func (s *Service) ReferralStatus(ctx context.Context, user, code string) (string, error) {
+func (s *Desk) ReferralStatus(ctx context.Context, user, code string) (string, error) {
 	if !validCode(code) {
 		return "", nil
 	}
@@ -566,9 +550,9 @@ func (s *Service) ReferralStatus(ctx context.Context, user, code string) (string
 
 // ReplyCase implements conversation.CaseLookup: the person's open referral
 // whose staff message (msgID in their private chat) they answered.
-func (s *Service) ReplyCase(ctx context.Context, user string, msgID int) (string, string, error) {
-	chat, err := personChat(user)
-	if err != nil || msgID == 0 {
+func (s *Desk) ReplyCase(ctx context.Context, user string, msgID int) (string, string, error) {
+	chat, ok := s.staff.PersonChat(user)
+	if !ok || msgID == 0 {
 		return "", "", nil
 	}
 	code, err := s.store.byMessage(ctx, chat, msgID)
@@ -586,11 +570,11 @@ func (s *Service) ReplyCase(ctx context.Context, user string, msgID int) (string
 }
 
 // Case returns a case (nil if none). For staff tools and tests.
-func (s *Service) Case(ctx context.Context, code string) (*Case, error) {
+func (s *Desk) Case(ctx context.Context, code string) (*Case, error) {
 	return s.store.load(ctx, code)
 }
 
 // History returns a case's history. For staff tools and tests.
-func (s *Service) History(ctx context.Context, code string) ([]Entry, error) {
+func (s *Desk) History(ctx context.Context, code string) ([]Entry, error) {
 	return s.store.history(ctx, code)
 }

@@ -3,16 +3,24 @@ package referral
 import (
 	"context"
 	"errors"
-	"slices"
-	"sync"
+	"fmt"
+	"time"
 
 	"putokaz/internal/engine"
 )
 
 // Staff is where cases are shown and what reaches the person from staff:
-// TelegramStaff (staff groups with forum topics) or Memory (the playground,
-// tests). The outbox calls it; its methods must be safe for concurrent use.
+// telegramstaff.Staff (staff groups with forum topics) or MemoryStaff (the
+// playground, tests). The outbox calls it; its methods must be safe for
+// concurrent use. Its errors wrap ErrRejected, ErrForbidden, ErrNotFound,
+// ErrUnavailable or *RateLimitError where the transport says so.
 type Staff interface {
+	// Stream names the outbox stream of a staff group (a part of Redis
+	// key names: it must not change between releases).
+	Stream(group int64) string
+	// PersonChat is the chat in which user gets staff messages, so that
+	// their reply to one reaches its case (false: none).
+	PersonChat(user string) (chat int64, ok bool)
 	// OpenTopic creates the place where one case is discussed (a forum
 	// topic) and returns its ID. ErrNoTopics means the group cannot have
 	// topics: the case is then posted in the group's main chat.
@@ -47,6 +55,37 @@ var ErrNoTopics = errors.New("the staff group cannot have a topic per case")
 
 // ErrBlocked is returned by Staff.ToPerson when the person blocked the bot.
 var ErrBlocked = errors.New("the person blocked the bot")
+
+// What a Staff returns when its transport refuses or fails: it wraps the
+// transport's error in one of these, so that the outbox decides without
+// knowing the transport whether to retry an entry, drop it, or park it in
+// the dead-letter stream.
+var (
+	// ErrRejected: the request is refused and would be again (Telegram
+	// 400: a deleted topic, a message it cannot take).
+	ErrRejected = errors.New("the staff side rejected the request")
+	// ErrForbidden: the bot may not do it (Telegram 403: removed from the
+	// group, no right to delete messages).
+	ErrForbidden = errors.New("the staff side forbids the request")
+	// ErrNotFound: what the request names is gone (Telegram 404).
+	ErrNotFound = errors.New("the staff side does not know what the request names")
+	// ErrUnavailable: the staff side did not answer, retries included
+	// (transient).
+	ErrUnavailable = errors.New("the staff side is unavailable")
+)
+
+// RateLimitError: the staff side asks to wait RetryAfter before the next
+// request (Telegram 429).
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Err        error // the transport's error
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("rate limited by the staff side (retry after %v): %v", e.RetryAfter, e.Err)
+}
+
+func (e *RateLimitError) Unwrap() error { return e.Err }
 
 // Post is a message for staff.
 type Post struct {
@@ -83,200 +122,4 @@ type Reply struct {
 	// Header, if set, is shown above it (Telegram HTML, in the person's
 	// language): which service and which referral it is about.
 	Header string
-}
-
-// Memory is a Staff that keeps everything in memory: the playground shows
-// its cases in the staff pane, and tests read them. Staff actions are its
-// methods Claim, Reply, Note and Close (bound with Bind).
-type Memory struct {
-	mu      sync.Mutex
-	svc     *Service
-	topics  map[int]*MemoryTopic
-	order   []int
-	next    int
-	persons map[string][]engine.Message
-}
-
-// MemoryTopic is one case's place.
-type MemoryTopic struct {
-	Thread   int
-	Group    int64
-	Name     string
-	Closed   bool
-	Messages []MemoryMessage
-}
-
-// MemoryMessage is one message in a topic.
-type MemoryMessage struct {
-	ID      int
-	Code    string
-	Kind    string // card, relay, alert, notice
-	Text    string // Telegram HTML
-	Buttons []engine.Button
-	// Copied is set for a message copied from the person (media).
-	Copied bool
-}
-
-// NewMemory returns an empty in-memory staff side.
-func NewMemory() *Memory {
-	return &Memory{topics: map[int]*MemoryTopic{}, persons: map[string][]engine.Message{}}
-}
-
-// Bind connects the staff actions (Claim, Reply, Note, Close) to svc.
-func (m *Memory) Bind(svc *Service) {
-	m.mu.Lock()
-	m.svc = svc
-	m.mu.Unlock()
-}
-
-func (m *Memory) service() *Service {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.svc == nil {
-		panic("referral.Memory: Bind was not called")
-	}
-	return m.svc
-}
-
-// OpenTopic implements Staff.
-func (m *Memory) OpenTopic(_ context.Context, group int64, name string) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.next++
-	t := &MemoryTopic{Thread: m.next, Group: group, Name: name}
-	m.topics[t.Thread] = t
-	m.order = append(m.order, t.Thread)
-	return t.Thread, nil
-}
-
-// Post implements Staff.
-func (m *Memory) Post(_ context.Context, group int64, thread int, p Post) (int, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	t := m.topics[thread]
-	if t == nil { // a fixed topic or the main chat: create its entry on first use
-		t = &MemoryTopic{Thread: thread, Group: group}
-		m.topics[thread] = t
-		m.order = append(m.order, thread)
-	}
-	m.next++
-	t.Messages = append(t.Messages, MemoryMessage{ID: m.next, Code: p.Code, Kind: p.Kind, Text: p.Text,
-		Buttons: slices.Clone(p.Buttons), Copied: p.Copy != nil})
-	return m.next, nil
-}
-
-// EditCard implements Staff.
-func (m *Memory) EditCard(_ context.Context, _ int64, msgID int, text string, buttons []engine.Button) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, t := range m.topics {
-		for i := range t.Messages {
-			if t.Messages[i].ID == msgID {
-				t.Messages[i].Text, t.Messages[i].Buttons = text, slices.Clone(buttons)
-				return nil
-			}
-		}
-	}
-	return nil
-}
-
-// CloseTopic implements Staff.
-func (m *Memory) CloseTopic(_ context.Context, _ int64, thread int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if t := m.topics[thread]; t != nil {
-		t.Closed = true
-	}
-	return nil
-}
-
-// DeleteTopic implements Staff: the topic and its messages are gone.
-func (m *Memory) DeleteTopic(_ context.Context, _ int64, thread int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.topics, thread)
-	m.order = slices.DeleteFunc(m.order, func(th int) bool { return th == thread })
-	return nil
-}
-
-// DeleteMessages implements Staff.
-func (m *Memory) DeleteMessages(_ context.Context, _ int64, ids []int) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, t := range m.topics {
-		t.Messages = slices.DeleteFunc(t.Messages, func(msg MemoryMessage) bool { return slices.Contains(ids, msg.ID) })
-	}
-	return nil
-}
-
-// ToPerson implements Staff: the reply waits in TakePerson.
-func (m *Memory) ToPerson(_ context.Context, user string, r Reply) ([]int, error) {
-	text := escHTML(r.Text)
-	if text == "" {
-		text = "[" + r.Media + "]"
-	}
-	if r.Header != "" {
-		text = r.Header + "\n" + text
-	}
-	m.mu.Lock()
-	m.persons[user] = append(m.persons[user], engine.Message{Text: text})
-	m.mu.Unlock()
-	return nil, nil
-}
-
-// Notify implements Staff: the messages wait in TakePerson.
-func (m *Memory) Notify(_ context.Context, user string, msgs []engine.Message) error {
-	m.mu.Lock()
-	m.persons[user] = append(m.persons[user], msgs...)
-	m.mu.Unlock()
-	return nil
-}
-
-// TakePerson returns (and forgets) what reached the person from staff since
-// the last call: staff replies and the bot's notices.
-func (m *Memory) TakePerson(user string) []engine.Message {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := m.persons[user]
-	delete(m.persons, user)
-	return out
-}
-
-// Topics returns a copy of every topic, oldest first.
-func (m *Memory) Topics() []MemoryTopic {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]MemoryTopic, 0, len(m.order))
-	for _, th := range m.order {
-		t := *m.topics[th]
-		t.Messages = slices.Clone(t.Messages)
-		out = append(out, t)
-	}
-	return out
-}
-
-// Claim takes a case for staff member staffID.
-func (m *Memory) Claim(ctx context.Context, code, staffID string) (Outcome, error) {
-	return m.service().Claim(ctx, code, staffID)
-}
-
-// Reply sends text from staff member staffID to the case's person.
-func (m *Memory) Reply(ctx context.Context, code, staffID, text string) (Outcome, error) {
-	return m.service().Reply(ctx, code, staffID, Reply{Text: text})
-}
-
-// Note records an internal note on the case.
-func (m *Memory) Note(ctx context.Context, code, staffID, text string) (Outcome, error) {
-	return m.service().Note(ctx, code, staffID, text)
-}
-
-// Close closes the case.
-func (m *Memory) Close(ctx context.Context, code, staffID string) (Outcome, error) {
-	return m.service().Close(ctx, code, staffID)
-}
-
-// Waiting lists the cases nobody has claimed yet, most overdue first (the
-// playground's staff pane; Service.Waiting).
-func (m *Memory) Waiting(ctx context.Context) ([]CaseSummary, error) {
-	return m.service().Waiting(ctx)
 }

@@ -126,7 +126,7 @@ func payloadField(stream, id string) string { return stream + "/" + id }
 
 // streamNames names the streams a case's events go to.
 type streamNames struct {
-	staff string // "tg:<group>"
+	staff string // Staff.Stream(group): "tg:<group>" on Telegram
 	hook  string // "hook:<queue key>"
 }
 

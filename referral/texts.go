@@ -138,7 +138,7 @@ type ContentSource interface {
 // text renders a staff text from the content in the staff language
 // (Config.StaffLanguage; English where the content has it in no other),
 // else the fallback.
-func (s *Service) text(id string) string {
+func (s *Desk) text(id string) string {
 	if s.content != nil {
 		if c := s.content.Content(); c != nil && c.Texts != nil {
 			for _, lang := range []string{s.cfg.StaffLanguage, staffLang} {
@@ -156,7 +156,7 @@ func (s *Service) text(id string) string {
 
 // serviceName is the service's name in the staff language
 // (Config.StaffLanguage, else English), for the card and the topic.
-func (s *Service) serviceName(id string) string {
+func (s *Desk) serviceName(id string) string {
 	if s.content == nil {
 		return ""
 	}
@@ -197,7 +197,7 @@ func stripTags(s string) string {
 // personHeader heads a staff message about referral c for its person: the
 // service and the code, in the person's language (Telegram HTML; "" if the
 // content has no such text).
-func (s *Service) personHeader(c *Case) string {
+func (s *Desk) personHeader(c *Case) string {
 	if s.content == nil {
 		return ""
 	}
@@ -215,7 +215,7 @@ func (s *Service) personHeader(c *Case) string {
 			name = n
 		}
 	}
-	h, err := ct.Texts.Render(lang, content.TextCaseFrom, map[string]string{"service": escHTML(name), "code": c.Code}, nil)
+	h, err := ct.Texts.Render(lang, content.TextCaseFrom, map[string]string{"service": EscapeHTML(name), "code": c.Code}, nil)
 	if err != nil {
 		return ""
 	}
@@ -223,7 +223,7 @@ func (s *Service) personHeader(c *Case) string {
 }
 
 // zone is where staff of a service work (its hours' time zone), else UTC.
-func (s *Service) zone(service string) *time.Location {
+func (s *Desk) zone(service string) *time.Location {
 	if s.content != nil {
 		if c := s.content.Content(); c != nil && c.Directory != nil {
 			if svc := c.Directory.Services[service]; svc != nil && svc.Hours.Location != nil {
@@ -234,7 +234,7 @@ func (s *Service) zone(service string) *time.Location {
 	return time.UTC
 }
 
-func (s *Service) languageName(tag string) string {
+func (s *Desk) languageName(tag string) string {
 	if s.content == nil {
 		return ""
 	}
@@ -248,8 +248,8 @@ func (s *Service) languageName(tag string) string {
 
 // card renders a case card: code, service, language, time, consent time and
 // version, the answers — nothing else (no name, no Telegram account).
-func (s *Service) card(c *Case, q Queue) string {
-	esc := escHTML
+func (s *Desk) card(c *Case, q Queue) string {
+	esc := EscapeHTML
 	var b strings.Builder
 	title := tCardReferral
 	if c.Kind == KindHandoff {
@@ -301,8 +301,8 @@ func (s *Service) card(c *Case, q Queue) string {
 
 // cardStatus writes the card's status lines: the status, and who claimed
 // and closed the case (the staff member's first name) and when.
-func (s *Service) cardStatus(b *strings.Builder, c *Case) {
-	esc := escHTML
+func (s *Desk) cardStatus(b *strings.Builder, c *Case) {
+	esc := EscapeHTML
 	status := map[string]string{StatusReceived: tStatusWaiting, StatusClaimed: tStatusClaimed,
 		StatusClosed: tStatusClosed}[c.Status]
 	if status == "" {
@@ -329,7 +329,7 @@ func (s *Service) cardStatus(b *strings.Builder, c *Case) {
 // topicName is a case topic's name: code and the service's name in the
 // staff language ("PK-7F3Q · Going home (IOM)"; its ID if the content has
 // no name), within Telegram's 128 characters.
-func (s *Service) topicName(c *Case) string {
+func (s *Desk) topicName(c *Case) string {
 	name := s.serviceName(c.Service)
 	if name == "" {
 		name = c.Service
@@ -346,29 +346,18 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// utf16Len counts UTF-16 code units, as Telegram counts message length.
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
-
-// Callback data of the card's buttons: "c:PK-7F3Q" (claim), "x:PK-7F3Q"
-// (close) — 9 bytes, well under Telegram's 64.
+// Callback data of the card's buttons, which the staff side parses:
+// "c:PK-7F3Q" (claim), "x:PK-7F3Q" (close) — 9 bytes, well under
+// Telegram's 64.
 const (
-	dataClaim = "c:"
-	dataClose = "x:"
+	DataClaim = "c:"
+	DataClose = "x:"
 )
 
-// escHTML escapes what Telegram's HTML parse mode needs escaped outside
-// tags: &, < and >. (escHTML also turns quotes into entities,
-// which staff would see in texts that were never HTML.)
 var htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func escHTML(s string) string { return htmlEscaper.Replace(s) }
+// EscapeHTML escapes what Telegram's HTML parse mode needs escaped outside
+// tags: &, < and > — the text of a Post and a Reply.Header is that HTML.
+// (html.EscapeString also turns quotes into entities, which staff would
+// see in texts that were never HTML.)
+func EscapeHTML(s string) string { return htmlEscaper.Replace(s) }

@@ -49,7 +49,7 @@ type CaseSummary struct {
 // group, most overdue first: those past their service's claim_within by
 // how overdue they are, then those not due yet by when they will be, then
 // those of services without claim_within, oldest first.
-func (s *Service) Waiting(ctx context.Context) ([]CaseSummary, error) {
+func (s *Desk) Waiting(ctx context.Context) ([]CaseSummary, error) {
 	cases, err := s.store.waiting(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("waiting cases: %w", err)
@@ -86,7 +86,7 @@ func (s *Service) Waiting(ctx context.Context) ([]CaseSummary, error) {
 // Due is when a case's service expects it claimed: its claim_within
 // counted in the service's working hours from when the case came in. Zero
 // when the service sets no time.
-func (s *Service) Due(c *Case) time.Time {
+func (s *Desk) Due(c *Case) time.Time {
 	within, hours := s.claimRule(c.Service)
 	if within <= 0 {
 		return time.Time{}
@@ -96,7 +96,7 @@ func (s *Service) Due(c *Case) time.Time {
 
 // claimRule is a service's claim_within and working hours (no reminders
 // for a service the content does not know).
-func (s *Service) claimRule(service string) (time.Duration, content.Hours) {
+func (s *Desk) claimRule(service string) (time.Duration, content.Hours) {
 	if s.content == nil {
 		return 0, content.Hours{}
 	}

@@ -83,7 +83,7 @@ func (e *hookError) reason() string {
 }
 
 // deliverHook posts one event to the queue's webhook.
-func (s *Service) deliverHook(ctx context.Context, q Queue, e entry) error {
+func (s *Desk) deliverHook(ctx context.Context, q Queue, e entry) error {
 	c, err := s.store.load(ctx, e.Code)
 	if err != nil {
 		return err

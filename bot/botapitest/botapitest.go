@@ -40,9 +40,6 @@ type Options struct {
 	BotUsername string
 	// Latency is added to every answer (for load tests).
 	Latency time.Duration
-	// MaxLongPoll caps how long getUpdates waits for an update (default 2s),
-	// whatever timeout the client asks for, so tests stay fast.
-	MaxLongPoll time.Duration
 	// OnCall, when set, is given every call as it is recorded, before the
 	// answer goes out, in the request's goroutine: a load tool learns of
 	// each reply the moment the bot sends it. Keep it quick.
@@ -137,6 +134,10 @@ type Fault struct {
 	Hang bool
 }
 
+// maxLongPoll caps how long getUpdates waits for an update, whatever
+// timeout the client asks for, so tests stay fast.
+const maxLongPoll = 2 * time.Second
+
 // Server is the fake Bot API.
 type Server struct {
 	srv  *httptest.Server
@@ -175,9 +176,6 @@ func NewServer(opts Options) *Server {
 	}
 	if opts.BotUsername == "" {
 		opts.BotUsername = "PutokazBot"
-	}
-	if opts.MaxLongPoll <= 0 {
-		opts.MaxLongPoll = 2 * time.Second
 	}
 	s := &Server{
 		opts:       opts,
@@ -690,9 +688,7 @@ func (s *Server) getUpdates(ctx context.Context, c *Call) (int, any, *apiError) 
 		limit = 100
 	}
 	wait := time.Duration(c.Int("timeout")) * time.Second
-	if wait > s.opts.MaxLongPoll {
-		wait = s.opts.MaxLongPoll
-	}
+	wait = min(wait, maxLongPoll)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for {

@@ -36,7 +36,7 @@ func commands() []command {
 		{"stats", "[--days N]", "summary of the anonymous usage statistics kept in Redis", statsCmd},
 		{"translate", "[export LANG | import FILE | review [--stamp LANG]]", "translation coverage and back-translations; files with only what a language lacks", translateCmd},
 		{"config", "", "print every configuration key, its environment variable and default", configRef},
-		{"loadtest", "[flags]", "load-test the Telegram transport against a bare go-telegram/bot baseline", loadtestCmd},
+		{"loadtest", "[flags]", loadtestUsage, loadtestCmd},
 		{"announce", "FILE | CMD [ID]", "urgent updates to the people subscribed to a topic (--help)", announceCmd},
 	}
 }

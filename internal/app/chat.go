@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"time"
 
-	"putokaz/internal/chat"
 	"putokaz/internal/config"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/store"
 	"putokaz/internal/subscribe"
+	"putokaz/internal/terminal"
 )
 
 // chatCmd runs the engine in the terminal on the in-memory store.
@@ -42,7 +42,7 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	staff := chat.NewLocalStaff(env.Stdout)
+	staff := terminal.NewLocalStaff(env.Stdout)
 	// The organisation the texts name, from config.yaml and the environment
 	// as for serve; a broken file only loses the name, not the chat.
 	cfg, err := config.Load("", env.Getenv)
@@ -54,14 +54,14 @@ func chatCmd(ctx context.Context, env Env, args []string) int {
 	conv := conversation.New(mem, newEngine(cfg.Organisation), content.NewHolder(c), subs, log)
 	conv.Statuses = staff
 	conv.Subscriptions = subs
-	opt := chat.Options{Lang: *lang, Referrals: staff}
+	opt := terminal.Options{Lang: *lang, Referrals: staff}
 	if env.Interactive {
 		fmt.Fprintln(env.Stdout, "Putokaz chat — type a number to press a button, /command, @LAT,LON to share a location,")
 		fmt.Fprintln(env.Stdout, "!photo to send a photo, !claim / !close to act as staff in a handoff, !write TEXT / !closecase")
 		fmt.Fprintln(env.Stdout, "as staff of your newest referral; Ctrl-D to quit.")
 		opt.Prompt = "> "
 	}
-	if err := chat.Run(ctx, env.Stdin, env.Stdout, conv, opt); err != nil {
+	if err := terminal.Run(ctx, env.Stdin, env.Stdout, conv, opt); err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz chat:", err)
 		return 1
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,9 +10,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"putokaz/internal/config"
+	"putokaz/internal/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite generated files (docs/CONFIG.md) from the code")
 
 // repoRoot is the repository root, from this package's folder.
 const repoRoot = "../.."
@@ -59,22 +57,7 @@ comma-separated in the environment.
 func TestConfigDoc(t *testing.T) {
 	path := filepath.Join(repoRoot, "docs", "CONFIG.md")
 	want := configDoc()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/app -run TestConfigDoc -update)", err)
-	}
-	if string(got) != want {
-		t.Errorf("docs/CONFIG.md is out of date with internal/config; run go test ./internal/app -run TestConfigDoc -update")
-	}
+	golden.Check(t, path, want, "go test ./internal/app -run TestConfigDoc -update")
 	for _, s := range config.Settings() {
 		if s.Env == "" || s.Doc == "" {
 			t.Errorf("setting %s has no env or doc tag", s.Key)

@@ -16,6 +16,7 @@ import (
 	"putokaz/internal/console"
 	"putokaz/internal/keys"
 	"putokaz/referral"
+	"putokaz/referral/telegramstaff"
 )
 
 // consoleZone is where the console shows times: the service runs in Serbia.
@@ -23,8 +24,8 @@ const consoleZone = "Europe/Belgrade"
 
 // startConsole serves the supervisors' web console on console.listen_addr
 // when it is enabled, and returns the function that stops it.
-func startConsole(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, k keys.Keys, refs *referral.Service,
-	srv *bot.Server, log *slog.Logger) (stop func(), err error) {
+func startConsole(ctx context.Context, cfg config.Config, rdb redis.UniversalClient, k keys.Keys, refs *referral.Desk,
+	sender *bot.Sender, log *slog.Logger) (stop func(), err error) {
 	cc := cfg.Console
 	if !cc.Enabled {
 		return func() {}, nil
@@ -44,8 +45,8 @@ func startConsole(ctx context.Context, cfg config.Config, rdb redis.UniversalCli
 		log.Warn("the console shows times in UTC: no time zone data", "zone", consoleZone, "err", zerr)
 		zone = time.UTC
 	}
-	c, err := console.New(console.Options{Cases: refs, Members: referral.NewMembership(srv.Sender()),
-		Sessions: sessions, Audit: audit, BotToken: cfg.Telegram.Token, BotUsername: srv.BotUsername,
+	c, err := console.New(console.Options{Cases: refs, Members: telegramstaff.NewMembership(sender),
+		Sessions: sessions, Audit: audit, BotToken: cfg.Telegram.Token, BotUsername: sender.BotUsername,
 		PublicURL: cc.PublicURL, Lang: cfg.Referral.StaffLanguage, SessionLifetime: time.Duration(cc.SessionLifetime),
 		RecheckEvery: time.Duration(cc.RecheckEvery), OverdueAfter: time.Duration(cc.OverdueAfter),
 		InsecureCookie: cc.InsecureCookie, TrustedProxies: cc.TrustedProxies, Zone: zone, Log: log})

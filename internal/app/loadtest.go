@@ -1,3 +1,5 @@
+//go:build loadtest
+
 package app
 
 import (
@@ -19,6 +21,8 @@ import (
 	"putokaz/internal/store"
 	"putokaz/internal/unlink"
 )
+
+const loadtestUsage = "load-test the Telegram transport against a bare go-telegram/bot baseline"
 
 const loadtestHelp = `putokaz loadtest drives simulated Telegram users against a real ` + "`putokaz serve`" + `
 (webhook mode, real Redis, a fake Bot API on 127.0.0.1) and against a bare
@@ -43,7 +47,10 @@ API, the send's rate, and the bot's RSS over time.
 Flags:
 `
 
-// loadtestCmd is `putokaz loadtest`.
+// loadtestCmd is `putokaz loadtest`. It and the load tool it runs (the fake
+// Bot API, the simulated people, the baseline bot) exist only in a build with
+// -tags loadtest, so the production binary carries no test harness;
+// loadtest_off.go answers in the default build.
 func loadtestCmd(ctx context.Context, env Env, args []string) int {
 	fs := newFlags("loadtest", env)
 	fs.Usage = func() {

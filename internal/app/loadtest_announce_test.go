@@ -29,14 +29,15 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildPutokaz builds the binary once for the package's tests.
+// buildPutokaz builds the binary once for the package's tests, with the
+// load tool (-tags loadtest) that they run.
 func buildPutokaz(t *testing.T) string {
 	t.Helper()
 	b := &builtBinary
 	b.once.Do(func() {
 		b.dir, b.err = os.MkdirTemp("", "putokaz-app-test-")
 		if b.err == nil {
-			b.out, b.err = exec.Command("go", "build", "-o", filepath.Join(b.dir, "putokaz"), "putokaz").CombinedOutput()
+			b.out, b.err = exec.Command("go", "build", "-tags", "loadtest", "-o", filepath.Join(b.dir, "putokaz"), "putokaz").CombinedOutput()
 		}
 	})
 	if b.err != nil {

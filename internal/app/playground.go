@@ -58,7 +58,7 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 	// page: cases in the same store as sessions, delivered through the
 	// outbox to the in-memory staff that the staff pane shows.
 	locks := new(lease.Local)
-	staff := referral.NewMemory()
+	staff := referral.NewMemoryStaff()
 	refs, err := referral.New(referral.Options{Config: playgroundReferralConfig(cfg, c), Store: playgroundCases(rdb, cfg),
 		Staff: staff, Content: holder, Log: log, Lock: locks.Lock})
 	if err != nil {
@@ -71,10 +71,9 @@ func servePlayground(ctx context.Context, env Env, cfg config.Config) int {
 	conv := conversation.New(tracked, newEngine(cfg.Organisation), holder, subs, log)
 	conv.Statuses = refs
 	conv.Subscriptions = subs
-	refs.SetConversation(conv)
 	// The outbox runs beside the server and stops after it (see
 	// serveTelegram), so that staff actions in flight still get delivered.
-	defer startOutbox(ctx, refs)()
+	defer startOutbox(ctx, refs, conv)()
 
 	opt := playground.Options{Conversation: conv, Content: holder, Sessions: tracked, Log: log,
 		Source: "embedded", Graph: flowGraph{}, Referrals: &playground.Referrals{Service: refs, Staff: staff},

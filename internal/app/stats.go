@@ -101,7 +101,7 @@ func statsCmd(ctx context.Context, env Env, args []string) int {
 // Redis when rdb is set (so `putokaz stats` sees every replica). The referral
 // system reports case outcomes through the returned Stats (Referral). Call
 // stop before closing rdb: it writes the counters still buffered.
-func startStats(conv *conversation.Service, src stats.ContentSource, rdb redis.UniversalClient, cfg config.Config,
+func startStats(conv *conversation.Runner, src stats.ContentSource, rdb redis.UniversalClient, cfg config.Config,
 	reg prometheus.Registerer, log *slog.Logger) (usage *stats.Stats, stop func(), err error) {
 	st, err := stats.New(stats.Options{Content: src, Registerer: reg, Redis: rdb, Keys: keys.New(cfg.Redis.KeyPrefix), Log: log})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +20,7 @@ import (
 	"putokaz/internal/keys"
 	"putokaz/internal/store"
 	"putokaz/referral"
+	"putokaz/referral/telegramstaff"
 )
 
 // serveTelegram runs the bot on Telegram: webhook mode when a webhook URL is
@@ -65,62 +65,55 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// The transport needs the conversation, the conversation needs the
-	// referral service as its effect handler, and the service sends through
-	// the transport: the transport gets the conversation through a holder.
-	convRef := &lateConversation{}
-	srv, err := bot.New(bot.Config{
+	limits := rateLimits(cfg.Telegram.RateLimits, cfg.Announce.Rate)
+	// With Redis the transport writes each person's session (with the
+	// update's end, under the chat's lease): with the store's lifetime.
+	limits.SessionTTL = time.Duration(cfg.SessionTTL)
+	// Built in the order data flows back out: the sender first (staff
+	// cards, replies and urgent updates all go through it), the referral
+	// desk that sends through it, the conversation whose effects the desk
+	// carries out, then the transport that hands updates to both.
+	sender, err := bot.NewSender(bot.Config{
 		Token:         cfg.Telegram.Token,
 		APIURL:        cfg.Telegram.APIURL,
 		WebhookURL:    cfg.Telegram.WebhookURL,
 		WebhookSecret: cfg.Telegram.WebhookSecret,
 		ListenAddr:    cfg.ListenAddr,
 		StaffGroups:   staff,
-		Limits:        rateLimits(cfg.Telegram.RateLimits, cfg.Announce.Rate),
-	}, convRef, rdb, k, reg, log)
+		Limits:        limits,
+	}, rdb, k, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
 	}
-	refs, err := newReferrals(rcfg, rdb, k, holder, srv, reg, log)
+	refs, err := newReferrals(rcfg, rdb, k, holder, sender, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
-	}
-	if rs, ok := sessions.(*store.Redis); ok {
-		// Saves are conditional on the per-chat lease the transport holds, so
-		// a handler that stalled past its lease cannot overwrite newer state.
-		rs.Fence = func(ctx context.Context) (string, string, bool) {
-			l, ok := bot.LeaseFromContext(ctx)
-			return l.Key, l.Token, ok
-		}
-		// A person's own updates read and write their session with the
-		// lease's round trips (bot.SessionTx): two per update in all.
-		rs.Tx = func(ctx context.Context, key string) (store.SessionTx, bool) {
-			if tx, ok := bot.SessionTxFromContext(ctx, key); ok {
-				return tx, true
-			}
-			return nil, false
-		}
 	}
 	eng := newEngine(cfg.Organisation)
-	eng.Offline = func(service string) bool { return !rcfg.Serves(service) }
+	eng.Offline = func(service string) bool { return !rcfg.HasQueue(service) }
 	_, subs := newSubscriptions(rdb, k, forgetInUpdates(refs, announceQueue(cfg, rdb)))
 	conv := conversation.New(sessions, eng, holder, bot.Effects(subs), log)
 	conv.Statuses = refs
 	conv.Cases = refs
 	conv.Subscriptions = subs
-	srv.SetBlockedHook(subs.Unsubscribe) // a person who blocked the bot gets no updates
 	_, stopStats, err := startStats(conv, holder, rdb, cfg, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
 	}
 	defer stopStats() // before rdb.Close (deferred earlier): writes the last counters
-	convRef.set(conv)
-	refs.SetConversation(conv)
-	srv.SetStaffHandler(referral.NewStaffHandler(refs, srv.Sender(), srv.BotUsername))
-	srv.SetCommandTexts(commandTexts{holder})
+	srv, err := bot.New(sender, bot.Handlers{
+		Conversation: conv,
+		Staff:        telegramstaff.NewHandler(refs, sender, sender.BotUsername),
+		Commands:     commandTexts{holder},
+		Blocked:      subs.Unsubscribe, // a person who blocked the bot gets no updates
+	})
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "putokaz:", err)
+		return 1
+	}
 	var names []string
 	for name := range c.Directory.Services {
 		names = append(names, name)
@@ -132,7 +125,7 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 
 	// The supervisors' console (when enabled) acts through the referral
 	// service too: it stops before the outbox does.
-	stopConsole, err := startConsole(ctx, cfg, rdb, k, refs, srv, log)
+	stopConsole, err := startConsole(ctx, cfg, rdb, k, refs, sender, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
@@ -140,9 +133,9 @@ func serveTelegram(ctx context.Context, env Env, cfg config.Config) int {
 
 	// The outbox runs beside the transport and stops after it has drained,
 	// so that staff actions in flight can still queue their deliveries.
-	defer startOutbox(ctx, refs)()
+	defer startOutbox(ctx, refs, conv)()
 	// Urgent updates are sent beside the conversations (announce_serve.go).
-	stopAnnouncer, err := startAnnouncer(ctx, cfg, rdb, srv.Sender(), reg, log)
+	stopAnnouncer, err := startAnnouncer(ctx, cfg, rdb, sender, reg, log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "putokaz:", err)
 		return 1
@@ -173,37 +166,21 @@ func referralConfig(cfg config.Config) referral.Config {
 	return out
 }
 
-// newReferrals builds the referral service on Telegram: cases in Redis (in
-// memory without it, loudly), cards and relays through the transport.
-func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, holder *content.Holder, srv *bot.Server,
-	reg prometheus.Registerer, log *slog.Logger) (*referral.Service, error) {
+// newReferrals builds the referral desk on Telegram: cases in Redis (in
+// memory without it, loudly), cards and relays through the sender.
+func newReferrals(rcfg referral.Config, rdb redis.UniversalClient, k keys.Keys, holder *content.Holder, sender *bot.Sender,
+	reg prometheus.Registerer, log *slog.Logger) (*referral.Desk, error) {
 	var st referral.Store
 	var lock referral.PersonLock
 	if rdb != nil {
 		st = referral.NewRedisStore(rdb, k)
-		lock = referral.TelegramLock(rdb, k, 15*time.Second, 10*time.Second)
+		lock = telegramstaff.Lock(rdb, k, 15*time.Second, 10*time.Second)
 	} else {
 		log.Warn("REDIS_URL is not set: referrals and their delivery to staff live in memory and are LOST on restart")
 		st = referral.NewMemoryStore()
 	}
-	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: referral.NewTelegramStaff(srv.Sender()),
+	return referral.New(referral.Options{Config: rcfg, Store: st, Staff: telegramstaff.New(sender),
 		Content: holder, Registry: reg, Log: log, Lock: lock})
-}
-
-// lateConversation lets the transport be built before the conversation it
-// calls (see serveTelegram).
-type lateConversation struct {
-	p atomic.Pointer[conversation.Service]
-}
-
-func (l *lateConversation) set(c *conversation.Service) { l.p.Store(c) }
-
-func (l *lateConversation) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
-	c := l.p.Load()
-	if c == nil {
-		return nil, errors.New("conversation not ready")
-	}
-	return c.Handle(ctx, user, in)
 }
 
 // openSessions connects to Redis when configured, else uses memory (with a

@@ -6,6 +6,7 @@ import (
 
 	"putokaz/internal/content"
 	"putokaz/internal/reload"
+	"putokaz/referral"
 )
 
 // watchContent hot-reloads a content folder into holder while ctx lives
@@ -37,16 +38,17 @@ func watchContent(ctx context.Context, folder string, holder *content.Holder, lo
 	return r, func() { stopWatch(); wait(); stopHUP() }, nil
 }
 
-// startOutbox runs the referral outbox beside the server and returns the
-// function that stops it. It is not stopped by ctx (the server's shutdown
-// signal) but by that function, deferred to run after the server has
-// drained, so staff actions in flight still get their deliveries queued.
-func startOutbox(ctx context.Context, refs interface{ Run(context.Context) error }) func() {
+// startOutbox runs the referral outbox beside the server, telling people
+// what staff did through conv, and returns the function that stops it. It
+// is not stopped by ctx (the server's shutdown signal) but by that
+// function, deferred to run after the server has drained, so staff actions
+// in flight still get their deliveries queued.
+func startOutbox(ctx context.Context, refs *referral.Desk, conv referral.Conversation) func() {
 	octx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = refs.Run(octx)
+		_ = refs.Run(octx, conv)
 	}()
 	return func() {
 		stop()

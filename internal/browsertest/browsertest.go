@@ -15,10 +15,10 @@ import (
 // chromiumPath is where Debian's chromium package puts the browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// Find returns the path of chromium. It fails the test, never skips it, when
+// findChromium returns the path of chromium. It fails the test, never skips it, when
 // the browser is missing (a browser test that does not run proves nothing);
 // what names what could not be tested ("the playground").
-func Find(t testing.TB, what string) string {
+func findChromium(t testing.TB, what string) string {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err == nil {
 		return chromiumPath
@@ -38,7 +38,7 @@ func Find(t testing.TB, what string) string {
 func Start(t testing.TB, ctx context.Context, what string) context.Context {
 	t.Helper()
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(Find(t, what)),
+		chromedp.ExecPath(findChromium(t, what)),
 		chromedp.Headless,
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,

@@ -22,7 +22,7 @@ import (
 var files embed.FS
 
 // Cases is what the console reads and does through package referral
-// (*referral.Service).
+// (*referral.Desk).
 type Cases interface {
 	Cases(ctx context.Context) ([]*referral.Case, error)
 	CaseRecord(ctx context.Context, code string) (*referral.Case, []referral.Entry, error)
@@ -38,7 +38,7 @@ type Cases interface {
 }
 
 // Members tells whether a Telegram user is a member of a staff group now
-// (*referral.Membership: getChatMember, briefly cached).
+// (*telegramstaff.Membership: getChatMember, briefly cached).
 type Members interface {
 	IsMember(ctx context.Context, group, user int64) (bool, error)
 }

@@ -88,7 +88,7 @@ func (f *fakeMembers) set(group, user int64, member bool) {
 type fixture struct {
 	t        *testing.T
 	clock    *clock
-	svc      *referral.Service
+	svc      *referral.Desk
 	members  *fakeMembers
 	sessions *MemorySessions
 	audit    *MemoryAudit
@@ -114,7 +114,7 @@ func newFixture(t *testing.T, publicURL string, tweak func(*Options)) *fixture {
 	f.members.set(groupA, alice, true)
 	f.members.set(groupA, bob, true)
 	f.members.set(groupB, bob, true)
-	mem := referral.NewMemory()
+	mem := referral.NewMemoryStaff()
 	log := slog.New(slog.NewTextHandler(testlog.T(t), nil))
 	svc, err := referral.New(referral.Options{Store: referral.NewMemoryStore(), Staff: mem, Now: f.clock.Now, Log: log,
 		Config: referral.Config{Queues: map[string]referral.Queue{"avr": {Group: groupA}, "legal": {Group: groupB}}}})

@@ -1,6 +1,8 @@
 // Package conversation runs the engine for one person at a time: it loads the
 // session, asks the engine, applies the effects and saves the session. Every
-// transport (Telegram, terminal chat, web playground) goes through it.
+// transport (Telegram, terminal chat, web playground) goes through it. The
+// Telegram transport reads and writes the session itself, with its per-chat
+// lease (Session, Runner.HandleSession); the others use the store.
 package conversation
 
 import (
@@ -60,8 +62,9 @@ var ErrCodeTaken = errors.New("referral code already taken")
 // the person must not be told a referral exists when none was stored.
 var ErrNoHandler = errors.New("no handler for this effect")
 
-// Service is the conversation core shared by all transports.
-type Service struct {
+// Runner runs one person's inputs through the engine and applies the
+// effects: the conversation core shared by all transports.
+type Runner struct {
 	sessions Sessions
 	engine   *engine.Engine
 	content  ContentSource
@@ -90,31 +93,43 @@ type Service struct {
 
 // New builds the conversation core. effects may be nil: effects that need
 // a handler then fail the input.
-func New(s Sessions, e *engine.Engine, c ContentSource, effects EffectHandler, log *slog.Logger) *Service {
+func New(s Sessions, e *engine.Engine, c ContentSource, effects EffectHandler, log *slog.Logger) *Runner {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{sessions: s, engine: e, content: c, effects: effects, log: log}
+	return &Runner{sessions: s, engine: e, content: c, effects: effects, log: log}
 }
 
-// Handle processes one input of one person and returns what to send. On an
-// error nothing was saved, so handling the same input again is safe.
-func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
-	unlock, err := s.locks.Lock(ctx, user)
+// Handle processes one input of one person and returns what to send,
+// reading and writing the person's session in the store. On an error
+// nothing was saved, so handling the same input again is safe.
+func (r *Runner) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+	return r.HandleSession(ctx, user, nil, in)
+}
+
+// HandleSession is Handle for a transport that read the person's session
+// itself (sess): the input starts from sess and the new session is staged
+// in it for the transport to write, instead of going to the store. An
+// erasure still erases the store at once (and unstages sess). sess nil
+// means the store, as Handle.
+func (r *Runner) HandleSession(ctx context.Context, user string, sess *Session, in engine.Input) ([]engine.Message, error) {
+	unlock, err := r.locks.Lock(ctx, user)
 	if err != nil {
 		return nil, fmt.Errorf("handle input: wait for the person's earlier input: %w", err)
 	}
 	defer unlock()
 
-	c := s.content.Content()
-	blob, err := s.sessions.Load(ctx, user)
-	if err != nil {
+	c := r.content.Content()
+	var blob []byte
+	if sess != nil {
+		blob = sess.Load()
+	} else if blob, err = r.sessions.Load(ctx, user); err != nil {
 		return nil, fmt.Errorf("handle input: %w", err)
 	}
 	var res engine.Result
 	var seen Outcome
 	for attempt := 0; ; attempt++ {
-		res, err = s.run(ctx, c, user, blob, in, attempt > 0, &seen)
+		res, err = r.run(ctx, c, user, blob, in, attempt > 0, &seen)
 		if err == nil {
 			break
 		}
@@ -122,23 +137,13 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 			return nil, err
 		}
 	}
-	if res.Session == nil {
-		if err := s.sessions.Delete(ctx, user); err != nil {
-			return nil, fmt.Errorf("handle input: erase: %w", err)
-		}
-	} else {
-		out, err := engine.EncodeSession(res.Session)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.sessions.Save(ctx, user, out); err != nil {
-			return nil, fmt.Errorf("handle input: %w", err)
-		}
+	if err := r.keep(ctx, user, sess, res.Session); err != nil {
+		return nil, err
 	}
-	if s.Observe != nil {
-		s.Observe(res.Notice)
+	if r.Observe != nil {
+		r.Observe(res.Notice)
 	}
-	if s.OnResult != nil {
+	if r.OnResult != nil {
 		seen.Input, seen.Notice = in.Kind, res.Notice
 		if len(res.Unmatched) > 0 {
 			seen.Unmatched, seen.Person = res.Unmatched, user
@@ -149,9 +154,35 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 				seen.Lang = res.Session.Lang
 			}
 		}
-		s.OnResult(seen)
+		r.OnResult(seen)
 	}
 	return res.Messages, nil
+}
+
+// keep stores the session the input left (next), or erases the person's
+// data when it left none.
+func (r *Runner) keep(ctx context.Context, user string, sess *Session, next *engine.Session) error {
+	if next == nil {
+		if sess != nil {
+			sess.unstage()
+		}
+		if err := r.sessions.Delete(ctx, user); err != nil {
+			return fmt.Errorf("handle input: erase: %w", err)
+		}
+		return nil
+	}
+	out, err := engine.EncodeSession(next)
+	if err != nil {
+		return err
+	}
+	if sess != nil {
+		sess.Stage(out)
+		return nil
+	}
+	if err := r.sessions.Save(ctx, user, out); err != nil {
+		return fmt.Errorf("handle input: %w", err)
+	}
+	return nil
 }
 
 // run decodes the session, asks the engine and applies the effects. Effects
@@ -159,19 +190,19 @@ func (s *Service) Handle(ctx context.Context, user string, in engine.Input) ([]e
 // newCode asks for a fresh referral code after ErrCodeTaken. seen gets the
 // person's place and language before the input (the engine changes the
 // session in place).
-func (s *Service) run(ctx context.Context, c *content.Content, user string, blob []byte, in engine.Input, newCode bool, seen *Outcome) (engine.Result, error) {
+func (r *Runner) run(ctx context.Context, c *content.Content, user string, blob []byte, in engine.Input, newCode bool, seen *Outcome) (engine.Result, error) {
 	var sess *engine.Session
 	if blob != nil {
 		var derr error
 		if sess, derr = engine.DecodeSession(blob); derr != nil {
-			s.log.Warn("session unreadable, starting over", "err", derr)
+			r.log.Warn("session unreadable, starting over", "err", derr)
 			sess = nil
 			in.Status = ""
-			if err := s.fillSubs(ctx, user, nil, &in); err != nil {
+			if err := r.fillSubs(ctx, user, nil, &in); err != nil {
 				return engine.Result{}, err
 			}
-			res := s.engine.Recover(c, in)
-			return res, s.applyAll(ctx, user, res)
+			res := r.engine.Recover(c, in)
+			return res, r.applyAll(ctx, user, res)
 		}
 	}
 	if sess != nil {
@@ -180,38 +211,38 @@ func (s *Service) run(ctx context.Context, c *content.Content, user string, blob
 	if newCode && sess != nil && sess.Ref != nil {
 		sess.Ref.Code = ""
 	}
-	if code, ok := engine.StatusQuery(sess, in); ok && s.Statuses != nil {
-		st, err := s.Statuses.ReferralStatus(ctx, user, code)
+	if code, ok := engine.StatusQuery(sess, in); ok && r.Statuses != nil {
+		st, err := r.Statuses.ReferralStatus(ctx, user, code)
 		if err != nil {
 			return engine.Result{}, fmt.Errorf("handle input: status: %w", err)
 		}
 		in.Status = st
 	}
-	if in.ReplyTo != 0 && in.Case == "" && s.Cases != nil && answers(in.Kind) {
-		code, service, err := s.Cases.ReplyCase(ctx, user, in.ReplyTo)
+	if in.ReplyTo != 0 && in.Case == "" && r.Cases != nil && answers(in.Kind) {
+		code, service, err := r.Cases.ReplyCase(ctx, user, in.ReplyTo)
 		if err != nil {
 			return engine.Result{}, fmt.Errorf("handle input: reply: %w", err)
 		}
 		in.Case, in.CaseService = code, service
 	}
-	if err := s.fillSubs(ctx, user, sess, &in); err != nil {
+	if err := r.fillSubs(ctx, user, sess, &in); err != nil {
 		return engine.Result{}, err
 	}
-	res := s.engine.Handle(c, sess, in)
-	return res, s.applyAll(ctx, user, res)
+	res := r.engine.Handle(c, sess, in)
+	return res, r.applyAll(ctx, user, res)
 }
 
 // fillSubs gives the engine the topics the person follows when their
 // session cannot know them or they ask about subscriptions.
-func (s *Service) fillSubs(ctx context.Context, user string, sess *engine.Session, in *engine.Input) error {
-	if s.Subscriptions == nil {
+func (r *Runner) fillSubs(ctx context.Context, user string, sess *engine.Session, in *engine.Input) error {
+	if r.Subscriptions == nil {
 		return nil
 	}
 	if sess != nil && !(in.Kind == engine.InCommand &&
 		(in.Command == "start" || in.Command == "subscribe" || in.Command == "unsubscribe")) {
 		return nil
 	}
-	topics, err := s.Subscriptions.Subscribed(ctx, user)
+	topics, err := r.Subscriptions.Subscribed(ctx, user)
 	if err != nil {
 		return fmt.Errorf("handle input: subscriptions: %w", err)
 	}
@@ -225,22 +256,22 @@ func answers(k engine.InputKind) bool {
 	return k == engine.InText || k == engine.InMedia || k == engine.InLocation || k == engine.InContact
 }
 
-func (s *Service) applyAll(ctx context.Context, user string, res engine.Result) error {
+func (r *Runner) applyAll(ctx context.Context, user string, res engine.Result) error {
 	lang := content.DefaultLanguage
 	if res.Session != nil && res.Session.Lang != "" {
 		lang = res.Session.Lang
 	}
 	for _, fx := range res.Effects {
-		if err := s.apply(ctx, user, lang, fx); err != nil {
+		if err := r.apply(ctx, user, lang, fx); err != nil {
 			return fmt.Errorf("handle input: apply %s: %w", fx.Kind, err)
 		}
 	}
 	return nil
 }
 
-func (s *Service) apply(ctx context.Context, user, lang string, fx engine.Effect) error {
-	if s.effects != nil {
-		return s.effects.Apply(ctx, user, lang, fx)
+func (r *Runner) apply(ctx context.Context, user, lang string, fx engine.Effect) error {
+	if r.effects != nil {
+		return r.effects.Apply(ctx, user, lang, fx)
 	}
 	switch fx.Kind {
 	case engine.EffectSetLanguage, engine.EffectErase, engine.EffectEmergency, engine.EffectHandoffEnd,

@@ -44,7 +44,7 @@ func (s statuses) ReferralStatus(_ context.Context, user, code string) (string, 
 	return s[user+"/"+code], nil
 }
 
-func newService(t *testing.T, sessions conversation.Sessions, fx conversation.EffectHandler) *conversation.Service {
+func newRunner(t *testing.T, sessions conversation.Sessions, fx conversation.EffectHandler) *conversation.Runner {
 	t.Helper()
 	var n uint64
 	e := engine.New(func() time.Time { return time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) },
@@ -60,7 +60,7 @@ func memory(t *testing.T) *store.Memory {
 	return m
 }
 
-func say(t *testing.T, s *conversation.Service, user string, in engine.Input) []engine.Message {
+func say(t *testing.T, s *conversation.Runner, user string, in engine.Input) []engine.Message {
 	t.Helper()
 	msgs, err := s.Handle(context.Background(), user, in)
 	if err != nil {
@@ -92,7 +92,7 @@ func TestTwoRoundTripsPerInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newService(t, sessions, nil)
+	s := newRunner(t, sessions, nil)
 	msgs := say(t, s, "tg:1", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	for _, in := range []engine.Input{
 		button(t, msgs, "Ask me"),
@@ -112,7 +112,7 @@ func TestTwoRoundTripsPerInput(t *testing.T) {
 func TestEffectsBeforeSaveAndFailureSavesNothing(t *testing.T) {
 	mem := memory(t)
 	fx := &recorder{}
-	s := newService(t, mem, fx)
+	s := newRunner(t, mem, fx)
 	msgs := say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	msgs = say(t, s, "u", button(t, msgs, "Refer me"))
 	msgs = say(t, s, "u", button(t, msgs, "common.referral.yes"))
@@ -140,7 +140,7 @@ func TestEffectsBeforeSaveAndFailureSavesNothing(t *testing.T) {
 }
 
 func TestReferralWithoutHandlerIsRefused(t *testing.T) {
-	s := newService(t, memory(t), nil)
+	s := newRunner(t, memory(t), nil)
 	msgs := say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	msgs = say(t, s, "u", button(t, msgs, "Refer me"))
 	msgs = say(t, s, "u", button(t, msgs, "common.referral.yes"))
@@ -153,7 +153,7 @@ func TestReferralWithoutHandlerIsRefused(t *testing.T) {
 
 func TestTakenCodeIsReplaced(t *testing.T) {
 	fx := &recorder{taken: map[string]bool{}}
-	s := newService(t, memory(t), fx)
+	s := newRunner(t, memory(t), fx)
 	msgs := say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	msgs = say(t, s, "u", button(t, msgs, "Refer me"))
 	msgs = say(t, s, "u", button(t, msgs, "common.referral.yes"))
@@ -168,7 +168,7 @@ func TestTakenCodeIsReplaced(t *testing.T) {
 }
 
 // codeAfter reads the code drawn at consent from the stored session.
-func codeAfter(t *testing.T, s *conversation.Service) string {
+func codeAfter(t *testing.T, s *conversation.Runner) string {
 	t.Helper()
 	blob, err := s.SessionsForTest().Load(context.Background(), "u")
 	if err != nil {
@@ -183,7 +183,7 @@ func codeAfter(t *testing.T, s *conversation.Service) string {
 
 func TestEraseDeletesSession(t *testing.T) {
 	mem := memory(t)
-	s := newService(t, mem, nil)
+	s := newRunner(t, mem, nil)
 	say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	msgs := say(t, s, "u", engine.Input{Kind: engine.InCommand, Command: "delete"})
 	say(t, s, "u", button(t, msgs, "common.delete.yes"))
@@ -197,7 +197,7 @@ func TestCorruptSessionStartsOver(t *testing.T) {
 	if err := mem.Save(context.Background(), "u", []byte("\x00garbage")); err != nil {
 		t.Fatal(err)
 	}
-	s := newService(t, mem, nil)
+	s := newRunner(t, mem, nil)
 	msgs := say(t, s, "u", engine.Input{Kind: engine.InText, Text: "hello"})
 	if !strings.Contains(msgs[0].Text, "common.reset") {
 		t.Fatalf("no reset notice: %q", msgs[0].Text)
@@ -209,7 +209,7 @@ func TestCorruptSessionStartsOver(t *testing.T) {
 }
 
 func TestStatusIsLookedUpForThePersonOnly(t *testing.T) {
-	s := newService(t, memory(t), nil)
+	s := newRunner(t, memory(t), nil)
 	s.Statuses = statuses{"alice/PK-7F3Q": engine.StatusClaimed}
 	say(t, s, "alice", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	say(t, s, "bob", engine.Input{Kind: engine.InButton, Data: "L:en"})
@@ -234,7 +234,7 @@ func (r replies) ReplyCase(_ context.Context, user string, msgID int) (string, s
 // case; a reply to anything else (or by someone else) is an ordinary message.
 func TestReplyIsLookedUpForThePersonOnly(t *testing.T) {
 	rec := &recorder{}
-	s := newService(t, memory(t), rec)
+	s := newRunner(t, memory(t), rec)
 	s.Cases = replies{"alice/12": "PK-7F3Q"}
 	say(t, s, "alice", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	say(t, s, "bob", engine.Input{Kind: engine.InButton, Data: "L:en"})
@@ -255,7 +255,7 @@ func TestReplyIsLookedUpForThePersonOnly(t *testing.T) {
 // exactly one per input).
 func TestOneUserAtATime(t *testing.T) {
 	mem := memory(t)
-	s := newService(t, mem, nil)
+	s := newRunner(t, mem, nil)
 	say(t, s, "u", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	var wg sync.WaitGroup
 	for range 50 {
@@ -290,7 +290,7 @@ func (l *subsLookup) Subscribed(_ context.Context, user string) ([]string, error
 // (no session: new, expired or unreadable) or the person asks about their
 // subscriptions; an ordinary input costs nothing more.
 func TestSubscriptionsAreLookedUpWhenTheSessionCannotKnow(t *testing.T) {
-	s := newService(t, memory(t), nil)
+	s := newRunner(t, memory(t), nil)
 	look := &subsLookup{topics: map[string][]string{"alice": {"sos"}}}
 	s.Subscriptions = look
 	say(t, s, "alice", engine.Input{Kind: engine.InButton, Data: "L:en"}) // no session yet
@@ -310,5 +310,65 @@ func TestSubscriptionsAreLookedUpWhenTheSessionCannotKnow(t *testing.T) {
 	say(t, s, "bob", engine.Input{Kind: engine.InButton, Data: "L:en"})
 	if msgs := say(t, s, "bob", engine.Input{Kind: engine.InCommand, Command: "unsubscribe"}); !strings.Contains(msgs[0].Text, content.TextUnsubNone) {
 		t.Errorf("bob sees alice's subscriptions: %q", msgs[0].Text)
+	}
+}
+
+// HandleSession starts from the transport's session and stages the next one
+// in it, without touching the store; an erasure unstages it and erases the
+// store at once; a failed input stages nothing.
+func TestHandleSessionStagesInsteadOfSaving(t *testing.T) {
+	mem := memory(t)
+	fx := &recorder{}
+	s := newRunner(t, mem, fx)
+	ctx := context.Background()
+	handle := func(sess *conversation.Session, in engine.Input) []engine.Message {
+		t.Helper()
+		msgs, err := s.HandleSession(ctx, "u", sess, in)
+		if err != nil {
+			t.Fatalf("%+v: %v", in, err)
+		}
+		return msgs
+	}
+	first := conversation.NewSession(nil)
+	msgs := handle(first, engine.Input{Kind: engine.InButton, Data: "L:en"})
+	blob, ok := first.Staged()
+	if !ok || blob == nil {
+		t.Fatal("nothing staged")
+	}
+	if mem.Len() != 0 {
+		t.Fatal("HandleSession wrote the store")
+	}
+	next := conversation.NewSession(blob) // as the transport reads it back
+	handle(next, button(t, msgs, "Ask me"))
+	after, ok := next.Staged()
+	if sess, err := engine.DecodeSession(after); !ok || err != nil || sess.Lang != "en" || sess.Flow == "" {
+		t.Fatalf("staged %+v (%v), want the English flow that went on from the first session", sess, err)
+	}
+
+	fx.fail = errors.New("down")
+	failed := conversation.NewSession(after)
+	if _, err := s.HandleSession(ctx, "u", failed, engine.Input{Kind: engine.InText, Text: "police"}); err == nil {
+		t.Fatal("the effect's failure was not reported")
+	}
+	if _, ok := failed.Staged(); ok {
+		t.Error("a failed input staged a session")
+	}
+	fx.fail = nil
+
+	if err := mem.Save(ctx, "u", after); err != nil { // as if another path had stored one
+		t.Fatal(err)
+	}
+	erase := conversation.NewSession(after)
+	msgs = handle(erase, engine.Input{Kind: engine.InCommand, Command: "delete"})
+	confirm := conversation.NewSession(nil)
+	if b, ok := erase.Staged(); ok {
+		confirm = conversation.NewSession(b)
+	}
+	handle(confirm, button(t, msgs, "common.delete.yes"))
+	if _, ok := confirm.Staged(); ok {
+		t.Error("an erasure left a session staged")
+	}
+	if blob, _ := mem.Load(ctx, "u"); blob != nil {
+		t.Error("an erasure left the stored session")
 	}
 }

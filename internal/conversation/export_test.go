@@ -1,4 +1,4 @@
 package conversation
 
 // SessionsForTest exposes the store to tests.
-func (s *Service) SessionsForTest() Sessions { return s.sessions }
+func (r *Runner) SessionsForTest() Sessions { return r.sessions }

@@ -117,6 +117,11 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("go build %q lacks %s", build, want)
 		}
 	}
+	// The image is the production build: no build tags, so no load tool and
+	// no fake Bot API in it (internal/app's TestBinaryCarriesNoTestHarness).
+	if strings.Contains(build, "-tags") {
+		t.Errorf("go build %q sets build tags; the image must be the default build", build)
+	}
 	out := regexp.MustCompile(`-o (\S+)`).FindStringSubmatch(build)
 	if out == nil {
 		t.Fatalf("go build %q names no output (-o)", build)

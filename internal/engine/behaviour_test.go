@@ -502,3 +502,23 @@ func TestCaseClosedNotice(t *testing.T) {
 		}
 	}
 }
+
+// What a message came from (the transport's Origin) reaches every effect it
+// causes, so that staff can be shown the person's own message.
+func TestOriginReachesEffects(t *testing.T) {
+	p := newPerson(t, "en")
+	p.press("Talk")
+	o := engine.Origin{Chat: 5, Message: 42, Delivery: "7"}
+	res := p.send(engine.Input{Kind: engine.InText, Text: "police", Origin: o})
+	if len(res.Effects) != 2 {
+		t.Fatalf("emergency in handoff: %+v", res.Effects)
+	}
+	for _, fx := range res.Effects {
+		if fx.Origin != o {
+			t.Errorf("%s effect has origin %+v, want %+v", fx.Kind, fx.Origin, o)
+		}
+	}
+	if res := p.text("hello"); len(res.Effects) != 1 || res.Effects[0].Origin != (engine.Origin{}) {
+		t.Errorf("an input without an origin gave %+v", res.Effects)
+	}
+}

@@ -109,6 +109,9 @@ func (e *Engine) Handle(c *content.Content, s *Session, in Input) Result {
 		}
 	}
 	t.handle()
+	for i := range t.fx {
+		t.fx[i].Origin = in.Origin
+	}
 	s.Seen = e.Now().UTC()
 	res := Result{Messages: t.out, Effects: t.fx, Session: s, Notice: t.notice, Unmatched: t.unmatched}
 	if t.erased {

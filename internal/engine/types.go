@@ -81,6 +81,24 @@ type Input struct {
 	// without a session, and for /start, /subscribe and /unsubscribe); the
 	// session then takes them over. A pointer keeps Input comparable.
 	Subs *[]string
+	// Origin is the transport's message this input is (zero for events,
+	// buttons and transports without one); the engine passes it on in
+	// every effect of the input.
+	Origin Origin
+}
+
+// Origin names a person's message as the transport delivered it, so that
+// an effect can refer back to it: staff get a copy of the photo the person
+// sent, and a message delivered twice is relayed once. The transport fills
+// it in; the engine never reads it.
+type Origin struct {
+	// Chat and Message locate the message (Telegram: the person's private
+	// chat and the message's ID in it).
+	Chat    int64
+	Message int
+	// Delivery is unique to one delivery of the message (Telegram: the
+	// update's ID); "" when the transport has none.
+	Delivery string
 }
 
 // Button is one button under a message. Exactly one of Data and URL is set.
@@ -164,6 +182,8 @@ type Effect struct {
 	Value          string
 	// Flow is the topic of EffectSubscribe and EffectUnsubscribe.
 	Flow string
+	// Origin is Input.Origin of the input that caused the effect.
+	Origin Origin
 }
 
 // Result is what one input produced.

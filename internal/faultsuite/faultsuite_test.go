@@ -23,6 +23,7 @@ import (
 
 	"putokaz/bot"
 	"putokaz/bot/botapitest"
+	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/proctest"
@@ -34,8 +35,8 @@ import (
 
 const secret = "fault-suite_secret"
 
-// counterConv keeps a counter in the person's session (through the
-// transport's SessionTx, as the real session store does) and answers
+// counterConv keeps a counter in the person's session (the one the
+// transport read with the lease, as conversation.Runner does) and answers
 // "<text> #<counter>": a lost session write shows as a wrong counter, a
 // repeated update as a repeated reply. /delete erases the person as the
 // real effect handler does (unlink.User, then bot.Erased).
@@ -45,7 +46,7 @@ type counterConv struct {
 	parts int // messages per answer: "<text> #<counter> part <i>/<parts>" when more than 1
 }
 
-func (c counterConv) Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+func (c counterConv) HandleSession(ctx context.Context, user string, sess *conversation.Session, in engine.Input) ([]engine.Message, error) {
 	if in.Kind == engine.InCommand && in.Command == "delete" {
 		if _, err := unlink.User(ctx, c.rdb, c.k, user); err != nil {
 			return nil, fmt.Errorf("erase %s: %w", user, err)
@@ -53,13 +54,12 @@ func (c counterConv) Handle(ctx context.Context, user string, in engine.Input) (
 		bot.Erased(ctx)
 		return []engine.Message{{Text: "deleted", Lang: "en"}}, nil
 	}
-	tx, ok := bot.SessionTxFromContext(ctx, c.k.Session(user))
-	if !ok {
-		return nil, errors.New("no session transaction")
+	if sess == nil {
+		return nil, errors.New("no session read with the lease")
 	}
-	n, _ := strconv.Atoi(string(tx.Load()))
+	n, _ := strconv.Atoi(string(sess.Load()))
 	n++
-	tx.Stage([]byte(strconv.Itoa(n)), time.Hour)
+	sess.Stage([]byte(strconv.Itoa(n)))
 	var msgs []engine.Message
 	for _, text := range answer(in.Text, n, c.parts) {
 		msgs = append(msgs, engine.Message{Text: text, Lang: "en"})
@@ -154,7 +154,12 @@ func newReplica(ctx context.Context, redisURL, apiURL string, parts int, log *sl
 			PrivatePerSecond: 1000, PrivateBurst: 100, GlobalPerSecond: 10000, GlobalBurst: 1000,
 			LeaseWait: 2 * time.Second, ReadyCacheTTL: time.Second,
 		}}
-	srv, err := bot.New(cfg, counterConv{k: k, rdb: rdb, parts: parts}, rdb, k, prometheus.NewRegistry(), log)
+	sender, err := bot.NewSender(cfg, rdb, k, prometheus.NewRegistry(), log)
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, err
+	}
+	srv, err := bot.New(sender, bot.Handlers{Conversation: counterConv{k: k, rdb: rdb, parts: parts}})
 	if err != nil {
 		_ = rdb.Close()
 		return nil, nil, err

@@ -2,19 +2,15 @@ package graph
 
 import (
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
 	"putokaz/internal/content"
 	"putokaz/internal/contenttest"
+	"putokaz/internal/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.mmd from the current output")
 
 // defaultContent is the content built into the binary. Lenient like
 // `putokaz graph`: the diagram does not depend on every translation.
@@ -45,43 +41,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tc.file)
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/graph -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the output; if the change is intended run go test ./internal/graph -update and review the diff.\n%s",
-					path, firstDiff(string(want), got))
-			}
+			golden.Check(t, filepath.Join("testdata", tc.file), got, "go test ./internal/graph -update")
 		})
 	}
-}
-
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return "line " + strconv.Itoa(i+1) + ":\n  want: " + a + "\n  got:  " + b
-		}
-	}
-	return ""
 }
 
 // diagram is what a Mermaid flowchart declares, read back from the text.

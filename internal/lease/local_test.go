@@ -63,8 +63,8 @@ func TestLocalKeysAreIndependent(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+		u() // before reporting, so that Len below sees it released
 		got <- waited
-		u()
 	}()
 	select {
 	case <-got:

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"putokaz/internal/backoff"
 )
 
 // AnnounceControl reaches the subscription store and the queue of urgent
@@ -273,7 +275,7 @@ func RunAnnounce(ctx context.Context, t Target, opts Options, a AnnounceOptions)
 			lastLog = time.Now()
 			fmt.Fprintf(opts.Log, "loadtest: %d of %d sent\n", bulk.total(), a.Subscribers)
 		}
-		_ = sleepCtx(ctx, 250*time.Millisecond)
+		_ = backoff.Wait(ctx, 250*time.Millisecond)
 	}
 	res.Worker = prog
 	tr.r.collectStrays(time.Second)
@@ -369,25 +371,14 @@ func subscribeAll(ctx context.Context, a AnnounceOptions, log io.Writer) error {
 // waitForMore waits until b counts more than n, at most d.
 func waitForMore(ctx context.Context, b *bulkCounter, n int, d time.Duration) {
 	end := time.Now().Add(d)
-	for b.total() <= n && time.Now().Before(end) && sleepCtx(ctx, 20*time.Millisecond) == nil {
+	for b.total() <= n && time.Now().Before(end) && backoff.Wait(ctx, 20*time.Millisecond) == nil {
 	}
 }
 
 // waitQuiet waits until no update arrived for still, at most d.
 func waitQuiet(ctx context.Context, b *bulkCounter, still, d time.Duration) {
 	end := time.Now().Add(d)
-	for time.Now().Before(end) && time.Since(b.last()) < still && sleepCtx(ctx, 50*time.Millisecond) == nil {
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	for time.Now().Before(end) && time.Since(b.last()) < still && backoff.Wait(ctx, 50*time.Millisecond) == nil {
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -16,6 +17,8 @@ import (
 
 	"putokaz/bot/botapitest"
 )
+
+var errNoWebhook = errors.New("the bot did not call setWebhook")
 
 // recorder watches the fake Bot API (botapitest's OnCall): it counts calls
 // and errors, notes the webhook the bot registers, and files every sent

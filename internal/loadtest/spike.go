@@ -13,6 +13,7 @@ import (
 
 	"putokaz/bot"
 	"putokaz/bot/botapitest"
+	"putokaz/internal/backoff"
 )
 
 // A crisis spike: thousands of people write within a minute (a border
@@ -323,7 +324,7 @@ func (d *spikeDriver) run(ctx context.Context) []*spikeMsg {
 				if k > 0 {
 					at = at.Add(p.gaps[k-1])
 				}
-				if bot.Wait(ctx, time.Until(at)) != nil {
+				if backoff.Wait(ctx, time.Until(at)) != nil {
 					return
 				}
 				m := &spikeMsg{person: i, written: time.Now(), first: k == 0}
@@ -382,7 +383,7 @@ func (d *spikeDriver) deliver(ctx context.Context, body []byte, m *spikeMsg) boo
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			d.resent.Add(1)
-			if bot.Wait(ctx, min(time.Second<<(attempt-1), 30*time.Second)) != nil {
+			if backoff.Wait(ctx, min(time.Second<<(attempt-1), 30*time.Second)) != nil {
 				return false
 			}
 		}

@@ -33,10 +33,10 @@ var codeRe = regexp.MustCompile(`^PK-[2-9A-HJ-NP-Z]{4,8}$`)
 
 // Referrals is the referral side of the playground: the service that
 // stores cases and carries out staff actions, and the in-memory staff that
-// shows them (referral.Memory bound to the service).
+// shows them (referral.MemoryStaff bound to the service).
 type Referrals struct {
-	Service *referral.Service
-	Staff   *referral.Memory
+	Service *referral.Desk
+	Staff   *referral.MemoryStaff
 }
 
 // staffEntry is something staff did in the pane: what Telegram would show

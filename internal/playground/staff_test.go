@@ -25,7 +25,7 @@ var caseCodeRe = regexp.MustCompile(`PK-[2-9A-HJ-NP-Z]{4}`)
 
 // withReferrals builds the playground as internal/app wires it: a referral
 // service with the in-memory staff, its outbox running until the test ends.
-func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*playground.Server, *referral.Service) {
+func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*playground.Server, *referral.Desk) {
 	t.Helper()
 	mem, err := store.NewMemory(time.Hour, nil)
 	if err != nil {
@@ -34,7 +34,7 @@ func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*pla
 	tracked := playground.TrackSessions(mem)
 	holder := content.NewHolder(c)
 	locks := new(lease.Local)
-	staff := referral.NewMemory()
+	staff := referral.NewMemoryStaff()
 	refs, err := referral.New(referral.Options{Store: referral.NewMemoryStore(), Staff: staff, Content: holder,
 		Lock: locks.Lock, Config: referral.Config{Queues: map[string]referral.Queue{referral.AnyService: {Group: -1000}},
 			Block: 20 * time.Millisecond}})
@@ -45,10 +45,9 @@ func withReferrals(t *testing.T, c *content.Content, g playground.Grapher) (*pla
 	n := uint64(99)
 	conv := conversation.New(tracked, engine.New(time.Now, func() uint64 { n += 31; return n }), holder, refs, nil)
 	conv.Statuses = refs
-	refs.SetConversation(conv)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = refs.Run(ctx) }()
+	go func() { defer close(done); _ = refs.Run(ctx, conv) }()
 	t.Cleanup(func() { cancel(); <-done })
 	srv, err := playground.New(playground.Options{Conversation: conv, Content: holder, Sessions: tracked, Graph: g,
 		Referrals: &playground.Referrals{Service: refs, Staff: staff}, Locks: locks})

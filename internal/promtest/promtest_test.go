@@ -27,3 +27,30 @@ func TestSumAddsEverySeries(t *testing.T) {
 		t.Errorf("gauge: Sum = %v, want 4.5", got)
 	}
 }
+
+func TestValueReadsOneSeries(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "calls_total", Help: "Calls."}, []string{"result"})
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "queue", Help: "Queue."})
+	reg.MustRegister(c, g)
+	c.WithLabelValues("ok").Add(2)
+	c.WithLabelValues("error").Inc()
+	g.Set(4.5)
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"calls_total", map[string]string{"result": "ok"}, 2},
+		{"calls_total", map[string]string{"result": "error"}, 1},
+		{"calls_total", map[string]string{"result": "timeout"}, 0},
+		{"calls_total", nil, 0},
+		{"calls_total", map[string]string{"outcome": "ok"}, 0},
+		{"queue", nil, 4.5},
+		{"absent", nil, 0},
+	} {
+		if got := promtest.Value(reg, tc.name, tc.labels); got != tc.want {
+			t.Errorf("Value(%s, %v) = %v, want %v", tc.name, tc.labels, got, tc.want)
+		}
+	}
+}

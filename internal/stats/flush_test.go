@@ -11,6 +11,7 @@ import (
 
 	"putokaz/internal/content"
 	"putokaz/internal/contenttest"
+	"putokaz/internal/promtest"
 	"putokaz/internal/redistest"
 )
 
@@ -43,17 +44,7 @@ func TestFailedFlushIsRetried(t *testing.T) {
 	if err := st.Flush(ctx); err == nil {
 		t.Fatal("flush to a closed port succeeded")
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	flushErrors := -1.0
-	for _, mf := range mfs {
-		if mf.GetName() == MetricFlushErrors {
-			flushErrors = mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	if flushErrors != 1 {
+	if flushErrors := promtest.Value(reg, MetricFlushErrors, nil); flushErrors != 1 {
 		t.Errorf("%s = %v, want 1", MetricFlushErrors, flushErrors)
 	}
 	st.Referral("svc", OutcomeDelivered) // more counts while Redis is away

@@ -235,7 +235,7 @@ func New(opt Options) (*Stats, error) {
 	return s, nil
 }
 
-// Observe counts one handled input; it is conversation.Service.OnResult.
+// Observe counts one handled input; it is conversation.Runner.OnResult.
 // It never blocks on I/O.
 func (s *Stats) Observe(o conversation.Outcome) {
 	c := s.opt.Content.Content()

@@ -21,6 +21,8 @@ import (
 	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
+	"putokaz/internal/polltest"
+	"putokaz/internal/promtest"
 	"putokaz/internal/redistest"
 	"putokaz/internal/stats"
 	"putokaz/internal/store"
@@ -35,7 +37,7 @@ func (accept) Apply(context.Context, string, string, engine.Effect) error { retu
 
 type chat struct {
 	t    *testing.T
-	conv *conversation.Service
+	conv *conversation.Runner
 	user string
 	last []engine.Message
 }
@@ -91,46 +93,19 @@ func TestUnavailableService(t *testing.T) {
 	di.press("Refer me")
 	di.press("EN common.btn.menu")
 	di.press("Talk")
-	if got := counter(t, reg, stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "unavailable"}); got != 2 {
+	if got := promtest.Value(reg, stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "unavailable"}); got != 2 {
 		t.Errorf("unavailable = %v, want 2", got)
 	}
-	if got := counter(t, reg, stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "offered"}); got != 0 {
+	if got := promtest.Value(reg, stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "offered"}); got != 0 {
 		t.Errorf("offered = %v, want 0: nothing was offered", got)
 	}
-	if got := counter(t, reg, stats.MetricNotices, map[string]string{"notice": "service_offline"}); got != 2 {
+	if got := promtest.Value(reg, stats.MetricNotices, map[string]string{"notice": "service_offline"}); got != 2 {
 		t.Errorf("notice service_offline = %v, want 2", got)
 	}
 }
 
-// counter reads one counter from the registry (0 when absent).
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) != len(labels) {
-				continue
-			}
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue metrics
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 // TestConversationToRedisAndPrometheus drives real conversations through
-// conversation.Service with the OnResult hook and checks every counter in
+// conversation.Runner with the OnResult hook and checks every counter in
 // Prometheus, in the day's Redis hash, and in the report.
 func TestConversationToRedisAndPrometheus(t *testing.T) {
 	rdb, k := redistest.New(t)
@@ -256,7 +231,7 @@ func TestConversationToRedisAndPrometheus(t *testing.T) {
 		{stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "submitted"}, 1},
 		{stats.MetricReferrals, map[string]string{"service": "svc", "outcome": "handoff"}, 1},
 	} {
-		if got := counter(t, reg, m.name, m.labels); got != m.want {
+		if got := promtest.Value(reg, m.name, m.labels); got != m.want {
 			t.Errorf("%s%v = %v, want %v", m.name, m.labels, got, m.want)
 		}
 	}
@@ -357,13 +332,13 @@ func TestLabelsAreBounded(t *testing.T) {
 	if series == 0 {
 		t.Fatal("nothing counted")
 	}
-	if got := counter(t, reg, stats.MetricInputs, map[string]string{"lang": "other", "kind": "text"}); got != 1 {
+	if got := promtest.Value(reg, stats.MetricInputs, map[string]string{"lang": "other", "kind": "text"}); got != 1 {
 		t.Errorf("unknown language counted %v times as other", got)
 	}
-	if got := counter(t, reg, stats.MetricStepViews, map[string]string{"flow": "main", "step": "other"}); got != 1 {
+	if got := promtest.Value(reg, stats.MetricStepViews, map[string]string{"flow": "main", "step": "other"}); got != 1 {
 		t.Errorf("a removed step of a known flow: %v", got)
 	}
-	if got := counter(t, reg, stats.MetricReferrals, map[string]string{"service": "other", "outcome": "claimed"}); got != 1 {
+	if got := promtest.Value(reg, stats.MetricReferrals, map[string]string{"service": "other", "outcome": "claimed"}); got != 1 {
 		t.Errorf("unknown service: %v", got)
 	}
 	if err := st.Stop(context.Background()); err != nil {
@@ -449,13 +424,9 @@ func TestBackgroundFlushStopAndDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Referral("svc", stats.OutcomeClaimed)
-	deadline := time.Now().Add(3 * time.Second)
-	for rdb.HGet(ctx, k.StatsDay(day), "ref:svc:claimed").Val() != "1" {
-		if time.Now().After(deadline) {
-			t.Fatal("the background flush did not write within 3s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	polltest.Until(t, 3*time.Second, "the background flush to write", func() bool {
+		return rdb.HGet(ctx, k.StatsDay(day), "ref:svc:claimed").Val() == "1"
+	})
 	// After midnight (UTC) counts go to the next day's hash.
 	mu.Lock()
 	now = day.Add(24 * time.Hour)
@@ -489,7 +460,7 @@ func TestMemoryOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Observe(conversation.Outcome{Input: engine.InButton, Lang: "fa", To: content.Ref{Flow: "sos", Step: "numbers"}})
-	if got := counter(t, reg, stats.MetricTopics, map[string]string{"flow": "sos"}); got != 1 {
+	if got := promtest.Value(reg, stats.MetricTopics, map[string]string{"flow": "sos"}); got != 1 {
 		t.Errorf("topic counted %v", got)
 	}
 	if err := st.Flush(context.Background()); err != nil {

@@ -14,47 +14,15 @@ import (
 
 // Redis is the production Sessions: one string key per person
 // (keys.Session) written with SET EX, so the session expires ttl after the
-// last message. Load and Save are one round trip each.
+// last message. Load and Save are one round trip each. The Telegram
+// transport reads and writes a person's session itself, within its own
+// two round trips per update (bot/state.go, conversation.Session): this
+// store serves every other path, and erases.
 type Redis struct {
 	rdb  redis.UniversalClient
 	keys keys.Keys
 	ttl  time.Duration
-	// Fence, when set, names the lease under which the caller handles this
-	// person (its Redis key and fencing token). Save then writes only while
-	// the lease still holds that token, so a handler that stalled past its
-	// lease cannot overwrite the state a newer handler saved.
-	Fence func(ctx context.Context) (key, token string, ok bool)
-	// Tx, when set, finds the transport's transaction for the person's
-	// session key (bot.SessionTx): the session was read together with the
-	// chat's lease, and the transport writes it together with marking the
-	// update done, fenced by the lease. Load, Save and Delete then cost no
-	// round trip of their own (Delete still erases at once).
-	Tx func(ctx context.Context, key string) (SessionTx, bool)
 }
-
-// SessionTx is a session read and written by the caller's transaction.
-type SessionTx interface {
-	Load() []byte
-	Stage(blob []byte, ttl time.Duration)
-	Unstage()
-}
-
-func (r *Redis) tx(ctx context.Context, user string) (SessionTx, bool) {
-	if r.Tx == nil {
-		return nil, false
-	}
-	return r.Tx(ctx, r.keys.Session(user))
-}
-
-// ErrFenced is returned by Save when the caller's lease was lost.
-var ErrFenced = errors.New("lease lost: a newer handler owns this person")
-
-// fencedSet writes the session only while the lease holds our token; the
-// lease and session keys share the person's hash tag (one cluster slot).
-var fencedSet = redis.NewScript(`
-if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
-return 1`)
 
 var _ Sessions = (*Redis)(nil)
 
@@ -74,9 +42,6 @@ func NewRedis(rdb redis.UniversalClient, k keys.Keys, ttl time.Duration) (*Redis
 func (r *Redis) Load(ctx context.Context, user string) ([]byte, error) {
 	if err := checkUser(user); err != nil {
 		return nil, fmt.Errorf("load session: %w", err)
-	}
-	if tx, ok := r.tx(ctx, user); ok {
-		return tx.Load(), nil
 	}
 	// Result, not Bytes: Bytes aliases the reply string without copying, and
 	// the caller owns (and may modify) what we return.
@@ -98,22 +63,6 @@ func (r *Redis) Save(ctx context.Context, user string, blob []byte) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
-	if tx, ok := r.tx(ctx, user); ok {
-		tx.Stage(blob, r.ttl)
-		return nil
-	}
-	if r.Fence != nil {
-		if key, token, ok := r.Fence(ctx); ok {
-			n, err := fencedSet.Run(ctx, r.rdb, []string{r.keys.Session(user), key}, blob, token, r.ttl.Milliseconds()).Int()
-			if err != nil {
-				return fmt.Errorf("save session: %w", err)
-			}
-			if n == 0 {
-				return fmt.Errorf("save session: %w", ErrFenced)
-			}
-			return nil
-		}
-	}
 	// go-redis writes blob to the socket buffer before Set returns, so the
 	// caller may reuse it afterwards.
 	if err := r.rdb.Set(ctx, r.keys.Session(user), blob, r.ttl).Err(); err != nil {
@@ -132,9 +81,6 @@ func (r *Redis) Save(ctx context.Context, user string, blob []byte) error {
 func (r *Redis) Delete(ctx context.Context, user string) error {
 	if err := checkUser(user); err != nil {
 		return fmt.Errorf("delete session: %w", err)
-	}
-	if tx, ok := r.tx(ctx, user); ok {
-		tx.Unstage()
 	}
 	// The session key explicitly first: it is the one that matters most and
 	// this does not depend on the pattern scan succeeding.

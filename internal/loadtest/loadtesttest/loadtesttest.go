@@ -53,9 +53,14 @@ func Ours(t testing.TB, rdb redis.UniversalClient, k keys.Keys, limits bot.Limit
 			return nil, err
 		}
 		webhook := "http://" + ln.Addr().String() + env.WebhookPath
-		srv, err := bot.New(bot.Config{Token: env.Token, APIURL: env.APIURL, WebhookURL: webhook, WebhookSecret: env.Secret,
-			ListenAddr: ln.Addr().String(), BotUsername: "PutokazBot", LogSalt: "loadtesttest", Limits: limits},
-			conv, rdb, k, prometheus.NewRegistry(), log)
+		sender, err := bot.NewSender(bot.Config{Token: env.Token, APIURL: env.APIURL, WebhookURL: webhook,
+			WebhookSecret: env.Secret, ListenAddr: ln.Addr().String(), BotUsername: "PutokazBot", LogSalt: "loadtesttest",
+			Limits: limits}, rdb, k, prometheus.NewRegistry(), log)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		srv, err := bot.New(sender, bot.Handlers{Conversation: conv})
 		if err != nil {
 			ln.Close()
 			return nil, err

@@ -1,4 +1,4 @@
-package referral
+package telegramstaff
 
 import (
 	"context"
@@ -87,4 +87,18 @@ func (m *members) isMember(ctx context.Context, group, user int64) (bool, error)
 	m.cache[k] = memberEntry{member: member, until: now.Add(ttl)}
 	m.mu.Unlock()
 	return member, nil
+}
+
+// Membership tells whether a Telegram user belongs to a staff group, with the
+// Bot API (getChatMember), briefly cached — the check staff actions in
+// Telegram go through.
+type Membership struct{ m *members }
+
+// NewMembership asks the Bot API through sender.
+func NewMembership(sender *bot.Sender) *Membership { return &Membership{m: newMembers(sender)} }
+
+// IsMember reports whether user is a member (or admin) of group now. An error
+// means the Bot API could not tell.
+func (m *Membership) IsMember(ctx context.Context, group, user int64) (bool, error) {
+	return m.m.isMember(ctx, group, user)
 }

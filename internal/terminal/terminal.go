@@ -1,6 +1,6 @@
-// Package chat is the terminal transport: it lets editors and tests talk to
+// Package terminal is the terminal transport: it lets editors and tests talk to
 // the engine line by line, exactly as a person would on Telegram.
-package chat
+package terminal
 
 import (
 	"bufio"
@@ -15,12 +15,12 @@ import (
 	"putokaz/internal/engine"
 )
 
-// Conversation is what the chat needs from the conversation core.
+// Conversation is what the terminal needs from the conversation core.
 type Conversation interface {
 	Handle(ctx context.Context, user string, in engine.Input) ([]engine.Message, error)
 }
 
-// Options configure a chat.
+// Options configure a terminal session.
 type Options struct {
 	// Lang preselects a language (skips the picker).
 	Lang string

@@ -19,7 +19,7 @@ import (
 // chat drives a conversation in memory like the playground does.
 type chat struct {
 	t    *testing.T
-	conv *conversation.Service
+	conv *conversation.Runner
 	user string
 	last []engine.Message
 }
@@ -57,7 +57,7 @@ func texts(msgs []engine.Message) string {
 
 // TestMemoryStaff: the playground's staff side, without Telegram or Redis.
 func TestMemoryStaff(t *testing.T) {
-	mem := NewMemory()
+	mem := NewMemoryStaff()
 	cfg := Config{Queues: map[string]Queue{AnyService: {}}, Block: 20 * time.Millisecond}
 	holder := content.NewHolder(testContent(t))
 	svc, err := New(Options{Config: cfg, Store: NewMemoryStore(), Staff: mem, Content: holder})
@@ -72,10 +72,9 @@ func TestMemoryStaff(t *testing.T) {
 	n := uint64(99)
 	conv := conversation.New(sessions, engine.New(time.Now, func() uint64 { n += 31; return n }), holder, svc, nil)
 	conv.Statuses = svc
-	svc.SetConversation(conv)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = svc.Run(ctx) }()
+	go func() { defer close(done); _ = svc.Run(ctx, conv) }()
 	t.Cleanup(func() { cancel(); <-done })
 
 	c := &chat{t: t, conv: conv, user: "web:1"}
@@ -217,7 +216,7 @@ func TestConfigValidation(t *testing.T) {
 // is English or Serbian.
 func TestTopicNameInWords(t *testing.T) {
 	for _, lang := range []string{"", "en", "sr-Cyrl"} {
-		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemory(), Content: content.NewHolder(testContent(t)),
+		svc, err := New(Options{Store: NewMemoryStore(), Staff: NewMemoryStaff(), Content: content.NewHolder(testContent(t)),
 			Config: Config{Queues: map[string]Queue{AnyService: {}}, StaffLanguage: lang}})
 		if err != nil {
 			t.Fatal(err)

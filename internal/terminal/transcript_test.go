@@ -1,25 +1,22 @@
-package chat_test
+package terminal_test
 
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"putokaz/internal/chat"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/store"
 	"putokaz/internal/subscribe"
+	"putokaz/internal/terminal"
+	"putokaz/internal/testkit/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden transcripts (then read every diff)")
 
 // TestTranscripts replays testdata/transcripts/*.in through the terminal
 // chat on the default content and compares with the .golden file beside it.
@@ -41,7 +38,7 @@ func TestTranscripts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opt := chat.Options{Echo: true, User: "test:" + name}
+			opt := terminal.Options{Echo: true, User: "test:" + name}
 			now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC) // a Thursday: staff are at work
 			for {
 				first, _, _ := strings.Cut(string(input), "\n")
@@ -59,28 +56,15 @@ func TestTranscripts(t *testing.T) {
 			var out bytes.Buffer
 			conv, staff := newConversation(t, c, &out, now)
 			opt.Referrals = staff
-			if err := chat.Run(context.Background(), bytes.NewReader(input), &out, conv, opt); err != nil {
+			if err := terminal.Run(context.Background(), bytes.NewReader(input), &out, conv, opt); err != nil {
 				t.Fatal(err)
 			}
-			golden := strings.TrimSuffix(in, ".in") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./internal/chat -update, then read the new file)", err)
-			}
-			if got := out.String(); got != string(want) {
-				t.Errorf("transcript %s changed (go test ./internal/chat -update to accept, then read the diff):\n%s", name, diff(string(want), got))
-			}
+			golden.Check(t, strings.TrimSuffix(in, ".in")+".golden", out.String(), "go test ./internal/terminal -update")
 		})
 	}
 }
 
-func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Service, *chat.LocalStaff) {
+func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now time.Time) (*conversation.Runner, *terminal.LocalStaff) {
 	mem, err := store.NewMemory(time.Hour, time.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -91,31 +75,10 @@ func newConversation(t *testing.T, c *content.Content, out *bytes.Buffer, now ti
 	// The organisation as an operator's config.yaml names it.
 	e.Org = engine.Organisation{Name: "Example Aid", Names: map[string]string{"sr-Cyrl": "Пример помоћ", "ar": "مثال للمساعدة", "fa": "کمک نمونه"},
 		DataContact: "privacy@example.org"}
-	staff := chat.NewLocalStaff(out)
+	staff := terminal.NewLocalStaff(out)
 	subs := subscribe.NewHandler(subscribe.NewMemory(subscribe.DefaultTTL, func() time.Time { return now }), staff)
 	conv := conversation.New(mem, e, content.NewHolder(c), subs, nil)
 	conv.Statuses = staff
 	conv.Subscriptions = subs
 	return conv, staff
-}
-
-// diff shows the first lines where two transcripts differ.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 12; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString(fmt.Sprintf("line %d:\n", i+1) + "  - " + wl + "\n  + " + gl + "\n")
-			shown++
-		}
-	}
-	return b.String()
 }
