@@ -129,9 +129,29 @@ func Understand(c *content.Content, lang, text string) Answer {
 			default:
 				a.Kind = AnswerOpen
 				a.DangerLine = generic || service
+				if sensitive(c, cs[0].Flow()) || service {
+					break
+				}
+				// A disclosure topic close behind another is offered
+				// beside it, never hidden behind it.
+				if d, ok := res.Beside(func(cand match.Candidate) bool { return sensitive(c, cand.Flow()) }); ok {
+					a.Kind, a.Targets, a.DangerLine = AnswerAsk, []string{cs[0].Target, d.Target}, generic
+				}
 			}
 			return a
 		case match.Ask:
+			if top := cs[0].Target; top == c.Emergency || sensitive(c, cs[0].Flow()) {
+				// Someone disclosing violence, a child alone or a danger
+				// should not have to pick among topics: the best of them
+				// is a safe answer.
+				a.Kind, a.Targets = AnswerOpen, []string{top}
+				if top == c.Emergency {
+					a.Kind = AnswerEmergency
+				} else {
+					a.DangerLine = generic
+				}
+				return a
+			}
 			a.Kind = AnswerAsk
 			for _, cand := range cs {
 				a.Targets = append(a.Targets, cand.Target)
@@ -154,6 +174,23 @@ func Understand(c *content.Content, lang, text string) Answer {
 	}
 	a.Kind = AnswerNothing
 	return a
+}
+
+// sensitive reports a flow where disclosures land: its editors put the
+// quick exit (someone may look at this phone) on one of its steps.
+func sensitive(c *content.Content, flow string) bool {
+	f := c.Flows[flow]
+	if f == nil {
+		return false
+	}
+	for _, st := range f.Steps {
+		for _, b := range st.Buttons {
+			if b.Action == content.ActionExit {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // langTag turns a matcher family into the content's language tag: Serbian

@@ -256,7 +256,7 @@ var serbianSuffixes = []string{
 	"ati", "iti", "eti", "uti", "amo", "ate", "emo", "ete", "imo", "ite", "aju", "eju", "uju", "uje",
 	"ala", "ale", "ali", "alo", "ela", "ele", "eli", "elo", "ila", "ile", "ili", "ilo", "eta", "etu",
 	"om", "em", "og", "oj", "ih", "im",
-	"am", "as", "es", "is", "la", "le", "li", "lo", "cu", "ce", "ci", "ju", "ao", "eo", "io",
+	"am", "as", "es", "is", "la", "le", "li", "lo", "ju", "ao", "eo", "io",
 	"a", "e", "i", "o", "u",
 }
 
@@ -280,10 +280,21 @@ func stemSerbian(tok string) string {
 	}
 	for _, suf := range serbianByLast[tok[len(tok)-1]] {
 		if strings.HasSuffix(tok, suf) && len(tok)-len(suf) >= 3 {
-			return tok[:len(tok)-len(suf)]
+			return verbStem(tok[:len(tok)-len(suf)])
 		}
 	}
 	return tok
+}
+
+// verbStem takes the -ov- and -ir- of a verb stem off, so that the past
+// forms (deportovali, registrovao) and the Croatian and Bosnian -irati
+// verbs (deportirali, registrirati) meet the present (deportuju,
+// registrujem) at one stem.
+func verbStem(st string) string {
+	if len(st) >= 7 && (strings.HasSuffix(st, "ov") || strings.HasSuffix(st, "ir")) {
+		return st[:len(st)-2]
+	}
+	return st
 }
 
 // serbianWordPairs are words people type for a Serbian word the phrasings
@@ -331,12 +342,13 @@ var serbianByLast = func() (by [256][]string) {
 // serbianDialect writes an ijekavian word as ekavian and sh, ch, zh as s,
 // c, z, on both the phrasings and the message: "ije" before a consonant is
 // "e" (dijete, mlijeko, lijek), and a "j" between a consonant and "e" goes
-// (gdje, mjesto, smjestaj, djeca), except after l and n, where lj and nj
-// are letters of their own (zelje, pitanje), and after d inside a word,
-// where dj is how đ is typed (nađe, rođen). Ekavian words that the
-// rules also change (higijena) change the same way on both sides.
+// (gdje, mjesto, smjestaj), except after l and n, where lj and nj are
+// letters of their own (zelje, pitanje). dj is always d: đ is folded to dj
+// and typed as dj or d (nađem, nadjem, nadem), and ijekavian djeca and
+// odjeća are ekavian deca and odeća. Ekavian words that the rules also
+// change (higijena; vođa meets voda) change the same way on both sides.
 func serbianDialect(tok string) string {
-	if !strings.Contains(tok, "je") && !strings.Contains(tok, "h") {
+	if !strings.Contains(tok, "je") && !strings.Contains(tok, "h") && !strings.Contains(tok, "dj") {
 		return tok
 	}
 	var buf [64]byte
@@ -353,10 +365,11 @@ func serbianDialect(tok string) string {
 			out = append(out, 'e')
 			i += 2
 			continue
-		case c == 'j' && i > 0 && i+1 < len(tok) && tok[i+1] == 'e' && isConsonant(tok[i-1]) && tok[i-1] != 'l' && tok[i-1] != 'n' &&
-			(tok[i-1] != 'd' || i == 1 || tok[i-2] == 'g'):
-			// After d only where it cannot be đ (folded dj): djeca,
-			// gdje, but nađe (finds) stays.
+		case c == 'j' && i > 0 && tok[i-1] == 'd':
+			// đ is typed dj or d (nađem, nadjem, nadem), and ijekavian d+je
+			// is ekavian de (djeca, odjeća): d for all of them.
+			continue
+		case c == 'j' && i > 0 && i+1 < len(tok) && tok[i+1] == 'e' && isConsonant(tok[i-1]) && tok[i-1] != 'l' && tok[i-1] != 'n':
 			continue
 		case c == 'h' && i > 0 && (tok[i-1] == 's' || tok[i-1] == 'c' || tok[i-1] == 'z'):
 			continue

@@ -35,8 +35,12 @@ func TestStems(t *testing.T) {
 		{Serbian, "spavao", "spavam", false},
 		{Serbian, "noći", "noc", false},
 		{Serbian, "najbliži", "bliži", false},
-		{Serbian, "pasosh", "pasoš", false},       // sh typed for š
-		{Serbian, "nađe", "nade", true},           // finds, hope: dj is đ inside a word
+		{Serbian, "pasosh", "pasoš", false},          // sh typed for š
+		{Serbian, "nađem", "nadem", false},           // đ typed as d
+		{Serbian, "nadjem", "nađem", false},          // đ typed as dj
+		{Serbian, "odjeću", "odeća", false},          // ijekavian d+je
+		{Serbian, "deportirali", "deportuju", false}, // Croatian -irati
+		{Serbian, "deportovali", "deportovati", false},
 		{Serbian, "odvjetnika", "advokat", false}, // Croatian, another case
 		{Serbian, "liječnik", "lekar", false},
 		{Serbian, "obitelji", "porodica", false},

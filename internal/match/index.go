@@ -89,6 +89,9 @@ type field struct {
 	// terms it was indexed under (a stem, and a skeleton in Arabic and
 	// Persian): how much of a phrasing a message covers.
 	docs [][][][]int32
+	// spell finds a typed word near a word of the phrasings (English and
+	// Serbian), for typos the stemmer turns into another key.
+	spell *speller
 }
 
 // Build indexes docs. Docs in a language outside the five families are
@@ -106,6 +109,9 @@ func Build(docs []Doc) *Index {
 		words  [][]string
 	}
 	var phrasings [numFamilies][]docWords
+	// surface: the words as typed in the phrasings of the Latin families,
+	// and the term each stands for (see speller).
+	var surface [numFamilies]map[string]string
 	ix.exact = map[string]exactDoc{}
 	for _, d := range docs {
 		fam, ok := FamilyOf(d.Lang)
@@ -140,6 +146,14 @@ func Build(docs []Doc) *Index {
 			if t := st.stem(fam, tok); t != "" {
 				m[t]++
 				terms = append(terms, t)
+				if fam == English || fam == Serbian {
+					if surface[fam] == nil {
+						surface[fam] = map[string]string{}
+					}
+					if _, ok := surface[fam][tok]; !ok {
+						surface[fam][tok] = t
+					}
+				}
 			}
 			if (fam == Arabic || fam == Persian) && !isStop(tok) {
 				if sk = skeleton(tok, sk); len(sk) > 0 {
@@ -172,6 +186,7 @@ func Build(docs []Doc) *Index {
 			}
 			fl.docs[p.target] = append(fl.docs[p.target], doc)
 		}
+		fl.spell = newSpeller(surface[f], fl.terms)
 		ix.fields[f] = fl
 	}
 	return ix
@@ -308,33 +323,27 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 		return id, 1, true
 	}
 	k := maxEdits(t)
+	if k == 0 && len(t) == minTypoLen-1 && t[0] < utf8.RuneSelf {
+		// A Latin word one letter short of a known longer word is that
+		// word with a letter dropped (lekr, azil typed azl is too short):
+		// fast thumbs drop letters far more often than they add them.
+		if ids := fl.deletes[t]; len(ids) > 0 {
+			best := ids[0]
+			for _, id := range ids[1:] {
+				if len(fl.post[id]) > len(fl.post[best]) {
+					best = id
+				}
+			}
+			if utf8.RuneCountInString(fl.words[best]) == minTypoLen {
+				return best, weightTypo1, true
+			}
+		}
+		return 0, 0, false
+	}
 	if k == 0 || len(fl.deletes) == 0 {
 		return 0, 0, false
 	}
-	best, bestD := int32(-1), k+1
-	consider := func(ids []int32) {
-		for _, id := range ids {
-			if id == best {
-				continue
-			}
-			d := EditDistance(t, fl.words[id])
-			if d < bestD || (d == bestD && best >= 0 && len(fl.post[id]) > len(fl.post[best])) {
-				best, bestD = id, d
-			}
-		}
-	}
-	// The index holds known words with up to two letters deleted; the
-	// query needs only itself and its one-letter deletions (written into
-	// one buffer: a map lookup by string(bytes) does not allocate).
-	consider(fl.deletes[t])
-	var buf [128]byte
-	if len(t) <= len(buf) {
-		for i, r := range t {
-			n := copy(buf[:], t[:i])
-			n += copy(buf[n:], t[i+utf8.RuneLen(r):])
-			consider(fl.deletes[string(buf[:n])])
-		}
-	}
+	best, bestD := nearest(t, k, fl.deletes, fl.words, func(id int32) int { return len(fl.post[id]) })
 	switch {
 	case best < 0 || bestD > k:
 		return 0, 0, false
@@ -342,6 +351,112 @@ func (fl *field) lookup(t string) (int32, float32, bool) {
 		return best, weightTypo1, true
 	default:
 		return best, weightTypo2, true
+	}
+}
+
+// nearest finds the word of words closest to t within k edits, through
+// deletes (each word with up to its tolerance of letters deleted → the
+// word); ties go to the more popular word. best < 0 when there is none.
+func nearest(t string, k int, deletes map[string][]int32, words []string, pop func(int32) int) (best int32, bestD int) {
+	best, bestD = int32(-1), k+1
+	consider := func(ids []int32) {
+		for _, id := range ids {
+			if id == best {
+				continue
+			}
+			d := EditDistance(t, words[id])
+			if d < bestD || (d == bestD && best >= 0 && pop(id) > pop(best)) {
+				best, bestD = id, d
+			}
+		}
+	}
+	// The index holds known words with up to two letters deleted; the
+	// query needs only itself and its one-letter deletions (written into
+	// one buffer: a map lookup by string(bytes) does not allocate).
+	consider(deletes[t])
+	var buf [128]byte
+	if len(t) <= len(buf) {
+		for i, r := range t {
+			n := copy(buf[:], t[:i])
+			n += copy(buf[n:], t[i+utf8.RuneLen(r):])
+			consider(deletes[string(buf[:n])])
+		}
+	}
+	if best < 0 && k == 2 && len(t) <= len(buf) {
+		// A long word typed with two letters wrong may stem to a longer
+		// key than its known form (hospitel, hospital: hospit): the known
+		// key is two deletions of the query.
+		var buf2 [128]byte
+		for i, r := range t {
+			n := copy(buf[:], t[:i])
+			n += copy(buf[n:], t[i+utf8.RuneLen(r):])
+			d1 := buf[:n]
+			for j := 0; j < len(d1); {
+				_, size := utf8.DecodeRune(d1[j:])
+				m := copy(buf2[:], d1[:j])
+				m += copy(buf2[m:], d1[j+size:])
+				consider(deletes[string(buf2[:m])])
+				j += size
+			}
+		}
+	}
+	return best, bestD
+}
+
+// speller maps the words of the phrasings as typed (English and Serbian)
+// to the terms they were indexed under, with the same spelling tolerance
+// as terms: a typo can make the stemmer return another key than the known
+// word's (shelte → shelt, lonly, streesed), while the word as typed is
+// still one or two letters from a known word (shelter, lonely, stressed).
+// Words of four letters take part as they are, so that a fifth letter
+// typed too many is forgiven (foood).
+type speller struct {
+	words   []string
+	to      []int32 // the term ID each word stands for
+	deletes map[string][]int32
+}
+
+func newSpeller(surface map[string]string, terms map[string]int32) *speller {
+	sp := &speller{deletes: map[string][]int32{}}
+	keys := make([]string, 0, len(surface))
+	for w := range surface {
+		keys = append(keys, w)
+	}
+	slices.Sort(keys)
+	for _, w := range keys {
+		tid, ok := terms[surface[w]]
+		n := utf8.RuneCountInString(w)
+		if !ok || n < minTypoLen-1 {
+			continue
+		}
+		id := int32(len(sp.words))
+		sp.words = append(sp.words, w)
+		sp.to = append(sp.to, tid)
+		// One letter deleted is enough here: the query side deletes up to
+		// two (see nearest), and two on both sides would double the time
+		// to build the index.
+		for _, del := range deletions(w, min(1, maxEdits(w)), nil) {
+			sp.deletes[del] = append(sp.deletes[del], id)
+		}
+	}
+	return sp
+}
+
+// lookup finds the term of the known word nearest to tok as typed, and
+// its weight.
+func (sp *speller) lookup(fl *field, tok string) (int32, float32, bool) {
+	k := maxEdits(tok)
+	if sp == nil || k == 0 || len(sp.words) == 0 {
+		return 0, 0, false
+	}
+	best, d := nearest(tok, k, sp.deletes, sp.words, func(id int32) int { return len(fl.post[sp.to[id]]) })
+	switch {
+	case best < 0 || d > k:
+		return 0, 0, false
+	case d == 1:
+		return sp.to[best], weightTypo1, true
+	default:
+		return sp.to[best], weightTypo2, true
 	}
 }
 

@@ -11,6 +11,10 @@ type Candidate struct {
 	Score  float64
 	// Lang is the language family whose examples matched best.
 	Lang Family
+	// own is the score before a step's support from its flow (Decide).
+	own float64
+	// words are the message's words the score comes from (bit i: word i).
+	words uint64
 }
 
 // Flow is the flow part of the target ("shelter" of "shelter/where").
@@ -73,6 +77,15 @@ func (ix *Index) rank(toks []string, text string) Result {
 	st := stemPool.get()
 	defer stemPool.put(st)
 	scores := make([]float32, len(ix.targets)*int(numFamilies))
+	// explained holds, per target and family, which of the message's
+	// words (bit i for toks[i]) its score comes from.
+	var explBuf [256]uint64 // on the stack for content of up to 64 targets
+	var explained []uint64
+	if len(scores) <= len(explBuf) {
+		explained = explBuf[:len(scores)]
+	} else {
+		explained = make([]uint64, len(scores))
+	}
 	var known [numFamilies]float32
 	var seenBy [numFamilies][maxTokens]int32
 	var nseenBy [numFamilies]int
@@ -124,6 +137,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 		nseen := 0
 		seen := seenBy[f][:]
 		acc := scores[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
+		expl := explained[int(f)*len(ix.targets) : int(f+1)*len(ix.targets)]
 		for i, tok := range toks {
 			wd := &words[i]
 			if wd.skip {
@@ -139,6 +153,11 @@ func (ix *Index) rank(toks []string, text string) Result {
 						id, w, ok = fl.lookup(alt)
 						w *= weightAlternative
 					}
+				}
+				if !ok && !wd.stop && wd.latin {
+					// A typo the stemmer turned into another key: the
+					// word as typed, near a word of the phrasings.
+					id, w, ok = fl.spell.lookup(fl, tok)
 				}
 			}
 			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
@@ -169,6 +188,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			idf := fl.idf[id] * w
 			for _, p := range fl.post[id] {
 				acc[p.doc] += idf * p.tf * (k1 + 1) / (p.tf + fl.norm[p.doc])
+				expl[p.doc] |= 1 << i
 			}
 		}
 	}
@@ -215,7 +235,8 @@ func (ix *Index) rank(toks []string, text string) Result {
 			}
 		}
 		if best > 0 {
-			res.Candidates = append(res.Candidates, Candidate{Target: ix.targets[t], Score: float64(best), Lang: fam})
+			res.Candidates = append(res.Candidates, Candidate{Target: ix.targets[t], Score: float64(best), Lang: fam,
+				words: explained[int(fam)*len(ix.targets)+t]})
 		}
 	}
 	slices.SortStableFunc(res.Candidates, func(a, b Candidate) int {

@@ -115,6 +115,13 @@ func TestAnswers(t *testing.T) {
 		// Ambulanta is a clinic in Serbian, not the ambulance.
 		{"ima li ambulanta ovdje", engine.AnswerOpen, "health/doctor", false},
 		{"где је амбуланта", engine.AnswerOpen, "health/doctor", false},
+		// Two topics asked for are offered.
+		{"smestaj i doktor", engine.AnswerAsk, "health/doctor", true},
+		{"lawyer work", engine.AnswerAsk, "asylum/legal", false},
+		// A disclosure close behind another topic is offered beside it.
+		{"تحرش فيني رجل بالمخيم", engine.AnswerAsk, "shelter", false},
+		// A disclosure is opened, not offered beside its neighbour.
+		{"my little brother is lost since morning we cant find him", engine.AnswerOpen, "missing_family", false},
 	} {
 		a := engine.Understand(c, "en", tc.text)
 		if a.Kind != tc.kind || (tc.target != "" && (len(a.Targets) == 0 || a.Targets[0] != tc.target)) || a.DangerLine != tc.danger {
@@ -144,8 +151,15 @@ func TestSpellingTolerance(t *testing.T) {
 		{Target: "asylum", Lang: "en", Text: "asylum protection"},
 		{Target: "health", Lang: "en", Text: "doctor hospital medicine"},
 		{Target: "shelter", Lang: "en", Text: "accommodation"},
+		{Target: "support", Lang: "en", Text: "lonely and stressed"},
+		{Target: "legal", Lang: "sr-Latn", Text: "advokat"},
+		{Target: "doctor", Lang: "sr-Latn", Text: "lekar"},
 	})
-	for text, want := range map[string]string{"asylim": "asylum", "hospitl": "health", "accomodation": "shelter"} {
+	// hospitel stems longer than hospital does; lonly and streesed stem
+	// to other keys than lonely and stressed: the words as typed are near
+	// the words of the phrasings. lekr is lekar with a letter dropped.
+	for text, want := range map[string]string{"asylim": "asylum", "hospitl": "health", "accomodation": "shelter",
+		"hospitel": "health", "lonly": "support", "streesed": "support", "advokt": "legal", "advokta": "legal", "lekr": "doctor"} {
 		cs := ix.Match(text).Candidates
 		if len(cs) == 0 || cs[0].Target != want {
 			t.Errorf("%q: %v, want %s", text, cs, want)

@@ -53,6 +53,10 @@ var (
 		// Spoken forms without h- (oću for hoću) and words of address
 		// ("hvala brate" thanks, it asks for no brother).
 		"ocu", "oces", "ocemo", "ocete", "brate", "druze", "sestro", "burazeru",
+		// The other persons of hteti, želeti, trebati (hoće da ide kući:
+		// wanting says nothing of the topic; hoće da me ubije is an
+		// emergency by its other words).
+		"hoce", "hoces", "hocete", "zeli", "zelis", "zelite", "zele", "htio", "htjela", "htela", "treba", "trebamo", "trebate",
 		// Short forms typed on phones: il (ili), nmg (ne mogu), mlm and
 		// mlmte (molim te), pls.
 		"il", "nmg", "mlm", "mlmte", "molimte", "pls", "plz")
