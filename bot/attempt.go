@@ -194,6 +194,9 @@ func (d *Dispatcher) run(a *attempt) (ops []op, outcome string, err error) {
 			d.log.Error("unreadable stored replies; dropped", "update_id", u.ID, "chat", d.hash(in.chatID), "err", err)
 			ops = nil
 		}
+		if len(ops) > 0 && ops[0].Emergency {
+			a.ctx = WithLane(a.ctx, LaneEmergency)
+		}
 	case in.act == actBlocked:
 		if err := d.inactive.SetInactive(a.ctx, in.chatID); err != nil {
 			d.m.redisErrors.WithLabelValues("inactive_set").Inc()
@@ -293,6 +296,11 @@ func (d *Dispatcher) reply(a *attempt, ops []op, outcome string) (string, string
 		// Keep what is left for the next delivery of this update.
 		var outbox []byte
 		if rest := ops[n:]; len(rest) > 0 {
+			if LaneOf(a.ctx) == LaneEmergency {
+				for i := range rest {
+					rest[i].Emergency = true
+				}
+			}
 			outbox, _ = json.Marshal(rest)
 		}
 		d.log.Warn("could not send all replies; update will be retried", "update_id", u.ID, "chat", d.hash(in.chatID),

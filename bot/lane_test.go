@@ -392,3 +392,33 @@ func TestSenderGlobal429KeepsTheChatToken(t *testing.T) {
 		t.Error("not a global block")
 	}
 }
+
+// Replies of an emergency answer that could not all be sent are stored for
+// the update's re-delivery: they still go in the emergency lane then, not
+// behind other people's answers.
+func TestStoredEmergencyRepliesKeepTheirLane(t *testing.T) {
+	fx := Effects(nil)
+	conv := funcConv(func(ctx context.Context, user string, in engine.Input) ([]engine.Message, error) {
+		if err := fx.Apply(ctx, user, "en", engine.Effect{Kind: engine.EffectEmergency}); err != nil {
+			return nil, err
+		}
+		return reply("call 192"), nil
+	})
+	e := newEnv(t, envOpts{conv: conv})
+	e.api.ServerError(5, 500, 0) // exhausts APIAttempts: the reply is stored
+	if st, _ := e.post(textUpdate(1, 73, "police")); st != 500 {
+		t.Fatalf("status %d, want 500 (the reply could not be sent)", st)
+	}
+	if st, _ := e.post(textUpdate(1, 73, "police")); st != 200 {
+		t.Fatalf("re-delivery status %d", st)
+	}
+	if got := len(e.api.Delivered("sendMessage")); got != 1 {
+		t.Fatalf("delivered %d, want 1", got)
+	}
+	// Five refused attempts, then the re-delivered one: all emergency.
+	for lane, want := range map[string]float64{"reply": 0, "emergency": 6} {
+		if got := promtest.Sum(e.srv.m.laneSends.WithLabelValues(lane)); got != want {
+			t.Errorf("%s sends = %v, want %v", lane, got, want)
+		}
+	}
+}

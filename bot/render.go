@@ -105,6 +105,9 @@ type op struct {
 	// refused.
 	Fallback string    `json:"f,omitempty"`
 	Kbd      kbdEffect `json:"k,omitempty"`
+	// Emergency: part of an emergency answer, kept with replies stored for
+	// a re-delivery so that they still go first then.
+	Emergency bool `json:"u,omitempty"`
 }
 
 var (
