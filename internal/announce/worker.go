@@ -52,14 +52,15 @@ type Worker struct {
 	Rate float64
 	// InFlight is how many messages may be on their way at once (default:
 	// what 0.2 s of Rate is, 1 to 256, for Telegram's latency). A kill of
-	// the process loses at most these (the ones claimed and not yet sent
-	// count).
+	// the process leaves at most these unknown: only the ones whose request
+	// may have gone out (Sending); the ones claimed and not yet sent are
+	// sent by the next worker.
 	InFlight int
 	// LeaseTTL is how long a dead worker holds an announcement (default
 	// 15 s); Poll is how often the queue is looked at (default 1 s).
 	LeaseTTL, Poll time.Duration
 	// Drain bounds how long messages in flight may take when the worker
-	// stops (default 30 s); what is still in flight then is counted lost.
+	// stops (default 30 s); what is still in flight then is counted unknown.
 	Drain   time.Duration
 	Log     *slog.Logger
 	Metrics *Metrics
@@ -202,7 +203,7 @@ func (w *Worker) send(ctx context.Context, id string) (sent bool, err error) {
 	if why == "done" || why == "expired" || why == "cancelled" {
 		if st, err := w.Queue.Status(ctx, id); err == nil {
 			log.Info("urgent update ended", "state", st.State, "sent", st.Sent, "blocked", st.Blocked,
-				"failed", st.Failed, "lost", st.Lost, "withdrawn", st.Withdrawn)
+				"failed", st.Failed, "unknown", st.Unknown, "withdrawn", st.Withdrawn)
 		}
 		if err := w.Queue.cleanup(context.WithoutCancel(ctx), id, token); err != nil && !errors.Is(err, errLeaseLost) {
 			return true, err
@@ -277,18 +278,18 @@ func (w *Worker) list(ctx context.Context, st Status, token string) error {
 
 // deliver sends to the recipients, at most Rate per second with a few
 // messages in flight, until the list ends or the send must stop. It
-// returns why it stopped. Messages in flight finish (within Drain) even when
-// ctx ends, so that their results are recorded.
+// returns why it stopped. Messages being sent finish (within Drain) even
+// when ctx ends, so that their results are recorded; recipients claimed and
+// not yet handed to the Bot API go back to the queue.
 func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, done *atomic.Int64) (string, error) {
 	inFlight := w.InFlight
 	if inFlight <= 0 {
 		// Enough in flight to keep the rate with Telegram's latency
-		// (~0.2 s), few enough that a kill loses little.
+		// (~0.2 s).
 		inFlight = min(max(int(math.Ceil(w.Rate*0.2)), 1), 256)
 	}
 	// Recipients are claimed a few at a time (what 50 ms of the rate
-	// sends), so that a kill loses at most these plus the sends on their
-	// way.
+	// sends): fewer round trips than one each, and a kill re-queues them.
 	batch := min(max(int(math.Ceil(w.Rate*0.05)), 1), inFlight)
 	// The limiter allows a burst of one batch, so that a late wake-up
 	// (a busy machine) does not cost rate; the average stays at Rate.
@@ -304,17 +305,27 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 		context.AfterFunc(dctx, func() { t.Stop() })
 	})
 	defer stopDrain()
+	// settle ends a stop: once our sends are recorded, what we claimed and
+	// did not send goes back to the queue at once (not when the next worker
+	// takes the lease).
+	settle := func() {
+		wg.Wait()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := w.Queue.acquireAgain(rctx, st.ID, token); err != nil && !errors.Is(err, errLeaseLost) {
+			w.Log.Warn("urgent update: claimed recipients not re-queued; the next worker does it", "update", st.ID, "err", err)
+		}
+	}
 	texts := map[string]string{}
 	until := st.Expires.Add(personalGrace)
-	var claimedBuf []string // claimed, not yet sent: always sent, even when stopping
+	var claimedBuf []string // claimed, not yet handed to the Bot API
 	for {
+		if sendCtx.Err() != nil {
+			settle()
+			return "stopping", nil
+		}
 		slots <- struct{}{} // a free slot first, so nothing is claimed long before it is sent
 		if len(claimedBuf) == 0 {
-			if sendCtx.Err() != nil {
-				<-slots
-				wg.Wait() // the messages on their way finish, within Drain
-				return "stopping", nil
-			}
 			c, err := w.Queue.claim(sendCtx, st.ID, token, min(batch, inFlight-len(slots)+1), until)
 			if err != nil {
 				<-slots
@@ -325,8 +336,10 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 				claimedBuf = c.entries
 			case "drain":
 				<-slots
-				// Our own sends are the last: wait for them; what is
-				// still in flight then had its result lost: counted lost.
+				// Only entries another worker left (or a result that
+				// could not be recorded): once ours are recorded, those
+				// claimed go back to the queue, those being sent are
+				// counted unknown.
 				wg.Wait()
 				if _, err := w.Queue.acquireAgain(sendCtx, st.ID, token); err != nil {
 					return "", err
@@ -344,8 +357,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 				}
 				// Paused, cancelled, expired: the messages on their way
 				// finish before dctx is cancelled (the deferred cancel runs
-				// before the deferred Wait, which cut them off, counted lost
-				// and some never sent).
+				// before the deferred Wait, which would cut them off).
 				wg.Wait()
 				return c.stop, nil
 			}
@@ -355,7 +367,6 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 			}
 		}
 		e := claimedBuf[0]
-		claimedBuf = claimedBuf[1:]
 		lang, user, _ := strings.Cut(e, " ")
 		text, ok := texts[lang]
 		if !ok {
@@ -366,22 +377,35 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 			}
 			texts[lang] = text
 		}
-		if err := lim.Wait(dctx); err != nil {
+		if err := lim.Wait(sendCtx); err != nil {
 			<-slots
-			return "stopping", nil // drained too long: the rest is counted lost
+			settle() // e and the rest of the claim go back to the queue
+			return "stopping", nil
 		}
+		claimedBuf = claimedBuf[1:]
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			w.one(dctx, st.ID, user, text)
-			done.Add(1)
+			if w.one(dctx, st.ID, token, e, user, text, until) {
+				done.Add(1)
+			}
 		}()
 	}
 }
 
-// one sends to one person and records the result.
-func (w *Worker) one(ctx context.Context, id, user, text string) {
-	err := w.Deliverer.Deliver(ctx, user, text)
+// one sends to one person and records the result. It reports false when
+// nothing was tried: the entry was no longer claimed (the person erased
+// their data), or marking it sending failed (it stays claimed, and goes back
+// to the queue).
+func (w *Worker) one(ctx context.Context, id, token, entry, user, text string, until time.Time) bool {
+	ok, err := w.Queue.sending(ctx, id, token, entry, until)
+	if err != nil && !errors.Is(err, errLeaseLost) {
+		w.Log.Warn("urgent update: a recipient could not be marked sending; not sent now", "update", id, "err", err)
+	}
+	if !ok {
+		return false
+	}
+	err = w.Deliverer.Deliver(ctx, user, text)
 	counter := "sent"
 	switch {
 	case err == nil:
@@ -394,8 +418,8 @@ func (w *Worker) one(ctx context.Context, id, user, text string) {
 			w.Log.Warn("urgent update: subscriptions of a person who blocked the bot not removed", "update", id, "err", rerr)
 		}
 	case ctx.Err() != nil:
-		counter = "lost" // cut off while stopping: maybe sent, never again
-		w.Metrics.skipped.WithLabelValues("lost").Inc()
+		counter = "unknown" // cut off while stopping: maybe sent, never again
+		w.Metrics.skipped.WithLabelValues("unknown").Inc()
 	default:
 		counter = "failed"
 		w.Metrics.failed.Inc()
@@ -403,9 +427,10 @@ func (w *Worker) one(ctx context.Context, id, user, text string) {
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := w.Queue.result(rctx, id, user, counter); err != nil {
-		w.Log.Warn("urgent update: result not recorded (the person is counted lost)", "update", id, "err", err)
+	if _, err := w.Queue.result(rctx, id, entry, counter); err != nil {
+		w.Log.Warn("urgent update: result not recorded (the person is counted unknown)", "update", id, "err", err)
 	}
+	return true
 }
 
 func newToken() string {

@@ -56,7 +56,7 @@ func (c *testControl) Resume(ctx context.Context) error {
 func (c *testControl) Progress(ctx context.Context) (loadtest.AnnounceProgress, error) {
 	st, err := c.q.Status(ctx, c.id)
 	return loadtest.AnnounceProgress{State: string(st.State), Done: st.State.Terminal(), Total: st.Total, Sent: st.Sent,
-		Blocked: st.Blocked, Failed: st.Failed, Lost: st.Lost}, err
+		Blocked: st.Blocked, Failed: st.Failed, Lost: st.Unknown}, err
 }
 
 // serveChild is a real `putokaz serve` (built for the test) with Telegram's
