@@ -359,3 +359,37 @@ func TestAPIClientDecodesAnswers(t *testing.T) {
 		}
 	}
 }
+
+// The bulk lane does not look up whether a chat is inactive (a Redis round
+// trip per update): it sends, and Telegram's 403 marks the chat. The other
+// lanes still send nothing to an inactive chat.
+func TestBulkLaneLearnsBlockedChatsFrom403(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	ctx := t.Context()
+	if err := s.inactive.SetInactive(ctx, 71); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendText(ctx, s, 71, "reply"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("reply to an inactive chat: %v, want ErrInactive", err)
+	}
+	if n := len(api.ByChat(71)); n != 0 {
+		t.Fatalf("%d calls reached the API for an inactive chat's reply", n)
+	}
+	bulk := WithLane(ctx, LaneBulk)
+	api.Forbidden(1, 71)
+	if err := sendText(bulk, s, 71, "update"); !errors.Is(err, tgbot.ErrorForbidden) {
+		t.Fatalf("update to a blocked chat: %v, want Telegram's 403", err)
+	}
+	// A chat blocked since it was last seen: the 403 marks it.
+	api.Forbidden(1, 72)
+	if err := sendText(bulk, s, 72, "update"); !errors.Is(err, tgbot.ErrorForbidden) {
+		t.Fatalf("update to a blocked chat: %v, want Telegram's 403", err)
+	}
+	if inactive, _ := s.inactive.IsInactive(ctx, 72); !inactive {
+		t.Fatal("the 403 to a bulk send did not mark the chat inactive")
+	}
+	if err := sendText(bulk, s, 73, "update"); err != nil {
+		t.Fatalf("update to an active chat: %v", err)
+	}
+}
