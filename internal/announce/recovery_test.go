@@ -47,7 +47,7 @@ func TestCrashAtEachPoint(t *testing.T) {
 	// e[0:2] claimed only; e[2:4] sending, no request; e[4:6] sending and
 	// delivered; e[6:8] delivered and recorded.
 	for _, x := range e[2:] {
-		if ok, err := q.sending(ctx, "u1", tokenA, x, until); err != nil || !ok {
+		if ok, err := q.sending(ctx, "u1", tokenA, x, until, nil); err != nil || !ok {
 			t.Fatalf("sending %s: %v %v", x, ok, err)
 		}
 	}
@@ -61,12 +61,12 @@ func TestCrashAtEachPoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, x := range e[6:] {
-		if ok, err := q.result(ctx, "u1", x, "sent"); err != nil || !ok {
-			t.Fatalf("result %s: %v %v", x, ok, err)
-		}
+	// e[6] is recorded alone, e[7] with the step of another send (which
+	// finds the entry not claimed: it is sending already).
+	if n, err := q.results(ctx, "u1", []outcome{{e[6], "sent"}}); err != nil || n != 1 {
+		t.Fatalf("result: %d %v", n, err)
 	}
-	if ok, err := q.sending(ctx, "u1", tokenA, e[2], until); err != nil || ok {
+	if ok, err := q.sending(ctx, "u1", tokenA, e[2], until, []outcome{{e[7], "sent"}, {e[6], "sent"}}); err != nil || ok {
 		t.Fatalf("an entry already sending was marked again: %v %v", ok, err)
 	}
 
@@ -78,7 +78,7 @@ func TestCrashAtEachPoint(t *testing.T) {
 	if ok, err := q.acquire(ctx, "u1", tokenB, time.Hour); err != nil || !ok {
 		t.Fatalf("take over: %v %v", ok, err)
 	}
-	if _, err := q.sending(ctx, "u1", tokenA, e[0], until); !errors.Is(err, errLeaseLost) {
+	if _, err := q.sending(ctx, "u1", tokenA, e[0], until, nil); !errors.Is(err, errLeaseLost) {
 		t.Fatalf("the dead worker marked a re-queued entry sending: %v", err)
 	}
 	st, err = q.Status(ctx, "u1")
@@ -139,7 +139,7 @@ func TestForgetClaimedAndRequeued(t *testing.T) {
 	if err := q.Forget(ctx, held); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := q.sending(ctx, "u1", token, c.entries[0], until); err != nil || ok {
+	if ok, err := q.sending(ctx, "u1", token, c.entries[0], until, nil); err != nil || ok {
 		t.Fatalf("a withdrawn person was marked sending: %v %v", ok, err)
 	}
 	// The worker dies holding the other three; one of them erases their

@@ -189,24 +189,42 @@ return out`)
 // entry moves from Claimed to Sending, under the lease. From here on a kill
 // leaves it unknown (the request may have reached Telegram). An entry no
 // longer claimed (the person erased their data, or a worker that took over
-// re-queued it) is not sent.
-// KEYS: lease, claimed, sending. ARGV: token, entry, expire-at ms.
+// re-queued it) is not sent. The same step records how earlier sends ended
+// (see resultScript), so a message costs the sender one round trip to Redis,
+// not two.
+// KEYS: lease, claimed, sending, meta. ARGV: token, entry, expire-at ms, then
+// entry and counter of each earlier send that ended.
 // Returns 1 (send), 0 (do not send) or -1 (the lease is not ours).
-var sendingScript = redis.NewScript(`
+var sendingScript = redis.NewScript(luaResults + `
+results(KEYS[3], KEYS[4], ARGV, 4)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 if redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[2]) == 0 then return 0 end
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 return 1`)
 
-// resultScript records how one send ended. It needs no lease: the message
-// went (or not) whoever holds the lease now. A result for an entry no
-// longer being sent (counted unknown by a worker that took over) is not
-// counted twice.
-// KEYS: meta, sending. ARGV: entry, counter.
-var resultScript = redis.NewScript(`
-if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-return 1`)
+// resultScript records how sends ended when no send follows to carry them
+// (a stop, the end of the list).
+// KEYS: sending, meta. ARGV: entry and counter of each send that ended.
+// Returns how many were counted.
+var resultScript = redis.NewScript(luaResults + `
+return results(KEYS[1], KEYS[2], ARGV, 1)`)
+
+// luaResults counts how sends ended. It needs no lease: the message went
+// (or not) whoever holds the lease now. A result for an entry no longer
+// being sent (counted unknown by a worker that took over, or recorded
+// already by a retried step) is not counted twice.
+const luaResults = `
+local function results(sending, meta, args, from)
+  local n = 0
+  for i = from, #args - 1, 2 do
+    if redis.call('SREM', sending, args[i]) == 1 then
+      redis.call('HINCRBY', meta, args[i + 1], 1)
+      n = n + 1
+    end
+  end
+  return n
+end
+`
 
 // cleanupScript deletes the lists of people of an announcement that ended;
 // the record (counts, approvals) stays until it expires.
@@ -251,10 +269,24 @@ func (q *Queue) claim(ctx context.Context, id, token string, n int, personalUnti
 	return claimed{entries: res[1:]}, nil
 }
 
-// sending moves a claimed entry to Sending; false: do not send it.
-func (q *Queue) sending(ctx context.Context, id, token, entry string, personalUntil time.Time) (bool, error) {
-	n, err := sendingScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Claimed(id), q.k.Sending(id)}, token, entry,
-		personalUntil.UnixMilli()).Int()
+// outcome is how one send ended: the entry and its counter (sent, blocked,
+// failed, unknown).
+type outcome struct{ entry, counter string }
+
+func outcomeArgs(args []any, done []outcome) []any {
+	for _, o := range done {
+		args = append(args, o.entry, o.counter)
+	}
+	return args
+}
+
+// sending moves a claimed entry to Sending and records done, how earlier
+// sends ended; false: do not send the entry. With errLeaseLost done was
+// recorded; with another error maybe not.
+func (q *Queue) sending(ctx context.Context, id, token, entry string, personalUntil time.Time, done []outcome) (bool, error) {
+	args := outcomeArgs([]any{token, entry, personalUntil.UnixMilli()}, done)
+	n, err := sendingScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Claimed(id), q.k.Sending(id), q.k.Meta(id)},
+		args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("mark recipient of update %s sending: %w", id, err)
 	}
@@ -264,12 +296,17 @@ func (q *Queue) sending(ctx context.Context, id, token, entry string, personalUn
 	return n == 1, nil
 }
 
-func (q *Queue) result(ctx context.Context, id, entry, counter string) (bool, error) {
-	n, err := resultScript.Run(ctx, q.rdb, []string{q.k.Meta(id), q.k.Sending(id)}, entry, counter).Int()
-	if err != nil {
-		return false, fmt.Errorf("record result of update %s: %w", id, err)
+// results records how sends ended; it returns how many were counted (not
+// counted already, or as unknown).
+func (q *Queue) results(ctx context.Context, id string, done []outcome) (int, error) {
+	if len(done) == 0 {
+		return 0, nil
 	}
-	return n == 1, nil
+	n, err := resultScript.Run(ctx, q.rdb, []string{q.k.Sending(id), q.k.Meta(id)}, outcomeArgs(nil, done)...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("record results of update %s: %w", id, err)
+	}
+	return n, nil
 }
 
 func (q *Queue) snapshot(ctx context.Context, id, token, lang, next string, personalUntil time.Time, users []string) error {

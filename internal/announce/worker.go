@@ -296,7 +296,17 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 	lim := rate.NewLimiter(rate.Limit(w.Rate), batch)
 	slots := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	var ended outcomes // sends that ended, recorded with the next send's step
+	// flush records what no send carried, once the sends have ended.
+	flush := func() {
+		wg.Wait()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := w.Queue.results(rctx, st.ID, ended.take()); err != nil {
+			w.Log.Warn("urgent update: results not recorded (those people are counted unknown)", "update", st.ID, "err", err)
+		}
+	}
+	defer flush()
 	// Sends outlive sendCtx by at most Drain, so a stop records results.
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
@@ -309,7 +319,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 	// did not send goes back to the queue at once (not when the next worker
 	// takes the lease).
 	settle := func() {
-		wg.Wait()
+		flush()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if _, err := w.Queue.acquireAgain(rctx, st.ID, token); err != nil && !errors.Is(err, errLeaseLost) {
@@ -340,7 +350,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 				// could not be recorded): once ours are recorded, those
 				// claimed go back to the queue, those being sent are
 				// counted unknown.
-				wg.Wait()
+				flush()
 				if _, err := w.Queue.acquireAgain(sendCtx, st.ID, token); err != nil {
 					return "", err
 				}
@@ -358,7 +368,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 				// Paused, cancelled, expired: the messages on their way
 				// finish before dctx is cancelled (the deferred cancel runs
 				// before the deferred Wait, which would cut them off).
-				wg.Wait()
+				flush()
 				return c.stop, nil
 			}
 			if len(claimedBuf) == 0 {
@@ -386,20 +396,22 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			if w.one(dctx, st.ID, token, e, user, text, until) {
+			if w.one(dctx, st.ID, token, e, user, text, until, &ended) {
 				done.Add(1)
 			}
 		}()
 	}
 }
 
-// one sends to one person and records the result. It reports false when
-// nothing was tried: the entry was no longer claimed (the person erased
-// their data), or marking it sending failed (it stays claimed, and goes back
-// to the queue).
-func (w *Worker) one(ctx context.Context, id, token, entry, user, text string, until time.Time) bool {
-	ok, err := w.Queue.sending(ctx, id, token, entry, until)
+// one sends to one person; how it ended goes to ended, recorded with a
+// later send's step (or flushed). It reports false when nothing was tried:
+// the entry was no longer claimed (the person erased their data), or marking
+// it sending failed (it stays claimed, and goes back to the queue).
+func (w *Worker) one(ctx context.Context, id, token, entry, user, text string, until time.Time, ended *outcomes) bool {
+	prev := ended.take()
+	ok, err := w.Queue.sending(ctx, id, token, entry, until, prev)
 	if err != nil && !errors.Is(err, errLeaseLost) {
+		ended.add(prev...) // maybe not recorded: again (counted once)
 		w.Log.Warn("urgent update: a recipient could not be marked sending; not sent now", "update", id, "err", err)
 	}
 	if !ok {
@@ -425,12 +437,28 @@ func (w *Worker) one(ctx context.Context, id, token, entry, user, text string, u
 		w.Metrics.failed.Inc()
 		w.Log.Warn("urgent update: a message could not be sent", "update", id, "err", err)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := w.Queue.result(rctx, id, entry, counter); err != nil {
-		w.Log.Warn("urgent update: result not recorded (the person is counted unknown)", "update", id, "err", err)
-	}
+	ended.add(outcome{entry, counter})
 	return true
+}
+
+// outcomes collects how sends ended until a step records them.
+type outcomes struct {
+	mu   sync.Mutex
+	list []outcome
+}
+
+func (o *outcomes) add(x ...outcome) {
+	o.mu.Lock()
+	o.list = append(o.list, x...)
+	o.mu.Unlock()
+}
+
+func (o *outcomes) take() []outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	x := o.list
+	o.list = nil
+	return x
 }
 
 func newToken() string {
