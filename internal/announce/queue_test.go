@@ -302,7 +302,7 @@ func TestTakeoverAfterKill(t *testing.T) {
 	ctxA, stopA := context.WithCancel(t.Context())
 	wa := newWorker(qa, subs, d)
 	wa.Rate, wa.InFlight = 200, 0 // 40 in flight
-	wa.Drain = time.Hour
+	wa.Drain = 2 * time.Second // its stalled sends are cut off after it stops
 	doneA := make(chan struct{})
 	go func() { defer close(doneA); _ = wa.Run(ctxA) }()
 	select {

@@ -189,16 +189,20 @@ return out`)
 // entry moves from Claimed to Sending, under the lease. From here on a kill
 // leaves it unknown (the request may have reached Telegram). An entry no
 // longer claimed (the person erased their data, or a worker that took over
-// re-queued it) is not sent. The same step records how earlier sends ended
-// (see resultScript), so a message costs the sender one round trip to Redis,
-// not two.
+// re-queued it) is not sent. An entry already sending is our own step run
+// again (go-redis retries a command whose answer timed out; only the lease
+// holder marks entries, each once): it is sent. The same step records how
+// earlier sends ended (see resultScript), so a message costs the sender one
+// round trip to Redis, not two.
 // KEYS: lease, claimed, sending, meta. ARGV: token, entry, expire-at ms, then
 // entry and counter of each earlier send that ended.
 // Returns 1 (send), 0 (do not send) or -1 (the lease is not ours).
 var sendingScript = redis.NewScript(luaResults + `
 results(KEYS[3], KEYS[4], ARGV, 4)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[2]) == 0 then return 0 end
+if redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[2]) == 0 then
+  return redis.call('SISMEMBER', KEYS[3], ARGV[2])
+end
 redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 return 1`)
 

@@ -306,10 +306,17 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 			w.Log.Warn("urgent update: results not recorded (those people are counted unknown)", "update", st.ID, "err", err)
 		}
 	}
-	defer flush()
 	// Sends outlive sendCtx by at most Drain, so a stop records results.
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
+	defer func() {
+		// Whatever ends the loop (an error of Redis too), the messages on
+		// their way finish, within Drain, and are recorded: cutting them
+		// off would leave them unknown, and maybe never sent.
+		t := time.AfterFunc(w.Drain, cancel)
+		defer t.Stop()
+		flush()
+		cancel()
+	}()
 	stopDrain := context.AfterFunc(sendCtx, func() {
 		t := time.AfterFunc(w.Drain, cancel)
 		context.AfterFunc(dctx, func() { t.Stop() })
@@ -366,9 +373,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 					}
 				}
 				// Paused, cancelled, expired: the messages on their way
-				// finish before dctx is cancelled (the deferred cancel runs
-				// before the deferred Wait, which would cut them off).
-				flush()
+				// finish (the deferred flush).
 				return c.stop, nil
 			}
 			if len(claimedBuf) == 0 {
