@@ -251,8 +251,9 @@ type leftover struct {
 }
 
 func newLeftover(perSecond float64) *leftover {
-	// A burst of 20 ms of the rate (at least one message).
-	b := max(1, math.Floor(perSecond/50))
+	// A burst of 50 ms of the rate (at least one message), so that a late
+	// wake-up of a busy machine does not cost rate.
+	b := max(1, math.Floor(perSecond/20))
 	return &leftover{rate: perSecond, burst: b, tokens: b}
 }
 

@@ -200,15 +200,15 @@ func TestGlobalGateBulkGetsWhatIsLeft(t *testing.T) {
 // Bulk's share: what the other lanes leave of the rate, evenly, and never
 // more than a second of debt however many replies went.
 func TestLeftoverSpreadsBulk(t *testing.T) {
-	l := newLeftover(1000) // a burst of 20
+	l := newLeftover(1000) // a burst of 50
 	t0 := time.Unix(1000, 0)
 	n := 0
 	for l.wait(t0) == 0 {
 		l.take(t0)
 		n++
 	}
-	if n != 20 {
-		t.Errorf("bulk went %d at once, want the burst of 20", n)
+	if n != 50 {
+		t.Errorf("bulk went %d at once, want the burst of 50", n)
 	}
 	if d := l.wait(t0); d != time.Millisecond {
 		t.Errorf("the next waits %v, want 1 ms at 1000/s", d)

@@ -161,6 +161,36 @@ func withActiveChat(ctx context.Context, chatID int64) context.Context {
 // errors.Is(err, bot.ErrorForbidden)); *NetError for transport failures;
 // ErrInactive; the context's error.
 func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, result any) error {
+	return s.call(ctx, method, chatID, params, result, nil)
+}
+
+// Paced is a send's turn at chatID, taken by Pace: the chat's pacing and
+// the global gate have let it go.
+type Paced struct {
+	chatID int64
+	fresh  bool
+}
+
+// Pace waits until a message of ctx's lane may go to chatID (the chat's
+// pacing, the global gate), without sending it: CallPaced sends it. A caller
+// that must record something right before the request goes out (the urgent
+// updates mark a recipient "sending") does it between the two, so that a
+// message waiting for its turn is not yet counted as maybe sent.
+func (s *Sender) Pace(ctx context.Context, chatID int64) (Paced, error) {
+	fresh, err := s.pace(ctx, "pace", chatID, LaneOf(ctx), false, false)
+	if err != nil {
+		return Paced{}, err
+	}
+	return Paced{chatID: chatID, fresh: fresh}, nil
+}
+
+// CallPaced is Call for a send whose turn Pace took: its first attempt
+// does not wait again (a retry after a 429 or a failure does).
+func (s *Sender) CallPaced(ctx context.Context, p Paced, method string, params, result any) error {
+	return s.call(ctx, method, p.chatID, params, result, &p)
+}
+
+func (s *Sender) call(ctx context.Context, method string, chatID int64, params, result any, paced *Paced) error {
 	lane := LaneOf(ctx)
 	// The bulk lane does not look the chat up first: a person who blocked
 	// the bot is rare among subscribers, Telegram's 403 says so (and marks
@@ -196,14 +226,18 @@ func (s *Sender) Call(ctx context.Context, method string, chatID int64, params, 
 	}
 	failures := 0
 	fresh, chatToken := false, false
+	if paced != nil {
+		fresh = paced.fresh
+	}
 	for {
-		if chatID != 0 {
+		if chatID != 0 && paced == nil {
 			var err error
 			if fresh, err = s.pace(ctx, method, chatID, lane, chatToken, fresh); err != nil {
 				return err
 			}
 			chatToken = false
 		}
+		paced = nil // a retry waits its turn again
 		err := s.attempt(ctx, method, params, result)
 		res := callResult(ctx, err)
 		s.m.apiCalls.WithLabelValues(method, res).Inc()

@@ -393,3 +393,37 @@ func TestBulkLaneLearnsBlockedChatsFrom403(t *testing.T) {
 		t.Fatalf("update to an active chat: %v", err)
 	}
 }
+
+// Pace takes a send's turn without sending; CallPaced sends it without
+// waiting for another: one token of the global limit per message.
+func TestPaceThenCallPaced(t *testing.T) {
+	api := botapitest.New(t)
+	lim := testLimits()
+	lim.GlobalPerSecond, lim.GlobalBurst = 5, 1
+	s, _ := newTestSender(t, api.URL(), api.Token(), lim)
+	bulk := WithLane(t.Context(), LaneBulk)
+	start := time.Now()
+	p, err := s.Pace(bulk, 81)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(api.ByChat(81)); n != 0 {
+		t.Fatalf("Pace sent %d calls", n)
+	}
+	if err := s.CallPaced(bulk, p, "sendMessage", outParams{ChatID: 81, Text: "update"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 150*time.Millisecond {
+		t.Errorf("one paced message took %v: it waited twice", el)
+	}
+	if n := len(api.ByChat(81)); n != 1 {
+		t.Fatalf("%d calls reached the API, want 1", n)
+	}
+	// The next message to another chat waits for the next token (200 ms).
+	if _, err := s.Pace(bulk, 82); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("the second turn came after %v at 5/s", el)
+	}
+}

@@ -96,7 +96,10 @@ func newFakeDeliverer() *fakeDeliverer {
 	return &fakeDeliverer{got: map[string][]string{}, blocked: map[string]bool{}}
 }
 
-func (d *fakeDeliverer) Deliver(ctx context.Context, user, text string) error {
+func (d *fakeDeliverer) Deliver(ctx context.Context, user, text string, ready func() error) error {
+	if err := ready(); err != nil {
+		return err
+	}
 	if d.hold != nil {
 		if err := d.hold(ctx, user); err != nil {
 			return err

@@ -121,7 +121,10 @@ type httpDeliverer struct {
 	c   *http.Client
 }
 
-func (d *httpDeliverer) Deliver(ctx context.Context, user, text string) error {
+func (d *httpDeliverer) Deliver(ctx context.Context, user, text string, ready func() error) error {
+	if err := ready(); err != nil {
+		return err
+	}
 	id, _ := strconv.ParseInt(strings.TrimPrefix(user, "tg:"), 10, 64)
 	body, _ := json.Marshal(map[string]any{"chat_id": id, "text": text, "parse_mode": "HTML"})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.api+"/bot"+botapitest.DefaultToken+"/sendMessage", bytes.NewReader(body))

@@ -302,7 +302,7 @@ func TestTakeoverAfterKill(t *testing.T) {
 	ctxA, stopA := context.WithCancel(t.Context())
 	wa := newWorker(qa, subs, d)
 	wa.Rate, wa.InFlight = 200, 0 // 40 in flight
-	wa.Drain = 2 * time.Second // its stalled sends are cut off after it stops
+	wa.Drain = 2 * time.Second    // its stalled sends are cut off after it stops
 	doneA := make(chan struct{})
 	go func() { defer close(doneA); _ = wa.Run(ctxA) }()
 	select {
@@ -334,7 +334,10 @@ func TestTakeoverAfterKill(t *testing.T) {
 // takeoverDeliverer is the second worker's: it delivers without A's stall.
 type takeoverDeliverer struct{ d *fakeDeliverer }
 
-func (t *takeoverDeliverer) Deliver(_ context.Context, user, text string) error {
+func (t *takeoverDeliverer) Deliver(_ context.Context, user, text string, ready func() error) error {
+	if err := ready(); err != nil {
+		return err
+	}
 	t.d.mu.Lock()
 	defer t.d.mu.Unlock()
 	t.d.got[user] = append(t.d.got[user], text)

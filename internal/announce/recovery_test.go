@@ -57,7 +57,7 @@ func TestCrashAtEachPoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.Deliver(ctx, u, text); err != nil {
+		if err := d.Deliver(ctx, u, text, func() error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

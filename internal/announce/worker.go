@@ -31,14 +31,19 @@ type Subscribers interface {
 
 // Deliverer sends one message (Telegram HTML) to a person.
 type Deliverer interface {
-	// Deliver returns nil once the message is sent, ErrBlocked when the
-	// person blocked the bot, or another error when it could not be sent.
-	// It waits out rate limits (429 retry_after) itself.
-	Deliver(ctx context.Context, user, text string) error
+	// Deliver waits for the message's turn (rate limits), then calls ready
+	// right before the request goes out, and sends only if ready returns
+	// nil (else it returns ready's error). It returns nil once the message
+	// is sent, ErrBlocked when the person blocked the bot, or another error
+	// when it could not be sent. It waits out 429 retry_after itself.
+	Deliver(ctx context.Context, user, text string, ready func() error) error
 }
 
 // ErrBlocked is returned by a Deliverer for a person who blocked the bot.
 var ErrBlocked = errors.New("the person blocked the bot")
+
+// errNotClaimed: the recipient is no longer claimed (withdrawn): not sent.
+var errNotClaimed = errors.New("recipient no longer claimed")
 
 // Worker sends approved announcements, one at a time. Every replica of
 // `putokaz serve` runs one; the lease of an announcement lets only one of
@@ -413,16 +418,35 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 // the entry was no longer claimed (the person erased their data), or marking
 // it sending failed (it stays claimed, and goes back to the queue).
 func (w *Worker) one(ctx context.Context, id, token, entry, user, text string, until time.Time, ended *outcomes) bool {
-	prev := ended.take()
-	ok, err := w.Queue.sending(ctx, id, token, entry, until, prev)
-	if err != nil && !errors.Is(err, errLeaseLost) {
-		ended.add(prev...) // maybe not recorded: again (counted once)
-		w.Log.Warn("urgent update: a recipient could not be marked sending; not sent now", "update", id, "err", err)
+	asked, marked := false, false
+	ready := func() error {
+		asked = true
+		prev := ended.take()
+		ok, err := w.Queue.sending(ctx, id, token, entry, until, prev)
+		if err != nil && !errors.Is(err, errLeaseLost) {
+			ended.add(prev...) // maybe not recorded: again (counted once)
+			w.Log.Warn("urgent update: a recipient could not be marked sending; not sent now", "update", id, "err", err)
+		}
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNotClaimed
+		}
+		marked = true
+		return nil
 	}
-	if !ok {
-		return false
+	err := w.Deliverer.Deliver(ctx, user, text, ready)
+	if !marked {
+		if asked || ctx.Err() != nil {
+			return false // stays claimed, or was withdrawn: not sent
+		}
+		// Refused before its turn (not a Telegram user): failed, not
+		// claimed again and again.
+		if ready() != nil {
+			return false
+		}
 	}
-	err = w.Deliverer.Deliver(ctx, user, text)
 	counter := "sent"
 	switch {
 	case err == nil:
