@@ -20,8 +20,8 @@ import (
 // notifications to many people; answers to people who just wrote
 // (LaneReply, LaneEmergency) go as fast as Telegram accepts them. When
 // several sends wait at one gate, Emergency goes before Reply before Staff
-// before Bulk (FIFO within a lane), and Bulk uses only what is left of the
-// global limit after every lane's sends of the last second.
+// before Bulk (FIFO within a lane), and Bulk uses only what every lane's
+// sends leave of the global limit, spread evenly (leftover).
 type Lane int
 
 const (
@@ -237,50 +237,56 @@ func (g *gate) wakeLocked(d time.Duration) {
 	g.timer.Reset(d)
 }
 
-// recentSends counts the messages of every lane sent in the last second, in
-// ten slots of 100 ms, for LaneBulk's "what is left of the global limit".
-type recentSends struct {
-	mu    sync.Mutex
-	slot  int64 // index of the newest slot (unix time in 100 ms)
-	count [10]int
+// leftover is LaneBulk's share of the global limit: a bucket of perSecond
+// that every lane's send drains — into debt, at most a second's worth —
+// and that bulk may draw on only while a token is left. So bulk gets what
+// the other lanes leave of the limit, spread evenly: a window of the last
+// second's sends let it go in bursts whenever a slot of the window ended,
+// and those bursts delayed the replies sent at the same moment.
+// Used under the gate's lock.
+type leftover struct {
+	rate, burst float64
+	tokens      float64
+	at          time.Time
 }
 
-const recentSlot = 100 * time.Millisecond
+func newLeftover(perSecond float64) *leftover {
+	// A burst of 50 ms of the rate (at least one message), so that a late
+	// wake-up of a busy machine does not cost rate.
+	b := max(1, math.Floor(perSecond/20))
+	return &leftover{rate: perSecond, burst: b, tokens: b}
+}
 
-func (r *recentSends) advance(now time.Time) {
-	s := now.UnixNano() / int64(recentSlot)
-	if d := s - r.slot; d > 0 {
-		for i := int64(1); i <= min(d, int64(len(r.count))); i++ {
-			r.count[(r.slot+i)%int64(len(r.count))] = 0
-		}
-		r.slot = s
+func (l *leftover) refill(now time.Time) {
+	if l.at.IsZero() {
+		l.at = now
+	}
+	if d := now.Sub(l.at).Seconds(); d > 0 {
+		l.tokens = min(l.burst, l.tokens+d*l.rate)
+		l.at = now
 	}
 }
 
-func (r *recentSends) add(now time.Time) {
-	r.mu.Lock()
-	r.advance(now)
-	r.count[r.slot%int64(len(r.count))]++
-	r.mu.Unlock()
+// take counts a send of any lane.
+func (l *leftover) take(now time.Time) {
+	l.refill(now)
+	l.tokens = max(l.tokens-1, -l.rate)
 }
 
-// total is the number of sends in the last second at now.
-func (r *recentSends) total(now time.Time) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.advance(now)
-	n := 0
-	for _, c := range r.count {
-		n += c
+// wait is how long bulk must wait at now for a token (0: it may go).
+func (l *leftover) wait(now time.Time) time.Duration {
+	l.refill(now)
+	if l.tokens >= 1 {
+		return 0
 	}
-	return n
+	return time.Duration((1 - l.tokens) / l.rate * float64(time.Second))
 }
 
 // newGlobalGate is the gate every message passes after its chat's: a 429
 // that was not about one chat blocks it for every lane; Emergency and Reply
 // need no token; Staff and Bulk share a bucket of perSecond (burst), Staff
-// first; Bulk goes only while all lanes together sent fewer than perSecond
-// in the last second.
+// first; Bulk goes only with what every lane's sends leave of perSecond
+// (leftover).
 func newGlobalGate(perSecond float64, burst int) *gate {
 	g := newGate(rate.NewLimiter(rate.Limit(perSecond), burst))
 	for _, l := range Lanes {
@@ -289,15 +295,9 @@ func newGlobalGate(perSecond float64, burst int) *gate {
 	if math.IsInf(perSecond, 1) {
 		return g
 	}
-	recent := &recentSends{}
-	g.admitted = func(now time.Time, _ Lane) { recent.add(now) }
-	g.bulkWait = func(now time.Time) time.Duration {
-		if float64(recent.total(now)) < perSecond {
-			return 0
-		}
-		// Look again when the oldest slot leaves the window.
-		return recentSlot - time.Duration(now.UnixNano()%int64(recentSlot))
-	}
+	left := newLeftover(perSecond)
+	g.admitted = func(now time.Time, _ Lane) { left.take(now) }
+	g.bulkWait = left.wait
 	return g
 }
 

@@ -197,20 +197,37 @@ func TestGlobalGateBulkGetsWhatIsLeft(t *testing.T) {
 	}
 }
 
-func TestRecentSendsWindow(t *testing.T) {
-	var r recentSends
+// Bulk's share: what the other lanes leave of the rate, evenly, and never
+// more than a second of debt however many replies went.
+func TestLeftoverSpreadsBulk(t *testing.T) {
+	l := newLeftover(1000) // a burst of 50
 	t0 := time.Unix(1000, 0)
+	n := 0
+	for l.wait(t0) == 0 {
+		l.take(t0)
+		n++
+	}
+	if n != 50 {
+		t.Errorf("bulk went %d at once, want the burst of 50", n)
+	}
+	if d := l.wait(t0); d != time.Millisecond {
+		t.Errorf("the next waits %v, want 1 ms at 1000/s", d)
+	}
+	// 10 replies in the next 10 ms: bulk had none of them.
+	at := t0
 	for i := range 10 {
-		r.add(t0.Add(time.Duration(i) * 100 * time.Millisecond))
+		at = t0.Add(time.Duration(i+1) * time.Millisecond)
+		l.take(at)
 	}
-	if n := r.total(t0.Add(950 * time.Millisecond)); n != 10 {
-		t.Errorf("total within the second = %d", n)
+	if d := l.wait(at); d != time.Millisecond {
+		t.Errorf("after replies took the rate: bulk waits %v, want 1 ms", d)
 	}
-	if n := r.total(t0.Add(1050 * time.Millisecond)); n != 9 {
-		t.Errorf("total after the first slot left = %d", n)
+	// 5 000 replies at once: a second of debt, not five.
+	for range 5000 {
+		l.take(at)
 	}
-	if n := r.total(t0.Add(10 * time.Second)); n != 0 {
-		t.Errorf("total much later = %d", n)
+	if d := l.wait(at); d < time.Second || d > time.Second+2*time.Millisecond {
+		t.Errorf("after a flood of replies bulk waits %v, want about a second", d)
 	}
 }
 
@@ -236,8 +253,8 @@ func TestSenderLanesGlobalLimit(t *testing.T) {
 		wg.Go(func() { _ = sendText(bulk, s, int64(2000+i), "bulk") })
 	}
 	wg.Wait()
-	// The replies filled the last second: bulk waits for the window to
-	// clear, then goes at 10/s.
+	// The replies took the last second's share and more: bulk waits a
+	// second (at most a second of debt), then goes at 10/s.
 	if el := time.Since(start); el < 250*time.Millisecond {
 		t.Errorf("4 bulk messages at 10/s took %v", el)
 	}

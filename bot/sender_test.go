@@ -359,3 +359,71 @@ func TestAPIClientDecodesAnswers(t *testing.T) {
 		}
 	}
 }
+
+// The bulk lane does not look up whether a chat is inactive (a Redis round
+// trip per update): it sends, and Telegram's 403 marks the chat. The other
+// lanes still send nothing to an inactive chat.
+func TestBulkLaneLearnsBlockedChatsFrom403(t *testing.T) {
+	api := botapitest.New(t)
+	s, _ := newTestSender(t, api.URL(), api.Token(), testLimits())
+	ctx := t.Context()
+	if err := s.inactive.SetInactive(ctx, 71); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendText(ctx, s, 71, "reply"); !errors.Is(err, ErrInactive) {
+		t.Fatalf("reply to an inactive chat: %v, want ErrInactive", err)
+	}
+	if n := len(api.ByChat(71)); n != 0 {
+		t.Fatalf("%d calls reached the API for an inactive chat's reply", n)
+	}
+	bulk := WithLane(ctx, LaneBulk)
+	api.Forbidden(1, 71)
+	if err := sendText(bulk, s, 71, "update"); !errors.Is(err, tgbot.ErrorForbidden) {
+		t.Fatalf("update to a blocked chat: %v, want Telegram's 403", err)
+	}
+	// A chat blocked since it was last seen: the 403 marks it.
+	api.Forbidden(1, 72)
+	if err := sendText(bulk, s, 72, "update"); !errors.Is(err, tgbot.ErrorForbidden) {
+		t.Fatalf("update to a blocked chat: %v, want Telegram's 403", err)
+	}
+	if inactive, _ := s.inactive.IsInactive(ctx, 72); !inactive {
+		t.Fatal("the 403 to a bulk send did not mark the chat inactive")
+	}
+	if err := sendText(bulk, s, 73, "update"); err != nil {
+		t.Fatalf("update to an active chat: %v", err)
+	}
+}
+
+// Pace takes a send's turn without sending; CallPaced sends it without
+// waiting for another: one token of the global limit per message.
+func TestPaceThenCallPaced(t *testing.T) {
+	api := botapitest.New(t)
+	lim := testLimits()
+	lim.GlobalPerSecond, lim.GlobalBurst = 5, 1
+	s, _ := newTestSender(t, api.URL(), api.Token(), lim)
+	bulk := WithLane(t.Context(), LaneBulk)
+	start := time.Now()
+	p, err := s.Pace(bulk, 81)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(api.ByChat(81)); n != 0 {
+		t.Fatalf("Pace sent %d calls", n)
+	}
+	if err := s.CallPaced(bulk, p, "sendMessage", outParams{ChatID: 81, Text: "update"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 150*time.Millisecond {
+		t.Errorf("one paced message took %v: it waited twice", el)
+	}
+	if n := len(api.ByChat(81)); n != 1 {
+		t.Fatalf("%d calls reached the API, want 1", n)
+	}
+	// The next message to another chat waits for the next token (200 ms).
+	if _, err := s.Pace(bulk, 82); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("the second turn came after %v at 5/s", el)
+	}
+}

@@ -15,7 +15,9 @@
 //     it needs (Subscribers, Deliverer);
 //   - metrics.go: its Prometheus metrics.
 //
-// The guarantee: a person's idempotency mark is written before their message
-// is sent, so a kill loses at most the messages in flight (counted "lost")
-// and never sends one twice.
+// The guarantee: a person's idempotency mark is written when they are claimed,
+// and each claimed person is marked "sending" just before the request to the
+// Bot API. A kill leaves the claimed ones to be sent by the next worker and
+// only the ones being sent unknown (counted, never sent again): nobody gets
+// one update twice.
 package announce

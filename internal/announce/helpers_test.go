@@ -96,7 +96,10 @@ func newFakeDeliverer() *fakeDeliverer {
 	return &fakeDeliverer{got: map[string][]string{}, blocked: map[string]bool{}}
 }
 
-func (d *fakeDeliverer) Deliver(ctx context.Context, user, text string) error {
+func (d *fakeDeliverer) Deliver(ctx context.Context, user, text string, ready func() error) error {
+	if err := ready(); err != nil {
+		return err
+	}
 	if d.hold != nil {
 		if err := d.hold(ctx, user); err != nil {
 			return err
@@ -186,7 +189,7 @@ func runUntil(t *testing.T, w *Worker, id string, want State) Status {
 // personalKeys are the keys of an announcement that hold user keys.
 func personalKeys(k keys.Keys, id string) []string {
 	a := k.Announce()
-	return []string{a.Recipients(id), a.Seen(id), a.Marks(id), a.InFlight(id)}
+	return []string{a.Recipients(id), a.Seen(id), a.Marks(id), a.Claimed(id), a.Sending(id), a.Requeued(id)}
 }
 
 func countKeys(t *testing.T, rdb redis.UniversalClient, ks []string) int64 {

@@ -9,7 +9,7 @@ import (
 // Metrics of the sender. No label names an announcement or a person.
 type Metrics struct {
 	sent    prometheus.Counter
-	skipped *prometheus.CounterVec // reason: blocked, expired, lost
+	skipped *prometheus.CounterVec // reason: blocked, expired, unknown
 	failed  prometheus.Counter
 }
 
@@ -19,12 +19,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		sent: prometheus.NewCounter(prometheus.CounterOpts{Name: "putokaz_announce_sent_total",
 			Help: "Urgent updates sent to a subscriber."}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "putokaz_announce_skipped_total",
-			Help: "Urgent updates not sent to a subscriber, by reason: blocked (the person blocked the bot; their subscriptions are removed), expired (the update expired first), lost (in flight when a sender stopped or died: maybe sent, never repeated)."},
+			Help: "Urgent updates not sent to a subscriber, by reason: blocked (the person blocked the bot; their subscriptions are removed), expired (the update expired first), unknown (being sent when a sender stopped or died: maybe sent, never repeated)."},
 			[]string{"reason"}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "putokaz_announce_failed_total",
 			Help: "Urgent updates Telegram refused or kept failing to take (not retried: it may have arrived)."}),
 	}
-	for _, r := range []string{"blocked", "expired", "lost"} {
+	for _, r := range []string{"blocked", "expired", "unknown"} {
 		m.skipped.WithLabelValues(r)
 	}
 	if reg == nil {

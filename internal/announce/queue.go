@@ -82,11 +82,11 @@ type Status struct {
 	Needed    int
 
 	Total     int // recipients listed
-	Position  int // recipients taken in hand (sent, skipped or in flight)
+	Position  int // recipients taken in hand (sent, skipped, claimed or being sent)
 	Sent      int
 	Blocked   int // the person blocked the bot: removed from the subscriptions
 	Failed    int // Telegram refused or kept failing: not sent
-	Lost      int // in flight when a sender died: maybe sent, never repeated
+	Unknown   int // being sent when a sender died: maybe sent, never repeated
 	Withdrawn int // erased their data (/delete) before their turn
 	Rate      float64
 }
@@ -244,7 +244,7 @@ func (q *Queue) control(ctx context.Context, id, action string) (Status, error) 
 // statusFields are the fields of the record Status reads (not the texts,
 // which every worker would otherwise read every second).
 var statusFields = []string{"state", "paused", "topics", "langs", "expires_ms", "created_ms", "started_ms", "finished_ms",
-	"queued_by", "approvers", "needed", "total", "pos", "sent", "blocked", "failed", "lost", "withdrawn", "rate"}
+	"queued_by", "approvers", "needed", "total", "pos", "sent", "blocked", "failed", "unknown", "withdrawn", "requeued", "rate"}
 
 // Status reads one announcement.
 func (q *Queue) Status(ctx context.Context, id string) (Status, error) {
@@ -283,8 +283,10 @@ func parseStatus(id string, m map[string]string) Status {
 	return Status{ID: id, State: State(m["state"]), Paused: m["paused"] == "1", Topics: split(m["topics"], ","),
 		Langs: split(m["langs"], ","), Expires: at("expires_ms"), Created: at("created_ms"), Started: at("started_ms"),
 		Finished: at("finished_ms"), QueuedBy: m["queued_by"], Approvers: split(m["approvers"], "\n"), Needed: num("needed"),
-		Total: num("total"), Position: num("pos"), Sent: num("sent"), Blocked: num("blocked"), Failed: num("failed"),
-		Lost: num("lost"), Withdrawn: num("withdrawn"), Rate: rate}
+		// Re-queued entries (claimed by a worker that died before sending
+		// them) are behind the position but still to do.
+		Total: num("total"), Position: num("pos") - num("requeued"), Sent: num("sent"), Blocked: num("blocked"),
+		Failed: num("failed"), Unknown: num("unknown"), Withdrawn: num("withdrawn"), Rate: rate}
 }
 
 // List reads every announcement still on record, oldest first, and forgets
@@ -315,20 +317,31 @@ func (q *Queue) List(ctx context.Context) ([]Status, error) {
 
 // forgetScript takes one person out of an announcement's recipients: their
 // entry is replaced by "-" (the list keeps its positions, so the send's
-// position stays right) and their marks go.
-// KEYS: meta, rcpt, seen, marks, inflight. ARGV: user, then "<lang> <user>"
-// entries to look for.
+// position stays right), taken out of Claimed and Requeued (a worker holding
+// it then does not send it), and their marks go unless their message is
+// being sent.
+// KEYS: meta, rcpt, seen, marks, claimed, sending, requeued. ARGV: user, then
+// "<lang> <user>" entries to look for.
 var forgetScript = redis.NewScript(`
 if redis.call('SREM', KEYS[3], ARGV[1]) == 0 then return 0 end
+local sending = false
 for i = 2, #ARGV do
-  local at = redis.call('LPOS', KEYS[2], ARGV[i])
+  local e = ARGV[i]
+  local at = redis.call('LPOS', KEYS[2], e)
   if at then
     redis.call('LSET', KEYS[2], at, '-')
     local pos = tonumber(redis.call('HGET', KEYS[1], 'pos') or '0')
     if at >= pos then redis.call('HINCRBY', KEYS[1], 'withdrawn', 1) end
   end
+  if redis.call('SREM', KEYS[5], e) == 1 then redis.call('HINCRBY', KEYS[1], 'withdrawn', 1) end
+  local back = redis.call('LREM', KEYS[7], 0, e)
+  if back > 0 then
+    redis.call('HINCRBY', KEYS[1], 'withdrawn', 1)
+    redis.call('HINCRBY', KEYS[1], 'requeued', -back)
+  end
+  if redis.call('SISMEMBER', KEYS[6], e) == 1 then sending = true end
 end
-if redis.call('SISMEMBER', KEYS[5], ARGV[1]) == 0 then redis.call('SREM', KEYS[4], ARGV[1]) end
+if not sending then redis.call('SREM', KEYS[4], ARGV[1]) end
 return 1`)
 
 // Forget removes a person from every announcement being sent (their
@@ -352,7 +365,7 @@ func (q *Queue) Forget(ctx context.Context, user string) error {
 			args = append(args, entry(l, user))
 		}
 		if err := forgetScript.Run(ctx, q.rdb, []string{q.k.Meta(id), q.k.Recipients(id), q.k.Seen(id), q.k.Marks(id),
-			q.k.InFlight(id)}, args...).Err(); err != nil {
+			q.k.Claimed(id), q.k.Sending(id), q.k.Requeued(id)}, args...).Err(); err != nil {
 			return fmt.Errorf("forget person in update %s: %w", id, err)
 		}
 	}

@@ -35,34 +35,50 @@ redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[2], 'rate', '0')
 return 1`)
 
-// takeoverScript runs when a worker gets the lease: the recipients a dead
-// worker had in flight may or may not have been sent; they are counted as
-// lost and never sent again (their marks stay).
-// KEYS: lease, meta, inflight. ARGV: token.
+// takeoverScript runs when a worker gets the lease (and when the worker that
+// holds it finds entries it did not leave: see deliver): what a dead worker
+// had claimed and not handed to the Bot API goes back to the queue (it was
+// not sent); what it was sending may or may not have been sent, so it is
+// counted unknown and never sent again (its marks stay).
+// KEYS: lease, meta, claimed, sending, requeued. ARGV: token.
+// Returns the number counted unknown, or -1 when the lease is not ours.
 var takeoverScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local n = redis.call('SCARD', KEYS[3])
+local n = redis.call('SCARD', KEYS[4])
 if n > 0 then
-  redis.call('HINCRBY', KEYS[2], 'lost', n)
+  redis.call('HINCRBY', KEYS[2], 'unknown', n)
+  redis.call('DEL', KEYS[4])
+end
+local back = redis.call('SMEMBERS', KEYS[3])
+if #back > 0 then
+  local ttl = redis.call('PTTL', KEYS[3])
+  for _, e in ipairs(back) do redis.call('RPUSH', KEYS[5], e) end
+  redis.call('HINCRBY', KEYS[2], 'requeued', #back)
   redis.call('DEL', KEYS[3])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[5], ttl) end
 end
 return n`)
+
+func (q *Queue) takeoverKeys(id string) []string {
+	return []string{q.k.Lease(id), q.k.Meta(id), q.k.Claimed(id), q.k.Sending(id), q.k.Requeued(id)}
+}
 
 func (q *Queue) acquire(ctx context.Context, id, token string, ttl time.Duration) (bool, error) {
 	ok, err := q.rdb.SetNX(ctx, q.k.Lease(id), token, ttl).Result()
 	if err != nil || !ok {
 		return false, err
 	}
-	n, err := takeoverScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Meta(id), q.k.InFlight(id)}, token).Int()
+	n, err := takeoverScript.Run(ctx, q.rdb, q.takeoverKeys(id), token).Int()
 	if err != nil {
 		return false, fmt.Errorf("take over update %s: %w", id, err)
 	}
 	return n >= 0, nil
 }
 
-// acquireAgain counts what is in flight as lost, under a lease already held.
+// acquireAgain re-queues what is claimed and counts what is being sent as
+// unknown, under a lease already held.
 func (q *Queue) acquireAgain(ctx context.Context, id, token string) (int, error) {
-	n, err := takeoverScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Meta(id), q.k.InFlight(id)}, token).Int()
+	n, err := takeoverScript.Run(ctx, q.rdb, q.takeoverKeys(id), token).Int()
 	if err != nil {
 		return 0, fmt.Errorf("recount update %s: %w", id, err)
 	}
@@ -116,15 +132,16 @@ local n = redis.call('LLEN', KEYS[3])
 redis.call('HSET', KEYS[2], 'state', 'sending', 'total', n, 'started_ms', ARGV[2])
 return n`)
 
-// claimScript takes the next recipients in hand: the idempotency mark of
-// each is set BEFORE the message is sent, together with the send's position
-// and the in-flight set, in one step. A recipient already marked is never
-// returned again, so nobody gets one update twice; a worker killed after this
-// step leaves its recipients in flight, counted as lost by the next one.
-// KEYS: lease, meta, rcpt, marks, inflight. ARGV: token, n, now ms, expire-at
-// ms of the personal keys.
-// Returns {word} to stop (done, expired, paused, cancelled, pending, lease)
-// or {"ok", entry...}.
+// claimScript takes the next recipients in hand: first those a dead or
+// stopped worker had claimed and not sent (Requeued), then the next of the
+// list. The idempotency mark of a listed recipient is set here, together with
+// the send's position and the Claimed set, in one step: a recipient already
+// marked is never taken from the list again. Nothing is sent yet: a worker
+// killed now leaves its recipients in Claimed, and the next one sends them.
+// KEYS: lease, meta, rcpt, marks, claimed, sending, requeued. ARGV: token, n,
+// now ms, expire-at ms of the personal keys.
+// Returns {word} to stop (done, drain, expired, paused, cancelled, pending,
+// lease) or {"ok", entry...}.
 var claimScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lease'} end
 local m = redis.call('HMGET', KEYS[2], 'state', 'paused', 'expires_ms', 'pos')
@@ -134,48 +151,95 @@ if tonumber(m[3]) <= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[2], 'state', 'expired', 'finished_ms', ARGV[3])
   return {'expired'}
 end
-local pos = tonumber(m[4] or '0')
-local list = redis.call('LRANGE', KEYS[3], pos, pos + tonumber(ARGV[2]) - 1)
-if #list == 0 then
-  if redis.call('SCARD', KEYS[5]) == 0 then
-    redis.call('HSET', KEYS[2], 'state', 'done', 'finished_ms', ARGV[3])
-    return {'done'}
-  end
-  return {'drain'}
-end
+local want = tonumber(ARGV[2])
 local out = {'ok'}
-for _, e in ipairs(list) do
-  if e ~= '-' then
-    local user = string.sub(e, string.find(e, ' ', 1, true) + 1)
-    if redis.call('SADD', KEYS[4], user) == 1 then
-      redis.call('SADD', KEYS[5], user)
-      out[#out + 1] = e
+while #out <= want do
+  local e = redis.call('LPOP', KEYS[7])
+  if not e then break end
+  redis.call('HINCRBY', KEYS[2], 'requeued', -1)
+  redis.call('SADD', KEYS[5], e)
+  out[#out + 1] = e
+end
+if #out <= want then
+  local pos = tonumber(m[4] or '0')
+  local list = redis.call('LRANGE', KEYS[3], pos, pos + want - #out)
+  if #list == 0 and #out == 1 then
+    if redis.call('SCARD', KEYS[5]) == 0 and redis.call('SCARD', KEYS[6]) == 0 then
+      redis.call('HSET', KEYS[2], 'state', 'done', 'finished_ms', ARGV[3])
+      return {'done'}
+    end
+    return {'drain'}
+  end
+  for _, e in ipairs(list) do
+    if e ~= '-' then
+      local user = string.sub(e, string.find(e, ' ', 1, true) + 1)
+      if redis.call('SADD', KEYS[4], user) == 1 then
+        redis.call('SADD', KEYS[5], e)
+        out[#out + 1] = e
+      end
     end
   end
+  redis.call('HSET', KEYS[2], 'pos', pos + #list)
+  redis.call('PEXPIREAT', KEYS[4], ARGV[4])
 end
-redis.call('HSET', KEYS[2], 'pos', pos + #list)
-redis.call('PEXPIREAT', KEYS[4], ARGV[4])
 redis.call('PEXPIREAT', KEYS[5], ARGV[4])
 return out`)
 
-// resultScript records how one send ended. It needs no lease: the message
-// went (or not) whoever holds the lease now. A result for a recipient no
-// longer in flight (counted lost by a worker that took over) is not counted
-// twice.
-// KEYS: meta, inflight. ARGV: user, counter.
-var resultScript = redis.NewScript(`
-if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+// sendingScript is the last step before a message goes to the Bot API: the
+// entry moves from Claimed to Sending, under the lease. From here on a kill
+// leaves it unknown (the request may have reached Telegram). An entry no
+// longer claimed (the person erased their data, or a worker that took over
+// re-queued it) is not sent. An entry already sending is our own step run
+// again (go-redis retries a command whose answer timed out; only the lease
+// holder marks entries, each once): it is sent. The same step records how
+// earlier sends ended (see resultScript), so a message costs the sender one
+// round trip to Redis, not two.
+// KEYS: lease, claimed, sending, meta. ARGV: token, entry, expire-at ms, then
+// entry and counter of each earlier send that ended.
+// Returns 1 (send), 0 (do not send) or -1 (the lease is not ours).
+var sendingScript = redis.NewScript(luaResults + `
+results(KEYS[3], KEYS[4], ARGV, 4)
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('SMOVE', KEYS[2], KEYS[3], ARGV[2]) == 0 then
+  return redis.call('SISMEMBER', KEYS[3], ARGV[2])
+end
+redis.call('PEXPIREAT', KEYS[3], ARGV[3])
 return 1`)
+
+// resultScript records how sends ended when no send follows to carry them
+// (a stop, the end of the list).
+// KEYS: sending, meta. ARGV: entry and counter of each send that ended.
+// Returns how many were counted.
+var resultScript = redis.NewScript(luaResults + `
+return results(KEYS[1], KEYS[2], ARGV, 1)`)
+
+// luaResults counts how sends ended. It needs no lease: the message went
+// (or not) whoever holds the lease now. A result for an entry no longer
+// being sent (counted unknown by a worker that took over, or recorded
+// already by a retried step) is not counted twice.
+const luaResults = `
+local function results(sending, meta, args, from)
+  local n = 0
+  for i = from, #args - 1, 2 do
+    if redis.call('SREM', sending, args[i]) == 1 then
+      redis.call('HINCRBY', meta, args[i + 1], 1)
+      n = n + 1
+    end
+  end
+  return n
+end
+`
 
 // cleanupScript deletes the lists of people of an announcement that ended;
 // the record (counts, approvals) stays until it expires.
-// KEYS: lease, meta, rcpt, seen, marks, inflight. ARGV: token.
+// Entries still being sent are counted unknown; those claimed or re-queued
+// were not sent and stay counted as left.
+// KEYS: lease, meta, rcpt, seen, marks, claimed, sending, requeued. ARGV: token.
 var cleanupScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local n = redis.call('SCARD', KEYS[6])
-if n > 0 then redis.call('HINCRBY', KEYS[2], 'lost', n) end
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+local n = redis.call('SCARD', KEYS[7])
+if n > 0 then redis.call('HINCRBY', KEYS[2], 'unknown', n) end
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])
 redis.call('HSET', KEYS[2], 'cleaned', '1')
 return 1`)
 
@@ -196,7 +260,7 @@ type claimed struct {
 
 func (q *Queue) claim(ctx context.Context, id, token string, n int, personalUntil time.Time) (claimed, error) {
 	res, err := claimScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Meta(id), q.k.Recipients(id), q.k.Marks(id),
-		q.k.InFlight(id)}, token, n, ms(q.now()), personalUntil.UnixMilli()).StringSlice()
+		q.k.Claimed(id), q.k.Sending(id), q.k.Requeued(id)}, token, n, ms(q.now()), personalUntil.UnixMilli()).StringSlice()
 	if err != nil {
 		return claimed{}, fmt.Errorf("claim recipients of update %s: %w", id, err)
 	}
@@ -209,12 +273,44 @@ func (q *Queue) claim(ctx context.Context, id, token string, n int, personalUnti
 	return claimed{entries: res[1:]}, nil
 }
 
-func (q *Queue) result(ctx context.Context, id, user, counter string) (bool, error) {
-	n, err := resultScript.Run(ctx, q.rdb, []string{q.k.Meta(id), q.k.InFlight(id)}, user, counter).Int()
+// outcome is how one send ended: the entry and its counter (sent, blocked,
+// failed, unknown).
+type outcome struct{ entry, counter string }
+
+func outcomeArgs(args []any, done []outcome) []any {
+	for _, o := range done {
+		args = append(args, o.entry, o.counter)
+	}
+	return args
+}
+
+// sending moves a claimed entry to Sending and records done, how earlier
+// sends ended; false: do not send the entry. With errLeaseLost done was
+// recorded; with another error maybe not.
+func (q *Queue) sending(ctx context.Context, id, token, entry string, personalUntil time.Time, done []outcome) (bool, error) {
+	args := outcomeArgs([]any{token, entry, personalUntil.UnixMilli()}, done)
+	n, err := sendingScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Claimed(id), q.k.Sending(id), q.k.Meta(id)},
+		args...).Int()
 	if err != nil {
-		return false, fmt.Errorf("record result of update %s: %w", id, err)
+		return false, fmt.Errorf("mark recipient of update %s sending: %w", id, err)
+	}
+	if n < 0 {
+		return false, errLeaseLost
 	}
 	return n == 1, nil
+}
+
+// results records how sends ended; it returns how many were counted (not
+// counted already, or as unknown).
+func (q *Queue) results(ctx context.Context, id string, done []outcome) (int, error) {
+	if len(done) == 0 {
+		return 0, nil
+	}
+	n, err := resultScript.Run(ctx, q.rdb, []string{q.k.Sending(id), q.k.Meta(id)}, outcomeArgs(nil, done)...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("record results of update %s: %w", id, err)
+	}
+	return n, nil
 }
 
 func (q *Queue) snapshot(ctx context.Context, id, token, lang, next string, personalUntil time.Time, users []string) error {
@@ -245,7 +341,7 @@ func (q *Queue) start(ctx context.Context, id, token string) error {
 
 func (q *Queue) cleanup(ctx context.Context, id, token string) error {
 	n, err := cleanupScript.Run(ctx, q.rdb, []string{q.k.Lease(id), q.k.Meta(id), q.k.Recipients(id), q.k.Seen(id),
-		q.k.Marks(id), q.k.InFlight(id)}, token).Int()
+		q.k.Marks(id), q.k.Claimed(id), q.k.Sending(id), q.k.Requeued(id)}, token).Int()
 	if err != nil {
 		return fmt.Errorf("clean up update %s: %w", id, err)
 	}

@@ -31,14 +31,19 @@ type Subscribers interface {
 
 // Deliverer sends one message (Telegram HTML) to a person.
 type Deliverer interface {
-	// Deliver returns nil once the message is sent, ErrBlocked when the
-	// person blocked the bot, or another error when it could not be sent.
-	// It waits out rate limits (429 retry_after) itself.
-	Deliver(ctx context.Context, user, text string) error
+	// Deliver waits for the message's turn (rate limits), then calls ready
+	// right before the request goes out, and sends only if ready returns
+	// nil (else it returns ready's error). It returns nil once the message
+	// is sent, ErrBlocked when the person blocked the bot, or another error
+	// when it could not be sent. It waits out 429 retry_after itself.
+	Deliver(ctx context.Context, user, text string, ready func() error) error
 }
 
 // ErrBlocked is returned by a Deliverer for a person who blocked the bot.
 var ErrBlocked = errors.New("the person blocked the bot")
+
+// errNotClaimed: the recipient is no longer claimed (withdrawn): not sent.
+var errNotClaimed = errors.New("recipient no longer claimed")
 
 // Worker sends approved announcements, one at a time. Every replica of
 // `putokaz serve` runs one; the lease of an announcement lets only one of
@@ -52,14 +57,15 @@ type Worker struct {
 	Rate float64
 	// InFlight is how many messages may be on their way at once (default:
 	// what 0.2 s of Rate is, 1 to 256, for Telegram's latency). A kill of
-	// the process loses at most these (the ones claimed and not yet sent
-	// count).
+	// the process leaves at most these unknown: only the ones whose request
+	// may have gone out (Sending); the ones claimed and not yet sent are
+	// sent by the next worker.
 	InFlight int
 	// LeaseTTL is how long a dead worker holds an announcement (default
 	// 15 s); Poll is how often the queue is looked at (default 1 s).
 	LeaseTTL, Poll time.Duration
 	// Drain bounds how long messages in flight may take when the worker
-	// stops (default 30 s); what is still in flight then is counted lost.
+	// stops (default 30 s); what is still in flight then is counted unknown.
 	Drain   time.Duration
 	Log     *slog.Logger
 	Metrics *Metrics
@@ -202,7 +208,7 @@ func (w *Worker) send(ctx context.Context, id string) (sent bool, err error) {
 	if why == "done" || why == "expired" || why == "cancelled" {
 		if st, err := w.Queue.Status(ctx, id); err == nil {
 			log.Info("urgent update ended", "state", st.State, "sent", st.Sent, "blocked", st.Blocked,
-				"failed", st.Failed, "lost", st.Lost, "withdrawn", st.Withdrawn)
+				"failed", st.Failed, "unknown", st.Unknown, "withdrawn", st.Withdrawn)
 		}
 		if err := w.Queue.cleanup(context.WithoutCancel(ctx), id, token); err != nil && !errors.Is(err, errLeaseLost) {
 			return true, err
@@ -277,44 +283,71 @@ func (w *Worker) list(ctx context.Context, st Status, token string) error {
 
 // deliver sends to the recipients, at most Rate per second with a few
 // messages in flight, until the list ends or the send must stop. It
-// returns why it stopped. Messages in flight finish (within Drain) even when
-// ctx ends, so that their results are recorded.
+// returns why it stopped. Messages being sent finish (within Drain) even
+// when ctx ends, so that their results are recorded; recipients claimed and
+// not yet handed to the Bot API go back to the queue.
 func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, done *atomic.Int64) (string, error) {
 	inFlight := w.InFlight
 	if inFlight <= 0 {
 		// Enough in flight to keep the rate with Telegram's latency
-		// (~0.2 s), few enough that a kill loses little.
+		// (~0.2 s).
 		inFlight = min(max(int(math.Ceil(w.Rate*0.2)), 1), 256)
 	}
 	// Recipients are claimed a few at a time (what 50 ms of the rate
-	// sends), so that a kill loses at most these plus the sends on their
-	// way.
+	// sends): fewer round trips than one each, and a kill re-queues them.
 	batch := min(max(int(math.Ceil(w.Rate*0.05)), 1), inFlight)
 	// The limiter allows a burst of one batch, so that a late wake-up
 	// (a busy machine) does not cost rate; the average stays at Rate.
 	lim := rate.NewLimiter(rate.Limit(w.Rate), batch)
 	slots := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	var ended outcomes // sends that ended, recorded with the next send's step
+	// flush records what no send carried, once the sends have ended.
+	flush := func() {
+		wg.Wait()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := w.Queue.results(rctx, st.ID, ended.take()); err != nil {
+			w.Log.Warn("urgent update: results not recorded (those people are counted unknown)", "update", st.ID, "err", err)
+		}
+	}
 	// Sends outlive sendCtx by at most Drain, so a stop records results.
 	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
+	defer func() {
+		// Whatever ends the loop (an error of Redis too), the messages on
+		// their way finish, within Drain, and are recorded: cutting them
+		// off would leave them unknown, and maybe never sent.
+		t := time.AfterFunc(w.Drain, cancel)
+		defer t.Stop()
+		flush()
+		cancel()
+	}()
 	stopDrain := context.AfterFunc(sendCtx, func() {
 		t := time.AfterFunc(w.Drain, cancel)
 		context.AfterFunc(dctx, func() { t.Stop() })
 	})
 	defer stopDrain()
+	// settle ends a stop: once our sends are recorded, what we claimed and
+	// did not send goes back to the queue at once (not when the next worker
+	// takes the lease).
+	settle := func() {
+		flush()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := w.Queue.acquireAgain(rctx, st.ID, token); err != nil && !errors.Is(err, errLeaseLost) {
+			w.Log.Warn("urgent update: claimed recipients not re-queued; the next worker does it", "update", st.ID, "err", err)
+		}
+	}
 	texts := map[string]string{}
 	until := st.Expires.Add(personalGrace)
-	var claimedBuf []string // claimed, not yet sent: always sent, even when stopping
+	var claimedBuf []string // claimed, not yet handed to the Bot API
 	for {
+		if sendCtx.Err() != nil {
+			settle()
+			return "stopping", nil
+		}
 		slots <- struct{}{} // a free slot first, so nothing is claimed long before it is sent
 		if len(claimedBuf) == 0 {
-			if sendCtx.Err() != nil {
-				<-slots
-				wg.Wait() // the messages on their way finish, within Drain
-				return "stopping", nil
-			}
 			c, err := w.Queue.claim(sendCtx, st.ID, token, min(batch, inFlight-len(slots)+1), until)
 			if err != nil {
 				<-slots
@@ -325,9 +358,11 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 				claimedBuf = c.entries
 			case "drain":
 				<-slots
-				// Our own sends are the last: wait for them; what is
-				// still in flight then had its result lost: counted lost.
-				wg.Wait()
+				// Only entries another worker left (or a result that
+				// could not be recorded): once ours are recorded, those
+				// claimed go back to the queue, those being sent are
+				// counted unknown.
+				flush()
 				if _, err := w.Queue.acquireAgain(sendCtx, st.ID, token); err != nil {
 					return "", err
 				}
@@ -343,10 +378,7 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 					}
 				}
 				// Paused, cancelled, expired: the messages on their way
-				// finish before dctx is cancelled (the deferred cancel runs
-				// before the deferred Wait, which cut them off, counted lost
-				// and some never sent).
-				wg.Wait()
+				// finish (the deferred flush).
 				return c.stop, nil
 			}
 			if len(claimedBuf) == 0 {
@@ -355,7 +387,6 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 			}
 		}
 		e := claimedBuf[0]
-		claimedBuf = claimedBuf[1:]
 		lang, user, _ := strings.Cut(e, " ")
 		text, ok := texts[lang]
 		if !ok {
@@ -366,22 +397,56 @@ func (w *Worker) deliver(ctx, sendCtx context.Context, st Status, token string, 
 			}
 			texts[lang] = text
 		}
-		if err := lim.Wait(dctx); err != nil {
+		if err := lim.Wait(sendCtx); err != nil {
 			<-slots
-			return "stopping", nil // drained too long: the rest is counted lost
+			settle() // e and the rest of the claim go back to the queue
+			return "stopping", nil
 		}
+		claimedBuf = claimedBuf[1:]
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			w.one(dctx, st.ID, user, text)
-			done.Add(1)
+			if w.one(dctx, st.ID, token, e, user, text, until, &ended) {
+				done.Add(1)
+			}
 		}()
 	}
 }
 
-// one sends to one person and records the result.
-func (w *Worker) one(ctx context.Context, id, user, text string) {
-	err := w.Deliverer.Deliver(ctx, user, text)
+// one sends to one person; how it ended goes to ended, recorded with a
+// later send's step (or flushed). It reports false when nothing was tried:
+// the entry was no longer claimed (the person erased their data), or marking
+// it sending failed (it stays claimed, and goes back to the queue).
+func (w *Worker) one(ctx context.Context, id, token, entry, user, text string, until time.Time, ended *outcomes) bool {
+	asked, marked := false, false
+	ready := func() error {
+		asked = true
+		prev := ended.take()
+		ok, err := w.Queue.sending(ctx, id, token, entry, until, prev)
+		if err != nil && !errors.Is(err, errLeaseLost) {
+			ended.add(prev...) // maybe not recorded: again (counted once)
+			w.Log.Warn("urgent update: a recipient could not be marked sending; not sent now", "update", id, "err", err)
+		}
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNotClaimed
+		}
+		marked = true
+		return nil
+	}
+	err := w.Deliverer.Deliver(ctx, user, text, ready)
+	if !marked {
+		if asked || ctx.Err() != nil {
+			return false // stays claimed, or was withdrawn: not sent
+		}
+		// Refused before its turn (not a Telegram user): failed, not
+		// claimed again and again.
+		if ready() != nil {
+			return false
+		}
+	}
 	counter := "sent"
 	switch {
 	case err == nil:
@@ -394,18 +459,35 @@ func (w *Worker) one(ctx context.Context, id, user, text string) {
 			w.Log.Warn("urgent update: subscriptions of a person who blocked the bot not removed", "update", id, "err", rerr)
 		}
 	case ctx.Err() != nil:
-		counter = "lost" // cut off while stopping: maybe sent, never again
-		w.Metrics.skipped.WithLabelValues("lost").Inc()
+		counter = "unknown" // cut off while stopping: maybe sent, never again
+		w.Metrics.skipped.WithLabelValues("unknown").Inc()
 	default:
 		counter = "failed"
 		w.Metrics.failed.Inc()
 		w.Log.Warn("urgent update: a message could not be sent", "update", id, "err", err)
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if _, err := w.Queue.result(rctx, id, user, counter); err != nil {
-		w.Log.Warn("urgent update: result not recorded (the person is counted lost)", "update", id, "err", err)
-	}
+	ended.add(outcome{entry, counter})
+	return true
+}
+
+// outcomes collects how sends ended until a step records them.
+type outcomes struct {
+	mu   sync.Mutex
+	list []outcome
+}
+
+func (o *outcomes) add(x ...outcome) {
+	o.mu.Lock()
+	o.list = append(o.list, x...)
+	o.mu.Unlock()
+}
+
+func (o *outcomes) take() []outcome {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	x := o.list
+	o.list = nil
+	return x
 }
 
 func newToken() string {

@@ -379,8 +379,8 @@ func writeStatus(w io.Writer, st announce.Status, bar bool, now time.Time) {
 	} else if st.State != announce.StatePending && st.State != announce.StateApproved {
 		fmt.Fprintf(w, "  progress: %d%% (%d of %d)\n", pct, done, st.Total)
 	}
-	fmt.Fprintf(w, "  sent %d, left %d, blocked %d, failed %d, lost %d, withdrawn %d\n",
-		st.Sent, st.Left(), st.Blocked, st.Failed, st.Lost, st.Withdrawn)
+	fmt.Fprintf(w, "  sent %d, left %d, blocked %d, failed %d, unknown %d, withdrawn %d\n",
+		st.Sent, st.Left(), st.Blocked, st.Failed, st.Unknown, st.Withdrawn)
 	if st.State == announce.StateSending && !st.Paused {
 		left := "unknown"
 		if st.Rate > 0 {

@@ -108,7 +108,7 @@ type previewOpts struct {
 	IsDisabled bool `json:"is_disabled"`
 }
 
-func (d telegramDeliverer) Deliver(ctx context.Context, user, text string) error {
+func (d telegramDeliverer) Deliver(ctx context.Context, user, text string, ready func() error) error {
 	id, err := strconv.ParseInt(strings.TrimPrefix(user, "tg:"), 10, 64)
 	if err != nil || !strings.HasPrefix(user, "tg:") || id <= 0 {
 		return fmt.Errorf("not a Telegram user key")
@@ -117,7 +117,17 @@ func (d telegramDeliverer) Deliver(ctx context.Context, user, text string) error
 	ctx = bot.WithLane(ctx, bot.LaneBulk)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute) // a 429 storm may hold one message long, not forever
 	defer cancel()
-	err = d.s.Call(ctx, "sendMessage", id, updateParams{ChatID: id, Text: text, ParseMode: "HTML",
+	// The message's turn first, then ready (the recipient is marked
+	// sending), then the request: a message waiting for its turn at a kill
+	// is sent by the next worker, not counted as maybe sent.
+	p, err := d.s.Pace(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := ready(); err != nil {
+		return err
+	}
+	err = d.s.CallPaced(ctx, p, "sendMessage", updateParams{ChatID: id, Text: text, ParseMode: "HTML",
 		LinkPreviewOptions: &previewOpts{IsDisabled: true}}, nil)
 	if errors.Is(err, bot.ErrInactive) || errors.Is(err, tgbot.ErrorForbidden) {
 		return fmt.Errorf("%w: %w", announce.ErrBlocked, err)

@@ -202,7 +202,7 @@ func TestServeSendsApprovedUpdate(t *testing.T) {
 	for {
 		_, out, _ := runWith(t, vars, "announce", "status", "shelter-closed")
 		if strings.Contains(out, "shelter-closed: done") || time.Now().After(deadline) {
-			if !strings.Contains(out, "sent 39, left 0, blocked 1, failed 0, lost 0") {
+			if !strings.Contains(out, "sent 39, left 0, blocked 1, failed 0, unknown 0") {
 				t.Fatalf("status:\n%s\n%s", out, b.errOut.String())
 			}
 			break
@@ -274,11 +274,11 @@ func TestWriteStatus(t *testing.T) {
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	st := announce.Status{ID: "u1", State: announce.StateSending, Topics: []string{"shelter"}, Langs: []string{"ar", "en"},
 		Expires: now.Add(26 * time.Hour), Created: now.Add(-time.Hour), QueuedBy: "Ana", Approvers: []string{"Ana", "Marko"},
-		Needed: 2, Total: 1000, Position: 450, Sent: 440, Blocked: 6, Failed: 1, Lost: 3, Rate: 29.5}
+		Needed: 2, Total: 1000, Position: 450, Sent: 440, Blocked: 6, Failed: 1, Unknown: 3, Rate: 29.5}
 	var bar, plain strings.Builder
 	writeStatus(&bar, st, true, now)
 	writeStatus(&plain, st, false, now)
-	for _, want := range []string{"u1: sending\n", "]  45%  450 of 1000\n", "sent 440, left 550, blocked 6, failed 1, lost 3, withdrawn 0\n",
+	for _, want := range []string{"u1: sending\n", "]  45%  450 of 1000\n", "sent 440, left 550, blocked 6, failed 1, unknown 3, withdrawn 0\n",
 		"rate 29.5/s, about 19s left\n", "expires 2026-12-03 14:00 +00:00 (in 1d 2h)\n", "approved by Ana, Marko\n"} {
 		if !strings.Contains(bar.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, bar.String())

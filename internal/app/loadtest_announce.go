@@ -90,7 +90,7 @@ func (l *loadAnnounce) Progress(ctx context.Context) (loadtest.AnnounceProgress,
 		return loadtest.AnnounceProgress{}, err
 	}
 	return loadtest.AnnounceProgress{State: string(st.State), Done: st.State.Terminal(), Total: st.Total, Sent: st.Sent,
-		Blocked: st.Blocked, Failed: st.Failed, Lost: st.Lost}, nil
+		Blocked: st.Blocked, Failed: st.Failed, Unknown: st.Unknown}, nil
 }
 
 // loadtestUpdate is the update the scenario sends, written like an

@@ -67,7 +67,7 @@ func TestLoadtestAnnounceCommand(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, stdout.String())
 	}
-	if res.Reached != 60 || res.Duplicated != 0 || res.Missing != 0 || res.Worker.Sent != 60 || res.Worker.Lost != 0 {
+	if res.Reached != 60 || res.Duplicated != 0 || res.Missing != 0 || res.Worker.Sent != 60 || res.Worker.Unknown != 0 {
 		t.Errorf("reached %d of 60, %d duplicated, %d missing; queue %+v", res.Reached, res.Duplicated, res.Missing, res.Worker)
 	}
 	if !strings.Contains(res.Name, "rate_limits telegram, announce.rate 30") || res.Rounds != 2 || res.Users != 5 {

@@ -373,13 +373,14 @@ func (r ReferralKeys) CasePattern() string { return escapeGlob(r.prefix) + "case
 //
 //	<prefix>{ann:<id>}:<kind>
 //
-// Meta and Lease hold no personal data. Recipients, Seen, Marks and InFlight
-// hold user keys (who is subscribed to the topic): the announce scripts give
-// them a TTL (the announcement's expiry plus a day) and delete them as soon as
-// the send ends (done, cancelled or expired); /delete removes the person from
-// them through announce.Queue.Forget. Meta outlives the send a week for
-// `putokaz announce status` and then expires. The index is global (rule 3)
-// and holds only announcement IDs, scored by when they may be forgotten.
+// Meta and Lease hold no personal data. Recipients, Seen, Marks, Claimed,
+// Sending and Requeued hold user keys (who is subscribed to the topic): the
+// announce scripts give them a TTL (the announcement's expiry plus a day) and
+// delete them as soon as the send ends (done, cancelled or expired); /delete
+// removes the person from them through announce.Queue.Forget. Meta outlives
+// the send a week for `putokaz announce status` and then expires. The index
+// is global (rule 3) and holds only announcement IDs, scored by when they may
+// be forgotten.
 
 // Announce returns the builder of announcement keys.
 func (k Keys) Announce() AnnounceKeys { return AnnounceKeys{prefix: k.prefix} }
@@ -415,9 +416,19 @@ func (a AnnounceKeys) Seen(id string) string { return a.key(id, "seen") }
 // idempotency mark per (announcement, person), written before the send.
 func (a AnnounceKeys) Marks(id string) string { return a.key(id, "marks") }
 
-// InFlight is the set of users marked whose send has not finished; what a
-// dead worker left here is counted as lost, never sent again.
-func (a AnnounceKeys) InFlight(id string) string { return a.key(id, "inflight") }
+// Claimed is the set of "<lang> <user>" entries a worker has taken from the
+// queue and not yet handed to the Bot API: nothing was sent, so what a dead
+// worker left here goes to Requeued and is sent later.
+func (a AnnounceKeys) Claimed(id string) string { return a.key(id, "claimed") }
+
+// Sending is the set of "<lang> <user>" entries whose request to the Bot API
+// may have gone out and whose answer is not recorded: what a dead worker left
+// here is counted unknown (maybe sent), never sent again.
+func (a AnnounceKeys) Sending(id string) string { return a.key(id, "sending") }
+
+// Requeued is the list of "<lang> <user>" entries a dead or stopped worker had
+// claimed and not sent; they are claimed again before the rest of Recipients.
+func (a AnnounceKeys) Requeued(id string) string { return a.key(id, "requeued") }
 
 // Subscriptions to topic updates (package subscribe, issue 17).
 

@@ -40,7 +40,7 @@ type AnnounceProgress struct {
 	Sent    int    `json:"sent"`
 	Blocked int    `json:"blocked"`
 	Failed  int    `json:"failed"`
-	Lost    int    `json:"lost"`
+	Unknown int    `json:"unknown"` // maybe sent: being sent when a sender died
 }
 
 // AnnounceOptions shape the mass-send scenario. Zero values take the

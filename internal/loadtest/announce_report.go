@@ -54,8 +54,8 @@ func (r *AnnounceResult) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\nthe send: %d of %d subscribers reached, %d duplicated, %d missing (counted at the fake Bot API)\n",
 		r.Reached, r.Subscribers, r.Duplicated, r.Missing)
 	p := r.Worker
-	fmt.Fprintf(w, "queue:    %s, sent %d of %d, blocked %d, failed %d, lost %d\n", p.State, p.Sent, p.Total,
-		p.Blocked, p.Failed, p.Lost)
+	fmt.Fprintf(w, "queue:    %s, sent %d of %d, blocked %d, failed %d, unknown %d\n", p.State, p.Sent, p.Total,
+		p.Blocked, p.Failed, p.Unknown)
 	if r.AloneSeconds > 0 {
 		fmt.Fprintf(w, "alone:    %d updates in %.1f s after the conversations ended: %.1f/s (%.1f%% of the configured %.0f/s)\n",
 			r.AloneSent, r.AloneSeconds, r.AloneRate, r.AloneRate/r.Rate*100, r.Rate)

@@ -56,7 +56,7 @@ func (c *testControl) Resume(ctx context.Context) error {
 func (c *testControl) Progress(ctx context.Context) (loadtest.AnnounceProgress, error) {
 	st, err := c.q.Status(ctx, c.id)
 	return loadtest.AnnounceProgress{State: string(st.State), Done: st.State.Terminal(), Total: st.Total, Sent: st.Sent,
-		Blocked: st.Blocked, Failed: st.Failed, Lost: st.Lost}, err
+		Blocked: st.Blocked, Failed: st.Failed, Unknown: st.Unknown}, err
 }
 
 // serveChild is a real `putokaz serve` (built for the test) with Telegram's
@@ -108,8 +108,8 @@ func TestAnnounceScenario(t *testing.T) {
 		t.Errorf("reached %d of %d, %d duplicated, %d missing (timed out: %v)", res.Reached, n, res.Duplicated,
 			res.Missing, res.TimedOut)
 	}
-	if w := res.Worker; !w.Done || w.State != "done" || w.Sent != n || w.Lost != 0 || w.Failed != 0 {
-		t.Errorf("the queue says %+v; want done, %d sent, none lost", w, n)
+	if w := res.Worker; !w.Done || w.State != "done" || w.Sent != n || w.Unknown != 0 || w.Failed != 0 {
+		t.Errorf("the queue says %+v; want done, %d sent, none unknown", w, n)
 	}
 	q, s := res.Quiet, res.Sending
 	for name, ph := range map[string]loadtest.Phase{"paused": q, "running": s} {
