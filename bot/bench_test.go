@@ -14,8 +14,8 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/bot/botapitest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // BenchmarkWebhookUpdate measures one update end to end: HTTP POST to the

@@ -14,10 +14,10 @@ import (
 
 	"github.com/go-telegram/bot/models"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // End-to-end: real HTTP to the server's handler, real Redis, the fake Bot

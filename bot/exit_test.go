@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 	"putokaz/internal/unlink"
 )
 

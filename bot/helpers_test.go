@@ -18,14 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/promtest"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/promtest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 const testSecret = "s3cret_token-for-tests"

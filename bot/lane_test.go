@@ -11,9 +11,9 @@ import (
 	"github.com/go-telegram/bot/models"
 	"golang.org/x/time/rate"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/promtest"
 )
 
 func TestLaneOf(t *testing.T) {

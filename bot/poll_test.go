@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // serve runs e.srv in the background and returns a stop function that

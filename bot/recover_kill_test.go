@@ -18,12 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/proctest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/proctest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // A kill test needs a process that can really be killed: the test binary

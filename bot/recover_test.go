@@ -14,8 +14,8 @@ import (
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/polltest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // countingSessionConv keeps a counter in the person's session (through the

@@ -17,9 +17,9 @@ import (
 	tgbot "github.com/go-telegram/bot"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/promtest"
 )
 
 func newTestSender(t *testing.T, apiURL, token string, lim Limits) (*Sender, *metrics) {

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
 )
 
 type testCommands struct{}

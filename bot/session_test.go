@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // countingConv keeps a counter per person in the session the transport read

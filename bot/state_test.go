@@ -17,8 +17,8 @@ import (
 
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/polltest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/redistest"
 	"putokaz/internal/unlink"
 )
 

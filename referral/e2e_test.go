@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
 	"putokaz/internal/engine"
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // start takes a new person to the main menu in English.

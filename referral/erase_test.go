@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
 )
 
 // scanFor fails the test for every key under the test's prefix whose name

@@ -20,17 +20,17 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/bot"
-	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/polltest"
-	"putokaz/internal/redistest"
 	"putokaz/internal/store"
 	"putokaz/internal/subscribe"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // The test world: two staff groups (A serves "svc", B serves "svc2"), people

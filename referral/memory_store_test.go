@@ -12,8 +12,8 @@ import (
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/polltest"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/polltest"
 )
 
 // chat drives a conversation in memory like the playground does.

@@ -11,10 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/engine"
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
 )
 
 // referDirect stores a referral as the conversation would (the effect of

@@ -11,8 +11,8 @@ import (
 
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/polltest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // TestCasesLists: the console's list holds every case whatever became of

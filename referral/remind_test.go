@@ -12,13 +12,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
 )
 
 // TestLiveChatHasCode: a live chat gets a reference code when it starts,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // TestStoreContract runs the same checks on both stores.

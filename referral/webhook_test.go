@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
 )
 
 // verify is the receiver's check, as documented in README ("Referral

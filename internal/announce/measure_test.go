@@ -19,9 +19,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // The kill -9 measurement: a sending process (this test binary, run again

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 func TestTwoPersonRule(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // A sender killed at each point of one message's way, all at once: claimed

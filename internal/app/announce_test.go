@@ -17,8 +17,8 @@ import (
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // fakeSubs is a subscription store in memory (the real one is

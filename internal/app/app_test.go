@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"putokaz/internal/contenttest"
+	"putokaz/internal/testkit/contenttest"
 )
 
 func run(t *testing.T, stdin string, args ...string) (int, string, string) {

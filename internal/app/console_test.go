@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/bot/botapitest"
 	"putokaz/internal/console"
+	"putokaz/internal/testkit/botapitest"
 )
 
 // TestServeConsole: `putokaz serve` with the console enabled serves it on its

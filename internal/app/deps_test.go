@@ -43,8 +43,8 @@ func harness(p string) bool {
 
 func TestHarness(t *testing.T) {
 	for p, want := range map[string]bool{
-		"putokaz/bot/botapitest": true, "putokaz/internal/loadtest": true, "putokaz/internal/redistest": true,
-		"putokaz/internal/loadtest/loadtesttest": true, "putokaz/internal/testkit/golden": true,
+		"putokaz/internal/testkit/botapitest": true, "putokaz/internal/loadtest": true, "putokaz/internal/testkit/redistest": true,
+		"putokaz/internal/testkit/loadtesttest": true, "putokaz/internal/testkit/golden": true,
 		"testing": true, "net/http/httptest": true,
 		"putokaz/bot": false, "putokaz/internal/app": false, "net/http": false, "internal/testlog": false,
 	} {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"putokaz/internal/contenttest"
+	"putokaz/internal/testkit/contenttest"
 )
 
 func TestGraphCommand(t *testing.T) {

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/contenttest"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 var urlRe = regexp.MustCompile(`Putokaz playground: (http://\S+/)`)

@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
 	"putokaz/internal/stats"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/redistest"
 )
 
 func TestStatsCommand(t *testing.T) {

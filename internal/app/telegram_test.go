@@ -16,10 +16,10 @@ import (
 	"time"
 
 	"putokaz/bot"
-	"putokaz/bot/botapitest"
-	"putokaz/internal/contenttest"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // servedBot is `putokaz serve` in webhook mode against the fake Bot API,

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"putokaz/internal/browsertest"
+	"putokaz/internal/testkit/browsertest"
 	"putokaz/referral"
 )
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"putokaz/internal/engine"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/testlog"
 	"putokaz/referral"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 func TestRedisSessions(t *testing.T) {

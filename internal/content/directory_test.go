@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
+	"putokaz/internal/testkit/contenttest"
 )
 
 // TestNotifyClosed: a service's notify_closed is read (false when absent),

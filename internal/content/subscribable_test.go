@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
+	"putokaz/internal/testkit/contenttest"
 )
 
 // TestSubscribable: subscribable is read (false when absent) and checked:

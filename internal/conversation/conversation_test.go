@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // recorder is an EffectHandler that records effects and can fail.

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/engine"
+	"putokaz/internal/testkit/contenttest"
 )
 
 func TestFirstContactShowsPickerWithGuessFirst(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/engine"
+	"putokaz/internal/testkit/contenttest"
 )
 
 func loadDefault(t testing.TB) *content.Content {

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/engine"
+	"putokaz/internal/testkit/contenttest"
 )
 
 // localContent is the test content plus a flow for English readers only,

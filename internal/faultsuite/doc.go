@@ -1,6 +1,6 @@
 // Package faultsuite is the fault suite of issue 16: the one place to run
 // to see the Telegram transport keep its promises under faults, each
-// scenario on its own redis-servers on loopback (internal/redistest), with
+// scenario on its own redis-servers on loopback (internal/testkit/redistest), with
 // two replicas of the bot serving the real webhook (bot.Server with the
 // client store.Connect gives for the deployment's REDIS_URL), a driver
 // that sends updates the way Telegram does — one at a time per chat, each
@@ -9,7 +9,7 @@
 //
 //   - TestRedisRestart: Redis (append-only file on) killed mid-load and
 //     started again 3 s later;
-//   - TestReplicaKilled: a bot replica, a real process (internal/proctest),
+//   - TestReplicaKilled: a bot replica, a real process (internal/testkit/proctest),
 //     killed with SIGKILL mid-answer and restarted, its chats' re-sends
 //     taken over by the other replica;
 //   - TestSameUpdateToBothReplicas: every update delivered to both

@@ -22,14 +22,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/bot"
-	"putokaz/bot/botapitest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
-	"putokaz/internal/proctest"
-	"putokaz/internal/redistest"
 	"putokaz/internal/store"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/botapitest"
+	"putokaz/internal/testkit/proctest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 	"putokaz/internal/unlink"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"putokaz/bot"
 	"putokaz/internal/loadtest"
-	"putokaz/internal/loadtest/loadtesttest"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/loadtesttest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // TestCrisisSpike is a bounded crisis spike (the load tool's, `putokaz

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // TestUserPatternOnRedis checks UserPattern against Redis's own glob matcher:

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"putokaz/internal/lease"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 func TestAcquireRenewRelease(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"putokaz/internal/announce"
 	"putokaz/internal/keys"
 	"putokaz/internal/loadtest"
-	"putokaz/internal/redistest"
 	"putokaz/internal/subscribe"
+	"putokaz/internal/testkit/redistest"
 )
 
 // testControl subscribes people and drives the queue of urgent updates as

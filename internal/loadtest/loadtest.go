@@ -38,7 +38,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"putokaz/bot/botapitest"
+	"putokaz/internal/testkit/botapitest"
 )
 
 // Options shape the simulated load. Zero values take the defaults in brackets.

@@ -9,8 +9,8 @@ import (
 	"putokaz/bot"
 	"putokaz/internal/keys"
 	"putokaz/internal/loadtest"
-	"putokaz/internal/loadtest/loadtesttest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/loadtesttest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // inProcessOurs is our transport on the test content, in this process,

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"putokaz/bot/botapitest"
+	"putokaz/internal/testkit/botapitest"
 )
 
 var errNoWebhook = errors.New("the bot did not call setWebhook")

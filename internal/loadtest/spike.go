@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"putokaz/bot"
-	"putokaz/bot/botapitest"
 	"putokaz/internal/backoff"
+	"putokaz/internal/testkit/botapitest"
 )
 
 // A crisis spike: thousands of people write within a minute (a border

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"putokaz/internal/loadtest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // A small spike against our transport in process: everyone is answered,

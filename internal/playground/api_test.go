@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/playground"
 	"putokaz/internal/reload"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/contenttest"
 )
 
 const user = "web:0123456789abcdef"

@@ -15,13 +15,13 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"putokaz/internal/browsertest"
 	"putokaz/internal/content"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/graph"
 	"putokaz/internal/playground"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/browsertest"
 )
 
 // artifacts is where the screenshots go (git-ignored: testdata/artifacts/).

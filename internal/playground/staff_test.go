@@ -11,13 +11,13 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/lease"
 	"putokaz/internal/playground"
-	"putokaz/internal/polltest"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/polltest"
 	"putokaz/referral"
 )
 

@@ -12,12 +12,12 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/reload"
 	"putokaz/internal/store"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // load is what internal/app passes the reloader.

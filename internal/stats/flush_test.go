@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
-	"putokaz/internal/promtest"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/promtest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // A flush that fails keeps its counts for the next one, which writes each

@@ -18,14 +18,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/polltest"
-	"putokaz/internal/promtest"
-	"putokaz/internal/redistest"
 	"putokaz/internal/stats"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/polltest"
+	"putokaz/internal/testkit/promtest"
+	"putokaz/internal/testkit/redistest"
 )
 
 var day = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)

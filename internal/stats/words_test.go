@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/contenttest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // A word is shown only once five different people typed it on one day; the

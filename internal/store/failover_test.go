@@ -11,7 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 // TestClusterClientFollowsFailover: the master that owns a key is killed;

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 func newRedisStore(t *testing.T, ttl time.Duration) (*Redis, redis.UniversalClient, keys.Keys) {

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 )
 
 func TestRedisContract(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
+	"putokaz/internal/testkit/contenttest"
 	"putokaz/internal/translate"
 )
 

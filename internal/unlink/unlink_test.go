@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"putokaz/internal/keys"
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 	"putokaz/internal/unlink"
 )
 

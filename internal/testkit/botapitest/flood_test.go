@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"putokaz/bot/botapitest"
+	"putokaz/internal/testkit/botapitest"
 )
 
 func post(t *testing.T, s *botapitest.Server, method string, chat int64) (int, string) {

@@ -6,9 +6,9 @@ import (
 
 	"putokaz/bot"
 	"putokaz/internal/loadtest"
-	"putokaz/internal/loadtest/loadtesttest"
-	"putokaz/internal/redistest"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/loadtesttest"
+	"putokaz/internal/testkit/redistest"
+	"putokaz/internal/testkit/testlog"
 )
 
 // TestOursAnswersWithDefaultLimits: the target serves people through the

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"putokaz/internal/proctest"
+	"putokaz/internal/testkit/proctest"
 )
 
 const childEnv = "PUTOKAZ_PROCTEST_CHILD"

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"putokaz/internal/promtest"
+	"putokaz/internal/testkit/promtest"
 )
 
 func TestSumAddsEverySeries(t *testing.T) {

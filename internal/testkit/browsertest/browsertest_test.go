@@ -5,7 +5,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"putokaz/internal/browsertest"
+	"putokaz/internal/testkit/browsertest"
 )
 
 // TestStart: the browser starts with the shared options and runs a page's

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"putokaz/internal/polltest"
+	"putokaz/internal/testkit/polltest"
 )
 
 func TestUntilWaitsForTheCondition(t *testing.T) {

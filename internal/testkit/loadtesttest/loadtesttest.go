@@ -17,12 +17,12 @@ import (
 
 	"putokaz/bot"
 	"putokaz/internal/content"
-	"putokaz/internal/contenttest"
 	"putokaz/internal/conversation"
 	"putokaz/internal/engine"
 	"putokaz/internal/keys"
 	"putokaz/internal/loadtest"
 	"putokaz/internal/store"
+	"putokaz/internal/testkit/contenttest"
 )
 
 // acceptAll carries out every effect by doing nothing (referrals and

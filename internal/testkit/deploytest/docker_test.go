@@ -17,7 +17,7 @@ import (
 )
 
 // root is the repository root, from this package's folder.
-const root = "../.."
+const root = "../../.."
 
 // instruction is one Dockerfile instruction, continuation lines joined.
 type instruction struct {

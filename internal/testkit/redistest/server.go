@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/testlog"
 )
 
 // startTimeout bounds how long StartServer/Start wait for PING to answer.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"putokaz/internal/redistest"
+	"putokaz/internal/testkit/redistest"
 	"putokaz/internal/unlink"
 )
 

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/testlog"
 )
 
 func TestBufferTakesConcurrentWriters(t *testing.T) {

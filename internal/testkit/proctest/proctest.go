@@ -25,7 +25,7 @@ import (
 	"strings"
 	"testing"
 
-	"putokaz/internal/testlog"
+	"putokaz/internal/testkit/testlog"
 )
 
 // Child is a running copy of the test binary.
