@@ -99,9 +99,17 @@ func (ix *Index) rank(toks []string, text string) Result {
 	// evidence of English or Serbian besides the words the fields know:
 	// their own stop words ("treba mi", "i want").
 	var evidence [numFamilies]float32
+	ages, ageWords := minorAges(toks)
 	for i, tok := range toks {
 		w := &words[i]
-		w.skip = helpWords[tok] || isNumber(tok) || whatToDo(toks, i)
+		if ages&(1<<i) != 0 {
+			for f := range w.stems {
+				w.stems[f] = minorTerm
+			}
+			content++
+			continue
+		}
+		w.skip = helpWords[tok] || isNumber(tok) || whatToDo(toks, i) || ageWords&(1<<i) != 0
 		if w.skip {
 			continue
 		}
@@ -160,7 +168,10 @@ func (ix *Index) rank(toks []string, text string) Result {
 					id, w, ok = fl.spell.lookup(fl, tok)
 				}
 			}
-			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
+			// A romanised word that only a typo lookup found (ji3an near
+			// ju3an) may be typed as well in the script: its skeleton is
+			// the better evidence then.
+			if (!ok || (wd.latin && w < weightSkeleton)) && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
 				// A skeleton drops most letters: only three consonants or
 				// more say enough (two-letter ones collide all the time).
 				sk := append(skbuf[:0], '~')
@@ -168,9 +179,20 @@ func (ix *Index) rank(toks []string, text string) Result {
 				// A romanised word of three or four letters (pul, tab, akel) may
 				// meet a two-letter skeleton: typed words that short are
 				// rarely anything else.
-				if len(sk) > 3 || (len(sk) == 3 && wd.latin && len(tok) <= 4) {
+				// An Arabizi digit (ji3an, lju2, 7ari2) marks a romanised
+				// word whatever its length: two consonants are enough then.
+				arabizi := wd.latin && strings.ContainsAny(tok, "2356789")
+				if len(sk) > 3 || (len(sk) == 3 && wd.latin && (len(tok) <= 4 || arabizi)) {
 					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
+					} else if arabizi && strings.Contains(tok, "2") {
+						// Levantine and Egyptian speakers say ق as a glottal
+						// stop and type it 2 (7ari2, 2albi): try it as ق.
+						sk = append(skbuf[:0], '~')
+						sk = append(sk, skeleton(strings.ReplaceAll(tok, "2", "8"), skbuf[1:1])...)
+						if sid, found := fl.terms[string(sk)]; found && len(sk) > 3 {
+							id, w, ok = sid, weightSkeleton, true
+						}
 					}
 				}
 			}

@@ -116,7 +116,13 @@ var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be"
 	"li", "li", "lak", "3ndi", "andi", "3andi", "bdi", "badi", "biddi", "bade", "arid", "ureed", "orid", "3ayez", "3ayz", "abi", "abgha",
 	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz",
 	// Finglish "very" (خیلی): "kheyli narahatam" is no "kheyli mamnoon".
-	"kheyli", "kheili", "kheily", "khili", "khyli", "kheli")
+	"kheyli", "kheili", "kheily", "khili", "khyli", "kheli",
+	// Levantine "very", and Finglish forms of "do" and "be" that follow the
+	// word that matters ("dard mikone", "khaste am"): their skeletons meet
+	// Arabic words (mikone, mkn: مكان, a place).
+	"ktir", "kteer", "ktiir", "kter", "mikone", "mikonam", "mikoni", "mikonim", "mikonan", "mikonid", "mikne",
+	"kone", "konan", "mishe", "mishavad", "shode", "shodam", "shodim", "shodan", "am", "im", "nist", "nistam", "nistan",
+	"hastan", "hastim", "hasti")
 
 // helpWords ask for help and say nothing about which help: the matcher
 // ignores them, so "I need legal help" is about legal help.
@@ -293,3 +299,44 @@ func Negated(folded, kw string) bool {
 	}
 	return found
 }
+
+// minorTerm is the index term of a child's age ("im 15", "imam 14
+// godina", "عمري ١٦", "15 salame"): a number alone says nothing, but a
+// child stating their age with no one else named is what the page for
+// children alone answers, in any language and whatever else the message
+// says ("im 15 no family here" is no search for relatives).
+const minorTerm = "#minor"
+
+// minorAges reports which of toks (bit i for toks[i]) are an age a child
+// would give (10 to 17) stated as an age, and which are the age word that
+// says so: an age word right before the number (i am, imam, عمري) or right
+// after it (years, godina, سنة, سال). The age word is part of the age, not
+// a word of its own ("godina" also counts years in Serbia).
+func minorAges(toks []string) (ages, ageWords uint64) {
+	for i, t := range toks {
+		if i >= 64 || len(t) != 2 || t[0] != '1' || t[1] < '0' || t[1] > '7' {
+			continue
+		}
+		switch {
+		case i > 0 && ageBefore[toks[i-1]]:
+			ages |= 1 << i
+			ageWords |= 1 << (i - 1)
+			if i+1 < len(toks) && i+1 < 64 && ageAfter[toks[i+1]] {
+				ageWords |= 1 << (i + 1)
+			}
+		case i+1 < len(toks) && i+1 < 64 && ageAfter[toks[i+1]]:
+			ages |= 1 << i
+			ageWords |= 1 << (i + 1)
+		}
+	}
+	return ages, ageWords
+}
+
+var (
+	ageBefore = foldSet("im", "i'm", "am", "age", "aged", "imam", "ima", "imas", "imamo", "имам", "има",
+		"عمري", "عمرى", "عمره", "عمرها", "عمرو", "3omri", "3umri", "3mri", "omri", "umri", "3omro", "3omra", "sinni",
+		"سنم", "sinnam", "sennam")
+	ageAfter = foldSet("years", "year", "yrs", "yr", "yo", "y/o", "old", "godina", "godine", "god", "g", "godinu",
+		"година", "године", "год", "سنة", "سنه", "سنين", "سنوات", "sne", "sana", "sene", "snin",
+		"سال", "سالمه", "ساله", "سالم", "سالمه", "sal", "sale", "salam", "salame", "salme", "saleh", "salama")
+)
