@@ -91,8 +91,8 @@ func (ix *Index) rank(toks []string, text string) Result {
 	var nseenBy [numFamilies]int
 	// Everything about a word that does not depend on the field, once.
 	type word struct {
-		skip, stop, latin, latinKnown bool
-		stems                         [numFamilies]string
+		skip, stop, latin, latinKnown, scriptKnown bool
+		stems                                      [numFamilies]string
 	}
 	var words [maxTokens]word
 	content := 0
@@ -129,6 +129,15 @@ func (ix *Index) rank(toks []string, text string) Result {
 			for _, f := range []Family{English, Serbian} {
 				if _, ok := ix.fields[f].terms[w.stems[f]]; ok && w.stems[f] != "" {
 					w.latinKnown = true
+				}
+			}
+		} else {
+			// A word of the script that Arabic or Persian knows as it is
+			// needs no skeleton in the other: Persian مرز (border) and
+			// Arabic مرض (illness) share one.
+			for _, f := range []Family{Arabic, Persian} {
+				if _, ok := ix.fields[f].terms[w.stems[f]]; ok && w.stems[f] != "" {
+					w.scriptKnown = true
 				}
 			}
 		}
@@ -171,7 +180,7 @@ func (ix *Index) rank(toks []string, text string) Result {
 			// A romanised word that only a typo lookup found (ji3an near
 			// ju3an) may be typed as well in the script: its skeleton is
 			// the better evidence then.
-			if (!ok || (wd.latin && w < weightSkeleton)) && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
+			if (!ok || (wd.latin && w < weightSkeleton)) && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown && !wd.scriptKnown {
 				// A skeleton drops most letters: only three consonants or
 				// more say enough (two-letter ones collide all the time).
 				sk := append(skbuf[:0], '~')
@@ -185,14 +194,16 @@ func (ix *Index) rank(toks []string, text string) Result {
 				if len(sk) > 3 || (len(sk) == 3 && wd.latin && (len(tok) <= 4 || arabizi)) {
 					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
-					} else if arabizi && strings.Contains(tok, "2") {
-						// Levantine and Egyptian speakers say ق as a glottal
-						// stop and type it 2 (7ari2, 2albi): try it as ق.
-						sk = append(skbuf[:0], '~')
-						sk = append(sk, skeleton(strings.ReplaceAll(tok, "2", "8"), skbuf[1:1])...)
-						if sid, found := fl.terms[string(sk)]; found && len(sk) > 3 {
-							id, w, ok = sid, weightSkeleton, true
-						}
+					}
+				}
+				// Levantine and Egyptian speakers say ق as a glottal stop and
+				// type it 2 after a letter (7ari2 for حريق; a 2 first is
+				// hamza: 2rja3): the word with ق, when known, says more.
+				if i2 := strings.IndexByte(tok, '2'); wd.latin && i2 > 0 {
+					q := append(skbuf[:0], '~')
+					q = append(q, skeleton(strings.ReplaceAll(tok, "2", "8"), skbuf[1:1])...)
+					if sid, found := fl.terms[string(q)]; found && len(q) > 3 {
+						id, w, ok = sid, weightSkeleton, true
 					}
 				}
 			}
