@@ -196,6 +196,15 @@ func (ix *Index) rank(toks []string, text string) Result {
 						id, w, ok = sid, weightSkeleton, true
 					}
 				}
+				// Finglish writes the Persian ending ـم (I am, my) on the
+				// word: gorosnam, khastam, pedaram are گرسنه، خسته، پدر.
+				if (!ok || w < weightSkeleton) && f == Persian && wd.latin && len(tok) > 5 && strings.HasSuffix(tok, "am") {
+					q := append(skbuf[:0], '~')
+					q = append(q, skeleton(tok[:len(tok)-2], skbuf[1:1])...)
+					if sid, found := fl.terms[string(q)]; found && len(q) > 3 {
+						id, w, ok = sid, weightSkeleton, true
+					}
+				}
 				// Levantine and Egyptian speakers say ق as a glottal stop and
 				// type it 2 after a letter (7ari2 for حريق; a 2 first is
 				// hamza: 2rja3): the word with ق, when known, says more.
