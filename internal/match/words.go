@@ -120,7 +120,7 @@ var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be"
 	// Levantine "very", and Finglish forms of "do" and "be" that follow the
 	// word that matters ("dard mikone", "khaste am"): their skeletons meet
 	// Arabic words (mikone, mkn: مكان, a place).
-	"ktir", "kteer", "ktiir", "kter", "mikone", "mikonam", "mikoni", "mikonim", "mikonan", "mikonid", "mikne",
+	"ktir", "kteer", "ktiir", "kter", "mish", "mesh", "msh", "mush", "3arf", "3aref", "ba3ref", "ba3rif", "b3rf", "3rf", "mikone", "mikonam", "mikoni", "mikonim", "mikonan", "mikonid", "mikne",
 	"kone", "konan", "mishe", "mishavad", "shode", "shodam", "shodim", "shodan", "am", "im", "nist", "nistam", "nistan",
 	"hastan", "hastim", "hasti")
 
@@ -209,7 +209,12 @@ func Words(text string) []string {
 
 // doForms are the Serbian verb "do, work" (raditi) as "what do I do"
 // asks it.
-var doForms = foldSet("radim", "radimo", "radi", "raditi", "uradim", "uradimo", "uraditi", "radit", "uradit")
+var doForms = foldSet("radim", "radimo", "radi", "raditi", "uradim", "uradimo", "uraditi", "radit", "uradit",
+	// Arabic "what do I do" (شو اعمل, shu a3mel) is no question about work either (عمل).
+	"اعمل", "نعمل", "بعمل", "منعمل", "بدي اعمل", "افعل", "نفعل", "a3mel", "a3mal", "a3ml", "n3mel", "na3mel", "ba3mel", "ne3mel")
+
+// whatWords ask "what" before a form of "do" (see whatToDo).
+var whatWords = foldSet("sta", "shta", "sto", "st", "شو", "ايش", "شنو", "ماذا", "وش", "شو بدي", "shu", "sho", "shou", "esh", "eh", "ash")
 
 // whatToDo reports a form of raditi that asks "what do I do now" ("odbili
 // su mi azil, šta sad da radim", "šta mi je raditi"), which is no question
@@ -219,7 +224,7 @@ func whatToDo(toks []string, i int) bool {
 	if !doForms[toks[i]] || i == 0 {
 		return false
 	}
-	what := func(t string) bool { return t == "sta" || t == "shta" || t == "sto" || t == "st" }
+	what := func(t string) bool { return whatWords[t] }
 	prev := toks[i-1]
 	if what(prev) || (prev == "je" && i >= 3 && toks[i-2] == "mi" && what(toks[i-3])) {
 		return true
