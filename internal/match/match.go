@@ -188,10 +188,11 @@ func (ix *Index) rank(toks []string, text string) Result {
 				// A romanised word of three or four letters (pul, tab, akel) may
 				// meet a two-letter skeleton: typed words that short are
 				// rarely anything else.
-				// An Arabizi digit (ji3an, lju2, 7ari2) marks a romanised
-				// word whatever its length: two consonants are enough then.
+				// An Arabizi digit (ji3an, lju2) marks a romanised word, so
+				// two consonants are enough in a word of five letters too;
+				// longer ones collapse too much (7ammam, a bath, is حماية).
 				arabizi := wd.latin && strings.ContainsAny(tok, "2356789")
-				if len(sk) > 3 || (len(sk) == 3 && wd.latin && (len(tok) <= 4 || arabizi)) {
+				if len(sk) > 3 || (len(sk) == 3 && wd.latin && (len(tok) <= 4 || (arabizi && len(tok) <= 5))) {
 					if sid, found := fl.terms[string(sk)]; found {
 						id, w, ok = sid, weightSkeleton, true
 					}
