@@ -145,6 +145,9 @@ func TestWhatToDo(t *testing.T) {
 		"mogu li da radim legalno":           false,
 		"sta treba da radim za dozvolu":      true,
 		"radim svaki dan":                    false,
+		"mish 3arf shu a3mel":                true,
+		"شو اعمل رفضوا اللجوء":               true,
+		"بدي عمل":                            false,
 	} {
 		var buf [maxTokens]string
 		toks := tokens(text, buf[:0])
@@ -188,6 +191,27 @@ func TestNegated(t *testing.T) {
 	} {
 		if got := Negated(textnorm.Fold(tc.text), tc.kw); got != tc.want {
 			t.Errorf("%q, %q: Negated %v, want %v", tc.text, tc.kw, got, tc.want)
+		}
+	}
+}
+
+func TestMinorAges(t *testing.T) {
+	for text, want := range map[string]bool{
+		"im 15 no family here":          true,
+		"imam 14 godina sam sam":        true,
+		"ana 3umri 14 wa wa7di":         true,
+		"عمري ١٦ وحدي":                  true,
+		"۱۴ سالمه هیچکس با من نیست":     true,
+		"16 salam pedar madaram nistan": true,
+		"leave serbia in 15 days":       false,
+		"i am 25 years old":             false,
+		"my baby is 1 year old":         false,
+		"room 12":                       false,
+	} {
+		var buf [maxTokens]string
+		ages, _ := minorAges(tokens(text, buf[:0]))
+		if (ages != 0) != want {
+			t.Errorf("%q: a child's age %v, want %v", text, ages != 0, want)
 		}
 	}
 }

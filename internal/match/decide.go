@@ -39,7 +39,10 @@ const (
 	// greetRatio: a topic scoring this share of a greeting wins over it.
 	greetRatio = 0.7
 	// stepRatio: when a flow wins but one of its own steps scores at least
-	// this share of it, the step is the more precise answer.
+	// this share of it, the step is the more precise answer. Both are
+	// compared on what they scored themselves: the share of the flow's
+	// score lent to its steps is no evidence for one of them ("lju2", the
+	// word for asylum, is asylum, not the lawyer step that mentions it).
 	stepRatio = 0.4
 )
 
@@ -139,7 +142,7 @@ func (r Result) merged() []Candidate {
 				continue
 			}
 			merged = true
-			if cs[i].Target == cs[i].Flow() && c.Target != c.Flow() && c.Score >= stepRatio*cs[i].Score {
+			if cs[i].Target == cs[i].Flow() && c.Target != c.Flow() && c.own >= stepRatio*cs[i].own {
 				c.Score, c.own = max(c.Score, cs[i].Score), max(c.own, cs[i].own)
 				c.words |= cs[i].words
 				cs[i] = c

@@ -47,7 +47,7 @@ const (
 const (
 	weightTypo1    = 0.8 // one edit away
 	weightTypo2    = 0.6 // two edits away
-	weightSkeleton = 0.8 // a romanised skeleton (Finglish, Arabizi)
+	weightSkeleton = 0.9 // a romanised skeleton (Finglish, Arabizi)
 	// weightAlternative: another reading of a word the stemmer left
 	// unknown (a clitic taken off, a spoken ending completed).
 	weightAlternative = 0.9
@@ -138,8 +138,15 @@ func Build(docs []Doc) *Index {
 			fieldTF[fam][id] = m
 		}
 		var words [][]string
-		for _, tok := range tokens(d.Text, buf[:0]) {
-			if helpWords[tok] || isNumber(tok) {
+		toks := tokens(d.Text, buf[:0])
+		ages, ageWords := minorAges(toks)
+		for i, tok := range toks {
+			if ages&(1<<i) != 0 {
+				m[minorTerm]++
+				words = append(words, []string{minorTerm})
+				continue
+			}
+			if helpWords[tok] || isNumber(tok) || ageWords&(1<<i) != 0 {
 				continue
 			}
 			var terms []string

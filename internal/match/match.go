@@ -91,17 +91,25 @@ func (ix *Index) rank(toks []string, text string) Result {
 	var nseenBy [numFamilies]int
 	// Everything about a word that does not depend on the field, once.
 	type word struct {
-		skip, stop, latin, latinKnown bool
-		stems                         [numFamilies]string
+		skip, stop, latin, latinKnown, scriptKnown bool
+		stems                                      [numFamilies]string
 	}
 	var words [maxTokens]word
 	content := 0
 	// evidence of English or Serbian besides the words the fields know:
 	// their own stop words ("treba mi", "i want").
 	var evidence [numFamilies]float32
+	ages, ageWords := minorAges(toks)
 	for i, tok := range toks {
 		w := &words[i]
-		w.skip = helpWords[tok] || isNumber(tok) || whatToDo(toks, i)
+		if ages&(1<<i) != 0 {
+			for f := range w.stems {
+				w.stems[f] = minorTerm
+			}
+			content++
+			continue
+		}
+		w.skip = helpWords[tok] || isNumber(tok) || whatToDo(toks, i) || ageWords&(1<<i) != 0
 		if w.skip {
 			continue
 		}
@@ -121,6 +129,15 @@ func (ix *Index) rank(toks []string, text string) Result {
 			for _, f := range []Family{English, Serbian} {
 				if _, ok := ix.fields[f].terms[w.stems[f]]; ok && w.stems[f] != "" {
 					w.latinKnown = true
+				}
+			}
+		} else {
+			// A word of the script that Arabic or Persian knows as it is
+			// needs no skeleton in the other: Persian مرز (border) and
+			// Arabic مرض (illness) share one.
+			for _, f := range []Family{Arabic, Persian} {
+				if _, ok := ix.fields[f].terms[w.stems[f]]; ok && w.stems[f] != "" {
+					w.scriptKnown = true
 				}
 			}
 		}
@@ -160,7 +177,10 @@ func (ix *Index) rank(toks []string, text string) Result {
 					id, w, ok = fl.spell.lookup(fl, tok)
 				}
 			}
-			if !ok && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown {
+			// A romanised word that only a typo lookup found (ji3an near
+			// ju3an) may be typed as well in the script: its skeleton is
+			// the better evidence then.
+			if (!ok || (wd.latin && w < weightSkeleton)) && (f == Arabic || f == Persian) && !wd.stop && !wd.latinKnown && !wd.scriptKnown {
 				// A skeleton drops most letters: only three consonants or
 				// more say enough (two-letter ones collide all the time).
 				sk := append(skbuf[:0], '~')
@@ -168,8 +188,31 @@ func (ix *Index) rank(toks []string, text string) Result {
 				// A romanised word of three or four letters (pul, tab, akel) may
 				// meet a two-letter skeleton: typed words that short are
 				// rarely anything else.
-				if len(sk) > 3 || (len(sk) == 3 && wd.latin && len(tok) <= 4) {
+				// An Arabizi digit (ji3an, lju2) marks a romanised word, so
+				// two consonants are enough in a word of five letters too;
+				// longer ones collapse too much (7ammam, a bath, is حماية).
+				arabizi := wd.latin && strings.ContainsAny(tok, "2356789")
+				if len(sk) > 3 || (len(sk) == 3 && wd.latin && (len(tok) <= 4 || (arabizi && len(tok) <= 5))) {
 					if sid, found := fl.terms[string(sk)]; found {
+						id, w, ok = sid, weightSkeleton, true
+					}
+				}
+				// Finglish writes the Persian ending ـم (I am, my) on the
+				// word: gorosnam, khastam, pedaram are گرسنه، خسته، پدر.
+				if (!ok || w < weightSkeleton) && f == Persian && wd.latin && len(tok) > 5 && strings.HasSuffix(tok, "am") {
+					q := append(skbuf[:0], '~')
+					q = append(q, skeleton(tok[:len(tok)-2], skbuf[1:1])...)
+					if sid, found := fl.terms[string(q)]; found && len(q) > 3 {
+						id, w, ok = sid, weightSkeleton, true
+					}
+				}
+				// Levantine and Egyptian speakers say ق as a glottal stop and
+				// type it 2 after a letter (7ari2 for حريق; a 2 first is
+				// hamza: 2rja3): the word with ق, when known, says more.
+				if i2 := strings.IndexByte(tok, '2'); wd.latin && i2 > 0 {
+					q := append(skbuf[:0], '~')
+					q = append(q, skeleton(strings.ReplaceAll(tok, "2", "8"), skbuf[1:1])...)
+					if sid, found := fl.terms[string(q)]; found && len(q) > 3 {
 						id, w, ok = sid, weightSkeleton, true
 					}
 				}

@@ -120,6 +120,17 @@ func TestAnswers(t *testing.T) {
 		{"lawyer work", engine.AnswerAsk, "asylum/legal", false},
 		// A disclosure close behind another topic is offered beside it.
 		{"تحرش فيني رجل بالمخيم", engine.AnswerAsk, "shelter", false},
+		// A child's age with no one beside them is a child alone, in any
+		// language; an age asking for something else asks for that.
+		{"im 15 no family here", engine.AnswerOpen, "women_children/alone", false},
+		{"ana 3umri 14 wa wa7di", engine.AnswerOpen, "women_children/alone", false},
+		{"i am 16 i need doctor", engine.AnswerOpen, "health/doctor", true},
+		// Arabizi with digits, Finglish with the ending -am; Persian مرز
+		// (border) is no Arabic مرض (illness).
+		{"ji3an", engine.AnswerOpen, "health/needs", false},
+		{"lju2", engine.AnswerOpen, "asylum", false},
+		{"gorosnam", engine.AnswerOpen, "health/needs", false},
+		{"مرز", engine.AnswerOpen, "asylum/pushback", false},
 		// A disclosure is opened, not offered beside its neighbour.
 		{"my little brother is lost since morning we cant find him", engine.AnswerOpen, "missing_family", false},
 	} {

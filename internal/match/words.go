@@ -116,7 +116,13 @@ var romanStop = foldSet("man", "to", "ma", "shoma", "u", "oo", "in", "dar", "be"
 	"li", "li", "lak", "3ndi", "andi", "3andi", "bdi", "badi", "biddi", "bade", "arid", "ureed", "orid", "3ayez", "3ayz", "abi", "abgha",
 	"ahtaj", "a7taj", "m7taj", "mumkin", "momken", "mmkn", "ya", "bas", "law", "please", "pls", "plz",
 	// Finglish "very" (خیلی): "kheyli narahatam" is no "kheyli mamnoon".
-	"kheyli", "kheili", "kheily", "khili", "khyli", "kheli")
+	"kheyli", "kheili", "kheily", "khili", "khyli", "kheli",
+	// Levantine "very", and Finglish forms of "do" and "be" that follow the
+	// word that matters ("dard mikone", "khaste am"): their skeletons meet
+	// Arabic words (mikone, mkn: مكان, a place).
+	"ktir", "kteer", "ktiir", "kter", "mish", "mesh", "msh", "mush", "3arf", "3aref", "ba3ref", "ba3rif", "b3rf", "3rf", "mikone", "mikonam", "mikoni", "mikonim", "mikonan", "mikonid", "mikne",
+	"kone", "konan", "mishe", "mishavad", "shode", "shodam", "shodim", "shodan", "am", "im", "nist", "nistam", "nistan",
+	"hastan", "hastim", "hasti")
 
 // helpWords ask for help and say nothing about which help: the matcher
 // ignores them, so "I need legal help" is about legal help.
@@ -203,7 +209,12 @@ func Words(text string) []string {
 
 // doForms are the Serbian verb "do, work" (raditi) as "what do I do"
 // asks it.
-var doForms = foldSet("radim", "radimo", "radi", "raditi", "uradim", "uradimo", "uraditi", "radit", "uradit")
+var doForms = foldSet("radim", "radimo", "radi", "raditi", "uradim", "uradimo", "uraditi", "radit", "uradit",
+	// Arabic "what do I do" (شو اعمل, shu a3mel) is no question about work either (عمل).
+	"اعمل", "نعمل", "بعمل", "منعمل", "بدي اعمل", "افعل", "نفعل", "a3mel", "a3mal", "a3ml", "n3mel", "na3mel", "ba3mel", "ne3mel")
+
+// whatWords ask "what" before a form of "do" (see whatToDo).
+var whatWords = foldSet("sta", "shta", "sto", "st", "شو", "ايش", "شنو", "ماذا", "وش", "شو بدي", "shu", "sho", "shou", "esh", "eh", "ash")
 
 // whatToDo reports a form of raditi that asks "what do I do now" ("odbili
 // su mi azil, šta sad da radim", "šta mi je raditi"), which is no question
@@ -213,7 +224,7 @@ func whatToDo(toks []string, i int) bool {
 	if !doForms[toks[i]] || i == 0 {
 		return false
 	}
-	what := func(t string) bool { return t == "sta" || t == "shta" || t == "sto" || t == "st" }
+	what := func(t string) bool { return whatWords[t] }
 	prev := toks[i-1]
 	if what(prev) || (prev == "je" && i >= 3 && toks[i-2] == "mi" && what(toks[i-3])) {
 		return true
@@ -293,3 +304,44 @@ func Negated(folded, kw string) bool {
 	}
 	return found
 }
+
+// minorTerm is the index term of a child's age ("im 15", "imam 14
+// godina", "عمري ١٦", "15 salame"): a number alone says nothing, but a
+// child stating their age with no one else named is what the page for
+// children alone answers, in any language and whatever else the message
+// says ("im 15 no family here" is no search for relatives).
+const minorTerm = "#minor"
+
+// minorAges reports which of toks (bit i for toks[i]) are an age a child
+// would give (10 to 17) stated as an age, and which are the age word that
+// says so: an age word right before the number (i am, imam, عمري) or right
+// after it (years, godina, سنة, سال). The age word is part of the age, not
+// a word of its own ("godina" also counts years in Serbia).
+func minorAges(toks []string) (ages, ageWords uint64) {
+	for i, t := range toks {
+		if i >= 64 || len(t) != 2 || t[0] != '1' || t[1] < '0' || t[1] > '7' {
+			continue
+		}
+		switch {
+		case i > 0 && ageBefore[toks[i-1]]:
+			ages |= 1 << i
+			ageWords |= 1 << (i - 1)
+			if i+1 < len(toks) && i+1 < 64 && ageAfter[toks[i+1]] {
+				ageWords |= 1 << (i + 1)
+			}
+		case i+1 < len(toks) && i+1 < 64 && ageAfter[toks[i+1]]:
+			ages |= 1 << i
+			ageWords |= 1 << (i + 1)
+		}
+	}
+	return ages, ageWords
+}
+
+var (
+	ageBefore = foldSet("im", "i'm", "am", "age", "aged", "imam", "ima", "imas", "imamo", "имам", "има",
+		"عمري", "عمرى", "عمره", "عمرها", "عمرو", "3omri", "3umri", "3mri", "omri", "umri", "3omro", "3omra", "sinni",
+		"سنم", "sinnam", "sennam")
+	ageAfter = foldSet("years", "year", "yrs", "yr", "yo", "y/o", "old", "godina", "godine", "god", "g", "godinu",
+		"година", "године", "год", "سنة", "سنه", "سنين", "سنوات", "sne", "sana", "sene", "snin",
+		"سال", "سالمه", "ساله", "سالم", "سالمه", "sal", "sale", "salam", "salame", "salme", "saleh", "salama")
+)
