@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"slices"
@@ -177,13 +178,16 @@ func (t *turn) handle() {
 		folded := textnorm.Fold(in.Text)
 		var kw content.Keyword
 		var ok bool
-		if exact || s.Handoff != "" || s.Case != nil || s.Lang == "" || s.Ref != nil {
+		if exact || s.Handoff != "" || s.Case != nil || s.Ref != nil {
 			kw, ok = t.c.MatchEmergency(folded, exact)
 		} else {
 			kw, ok = t.c.MatchDanger(folded)
 		}
 		if ok {
 			t.emergency(kw)
+			return
+		}
+		if s.Lang == "" && t.firstWords(folded) {
 			return
 		}
 	}
@@ -381,6 +385,46 @@ func (t *turn) chooseLanguage(tag string) {
 		return
 	}
 	t.enter(t.c.Home())
+}
+
+// firstWords answers what a person typed before choosing a language, in
+// the language it is written in, when that language and a topic (or a
+// danger) are both clear: "i need legal help with my asylum case" opens
+// legal help in English rather than the picker, or the emergency numbers
+// for its word "help". Anything less clear gets the picker (false).
+func (t *turn) firstWords(folded string) bool {
+	a := Understand(t.c, "", t.in.Text)
+	lang := a.Lang
+	if _, ok := t.c.Language(lang); !ok {
+		lang = ""
+	}
+	switch {
+	case a.Kind == AnswerEmergency:
+		kw := a.Keyword
+		if kw.Lang == "" {
+			kw.Lang = cmp.Or(lang, t.guess(), content.DefaultLanguage)
+		}
+		t.emergency(kw)
+		return true
+	case lang == "" || a.Kind == AnswerNothing:
+		// No clear language or topic: a call for help ("doctor") still
+		// gets an answer in the language of its word — the topic the
+		// sentence asks for, else the emergency numbers.
+		kw, ok := t.c.MatchEmergency(folded, false)
+		if !ok {
+			return false
+		}
+		if _, known := t.c.Language(kw.Lang); a.Kind == AnswerNothing || !known {
+			t.emergency(kw)
+			return true
+		}
+		lang = kw.Lang
+	}
+	t.s.Lang = lang
+	t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: lang})
+	t.privacyOnce()
+	t.understood(a)
+	return true
 }
 
 // privacyOnce shows the short privacy notice the first time it can: after

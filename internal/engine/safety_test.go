@@ -221,3 +221,44 @@ func TestConsentNamesHolderAndStaffHours(t *testing.T) {
 		t.Errorf("fa: a Latin name must be isolated:\n%q", got)
 	}
 }
+
+// TestTypedBeforeChoosingALanguage: what a person types before choosing a
+// language is answered in the language it is written in when that and a
+// topic are clear — a generic "help" or "doctor" inside it no longer opens
+// the emergency numbers instead; a bare call for help still does; anything
+// unclear gets the picker.
+func TestTypedBeforeChoosingALanguage(t *testing.T) {
+	c := loadDefault(t)
+	for _, tc := range []struct {
+		text, lang, flow, step string
+		danger                 bool // the emergency flow, not a topic
+	}{
+		{text: "i need legal help with my asylum case", lang: "en", flow: "asylum", step: "legal"},
+		{text: "my son is sick i need a doctor for him", lang: "en", flow: "health"},
+		{text: "help", lang: "en", danger: true},
+		{text: "police", lang: "en", danger: true},
+	} {
+		p := &person{t: t, e: newEngine(), c: c}
+		p.text(tc.text)
+		if p.s.Lang != tc.lang {
+			t.Errorf("%q: language %q, want %q", tc.text, p.s.Lang, tc.lang)
+		}
+		if tc.danger {
+			if p.s.Flow != c.Emergency {
+				t.Errorf("%q: flow %q, want the emergency flow", tc.text, p.s.Flow)
+			}
+			continue
+		}
+		if p.s.Flow != tc.flow || tc.step != "" && p.s.Step != tc.step {
+			t.Errorf("%q: at %s/%s, want %s/%s:\n%s", tc.text, p.s.Flow, p.s.Step, tc.flow, tc.step, dump(p.last))
+		}
+		if !strings.Contains(dump(p.last), "I keep your answers for") { // the privacy notice
+			t.Errorf("%q: no privacy notice with the first answer:\n%s", tc.text, dump(p.last))
+		}
+	}
+	p := &person{t: t, e: newEngine(), c: c}
+	p.text("xyzzy")
+	if p.s.Lang != "" || len(p.buttons()) < 5 {
+		t.Errorf("unclear words: language %q, buttons %d; want the picker", p.s.Lang, len(p.buttons()))
+	}
+}
