@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"putokaz/internal/content"
+	"putokaz/internal/match"
 	"putokaz/internal/textnorm"
 )
 
@@ -418,13 +419,25 @@ func (t *turn) firstWords(folded string) bool {
 			t.emergency(kw)
 			return true
 		}
-		lang = kw.Lang
+		lang = t.scriptOf(kw.Lang)
 	}
 	t.s.Lang = lang
 	t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: lang})
 	t.privacyOnce()
 	t.understood(a)
 	return true
+}
+
+// scriptOf is lang in the script the person typed: a Serbian word typed in
+// Latin letters gets Serbian in Latin letters, whichever script the
+// keyword list it was found in is written in.
+func (t *turn) scriptOf(lang string) string {
+	if f, ok := match.FamilyOf(lang); ok {
+		if tag := langTag(t.c, f, t.in.Text); tag != "" {
+			return tag
+		}
+	}
+	return lang
 }
 
 // privacyOnce shows the short privacy notice the first time it can: after
@@ -442,8 +455,8 @@ func (t *turn) emergency(kw content.Keyword) {
 	if t.s.Lang == "" {
 		// The person has not chosen a language yet: answer in the language
 		// of the word they typed, and keep that choice.
-		t.s.Lang = kw.Lang
-		t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: kw.Lang})
+		t.s.Lang = t.scriptOf(kw.Lang)
+		t.fx = append(t.fx, Effect{Kind: EffectSetLanguage, Lang: t.s.Lang})
 	}
 	t.notice = "emergency"
 	switch {

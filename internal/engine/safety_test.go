@@ -235,7 +235,10 @@ func TestTypedBeforeChoosingALanguage(t *testing.T) {
 	}{
 		{text: "i need legal help with my asylum case", lang: "en", flow: "asylum", step: "legal"},
 		{text: "my son is sick i need a doctor for him", lang: "en", flow: "health"},
+		{text: "treba mi doktor", lang: "sr-Latn", flow: "health"},
 		{text: "help", lang: "en", danger: true},
+		{text: "policija", lang: "sr-Latn", danger: true}, // the keyword list is Cyrillic
+		{text: "полиција", lang: "sr-Cyrl", danger: true},
 		{text: "police", lang: "en", danger: true},
 	} {
 		p := &person{t: t, e: newEngine(), c: c}
@@ -252,7 +255,7 @@ func TestTypedBeforeChoosingALanguage(t *testing.T) {
 		if p.s.Flow != tc.flow || tc.step != "" && p.s.Step != tc.step {
 			t.Errorf("%q: at %s/%s, want %s/%s:\n%s", tc.text, p.s.Flow, p.s.Step, tc.flow, tc.step, dump(p.last))
 		}
-		if !strings.Contains(dump(p.last), "I keep your answers for") { // the privacy notice
+		if !strings.Contains(dump(p.last), "/delete") { // the privacy notice, the only text naming it here
 			t.Errorf("%q: no privacy notice with the first answer:\n%s", tc.text, dump(p.last))
 		}
 	}
