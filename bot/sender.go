@@ -24,6 +24,10 @@ import (
 // nothing was sent. They become active again when they write.
 var ErrInactive = errors.New("chat is inactive: the person blocked the bot")
 
+// ErrGaveUp: a call failed with server or network errors APIAttempts times
+// in a row; the caller decides whether to try again later.
+var ErrGaveUp = errors.New("gave up")
+
 // Sender is the one outbound path for every Bot API call of the process
 // (replies, callback answers, staff messages, setup calls). It
 //   - paces every call addressed to a chat by the lane of its context
@@ -342,7 +346,7 @@ func (s *Sender) call(ctx context.Context, method string, chatID int64, params, 
 			failures++
 			if failures >= s.lim.APIAttempts {
 				s.m.apiCalls.WithLabelValues(method, resGaveUp).Inc()
-				return fmt.Errorf("telegram %s: gave up after %d attempts: %w", method, failures, err)
+				return fmt.Errorf("telegram %s: %w after %d attempts: %w", method, ErrGaveUp, failures, err)
 			}
 			if serr := backoff.Wait(ctx, s.backoff(failures)); serr != nil {
 				return fmt.Errorf("telegram %s: %w (while backing off after: %w)", method, serr, err)

@@ -232,7 +232,7 @@ func staffErr(err error) error {
 		return fmt.Errorf("%w: %w", referral.ErrForbidden, err)
 	case errors.Is(err, tgbot.ErrorNotFound):
 		return fmt.Errorf("%w: %w", referral.ErrNotFound, err)
-	case strings.Contains(err.Error(), "gave up after"): // the Sender's retries ran out
+	case errors.Is(err, bot.ErrGaveUp): // the Sender's retries ran out
 		return fmt.Errorf("%w: %w", referral.ErrUnavailable, err)
 	}
 	return err

@@ -25,7 +25,7 @@ func TestStaffErrMapsTelegramErrors(t *testing.T) {
 		{"bad request", wrapped(fmt.Errorf("%w: message thread not found", tgbot.ErrorBadRequest)), referral.ErrRejected},
 		{"forbidden", wrapped(fmt.Errorf("%w: bot was kicked", tgbot.ErrorForbidden)), referral.ErrForbidden},
 		{"not found", wrapped(fmt.Errorf("%w: not found", tgbot.ErrorNotFound)), referral.ErrNotFound},
-		{"retries ran out", fmt.Errorf("telegram sendMessage: gave up after 5 attempts: %w", errors.New("502")),
+		{"retries ran out", fmt.Errorf("telegram sendMessage: %w after 5 attempts: %w", bot.ErrGaveUp, errors.New("502")),
 			referral.ErrUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -38,7 +38,7 @@ func TestStaffErrMapsTelegramErrors(t *testing.T) {
 	// A 429 is a rate limit however it is wrapped (also inside a give-up).
 	te := &tgbot.TooManyRequestsError{Message: "Too Many Requests", RetryAfter: 7}
 	var rl *referral.RateLimitError
-	got := staffErr(fmt.Errorf("telegram sendMessage: gave up after 5 attempts: %w", te))
+	got := staffErr(fmt.Errorf("telegram sendMessage: %w after 5 attempts: %w", bot.ErrGaveUp, te))
 	if !errors.As(got, &rl) || rl.RetryAfter != 7*time.Second || !errors.Is(got, te) {
 		t.Errorf("staffErr(429) = %#v; want a RateLimitError of 7s wrapping it", got)
 	}
