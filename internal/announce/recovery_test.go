@@ -24,25 +24,7 @@ func TestCrashAtEachPoint(t *testing.T) {
 	queueApproved(t, q, "u1", time.Now().Add(time.Hour))
 
 	// Worker A lists the recipients and claims 8.
-	tokenA := newToken()
-	if ok, err := q.acquire(ctx, "u1", tokenA, time.Hour); err != nil || !ok {
-		t.Fatalf("acquire: %v %v", ok, err)
-	}
-	wa := newWorker(q, subs, d)
-	wa.defaults()
-	st, err := q.Status(ctx, "u1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := wa.list(ctx, st, tokenA); err != nil {
-		t.Fatal(err)
-	}
-	until := st.Expires.Add(personalGrace)
-	c, err := q.claim(ctx, "u1", tokenA, 8, until)
-	if err != nil || c.stop != "" || len(c.entries) != 8 {
-		t.Fatalf("claim: %+v %v", c, err)
-	}
-	e := c.entries
+	tokenA, until, e := claimAs(t, q, subs, d, "u1", 8)
 	user := func(entry string) string { _, u, _ := strings.Cut(entry, " "); return u }
 	// e[0:2] claimed only; e[2:4] sending, no request; e[4:6] sending and
 	// delivered; e[6:8] delivered and recorded.
@@ -83,7 +65,7 @@ func TestCrashAtEachPoint(t *testing.T) {
 	if _, err := q.sending(ctx, "u1", tokenA, e[0], until, nil); !errors.Is(err, errLeaseLost) {
 		t.Fatalf("the dead worker marked a re-queued entry sending: %v", err)
 	}
-	st, err = q.Status(ctx, "u1")
+	st, err := q.Status(ctx, "u1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,26 +104,12 @@ func TestForgetClaimedAndRequeued(t *testing.T) {
 	subs, d := newMemSubs(), newFakeDeliverer()
 	subscribe(subs, 10)
 	queueApproved(t, q, "u1", time.Now().Add(time.Hour))
-	token := newToken()
-	if ok, err := q.acquire(ctx, "u1", token, time.Hour); err != nil || !ok {
-		t.Fatalf("acquire: %v %v", ok, err)
-	}
-	wa := newWorker(q, subs, d)
-	wa.defaults()
-	st, _ := q.Status(ctx, "u1")
-	if err := wa.list(ctx, st, token); err != nil {
-		t.Fatal(err)
-	}
-	until := st.Expires.Add(personalGrace)
-	c, err := q.claim(ctx, "u1", token, 4, until)
-	if err != nil || len(c.entries) != 4 {
-		t.Fatalf("claim: %+v %v", c, err)
-	}
-	_, held, _ := strings.Cut(c.entries[0], " ")
+	token, until, claimed := claimAs(t, q, subs, d, "u1", 4)
+	_, held, _ := strings.Cut(claimed[0], " ")
 	if err := q.Forget(ctx, held); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := q.sending(ctx, "u1", token, c.entries[0], until, nil); err != nil || ok {
+	if ok, err := q.sending(ctx, "u1", token, claimed[0], until, nil); err != nil || ok {
 		t.Fatalf("a withdrawn person was marked sending: %v %v", ok, err)
 	}
 	// The worker dies holding the other three; one of them erases their
@@ -149,14 +117,14 @@ func TestForgetClaimedAndRequeued(t *testing.T) {
 	if _, err := q.acquireAgain(ctx, "u1", token); err != nil {
 		t.Fatal(err)
 	}
-	_, back, _ := strings.Cut(c.entries[1], " ")
+	_, back, _ := strings.Cut(claimed[1], " ")
 	if err := q.Forget(ctx, back); err != nil {
 		t.Fatal(err)
 	}
 	if err := q.release(ctx, "u1", token); err != nil {
 		t.Fatal(err)
 	}
-	st = runUntil(t, newWorker(q, subs, d), "u1", StateDone)
+	st := runUntil(t, newWorker(q, subs, d), "u1", StateDone)
 	got := d.received()
 	if _, ok := got[held]; ok {
 		t.Error("the person withdrawn while claimed was sent the update")
@@ -170,4 +138,31 @@ func TestForgetClaimedAndRequeued(t *testing.T) {
 	if n := countKeys(t, rdb, personalKeys(k, "u1")); n != 0 {
 		t.Fatalf("%d keys with people left after the end", n)
 	}
+}
+
+// claimAs is a worker's start on update id, stopped after its first claim:
+// it takes the lease with a new token, lists the recipients and claims n of
+// them (nothing sent). until is what the claim's marks live to.
+func claimAs(t *testing.T, q *Queue, subs Subscribers, d Deliverer, id string, n int) (token string, until time.Time, entries []string) {
+	t.Helper()
+	ctx := t.Context()
+	token = newToken()
+	if ok, err := q.acquire(ctx, id, token, time.Hour); err != nil || !ok {
+		t.Fatalf("acquire: %v %v", ok, err)
+	}
+	w := newWorker(q, subs, d)
+	w.defaults()
+	st, err := q.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.list(ctx, st, token); err != nil {
+		t.Fatal(err)
+	}
+	until = st.Expires.Add(personalGrace)
+	c, err := q.claim(ctx, id, token, n, until)
+	if err != nil || c.stop != "" || len(c.entries) != n {
+		t.Fatalf("claim: %+v %v", c, err)
+	}
+	return token, until, c.entries
 }
